@@ -1,0 +1,55 @@
+"""Entry point of the `symphony` console script.
+
+Why argparse and lazy imports: `symphony chain status` must answer in well under a second, so command
+modules import heavy libraries (torch, transformers) inside their handlers, never at module level.
+Errors a user can fix (`SymphonyError`) become one line on stderr and exit code 2; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from typing import Callable, Sequence
+
+import symphony.cli as cli_package
+
+
+def command_modules() -> list[str]:
+    """Every `symphony/cli/*_cmd.py` module; each defines `register(subparsers)` and sets `func` on its parsers."""
+    return sorted(
+        f"{cli_package.__name__}.{m.name}" for m in pkgutil.iter_modules(cli_package.__path__) if m.name.endswith("_cmd")
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symphony", description="Symphony: decentralized LLM agents on an EVM chain.")
+    parser.add_argument("--config", help="configuration file (TOML or JSON); environment variables SYMPHONY_* override it")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in command_modules():
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from chain.errors import SymphonyError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int | None] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except SymphonyError as exc:
+        print(f"symphony: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("symphony: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
