@@ -111,6 +111,9 @@ def build_tiny_model(
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
+        # Wider than the usual 0.02 so greedy decoding of the random model is varied (not one repeated
+        # token), which lets tests see distinct completions, EOS and stop strings.
+        initializer_range=0.3,
         tie_word_embeddings=True,
         eos_token_id=eos_id,
         pad_token_id=pad_id,

@@ -1,0 +1,242 @@
+"""LLMBackend on Hugging Face transformers: the default backend (CPU or one GPU), used by every test.
+
+Why this design: prompts are batched with left padding (decoder-only models continue from the right edge),
+each prompt is repeated `n` times so a GRPO group is one batched call, and the completion's token ids are
+returned exactly as sampled (Echo needs them). Weights can be swapped in place from a safetensors checkpoint
+so Echo's samplers follow the trainer without reloading the model or tokenizer.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from agents.llm.base import (
+    Completion,
+    Conversation,
+    GenerationResult,
+    LLMBackend,
+    SamplingParams,
+)
+from agents.llm.devices import resolve_device, resolve_dtype
+from agents.llm.stops import first_stop, tokens_through_stop
+from agents.llm.weights import iter_safetensors
+from chain.errors import SymphonyError
+
+if TYPE_CHECKING:
+    import torch
+
+
+class TransformersBackend(LLMBackend):
+    """A causal LM loaded with transformers from a local folder (or a hub id the user has cached)."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        max_batch_size: int = 16,
+        model_id: str | None = None,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+
+        if max_batch_size < 1:
+            raise SymphonyError(f"max_batch_size must be >= 1, got {max_batch_size}")
+        source = str(model)
+        if _looks_like_path(source) and not Path(source).is_dir():
+            raise SymphonyError(f"model folder not found (or not a folder): {source}")
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.max_batch_size = max_batch_size
+        self.model_id = model_id or (Path(source).name if Path(source).is_dir() else source)
+        self.policy_version: int | None = None
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, padding_side="left")
+            self.model = AutoModelForCausalLM.from_pretrained(source, dtype=self.dtype)
+        except (OSError, ValueError) as exc:
+            raise SymphonyError(f"cannot load model {source!r}: {exc}") from exc
+        self.model.to(self.device)
+        self.model.eval()
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self._eos_ids = _eos_ids(self.model, self.tokenizer)
+        # SamplingParams is the only source of sampling settings: drop the model's recommended defaults
+        # (e.g. do_sample/temperature in generation_config.json), which generate() would otherwise merge in.
+        self.model.generation_config = GenerationConfig(
+            eos_token_id=sorted(self._eos_ids),
+            pad_token_id=self.tokenizer.pad_token_id,
+            bos_token_id=getattr(self.model.generation_config, "bos_token_id", None),
+        )
+        self._torch = torch
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> GenerationResult:
+        _check_params(params)
+        start = time.perf_counter()
+        prompts = [self._encode_prompt(conv) for conv in conversations]
+        # Row r of the flattened batch is sample (r % n) of prompt (r // n).
+        rows = [ids for ids in prompts for _ in range(params.n)]
+        # Sorting by length keeps padding (wasted compute) small when prompts differ a lot in length.
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        outputs: list[Completion | None] = [None] * len(rows)
+        with self._torch.random.fork_rng(devices=self._rng_devices(), enabled=params.seed is not None):
+            if params.seed is not None:
+                self._torch.manual_seed(params.seed)
+            for lo in range(0, len(order), self.max_batch_size):
+                chunk = order[lo : lo + self.max_batch_size]
+                for r, completion in zip(chunk, self._generate_rows([rows[r] for r in chunk], params)):
+                    outputs[r] = completion
+        grouped = [
+            [c for c in outputs[i * params.n : (i + 1) * params.n] if c is not None]
+            for i in range(len(prompts))
+        ]
+        return GenerationResult(
+            completions=grouped,
+            seconds=time.perf_counter() - start,
+            model_id=self.model_id,
+            policy_version=self.policy_version,
+            extra={"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")},
+        )
+
+    def _encode_prompt(self, conversation: Conversation) -> list[int]:
+        messages = [dict(m) for m in conversation]
+        if not messages or any("role" not in m or "content" not in m for m in messages):
+            raise SymphonyError("each conversation needs at least one message with 'role' and 'content'")
+        if self.tokenizer.chat_template:
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        else:  # base models without a template: a plain transcript that ends where the assistant speaks
+            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+        # The template already contains any BOS/special tokens the model expects.
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _generate_rows(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
+        torch = self._torch
+        from transformers import GenerationConfig
+
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=self.device)
+        attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
+        sampling: dict[str, Any] = {"do_sample": False}
+        if params.temperature > 0:
+            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            eos_token_id=sorted(self._eos_ids),
+            pad_token_id=pad,
+            stop_strings=list(params.stop) or None,
+            **sampling,
+        )
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention,
+                generation_config=config,
+                tokenizer=self.tokenizer if params.stop else None,
+            )
+        new = out[:, width:].tolist()
+        return [self._finish(prompt, generated, params) for prompt, generated in zip(rows, new)]
+
+    def _finish(self, prompt: list[int], generated: list[int], params: SamplingParams) -> Completion:
+        """Cut padding after EOS / stop string and build the Completion."""
+        reason = "length"
+        for k, tok in enumerate(generated):
+            if tok in self._eos_ids:
+                generated, reason = generated[: k + 1], "stop"
+                break
+        text = self._decode(generated)
+        if params.stop:
+            cut = tokens_through_stop(generated, params.stop, self._decode)
+            if cut is not None:
+                generated, reason = generated[:cut], "stop"
+                text = self._decode(generated)
+                text = text[: first_stop(text, params.stop)]
+        if reason == "length" and len(generated) < params.max_new_tokens:
+            # Finished early with no EOS or stop found: only padding follows (pad is never sampled here).
+            while generated and generated[-1] == self.tokenizer.pad_token_id:
+                generated = generated[:-1]
+            text = self._decode(generated)
+        return Completion(
+            text=text,
+            prompt_tokens=len(prompt),
+            completion_tokens=len(generated),
+            token_ids=tuple(generated),
+            finish_reason=reason,
+        )
+
+    def _decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    def _rng_devices(self) -> list[int]:
+        return [self.device.index or 0] if self.device.type == "cuda" else []
+
+    # ------------------------------------------------------------------ weights
+    def load_weights(self, path: Path, version: int | None = None) -> None:
+        """Copy every tensor of a safetensors file/folder into the live parameters (same names and shapes).
+
+        Every parameter must be covered (a tied lm_head may be omitted, as save_pretrained does), so a
+        checkpoint from a different architecture fails loudly instead of half-loading.
+        """
+        self.load_state_dict(iter_safetensors(Path(path)), version=version)
+
+    def load_state_dict(self, tensors: Any, version: int | None = None) -> None:
+        """Same as load_weights from an iterable of (name, tensor) or a mapping (in-process weight sync)."""
+        torch = self._torch
+        items = tensors.items() if hasattr(tensors, "items") else tensors
+        by_name = dict(self.model.named_parameters(remove_duplicate=False))
+        by_name.update(dict(self.model.named_buffers(remove_duplicate=False)))
+        required = {id(p) for p in self.model.parameters()}
+        covered: set[int] = set()
+        with torch.no_grad():
+            for name, tensor in items:
+                target = by_name.get(name)
+                if target is None:
+                    raise SymphonyError(f"weights contain {name!r}, which this model ({self.model_id}) lacks")
+                if tuple(target.shape) != tuple(tensor.shape):
+                    raise SymphonyError(
+                        f"weights {name!r} have shape {tuple(tensor.shape)}, model expects {tuple(target.shape)}"
+                    )
+                target.copy_(tensor.to(device=target.device, dtype=target.dtype))
+                covered.add(id(target))
+        missing = [n for n, p in self.model.named_parameters() if id(p) in required - covered]
+        if missing:
+            raise SymphonyError(f"weights are missing {len(missing)} parameter(s), e.g. {missing[:3]}")
+        self.policy_version = version
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]
+        if self.device.type == "cuda":
+            self._torch.cuda.empty_cache()
+
+
+def _looks_like_path(source: str) -> bool:
+    """Hub ids look like 'org/name'; anything absolute, relative-dotted or with more slashes is a path."""
+    return source.startswith((".", "/", "~")) or source.count("/") > 1 or Path(source).exists()
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids: set[int] = set()
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    if isinstance(configured, int):
+        ids.add(configured)
+    elif configured:
+        ids.update(int(i) for i in configured)
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    if not ids:
+        raise SymphonyError("model has no EOS token configured; cannot tell where completions end")
+    return ids
+
+
+def _check_params(params: SamplingParams) -> None:
+    if params.n < 1:
+        raise SymphonyError(f"SamplingParams.n must be >= 1, got {params.n}")
+    if params.max_new_tokens < 1:
+        raise SymphonyError(f"SamplingParams.max_new_tokens must be >= 1, got {params.max_new_tokens}")
+    if params.temperature < 0:
+        raise SymphonyError(f"SamplingParams.temperature must be >= 0, got {params.temperature}")
+    if not 0 < params.top_p <= 1:
+        raise SymphonyError(f"SamplingParams.top_p must be in (0, 1], got {params.top_p}")
