@@ -1,0 +1,1 @@
+"""Parallel dispatch of tool calls: capacity, timeouts, retries with backoff, cancellation."""
