@@ -212,13 +212,17 @@ class EventStream:
         watcher = asyncio.create_task(_watch_new_heads(ws_url, wake)) if ws_url else None
         try:
             while stop is None or not stop.is_set():
+                wake.clear()
                 for event in await asyncio.to_thread(self.poll):
                     yield event
-                wake.clear()
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=poll_interval)
-                except TimeoutError:
-                    pass
+                    if stop is not None and stop.is_set():
+                        return
+                waiters = [asyncio.ensure_future(wake.wait())]
+                if stop is not None:
+                    waiters.append(asyncio.ensure_future(stop.wait()))
+                _, pending = await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
         finally:
             if watcher is not None:
                 watcher.cancel()

@@ -1,0 +1,99 @@
+"""Typed binding of CapabilityLedger: registration, heartbeats, reputation, paginated views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from chain.client import ChainClient
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    agent: str
+    name: str
+    model_id: str
+    endpoint: str
+    tags: tuple[str, ...]
+    capability: bytes
+    norm: int
+    stake: int
+    reputation: int
+    capacity: int
+    free_capacity: int
+    available: bool
+    active: bool
+    last_heartbeat: int
+    unlock_at: int
+
+    @classmethod
+    def from_tuple(cls, raw: tuple) -> "AgentInfo":
+        values = list(raw)
+        values[4] = tuple(values[4])
+        values[5] = bytes(values[5])
+        return cls(*values)
+
+
+class CapabilityLedger:
+    def __init__(self, client: ChainClient, contract: Contract) -> None:
+        self.client = client
+        self.contract = contract
+        self.address = contract.address
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def register(self, name: str, model_id: str, endpoint: str, tags: list[str], capability: bytes, capacity: int, stake: int) -> TxReceipt:
+        fn = self.contract.functions.register(name, model_id, endpoint, list(tags), capability, capacity)
+        return self.client.transact(fn, value=stake)
+
+    def update(self, model_id: str, endpoint: str, tags: list[str], capability: bytes, capacity: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.update(model_id, endpoint, list(tags), capability, capacity))
+
+    def heartbeat(self, available: bool, free_capacity: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.heartbeat(available, free_capacity))
+
+    def deregister(self) -> TxReceipt:
+        return self.client.transact(self.contract.functions.deregister())
+
+    def withdraw_stake(self) -> TxReceipt:
+        return self.client.transact(self.contract.functions.withdrawStake())
+
+    def set_authorized(self, protocol: str, authorized: bool) -> TxReceipt:
+        return self.client.transact(self.contract.functions.setAuthorized(protocol, authorized))
+
+    def adjust_reputation(self, agent: str, delta: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.adjustReputation(agent, delta))
+
+    # -- reads -----------------------------------------------------------------------------------------
+    def min_stake(self) -> int:
+        return self.client.call(self.contract.functions.minStake())
+
+    def is_active(self, agent: str) -> bool:
+        return self.client.call(self.contract.functions.isActive(agent))
+
+    def is_available(self, agent: str) -> bool:
+        return self.client.call(self.contract.functions.isAvailable(agent))
+
+    def reputation(self, agent: str) -> int:
+        return self.client.call(self.contract.functions.reputationOf(agent))
+
+    def get_agent(self, agent: str) -> AgentInfo:
+        return AgentInfo.from_tuple(self.client.call(self.contract.functions.getAgent(agent)))
+
+    def active_count(self) -> int:
+        return self.client.call(self.contract.functions.activeAgentCount())
+
+    def active_agents(self, page_size: int = 50) -> list[AgentInfo]:
+        """Every active agent, fetched page by page (each page is one bounded eth_call)."""
+        agents: list[AgentInfo] = []
+        offset = 0
+        while True:
+            page = self.client.call(self.contract.functions.getActiveAgents(offset, page_size))
+            agents.extend(AgentInfo.from_tuple(raw) for raw in page)
+            if len(page) < page_size:
+                return agents
+            offset += page_size
+
+    def match_score(self, agent: str, requirement: bytes) -> int:
+        return self.client.call(self.contract.functions.matchScore(agent, requirement))

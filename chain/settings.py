@@ -1,0 +1,25 @@
+"""The chain section of Symphony's configuration (composed into `symphony.config.SymphonyConfig`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from chain.paths import STATE_DIR
+
+
+class ChainSettings(BaseModel):
+    """Where the chain is and how Symphony's contracts are parameterised on it."""
+
+    rpc_url: str | None = Field(None, description="RPC endpoint; None starts an embedded anvil")
+    ws_url: str | None = Field(None, description="websocket endpoint for new-block wake-ups (optional)")
+    chain_id: int | None = Field(None, description="refuse to talk to any other chain")
+    private_key_env: str = Field("SYMPHONY_PRIVATE_KEY", description="environment variable holding the signing key")
+    manifest: Path = Field(STATE_DIR / "deployment.json", description="deployment manifest written by deploy")
+    confirmations: int = Field(0, ge=0, description="blocks an event stream holds back (reorg safety on real chains)")
+    min_stake_wei: int = Field(10**16, ge=0)
+    deregister_cooldown_s: int = Field(60, ge=0)
+    max_payload_bytes: int = Field(8192, ge=64, le=65536)
+    commit_window_s: int = Field(120, ge=1)
+    reveal_window_s: int = Field(120, ge=1)

@@ -1,0 +1,56 @@
+"""The one configuration model of Symphony, composed of the sections each layer owns.
+
+Why composition: each layer defines (and validates) its own section next to the code that uses it; this model
+only puts them together and loads them from a TOML/JSON file, with `SYMPHONY_<SECTION>__<FIELD>` environment
+variables taking precedence (e.g. `SYMPHONY_CHAIN__RPC_URL`).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.settings import LLMSettings
+from chain.errors import ConfigError
+from chain.settings import ChainSettings
+
+
+class SymphonyConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SYMPHONY_", env_nested_delimiter="__", extra="forbid")
+
+    chain: ChainSettings = ChainSettings()
+    llm: LLMSettings = LLMSettings()
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ConfigError(f"configuration file not found: {path}")
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(path.read_text())
+        return json.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot parse configuration file {path}: {exc}") from None
+
+
+def load_config(path: str | Path | None = None, **overrides: Any) -> SymphonyConfig:
+    """File values, then environment variables, then explicit overrides (e.g. from CLI options)."""
+    data = _read_file(Path(path)) if path else {}
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    try:
+        # Environment variables beat file values: pydantic-settings gives init kwargs priority, so merge by hand.
+        from_env = SymphonyConfig()
+        merged = {name: {**data.get(name, {}), **getattr(from_env, name).model_dump(exclude_unset=True)} for name in SymphonyConfig.model_fields}
+        for section, values in overrides.items():
+            merged[section].update({k: v for k, v in values.items() if v is not None})
+        return SymphonyConfig(**merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid configuration at {where}: {first['msg']}") from None

@@ -1,0 +1,86 @@
+"""ChainClient: deploy, transact, reads, and reverts decoded into exceptions named after custom errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from chain import reverts
+from chain.client import ChainClient, connect, private_key_from_env
+from chain.errors import ChainConnectionError, ConfigError
+
+
+def test_transact_and_read(probe):
+    client, contract = probe
+    receipt = client.transact(contract.functions.set(42, b"hello"))
+    assert receipt["status"] == 1
+    assert client.call(contract.functions.value()) == 42
+    (event,) = contract.events.ValueSet().process_receipt(receipt)
+    assert event["args"]["note"] == b"hello"
+
+
+def test_custom_error_at_estimation(probe):
+    client, contract = probe
+    with pytest.raises(reverts.revert_class("TooBig")) as info:
+        client.transact(contract.functions.set(5000, b""))
+    assert info.value.args_dict == {"value": 5000, "maximum": 1000}
+    assert "TooBig(value=5000, maximum=1000)" in str(info.value)
+    assert client.call(contract.functions.value()) == 0  # nothing changed
+
+
+def test_custom_error_after_mining_is_decoded_too(probe):
+    """With an explicit gas limit there is no estimation: the failure is found in the receipt and replayed."""
+    client, contract = probe
+    with pytest.raises(reverts.revert_class("TooBig")):
+        client.transact(contract.functions.set(5000, b""), gas=200_000)
+    # the nonce stays in sync after a mined failure
+    client.transact(contract.functions.set(7, b""))
+    assert client.call(contract.functions.value()) == 7
+
+
+def test_custom_error_in_a_call(probe):
+    client, contract = probe
+    with pytest.raises(reverts.revert_class("Unauthorized")) as info:
+        client.call(contract.functions.onlyZero())
+    assert info.value.args_dict["caller"] == client.address
+
+
+def test_reason_string_and_panic(probe):
+    client, contract = probe
+    with pytest.raises(reverts.RevertWithReason, match="plain reason"):
+        client.call(contract.functions.requireFalse())
+    with pytest.raises(reverts.PanicRevert, match="division by zero"):
+        client.call(contract.functions.divide(1, 0))
+
+
+def test_revert_classes_are_unique_per_name():
+    assert reverts.revert_class("TooBig") is reverts.revert_class("TooBig")
+    assert issubclass(reverts.revert_class("TooBig"), reverts.ContractRevert)
+
+
+def test_project_errors_are_module_attributes():
+    assert reverts.InsufficientStake is reverts.revert_class("InsufficientStake")
+    with pytest.raises(AttributeError):
+        reverts.NoContractDeclaresThis  # noqa: B018
+
+
+def test_unreachable_rpc_is_one_clear_error():
+    with pytest.raises(ChainConnectionError, match="cannot reach RPC endpoint"):
+        connect("http://127.0.0.1:9")
+
+
+def test_wrong_chain_id_is_refused(anvil):
+    with pytest.raises(ChainConnectionError, match="expected chain 1"):
+        ChainClient(anvil.rpc_url, expected_chain_id=1)
+
+
+def test_bad_url_and_missing_key(monkeypatch):
+    with pytest.raises(ConfigError, match="must start with http"):
+        connect("localhost:8545")
+    monkeypatch.delenv("SYMPHONY_PRIVATE_KEY", raising=False)
+    with pytest.raises(ConfigError, match="SYMPHONY_PRIVATE_KEY"):
+        private_key_from_env()
+
+
+def test_read_only_client_cannot_sign(anvil):
+    with pytest.raises(ConfigError, match="no private key"):
+        ChainClient(anvil.rpc_url).address
