@@ -53,7 +53,7 @@ def format_number(value: Fraction | float) -> str:
 
 def calculate(expression: str) -> str:
     try:
-        tree = ast.parse(expression.strip(), mode="eval")
+        tree = ast.parse(" ".join(expression.split()), mode="eval")
     except SyntaxError as exc:
         raise PermanentToolError(f"not an arithmetic expression: {exc.msg}") from exc
     return format_number(_eval(tree))

@@ -1,0 +1,1 @@
+"""ReAct planning: plan steps (thought + parallel tool actions + final answer), validation, planners."""
