@@ -1,0 +1,63 @@
+"""Publishing a policy version: write safetensors, hash it, record (version, sha256, URI) on chain.
+
+Why the chain write comes last: a version becomes visible to samplers only once its bytes are already
+servable, so a sampler that sees `latestVersion() == v` can always download v.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import torch
+
+from echo_sync.registry import PolicyRegistryClient
+from echo_sync.weights import PolicyStore
+
+
+@dataclass(frozen=True)
+class Published:
+    version: int
+    sha256: str
+    uri: str
+    bytes: int
+    export_s: float
+    chain_s: float
+
+
+class PolicyPublisher:
+    def __init__(self, store: PolicyStore, registry: PolicyRegistryClient | None, base_url: str):
+        """`base_url` is where the trainer's HTTP server serves `store` (…/policies/<v>/model.safetensors).
+        `registry=None` keeps versions local (co-located mode has nobody to tell)."""
+        self.store, self.registry, self.base_url = store, registry, base_url.rstrip("/")
+        self._lock = threading.Lock()
+        self._published: dict[int, Published] = {}
+        self.current_version = 0
+
+    def uri(self, version: int) -> str:
+        return f"{self.base_url}/policies/{version}/{PolicyStore.FILE}"
+
+    def publish(self, model: torch.nn.Module) -> Published:
+        version = self.current_version + 1
+        t0 = time.perf_counter()
+        path, sha = self.store.write(model, version)
+        t1 = time.perf_counter()
+        uri = self.uri(version)
+        if self.registry is not None:
+            self.registry.publish(version, sha, uri)
+        record = Published(version, sha, uri, path.stat().st_size, t1 - t0, time.perf_counter() - t1)
+        with self._lock:
+            self._published[version] = record
+            self.current_version = version
+        return record
+
+    def sha_of(self, version: int) -> str | None:
+        """sha256 of a version this trainer published, else None (the replay buffer's admission check)."""
+        with self._lock:
+            record = self._published.get(version)
+        return record.sha256 if record else None
+
+    def records(self) -> list[Published]:
+        with self._lock:
+            return [self._published[v] for v in sorted(self._published)]

@@ -1,0 +1,61 @@
+"""Typed access to the on-chain PolicyRegistry (contracts/echo/PolicyRegistry.sol).
+
+Why on chain: the registry is the one place trainer and samplers — possibly run by different parties —
+agree on which weights *are* version v. A sampler trusts only the sha256 recorded here, never the HTTP
+server that hands it the bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chain.client import ChainClient
+from chain.compile import compile_contracts
+from chain.reverts import ContractRevert
+
+CONTRACT = "PolicyRegistry"
+_ZERO = "00" * 32
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    version: int
+    sha256: str  # hex, no 0x
+    uri: str
+    published_at: int
+    publisher: str
+
+
+class PolicyRegistryClient:
+    def __init__(self, client: ChainClient, address: str):
+        self.client = client
+        self.address = address
+        self.contract = client.contract(address, compile_contracts()[CONTRACT].abi, CONTRACT)
+
+    @classmethod
+    def deploy(cls, client: ChainClient) -> "PolicyRegistryClient":
+        """Deploy a fresh registry; the deployer is its first authorised publisher."""
+        contract = client.deploy(compile_contracts()[CONTRACT])
+        return cls(client, contract.address)
+
+    def publish(self, version: int, sha256_hex: str, uri: str) -> None:
+        digest = bytes.fromhex(sha256_hex.lower().removeprefix("0x"))
+        if len(digest) != 32:
+            raise ValueError(f"sha256 must be 32 bytes, got {len(digest)}")
+        self.client.transact(self.contract.functions.publish(version, digest, uri))
+
+    def latest_version(self) -> int:
+        return int(self.client.call(self.contract.functions.latestVersion()))
+
+    def get(self, version: int) -> PolicyRecord | None:
+        """The record for `version`, or None if it was never published."""
+        if version < 0 or version > self.latest_version():
+            return None
+        try:
+            sha, uri, published_at, publisher = self.client.call(self.contract.functions.getPolicy(version))
+        except ContractRevert:  # e.g. an UnknownVersion custom error
+            return None
+        sha_hex = bytes(sha).hex()
+        if sha_hex == _ZERO:
+            return None
+        return PolicyRecord(version, sha_hex, str(uri), int(published_at), str(publisher))

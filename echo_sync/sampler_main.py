@@ -1,0 +1,80 @@
+"""Entry point of one sampler process: `python -m echo_sync.sampler_main SPEC.json`.
+
+Loads the backend, catches up to the newest on-chain version (a restarted node rejoins at the head), then
+serves /generate and, in async mode, pushes rollouts to the trainer until told to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from echo_sync.specs import SamplerSpec
+
+
+def build_node(spec: SamplerSpec):
+    from agents.llm.transformers_backend import TransformersBackend
+    from chain.client import ChainClient
+    from echo_sync.registry import PolicyRegistryClient
+    from echo_sync.sampler_node import SamplerNode
+    from echo_sync.tasks import TaskSet
+
+    s = spec.settings
+    backend = TransformersBackend(spec.model_path, device="cpu" if not _cuda() else "auto", max_batch_size=64)
+    registry = PolicyRegistryClient(ChainClient(spec.rpc_url), spec.registry_address)  # read-only: no key
+    tasks = TaskSet(s.tasks.datasets, s.tasks.seed, s.tasks.size, s.tasks.format_weight)
+    return SamplerNode(spec.sampler_id, backend, registry, tasks, s.sampling, s.grpo.group_size, Path(spec.cache_dir))
+
+
+def run_sampler(spec: SamplerSpec) -> None:
+    from echo_sync.runtime import setup_process
+    from echo_sync.sampler_service import serve
+
+    setup_process(spec.settings.torch_threads, spec.cpu)
+    node = build_node(spec)
+    try:
+        node.catch_up()  # a (re)started node loads the newest published version before serving
+    except Exception as exc:  # noqa: BLE001 - a bad latest version must not keep the node down
+        print(f"echo sampler {spec.sampler_id}: could not catch up at start: {exc}", file=sys.stderr, flush=True)
+
+    async def main() -> None:
+        task = asyncio.ensure_future(
+            serve(node, spec.host, spec.port, spec.ready_file, spec.trainer_url, spec.tasks_per_request)
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(main())
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m echo_sync.sampler_main SPEC.json", file=sys.stderr)
+        return 2
+    from chain.errors import SymphonyError
+
+    spec = SamplerSpec.model_validate_json(Path(args[0]).read_text())
+    try:
+        run_sampler(spec)
+    except SymphonyError as exc:
+        print(f"echo sampler {spec.sampler_id}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""An inference-swarm node: an LLMBackend that follows the on-chain policy versions.
+
+Why the node verifies and not the trainer's server: the bytes come over plain HTTP from whoever serves them;
+only the sha256 the publisher recorded on chain is trusted. Weights that hash differently are deleted and
+never loaded, and the node keeps serving the version it had.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents.llm.base import LLMBackend, SamplingParams
+from chain.errors import SymphonyError
+from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.registry import PolicyRegistryClient
+from echo_sync.rollout import RolloutGroup, Sample
+from echo_sync.settings import SamplingSettings
+from echo_sync.tasks import TaskSet
+
+
+@dataclass
+class SamplerStats:
+    started_at: float = field(default_factory=time.monotonic)
+    generate_s: float = 0.0
+    groups: int = 0
+    samples: int = 0
+    syncs: list[dict] = field(default_factory=list)  # {version, download_s, verify_s, load_s, total_s, bytes}
+    refused: list[dict] = field(default_factory=list)  # {version, reason}
+
+    def to_json(self) -> dict:
+        sync_s = sum(s["total_s"] for s in self.syncs)
+        return {
+            "uptime_s": time.monotonic() - self.started_at,
+            "generate_s": self.generate_s,
+            "sync_s": sync_s,
+            "groups": self.groups,
+            "samples": self.samples,
+            "syncs": self.syncs,
+            "refused": self.refused,
+        }
+
+
+class SamplerNode:
+    def __init__(
+        self,
+        sampler_id: str,
+        backend: LLMBackend,
+        registry: PolicyRegistryClient,
+        tasks: TaskSet,
+        sampling: SamplingSettings,
+        group_size: int,
+        cache_dir: Path,
+    ):
+        self.sampler_id, self.backend, self.registry, self.tasks = sampler_id, backend, registry, tasks
+        self.sampling, self.group_size = sampling, group_size
+        self.cache_dir = Path(cache_dir)
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.version: int | None = None  # None until verified weights are loaded: the node refuses to generate
+        self.sha256: str | None = None
+        self.stats = SamplerStats()
+        self._lock = threading.Lock()  # one generation or sync at a time
+
+    # ------------------------------------------------------------------ weight sync
+    def sync_to(self, version: int) -> None:
+        """Download, verify against the chain, and load `version` (no-op if already loaded)."""
+        with self._lock:
+            if self.version == version:
+                return
+            record = self.registry.get(version)
+            if record is None:
+                raise UnknownPolicyVersion(f"policy version {version} is not recorded on chain")
+            t0 = time.perf_counter()
+            fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, suffix=".part")
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(record.uri, timeout=120) as response:
+                    while chunk := response.read(1 << 20):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+            except (urllib.error.URLError, OSError) as exc:
+                os.unlink(tmp_name)
+                raise SymphonyError(f"cannot download policy v{version} from {record.uri}: {exc}") from None
+            t1 = time.perf_counter()
+            got = digest.hexdigest()
+            if got != record.sha256:
+                os.unlink(tmp_name)
+                self.stats.refused.append({"version": version, "reason": "sha256 mismatch"})
+                raise WeightHashMismatch(
+                    f"policy v{version} from {record.uri} hashes to {got[:16]}…, chain records {record.sha256[:16]}…; refused"
+                )
+            path = self.cache_dir / f"v{version:06d}.safetensors"
+            os.replace(tmp_name, path)
+            t2 = time.perf_counter()
+            self.backend.load_weights(path, version)
+            t3 = time.perf_counter()
+            for old in self.cache_dir.glob("v*.safetensors"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+            self.version, self.sha256 = version, got
+            self.stats.syncs.append(
+                {"version": version, "download_s": t1 - t0, "verify_s": 0.0, "load_s": t3 - t2, "total_s": t3 - t0, "bytes": size}
+            )
+
+    def catch_up(self) -> int | None:
+        """Load the newest published version if ours is older; returns the version now loaded."""
+        latest = self.registry.latest_version()
+        if latest >= 1 and (self.version is None or latest > self.version):
+            self.sync_to(latest)
+        return self.version
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, task_indices: list[int]) -> list[RolloutGroup]:
+        """One group of `group_size` completions per task, tagged with the loaded version and hash."""
+        with self._lock:
+            if self.version is None or self.sha256 is None:
+                raise UnknownPolicyVersion("this sampler has not loaded any verified policy yet")
+            version, sha = self.version, self.sha256
+            params = SamplingParams(
+                max_new_tokens=self.sampling.max_new_tokens,
+                temperature=self.sampling.temperature,
+                top_p=self.sampling.top_p,
+                n=self.group_size,
+            )
+            t0 = time.perf_counter()
+            result = self.backend.generate([self.tasks.conversation(i) for i in task_indices], params)
+            elapsed = time.perf_counter() - t0
+            self.stats.generate_s += elapsed
+        groups = []
+        for index, completions in zip(task_indices, result.completions):
+            samples = tuple(Sample(c.text, tuple(c.token_ids), c.finish_reason) for c in completions)
+            groups.append(RolloutGroup(index, version, sha, self.sampler_id, samples, generation_s=elapsed / len(task_indices)))
+        self.stats.groups += len(groups)
+        self.stats.samples += sum(len(g.samples) for g in groups)
+        return groups

@@ -1,0 +1,120 @@
+"""The sampler node as an aiohttp service, plus its async-mode push loop.
+
+Routes
+  POST /generate {"version": v, "tasks": [i, ...]}   sequential pull: refresh to v first, then generate
+  GET  /health                                      sampler id and the loaded version/hash
+  GET  /stats                                       busy/sync times and counters (for idle fractions)
+
+Why both in one process: in async mode the same node keeps generating from the trainer's task stream and
+pushes groups into the replay buffer, checking the chain for a newer version before every batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import aiohttp
+from aiohttp import web
+
+from chain.errors import SymphonyError
+from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.sampler_node import SamplerNode
+
+log = logging.getLogger("echo.sampler")
+
+
+def sampler_app(node: SamplerNode) -> web.Application:
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+
+    async def generate(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            version = int(body["version"])
+            tasks = [int(t) for t in body["tasks"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise web.HTTPBadRequest(text=f"expected {{'version': int, 'tasks': [int]}}: {exc}") from None
+        if not tasks:
+            raise web.HTTPBadRequest(text="tasks must not be empty")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, node.sync_to, version)
+            groups = await loop.run_in_executor(None, node.generate, tasks)
+        except WeightHashMismatch as exc:
+            return web.json_response({"error": "bad_hash", "detail": str(exc)}, status=409)
+        except UnknownPolicyVersion as exc:
+            return web.json_response({"error": "unknown_version", "detail": str(exc)}, status=404)
+        except SymphonyError as exc:
+            return web.json_response({"error": "sync_failed", "detail": str(exc)}, status=502)
+        return web.json_response({"groups": [g.to_json() for g in groups]})
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"sampler_id": node.sampler_id, "version": node.version, "sha256": node.sha256})
+
+    async def stats(request: web.Request) -> web.Response:
+        return web.json_response({"sampler_id": node.sampler_id, "version": node.version, **node.stats.to_json()})
+
+    app.router.add_post("/generate", generate)
+    app.router.add_get("/health", health)
+    app.router.add_get("/stats", stats)
+    return app
+
+
+async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int, give_up_s: float = 30.0) -> None:
+    """Async mode: catch up, take tasks, generate, push — until the trainer says stop or stays unreachable."""
+    loop = asyncio.get_running_loop()
+    unreachable_since: float | None = None
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        while True:
+            try:
+                await loop.run_in_executor(None, node.catch_up)
+            except WeightHashMismatch as exc:
+                log.warning("%s: %s", node.sampler_id, exc)  # keep generating with the verified version we have
+            if node.version is None:
+                await asyncio.sleep(0.2)
+                continue
+            try:
+                async with http.get(f"{trainer_url}/tasks", params={"n": str(tasks_per_request)}) as resp:
+                    resp.raise_for_status()
+                    offer = await resp.json()
+                if offer["stop"]:
+                    return
+                groups = await loop.run_in_executor(None, node.generate, offer["tasks"])
+                payload = {"groups": [g.to_json() for g in groups]}
+                async with http.post(f"{trainer_url}/rollouts", json=payload) as resp:
+                    resp.raise_for_status()
+                    verdict = await resp.json()
+                unreachable_since = None
+                if verdict["stop"]:
+                    return
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > give_up_s:
+                    log.warning("%s: trainer unreachable for %.0f s (%s); stopping", node.sampler_id, give_up_s, exc)
+                    return
+                await asyncio.sleep(0.5)
+
+
+async def serve(node: SamplerNode, host: str, port: int, ready_file: str | None, trainer_url: str | None, tasks_per_request: int) -> None:
+    """Serve until cancelled (SIGTERM in the process entry point)."""
+    runner = web.AppRunner(sampler_app(node), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    if ready_file:
+        with open(ready_file + ".tmp", "w") as handle:
+            json.dump({"url": f"http://{host}:{bound}", "sampler_id": node.sampler_id}, handle)
+        import os
+
+        os.replace(ready_file + ".tmp", ready_file)
+    try:
+        if trainer_url:
+            await push_loop(node, trainer_url, tasks_per_request)
+        await asyncio.Event().wait()  # keep answering /stats and /generate until terminated
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,145 @@
+"""Entry point of one trainer process (rank r of a torch.distributed group): `python -m echo_sync.trainer_main SPEC`.
+
+Rank 0 additionally serves weights over HTTP, publishes versions on chain and owns the batch source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from echo_sync.specs import PUBLISHER_KEY_ENV, TrainerSpec
+
+
+def run_trainer(spec: TrainerSpec, publisher_key: str | None = None) -> dict | None:
+    """Run the whole training job for this rank; rank 0 returns (and writes) the summary."""
+    from echo_sync.runtime import setup_process
+
+    setup_process(spec.settings.torch_threads, spec.cpu)
+    import torch.distributed as dist
+
+    from echo_sync.loop import train
+    from echo_sync.tasks import TaskSet
+    from echo_sync.trainer import GRPOTrainer, load_causal_lm
+
+    s = spec.settings
+    run_dir = Path(spec.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if spec.world_size > 1:
+        backend_name = "nccl" if _cuda() else "gloo"
+        dist.init_process_group(
+            backend_name, init_method=f"tcp://127.0.0.1:{spec.master_port}", rank=spec.rank, world_size=spec.world_size
+        )
+    tasks = TaskSet(s.tasks.datasets, s.tasks.seed, s.tasks.size, s.tasks.format_weight)
+    closers: list = []
+    source = publish = None
+    endpoint = None
+    try:
+        backend = None
+        if spec.rank == 0 and s.mode == "colocated":
+            from agents.llm.transformers_backend import TransformersBackend
+
+            backend = TransformersBackend(spec.model_path, device="cpu", dtype="float32")
+            model, tokenizer = backend.model, backend.tokenizer
+        else:
+            model, tokenizer = load_causal_lm(spec.model_path)
+        trainer = GRPOTrainer(model, tokenizer, s.grpo, tasks, spec.rank, spec.world_size)
+        if spec.rank == 0:
+            source, publish, endpoint, closers = _rank0_plumbing(spec, tasks, backend, trainer, publisher_key)
+        result = train(
+            trainer, source, publish, s.steps, s.grpo.groups_per_step, s.wall_budget_s,
+            progress=run_dir / "progress.jsonl" if spec.rank == 0 else None,
+        )
+        if spec.rank != 0:
+            return None
+        summary = {
+            "mode": s.mode,
+            "model_path": spec.model_path,
+            "world_size": spec.world_size,
+            "settings": json.loads(s.model_dump_json()),
+            **result.to_json(),
+        }
+        if endpoint is not None and endpoint.buffer is not None:
+            summary["buffer"] = endpoint.buffer.stats.to_json()
+        if hasattr(source, "dead"):
+            summary["dead_samplers"] = list(source.dead)  # type: ignore[union-attr]
+        if hasattr(source, "generate_s"):
+            summary["colocated_generate_s"] = source.generate_s  # type: ignore[union-attr]
+        (run_dir / "trainer_summary.json").write_text(json.dumps(summary, indent=2))
+        return summary
+    finally:
+        if endpoint is not None:
+            endpoint.stop.set()
+            time.sleep(1.0)  # let pushing samplers read {"stop": true} before the server goes away
+        for close in reversed(closers):
+            close()
+        if spec.world_size > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: str | None):
+    """Batch source, publish callable, HTTP endpoint and clean-up callbacks for rank 0."""
+    from chain.client import ChainClient
+    from chain.errors import ConfigError
+    from echo_sync.http_server import BackgroundServer
+    from echo_sync.publisher import PolicyPublisher
+    from echo_sync.registry import PolicyRegistryClient
+    from echo_sync.replay_buffer import ReplayBuffer
+    from echo_sync.sources import AsyncSource, ColocatedSource, SequentialSource
+    from echo_sync.task_stream import TaskStream
+    from echo_sync.trainer_app import TrainerEndpoint
+    from echo_sync.weights import PolicyStore
+
+    s = spec.settings
+    stream = TaskStream()
+    if s.mode == "colocated":
+        return ColocatedSource(backend, tasks, stream, s.sampling, s.grpo.group_size), None, None, []
+    if not (spec.rpc_url and spec.registry_address and publisher_key):
+        raise ConfigError(f"mode {s.mode!r} needs rpc_url, registry_address and the publisher key (env {PUBLISHER_KEY_ENV})")
+    registry = PolicyRegistryClient(ChainClient(spec.rpc_url, publisher_key), spec.registry_address)
+    store = PolicyStore(Path(spec.run_dir) / "policies")
+    publisher = PolicyPublisher(store, registry, "http://placeholder")
+    buffer = None
+    if s.mode == "async":
+        buffer = ReplayBuffer(s.buffer_capacity, s.max_staleness, publisher.sha_of, s.stale_policy, stream.requeue)
+    endpoint = TrainerEndpoint(publisher, buffer, stream if buffer is not None else None)
+    server = BackgroundServer(endpoint.app(), spec.host, spec.port).start()
+    publisher.base_url = server.url
+    if spec.ready_file:
+        Path(spec.ready_file + ".tmp").write_text(json.dumps({"url": server.url}))
+        os.replace(spec.ready_file + ".tmp", spec.ready_file)
+    if s.mode == "sequential":
+        source = SequentialSource(spec.sampler_urls, stream)
+    else:
+        assert buffer is not None
+        source = AsyncSource(buffer)
+    return source, lambda: publisher.publish(trainer.model), endpoint, [server.stop, source.close]
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m echo_sync.trainer_main SPEC.json", file=sys.stderr)
+        return 2
+    from chain.errors import SymphonyError
+
+    spec = TrainerSpec.model_validate_json(Path(args[0]).read_text())
+    try:
+        run_trainer(spec, os.environ.get(PUBLISHER_KEY_ENV))
+    except SymphonyError as exc:
+        print(f"echo trainer (rank {spec.rank}): error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
