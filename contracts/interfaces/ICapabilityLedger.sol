@@ -36,6 +36,8 @@ interface ICapabilityLedger {
     error NotOwner(address caller);
     error TransferFailed();
     error InvalidCapacity();
+    /// @notice Added by the contracts helper: withdrawStake before deregister().
+    error AgentStillActive(address agent);
 
     event AgentRegistered(
         address indexed agent,
@@ -83,4 +85,12 @@ interface ICapabilityLedger {
     function getActiveAgents(uint256 offset, uint256 limit) external view returns (AgentInfo[] memory);
     /// @notice Cosine match score (WAD, clamped to [0, 1e18]) of an agent's stored vector against `requirement`.
     function matchScore(address agent, bytes32 requirement) external view returns (uint256);
+    /// @notice Added for TaskBeacon.bid (one call instead of three): availability and the bid score
+    ///         (matchScore, times reputation / 1e18 if `reputationWeighted`).
+    function bidScore(address agent, bytes32 requirement, bool reputationWeighted)
+        external
+        view
+        returns (bool available, uint64 score);
+    /// @notice Added: whether `protocol` may call adjustReputation.
+    function authorized(address protocol) external view returns (bool);
 }

@@ -50,6 +50,8 @@ interface ITaskBeacon {
     error DeadlinePassed(uint256 beaconId);
     error DeadlineNotPassed(uint256 beaconId);
     error TransferFailed();
+    /// @notice Added: msg.value does not fit the packed uint96 escrow (more than 7.9e10 ether).
+    error RewardTooLarge(uint256 value);
 
     event BeaconPosted(
         uint256 indexed beaconId,
@@ -103,4 +105,10 @@ interface ITaskBeacon {
     /// @notice Number of executor slots on final beacons of the task (the voters expected by VoteCommitment).
     function finalExecutorCount(bytes32 taskId) external view returns (uint256);
     function maxPayloadBytes() external view returns (uint256);
+    /// @notice Added for VoteCommitment.commit (one call instead of four): the beacon's task, chain and finality,
+    ///         the voter's delivered result hash (zero if none) and finalExecutorCount(taskId). Reverts UnknownBeacon.
+    function voteContext(uint256 beaconId, address voter)
+        external
+        view
+        returns (bytes32 taskId, uint16 cotIndex, bool isFinal, bytes32 resultHash, uint256 finalExecutors);
 }

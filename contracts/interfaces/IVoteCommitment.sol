@@ -33,6 +33,12 @@ interface IVoteCommitment {
     error RevealNotOver(bytes32 taskId);
     error TooManyVoters(bytes32 taskId);
     error AnswerTooLong(uint256 length, uint256 maximum);
+    /// @notice Added: commit after commitDeadline (call startReveal instead).
+    error CommitWindowOver(bytes32 taskId);
+    /// @notice Added: startReveal before commitDeadline while commitments are still missing.
+    error CommitWindowOpen(bytes32 taskId);
+    /// @notice Added: reveal after revealDeadline (call finalize instead).
+    error RevealWindowOver(bytes32 taskId);
 
     event VoteCommitted(bytes32 indexed taskId, address indexed voter, uint256 indexed beaconId, bytes32 commitment);
     event RevealPhaseStarted(bytes32 indexed taskId, uint64 revealDeadline);

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IVoteCommitment} from "./interfaces/IVoteCommitment.sol";
+import {ITaskBeacon} from "./interfaces/ITaskBeacon.sol";
+import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
+
+/// @title VoteCommitment
+/// @notice Commit-reveal weighted vote over the final answers of a task's chains of thought (docs/protocol.md).
+/// @dev The tally is kept incrementally at reveal time (weight per distinct answer plus the running leader), so
+///      finalize never re-reads answers and no per-voter answer string is stored: only the first revealer of each
+///      distinct answer stores its text (needed by getVote for the winner). The leader is the argmax of
+///      (weight desc, first-reveal order asc): a reveal only raises its own answer's key, so comparing that answer
+///      with the current leader keeps the argmax exact.
+contract VoteCommitment is IVoteCommitment {
+    /// @notice Most voters (commitments) per task.
+    uint256 public constant MAX_VOTERS = 32;
+    /// @notice Longest revealed answer, in bytes.
+    uint256 public constant MAX_ANSWER_BYTES = 128;
+    /// @notice Reputation change (WAD) for revealing the winning answer.
+    int256 public constant AGREE_REWARD = 0.05e18;
+    /// @notice Reputation change (WAD) for committing and never revealing.
+    int256 public constant NO_REVEAL_PENALTY = -0.1e18;
+
+    struct Vote {
+        Phase phase;
+        uint64 commitDeadline;
+        uint64 revealDeadline;
+        uint16 commits;
+        uint16 reveals;
+        uint16 expectedVoters;
+        uint8 answers; // distinct answers revealed so far
+        uint8 leader; // 1-based first-reveal order of the leading answer, 0 = none
+    }
+
+    struct Totals {
+        uint128 leaderWeight;
+        uint128 totalWeight;
+    }
+
+    struct VoterSlot {
+        address voter;
+        uint16 cotIndex;
+        bool revealed;
+        uint8 answer; // 1-based order of the revealed answer
+    }
+
+    struct Tally {
+        uint128 weight;
+        uint8 order; // 1-based first-reveal order, 0 = unseen
+    }
+
+    /// @notice The registry whose reputation the outcome moves (this contract must be authorised there).
+    ICapabilityLedger public immutable ledger;
+    /// @notice Source of final executors, delivered results and chain weights.
+    ITaskBeacon public immutable taskBeacon;
+    /// @inheritdoc IVoteCommitment
+    uint64 public immutable commitWindow;
+    /// @inheritdoc IVoteCommitment
+    uint64 public immutable revealWindow;
+
+    mapping(bytes32 => Vote) internal _votes;
+    mapping(bytes32 => Totals) internal _totals;
+    mapping(bytes32 => mapping(address => bytes32)) internal _commitments;
+    mapping(bytes32 => mapping(uint256 => VoterSlot)) internal _voters;
+    mapping(bytes32 => mapping(bytes32 => Tally)) internal _tally; // taskId => keccak256(answer) => tally
+    mapping(bytes32 => mapping(uint256 => string)) internal _answerText; // taskId => order => answer
+
+    /// @param ledger_ CapabilityLedger
+    /// @param taskBeacon_ TaskBeacon whose final beacons define the voters
+    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase
+    /// @param revealWindow_ seconds the reveal phase lasts at most
+    constructor(address ledger_, address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
+        ledger = ICapabilityLedger(ledger_);
+        taskBeacon = ITaskBeacon(taskBeacon_);
+        commitWindow = commitWindow_;
+        revealWindow = revealWindow_;
+    }
+
+    // ------------------------------------------------------------------ phases
+
+    /// @notice Commit keccak256(abi.encode(taskId, msg.sender, answer, cotHash, salt)) as an executor of final
+    ///         beacon `beaconId` of `taskId` who already delivered its result. The first commit opens the vote.
+    function commit(bytes32 taskId, uint256 beaconId, bytes32 commitment) external {
+        (bytes32 beaconTask, uint16 cotIndex, bool isFinal, bytes32 resultHash, uint256 finalExecutors) =
+            taskBeacon.voteContext(beaconId, msg.sender);
+        if (beaconTask != taskId || !isFinal) revert NotFinalExecutor(taskId, beaconId, msg.sender);
+        if (resultHash == bytes32(0)) {
+            if (!taskBeacon.isExecutor(beaconId, msg.sender)) revert NotFinalExecutor(taskId, beaconId, msg.sender);
+            revert ResultNotDelivered(beaconId, msg.sender);
+        }
+
+        Vote storage v = _votes[taskId];
+        if (v.phase == Phase.None) {
+            v.phase = Phase.Commit;
+            v.commitDeadline = uint64(block.timestamp) + commitWindow;
+        } else if (v.phase != Phase.Commit) {
+            revert WrongPhase(taskId, v.phase);
+        } else if (block.timestamp > v.commitDeadline) {
+            revert CommitWindowOver(taskId);
+        }
+        // A zero commitment could never be revealed (keccak256 is never 0 in practice) and would read as "none".
+        if (commitment == bytes32(0)) revert CommitmentMismatch(taskId, msg.sender);
+        mapping(address => bytes32) storage commitments = _commitments[taskId];
+        if (commitments[msg.sender] != bytes32(0)) revert AlreadyCommitted(taskId, msg.sender);
+        uint256 commits = v.commits;
+        if (commits >= MAX_VOTERS) revert TooManyVoters(taskId);
+
+        commitments[msg.sender] = commitment;
+        _voters[taskId][commits] = VoterSlot({voter: msg.sender, cotIndex: cotIndex, revealed: false, answer: 0});
+        unchecked {
+            ++commits;
+        }
+        v.commits = uint16(commits);
+        uint16 expected = finalExecutors > type(uint16).max ? type(uint16).max : uint16(finalExecutors);
+        v.expectedVoters = expected;
+        emit VoteCommitted(taskId, msg.sender, beaconId, commitment);
+        if (commits >= expected) _startReveal(taskId, v);
+    }
+
+    /// @notice Move a vote to the reveal phase once its commit window is over.
+    function startReveal(bytes32 taskId) external {
+        Vote storage v = _votes[taskId];
+        if (v.phase != Phase.Commit) revert WrongPhase(taskId, v.phase);
+        if (block.timestamp <= v.commitDeadline) revert CommitWindowOpen(taskId);
+        _startReveal(taskId, v);
+    }
+
+    /// @notice Reveal the committed answer; its weight is the voter's chain weight at this moment.
+    /// @dev A reveal after the commit window also starts the reveal phase (saves a separate startReveal call).
+    function reveal(bytes32 taskId, string calldata answer, bytes32 cotHash, bytes32 salt) external {
+        Vote storage v = _votes[taskId];
+        if (v.phase == Phase.Commit && block.timestamp > v.commitDeadline) _startReveal(taskId, v);
+        if (v.phase != Phase.Reveal) revert WrongPhase(taskId, v.phase);
+        if (block.timestamp > v.revealDeadline) revert RevealWindowOver(taskId);
+        if (bytes(answer).length > MAX_ANSWER_BYTES) revert AnswerTooLong(bytes(answer).length, MAX_ANSWER_BYTES);
+        bytes32 committed = _commitments[taskId][msg.sender];
+        if (committed == bytes32(0)) revert NoCommitment(taskId, msg.sender);
+        VoterSlot storage slot = _findVoter(taskId, v.commits, msg.sender);
+        if (slot.revealed) revert AlreadyRevealed(taskId, msg.sender);
+        if (keccak256(abi.encode(taskId, msg.sender, answer, cotHash, salt)) != committed) {
+            revert CommitmentMismatch(taskId, msg.sender);
+        }
+
+        uint256 weight = taskBeacon.chainWeight(taskId, slot.cotIndex);
+        uint8 order = _count(taskId, v, answer, weight);
+        slot.revealed = true;
+        slot.answer = order;
+        unchecked {
+            v.reveals += 1;
+        }
+        emit VoteRevealed(taskId, msg.sender, answer, cotHash, weight);
+    }
+
+    /// @notice Close the vote once every commitment is revealed or the reveal window is over: emit the heaviest
+    ///         answer, reward agreeing voters, penalise voters who never revealed. Final: nothing changes after.
+    function finalize(bytes32 taskId) external {
+        Vote storage v = _votes[taskId];
+        if (v.phase != Phase.Reveal) revert WrongPhase(taskId, v.phase);
+        uint256 commits = v.commits;
+        uint256 reveals = v.reveals;
+        if (reveals < commits && block.timestamp <= v.revealDeadline) revert RevealNotOver(taskId);
+        v.phase = Phase.Finalized;
+        uint8 leader = v.leader;
+        Totals storage t = _totals[taskId];
+        emit VoteFinalized(taskId, _answerText[taskId][leader], t.leaderWeight, t.totalWeight, reveals, commits);
+
+        // Interactions with the trusted ledger only; all state above is final.
+        mapping(uint256 => VoterSlot) storage voters = _voters[taskId];
+        for (uint256 i; i < commits; ++i) {
+            VoterSlot storage s = voters[i];
+            if (!s.revealed) {
+                emit VotePenalized(taskId, s.voter);
+                ledger.adjustReputation(s.voter, NO_REVEAL_PENALTY);
+            } else if (s.answer == leader) {
+                ledger.adjustReputation(s.voter, AGREE_REWARD);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IVoteCommitment
+    /// @dev winningAnswer / winningWeight are the running leader until finalized, then the outcome.
+    function getVote(bytes32 taskId) external view returns (VoteInfo memory info) {
+        Vote storage v = _votes[taskId];
+        Totals storage t = _totals[taskId];
+        info.phase = v.phase;
+        info.commitDeadline = v.commitDeadline;
+        info.revealDeadline = v.revealDeadline;
+        info.commits = v.commits;
+        info.reveals = v.reveals;
+        info.expectedVoters = v.expectedVoters;
+        info.winningAnswer = _answerText[taskId][v.leader];
+        info.winningWeight = t.leaderWeight;
+        info.totalWeight = t.totalWeight;
+    }
+
+    /// @inheritdoc IVoteCommitment
+    function commitmentOf(bytes32 taskId, address voter) external view returns (bytes32) {
+        return _commitments[taskId][voter];
+    }
+
+    /// @inheritdoc IVoteCommitment
+    function votersOf(bytes32 taskId) external view returns (address[] memory out) {
+        uint256 n = _votes[taskId].commits;
+        out = new address[](n);
+        for (uint256 i; i < n; ++i) {
+            out[i] = _voters[taskId][i].voter;
+        }
+    }
+
+    /// @inheritdoc IVoteCommitment
+    function computeCommitment(bytes32 taskId, address voter, string calldata answer, bytes32 cotHash, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(taskId, voter, answer, cotHash, salt));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _startReveal(bytes32 taskId, Vote storage v) private {
+        uint64 deadline = uint64(block.timestamp) + revealWindow;
+        v.phase = Phase.Reveal;
+        v.revealDeadline = deadline;
+        emit RevealPhaseStarted(taskId, deadline);
+    }
+
+    function _findVoter(bytes32 taskId, uint256 n, address voter) private view returns (VoterSlot storage) {
+        mapping(uint256 => VoterSlot) storage voters = _voters[taskId];
+        for (uint256 i; i < n; ++i) {
+            if (voters[i].voter == voter) return voters[i];
+        }
+        revert NoCommitment(taskId, voter); // unreachable: a commitment always has a voter slot
+    }
+
+    /// @dev Adds `weight` to `answer`'s tally, records a new distinct answer, updates the leader and totals.
+    ///      Returns the answer's 1-based first-reveal order.
+    function _count(bytes32 taskId, Vote storage v, string calldata answer, uint256 weight)
+        private
+        returns (uint8 order)
+    {
+        Tally storage tally = _tally[taskId][keccak256(bytes(answer))];
+        order = tally.order;
+        if (order == 0) {
+            unchecked {
+                order = v.answers + 1; // ≤ MAX_VOTERS distinct answers
+            }
+            v.answers = order;
+            tally.order = order;
+            _answerText[taskId][order] = answer;
+        }
+        uint128 w = tally.weight + uint128(weight); // chain weights ≤ 2e18, ≤ 32 voters
+        tally.weight = w;
+        Totals storage t = _totals[taskId];
+        t.totalWeight += uint128(weight);
+        uint8 leader = v.leader;
+        if (leader == order) {
+            t.leaderWeight = w;
+        } else if (leader == 0 || w > t.leaderWeight || (w == t.leaderWeight && order < leader)) {
+            v.leader = order;
+            t.leaderWeight = w;
+        }
+    }
+}
