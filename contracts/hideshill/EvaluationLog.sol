@@ -90,7 +90,10 @@ contract EvaluationLog {
         uint256 base,
         bytes32 commitment
     );
-    event Revealed(uint256 indexed id, address indexed detector, uint8 label, uint16 confidence, bytes32 modelHash);
+    /// @notice The salt is published so anyone can recompute the commitment from logs alone.
+    event Revealed(
+        uint256 indexed id, address indexed detector, uint8 label, uint16 confidence, bytes32 modelHash, bytes32 salt
+    );
     event Resolved(
         uint256 indexed id,
         address indexed detector,
@@ -176,7 +179,7 @@ contract EvaluationLog {
         e.predicted = label;
         e.confidence = confidence;
         e.modelHash = modelHash;
-        emit Revealed(id, msg.sender, label, confidence, modelHash);
+        emit Revealed(id, msg.sender, label, confidence, modelHash, salt);
     }
 
     /// @notice After `t0 + H`, derive the realised outcome from the pool's prices and score the prediction.
