@@ -8,11 +8,13 @@ tool code to the MCP `Context` type (so tools are unit-testable without a server
 
 from __future__ import annotations
 
+import copy
 import inspect
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Awaitable, Callable, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
 
 from scheduler.errors import ToolFailure
 from scheduler.toolkit import error_payload
@@ -100,7 +102,9 @@ def mcp_function(tool: TypedTool, before_call: Hook | None = None) -> Callable[.
     params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)]
     annotations: dict[str, Any] = {"ctx": Context}
     for name, info in tool.input_model.model_fields.items():
-        annotation = Annotated[info.annotation, info]
+        meta = copy.copy(info)  # the default travels as the parameter default, not twice
+        meta.default, meta.default_factory = PydanticUndefined, None
+        annotation = Annotated[info.annotation, meta]
         default = inspect.Parameter.empty if info.is_required() else info.get_default(call_default_factory=True)
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default))
         annotations[name] = annotation
