@@ -104,7 +104,7 @@ class ChainClient:
         if not artifact.deployable:
             raise ConfigError(f"{artifact.name} is abstract or an interface and cannot be deployed")
         factory = self.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        data = factory.constructor(*args)._encode_data_in_transaction()
+        data = factory.constructor(*args).data_in_transaction
         receipt = self._send({"data": data, "value": value}, contract=artifact.name)
         return self.contract(receipt["contractAddress"], artifact.abi, artifact.name)
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from chain.errors import SymphonyError
 
@@ -139,6 +139,7 @@ def decode_revert(data: bytes | str | None, *, contract: str | None = None, regi
     if spec is None:
         return ContractRevert(f"{where} with unknown error 0x{data.hex()}", contract=contract, data=data)
     values = abi_decode(list(spec.input_types), body)
+    values = [to_checksum_address(v) if t == "address" else v for t, v in zip(spec.input_types, values)]
     args = dict(zip(spec.input_names, values))
     shown = ", ".join(f"{k}={_format_value(v)}" for k, v in args.items())
     return revert_class(spec.name)(f"{where}: {spec.name}({shown})", contract=contract, args=args, data=data)

@@ -1,0 +1,24 @@
+"""Small builders shared by the chain tests (vectors, registration, time travel)."""
+
+from __future__ import annotations
+
+import random
+
+from chain import vectors
+
+STAKE = 10**16
+
+
+def vector(seed: int) -> bytes:
+    rng = random.Random(seed)
+    return vectors.pack([rng.randint(-127, 127) for _ in range(vectors.DIMENSIONS)])
+
+
+def near(base: bytes, noise: int, seed: int) -> bytes:
+    """A vector close to `base` (small random perturbation): a high match score."""
+    rng = random.Random(seed)
+    return vectors.pack([max(-127, min(127, c + rng.randint(-noise, noise))) for c in vectors.unpack(base)])
+
+
+def register(contracts, name: str, capability: bytes, capacity: int = 2) -> None:
+    contracts.ledger.register(name, "tiny-test-model", f"http://127.0.0.1/{name}", ["reasoning", name], capability, capacity, STAKE)
