@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chain.client import ChainClient
-from chain.compile import compile_contracts
+from chain.compile import ContractArtifact, compile_contracts
 from chain.reverts import ContractRevert
 
 CONTRACT = "PolicyRegistry"
@@ -27,16 +27,18 @@ class PolicyRecord:
 
 
 class PolicyRegistryClient:
-    def __init__(self, client: ChainClient, address: str):
+    def __init__(self, client: ChainClient, address: str, abi: list[dict] | None = None):
         self.client = client
         self.address = address
-        self.contract = client.contract(address, compile_contracts()[CONTRACT].abi, CONTRACT)
+        self.contract = client.contract(address, abi or compile_contracts()[CONTRACT].abi, CONTRACT)
 
     @classmethod
-    def deploy(cls, client: ChainClient) -> "PolicyRegistryClient":
-        """Deploy a fresh registry; the deployer is its first authorised publisher."""
-        contract = client.deploy(compile_contracts()[CONTRACT])
-        return cls(client, contract.address)
+    def deploy(cls, client: ChainClient, artifact: ContractArtifact | None = None) -> "PolicyRegistryClient":
+        """Deploy a fresh registry (the project's PolicyRegistry unless `artifact` is given); the deployer is
+        its first authorised publisher."""
+        artifact = artifact or compile_contracts()[CONTRACT]
+        contract = client.deploy(artifact)
+        return cls(client, contract.address, artifact.abi)
 
     def publish(self, version: int, sha256_hex: str, uri: str) -> None:
         digest = bytes.fromhex(sha256_hex.lower().removeprefix("0x"))
