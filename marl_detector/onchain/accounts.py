@@ -1,0 +1,102 @@
+"""Deterministic keys for simulated traders, and a lean signer that mines each transaction at a chosen time.
+
+Why deterministic keys: a replayed episode must put the same trader behind the same address every time, so
+holder concentration and buy pressure rebuilt from logs are reproducible. Keys are derived from a seed and
+the trader's name and are only ever used on a local development chain (anvil); funding comes from anvil's
+dev accounts.
+
+Why not `ChainClient` for each trade: the on-chain market mode must mine every transaction at the simulator's
+timestamp (`evm_setNextBlockTimestamp`, anvil only) and sends thousands of them; fixed gas limits, a local
+nonce per account and one fee quote keep it at two RPC round trips per transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3 import Web3
+
+from chain.errors import ConfigError, SymphonyError
+from chain.reverts import decode_revert
+
+LOCAL_CHAIN_IDS = (31337, 1337)
+
+
+class TradeFailed(SymphonyError):
+    """A simulated trade's transaction failed on chain."""
+
+
+def trader_account(seed: int, name: str) -> LocalAccount:
+    """The local-chain account of simulated trader `name` (deterministic in `seed`)."""
+    key = keccak(b"hideshill-sim:" + seed.to_bytes(32, "big") + b":" + name.encode())
+    return Account.from_key(key)
+
+
+@dataclass
+class TimedSender:
+    """Signs and sends transactions for many local accounts, each mined in its own block at a given timestamp."""
+
+    w3: Web3
+    chain_id: int = 0
+    nonces: dict[str, int] = field(default_factory=dict)
+    _fees: dict[str, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.chain_id = self.w3.eth.chain_id
+        if self.chain_id not in LOCAL_CHAIN_IDS:
+            raise ConfigError(
+                f"the on-chain market mode warps block time and only runs on a local chain (chain id {self.chain_id})"
+            )
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        answer = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in answer:
+            raise TradeFailed(f"{method} failed: {answer['error'].get('message', answer['error'])}")
+        return answer["result"]
+
+    def fees(self) -> dict[str, int]:
+        if self._fees is None:
+            base = self.w3.eth.get_block("latest")["baseFeePerGas"]
+            self._fees = {"maxFeePerGas": 4 * base + 10**9, "maxPriorityFeePerGas": 10**9}
+        return self._fees
+
+    def send_at(
+        self, timestamp: int, account: LocalAccount, tx: dict[str, Any], gas: int, *, shared: bool = False
+    ) -> dict[str, Any]:
+        """Mine `tx` from `account` in a block whose timestamp is exactly `timestamp`; returns the raw receipt.
+
+        `shared=True` for an account another client also sends from (the operator): its nonce is read from the
+        node each time instead of counted locally.
+        """
+        nonce = None if shared else self.nonces.get(account.address)
+        if nonce is None:
+            nonce = self.w3.eth.get_transaction_count(account.address, "pending")
+        full = {**tx, "chainId": self.chain_id, "gas": gas, "nonce": nonce, **self.fees()}
+        signed = account.sign_transaction(full)
+        self.rpc("evm_setNextBlockTimestamp", [hex(timestamp)])
+        try:
+            tx_hash = self.rpc("eth_sendRawTransaction", [signed.raw_transaction.to_0x_hex()])
+        except TradeFailed:
+            self.nonces.pop(account.address, None)
+            raise
+        if not shared:
+            self.nonces[account.address] = nonce + 1
+        receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
+        if receipt is None:
+            raise TradeFailed(f"transaction {tx_hash} was not mined (is automine off?)")
+        if int(receipt["status"], 16) != 1:
+            raise self._explain(full, account, receipt)
+        return receipt
+
+    def _explain(self, tx: dict[str, Any], account: LocalAccount, receipt: dict[str, Any]) -> SymphonyError:
+        block = int(receipt["blockNumber"], 16) - 1
+        call = {"from": account.address, "to": tx.get("to"), "data": tx.get("data", "0x"), "value": hex(tx.get("value", 0))}
+        answer = self.w3.provider.make_request("eth_call", [call, hex(block)])  # type: ignore[arg-type]
+        data = (answer.get("error") or {}).get("data")
+        if isinstance(data, str) and data.startswith("0x"):
+            return decode_revert(data)
+        return TradeFailed(f"transaction {receipt['transactionHash']} failed (out of gas?)")

@@ -1,0 +1,130 @@
+"""Deploy the Hide-and-Shill market (quote token, meme tokens, pools, EvaluationLog) and bind it again later.
+
+Why through the shared `Manifest`: `symphony eval log|verify` and `symphony detect run` find every address in
+the same deployment manifest the core contracts use, under names prefixed `HideShill.`; the ABI hash stored
+beside each address refuses a stale binding. Pools are also discoverable on chain from the factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from web3 import Web3
+from web3.contract import Contract
+
+from chain.client import ChainClient
+from chain.compile import ContractArtifact, compile_contracts
+from chain.deploy import Manifest
+from chain.errors import ConfigError
+
+WAD = 10**18
+PREFIX = "HideShill."
+QUOTE = PREFIX + "QuoteToken"
+FACTORY = PREFIX + "PoolFactory"
+EVALUATION_LOG = PREFIX + "EvaluationLog"
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+@dataclass
+class MarketPool:
+    """One meme token and its pool."""
+
+    ticker: str
+    token: Contract
+    pool: Contract
+
+
+@dataclass
+class Market:
+    """Bound contracts of one deployed market."""
+
+    quote: Contract
+    factory: Contract
+    log: Contract
+    pools: dict[str, MarketPool] = field(default_factory=dict)  # ticker -> pool
+    deploy_block: int = 0
+
+    def pool_by_address(self, address: str) -> MarketPool:
+        checksum = Web3.to_checksum_address(address)
+        for p in self.pools.values():
+            if p.pool.address == checksum:
+                return p
+        raise ConfigError(f"{address} is not a pool of this market")
+
+
+def _artifact(artifacts: dict[str, ContractArtifact], name: str) -> ContractArtifact:
+    if name not in artifacts:
+        raise ConfigError(f"contract {name} is not compiled; is contracts/hideshill/ present?")
+    return artifacts[name]
+
+
+def deploy_market(
+    client: ChainClient,
+    tickers: list[str],
+    *,
+    seed_quote: int = 50 * WAD,
+    seed_price_wad: int = 10**14,
+    ledger: str | None = None,
+    manifest: Manifest | None = None,
+    artifacts: dict[str, ContractArtifact] | None = None,
+) -> tuple[Market, Manifest]:
+    """Deploy a quote token, one meme token + seeded pool per ticker, and an EvaluationLog.
+
+    Each pool is seeded by the deployer with `seed_quote` of Q at `seed_price_wad` (Q per T, WAD), which also
+    starts its price oracle. With `ledger` set, resolved evaluations move detector reputation on it (the
+    ledger's owner must still authorise the EvaluationLog). Returns the market and the manifest extended with
+    its contracts (a new manifest if none is given).
+    """
+    if not tickers or len(set(tickers)) != len(tickers):
+        raise ConfigError(f"need distinct tickers, got {tickers!r}")
+    if seed_quote <= 0 or seed_price_wad <= 0:
+        raise ConfigError("seed liquidity and price must be positive")
+    artifacts = artifacts or compile_contracts()
+    block = client.w3.eth.block_number + 1
+    token_art = _artifact(artifacts, "MemeToken")
+    quote = client.deploy(token_art, "Quote", "QUOTE")
+    factory = client.deploy(_artifact(artifacts, "PoolFactory"), quote.address)
+    log = client.deploy(_artifact(artifacts, "EvaluationLog"), factory.address, ledger or ZERO_ADDRESS)
+    market = Market(quote=quote, factory=factory, log=log, deploy_block=block)
+    seed_t = seed_quote * WAD // seed_price_wad
+    client.transact(quote.functions.mint(client.address, seed_quote * len(tickers)))
+    pool_art = _artifact(artifacts, "ConstantProductPool")
+    for ticker in tickers:
+        token = client.deploy(token_art, ticker, ticker)
+        client.transact(factory.functions.createPool(token.address))
+        pool = client.contract(client.call(factory.functions.poolOf(token.address)), pool_art.abi, "ConstantProductPool")
+        client.transact(token.functions.mint(client.address, seed_t))
+        client.transact(quote.functions.approve(pool.address, 2**256 - 1))
+        client.transact(token.functions.approve(pool.address, 2**256 - 1))
+        client.transact(pool.functions.addLiquidity(seed_quote, seed_t))
+        market.pools[ticker] = MarketPool(ticker, token, pool)
+
+    if manifest is None:
+        manifest = Manifest(chain_id=client.chain_id, rpc_url=client.rpc_url, deployer=client.address, deploy_block=block)
+    manifest.add(QUOTE, quote.address, token_art, block)
+    manifest.add(FACTORY, factory.address, artifacts["PoolFactory"], block)
+    manifest.add(EVALUATION_LOG, log.address, artifacts["EvaluationLog"], block)
+    return market, manifest
+
+
+def bind_market(client: ChainClient, manifest: Manifest, artifacts: dict[str, ContractArtifact] | None = None) -> Market:
+    """Bind a deployed market from the manifest; pools and tickers are read from the factory on chain."""
+    artifacts = artifacts or compile_contracts()
+    for name, art in ((QUOTE, "MemeToken"), (FACTORY, "PoolFactory"), (EVALUATION_LOG, "EvaluationLog")):
+        entry = manifest.contracts.get(name)
+        if entry is None:
+            raise ConfigError(f"the manifest has no {name}; deploy the Hide-and-Shill market first")
+        if entry.abi_sha256 != artifacts[art].abi_sha256:
+            raise ConfigError(f"{name} at {entry.address} was deployed with a different ABI than the local sources; redeploy")
+    quote = client.contract(manifest.address(QUOTE), artifacts["MemeToken"].abi, "MemeToken")
+    factory = client.contract(manifest.address(FACTORY), artifacts["PoolFactory"].abi, "PoolFactory")
+    log = client.contract(manifest.address(EVALUATION_LOG), artifacts["EvaluationLog"].abi, "EvaluationLog")
+    market = Market(quote=quote, factory=factory, log=log, deploy_block=manifest.contracts[FACTORY].deploy_block)
+    count = client.call(factory.functions.poolCount())
+    for offset in range(0, count, 100):
+        for address in client.call(factory.functions.getPools(offset, 100)):
+            pool = client.contract(address, artifacts["ConstantProductPool"].abi, "ConstantProductPool")
+            token = client.contract(client.call(pool.functions.memeToken()), artifacts["MemeToken"].abi, "MemeToken")
+            ticker = client.call(token.functions.symbol())
+            market.pools[ticker] = MarketPool(ticker, token, pool)
+    return market
