@@ -12,6 +12,7 @@ nonce per account and one fee quote keep it at two RPC round trips per transacti
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,7 @@ class TimedSender:
     chain_id: int = 0
     nonces: dict[str, int] = field(default_factory=dict)
     _fees: dict[str, int] | None = None
+    _sync: bool | None = None
 
     def __post_init__(self) -> None:
         self.chain_id = self.w3.eth.chain_id
@@ -79,18 +81,34 @@ class TimedSender:
         signed = account.sign_transaction(full)
         self.rpc("evm_setNextBlockTimestamp", [hex(timestamp)])
         try:
-            tx_hash = self.rpc("eth_sendRawTransaction", [signed.raw_transaction.to_0x_hex()])
+            receipt = self._submit(signed.raw_transaction.to_0x_hex())
         except TradeFailed:
             self.nonces.pop(account.address, None)
             raise
         if not shared:
             self.nonces[account.address] = nonce + 1
-        receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
-        if receipt is None:
-            raise TradeFailed(f"transaction {tx_hash} was not mined (is automine off?)")
         if int(receipt["status"], 16) != 1:
             raise self._explain(full, account, receipt)
         return receipt
+
+    def _submit(self, raw: str) -> dict[str, Any]:
+        """`eth_sendRawTransactionSync` (receipt in one round trip), else send and poll for the receipt."""
+        if self._sync is not False:
+            answer = self.w3.provider.make_request("eth_sendRawTransactionSync", [raw])  # type: ignore[arg-type]
+            if answer.get("result"):
+                self._sync = True
+                return answer["result"]
+            error = answer.get("error") or {}
+            if error.get("code") != -32601 and "not supported" not in str(error.get("message", "")).lower():
+                raise TradeFailed(f"the node refused the transaction: {error.get('message', error)}")
+            self._sync = False
+        tx_hash = self.rpc("eth_sendRawTransaction", [raw])
+        for _ in range(2000):
+            receipt = self.rpc("eth_getTransactionReceipt", [tx_hash])
+            if receipt is not None:
+                return receipt
+            time.sleep(0.005)
+        raise TradeFailed(f"transaction {tx_hash} was not mined within 10 s (is automine off?)")
 
     def _explain(self, tx: dict[str, Any], account: LocalAccount, receipt: dict[str, Any]) -> SymphonyError:
         block = int(receipt["blockNumber"], 16) - 1

@@ -118,6 +118,7 @@ class OnchainMarket:
         account = self.account(trade.trader)
         self._prepare(account, trade.timestamp)
         token_in, token_out = (self.quote, self.pool.token) if trade.is_buy else (self.pool.token, self.quote)
+        out_before = self._balance(token_out, account.address)  # read before the swap changes it
         lacking = trade.amount_in - self._balance(token_in, account.address)
         if lacking > 0:
             self.mint(token_in, account.address, lacking, trade.timestamp)
@@ -131,7 +132,7 @@ class OnchainMarket:
         )
         amount_out, reserve_q, reserve_t = _swap_result(receipt, self.pool.pool.address)
         self._balances[(token_in.address, account.address)] -= trade.amount_in
-        self._balances[(token_out.address, account.address)] = self._balance(token_out, account.address) + amount_out
+        self._balances[(token_out.address, account.address)] = out_before + amount_out
         if self.mirror is not None and (amount_out, reserve_q, reserve_t) != (expected, self.mirror.reserve_q, self.mirror.reserve_t):
             raise ParityError(
                 f"trade {trade}: contract gave out={amount_out} reserves=({reserve_q}, {reserve_t}), "

@@ -1,0 +1,172 @@
+"""Market observations rebuilt from chain logs only (Swap, Sync and Transfer events via `EventStream`).
+
+Why from logs: the live detector must see exactly what anyone could see on chain, in the same shape the
+simulator hands the trainer (`marl_detector.observation.MarketObservation`), so one feature function serves
+both. Swap events give trades (`trader` = the swap's sender, `is_buy` = Q in), Sync events give reserves over
+time, and meme-token Transfer events give holder balances at any time (pool and zero address excluded).
+The reader keeps the full history in memory and answers for any window `[t0 - lookback, t0)`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from web3 import Web3
+
+from chain.checkpoints import CheckpointStore
+from chain.events import ChainEvent, EventSource, EventStream
+from chain.errors import SymphonyError
+from marl_detector.observation import MarketObservation, SwapRecord
+from marl_detector.onchain.deployment import Market, MarketPool
+
+ZERO = "0x" + "00" * 20
+
+
+@dataclass
+class PoolHistory:
+    """Everything that happened to one pool, in chain order."""
+
+    ticker: str
+    pool: str
+    token: str
+    created_at: int | None = None
+    syncs: list[tuple[int, int, int]] = field(default_factory=list)  # (timestamp, reserveQ, reserveT)
+    swaps: list[SwapRecord] = field(default_factory=list)
+    transfers: list[tuple[int, str, str, int]] = field(default_factory=list)  # (timestamp, from, to, value)
+
+    def reserves_at(self, t: int) -> tuple[int, int]:
+        """Reserves in force just before time `t` (after every change at an earlier timestamp)."""
+        times = [s[0] for s in self.syncs]
+        i = bisect.bisect_left(times, t) - 1
+        if i < 0:
+            if not self.syncs:
+                raise SymphonyError(f"pool {self.ticker} has no liquidity yet")
+            return self.syncs[0][1], self.syncs[0][2]  # the seeding reserves
+        return self.syncs[i][1], self.syncs[i][2]
+
+    def balances_at(self, t: int) -> dict[str, int]:
+        """Meme-token balances of every holder from Transfers before `t` (pool and zero address excluded)."""
+        bal: dict[str, int] = {}
+        for ts, src, dst, value in self.transfers:
+            if ts >= t:
+                break
+            if src != ZERO:
+                bal[src] = bal.get(src, 0) - value
+            bal[dst] = bal.get(dst, 0) + value
+        return {a: b for a, b in bal.items() if b > 0 and a not in (self.pool, ZERO)}
+
+    def observation(self, t0: int, lookback: int) -> MarketObservation:
+        """The market as a detector committing at `t0` may see it: the window `[t0 - lookback, t0)`."""
+        if lookback <= 0:
+            raise SymphonyError(f"lookback must be positive, got {lookback}")
+        t_start = t0 - lookback
+        rq, rt = self.reserves_at(t_start)
+        swaps = [s for s in self.swaps if t_start <= s.timestamp < t0]
+        return MarketObservation(t_start, t0, rq, rt, swaps, self.balances_at(t0))
+
+
+@dataclass(frozen=True)
+class MarketSummary:
+    """The handful of market numbers a rule-based detector (or a person) looks at."""
+
+    return_bp: int  # spot at the window's end vs its start
+    volume_q: int  # quote volume in the window
+    buy_pressure: float  # share of quote volume that bought
+    n_swaps: int
+    n_traders: int
+    top10_share: float  # share of holder-held supply in the 10 largest holders
+    holders: int
+
+
+def summarize(obs: MarketObservation) -> MarketSummary:
+    p0 = obs.reserve_q_start * 10**18 // obs.reserve_t_start
+    if obs.swaps:
+        last = obs.swaps[-1]
+        p1 = last.reserve_q * 10**18 // last.reserve_t
+    else:
+        p1 = p0
+    buys = sum(s.amount_q for s in obs.swaps if s.is_buy)
+    volume = sum(s.amount_q for s in obs.swaps)
+    held = sorted(obs.holder_balances.values(), reverse=True)
+    total = sum(held)
+    return MarketSummary(
+        return_bp=(p1 - p0) * 10_000 // p0 if p0 else 0,
+        volume_q=volume,
+        buy_pressure=buys / volume if volume else 0.5,
+        n_swaps=len(obs.swaps),
+        n_traders=len({s.trader for s in obs.swaps}),
+        top10_share=sum(held[:10]) / total if total else 0.0,
+        holders=len(held),
+    )
+
+
+class MarketReader:
+    """Follows every pool of a market through one `EventStream` and keeps each pool's history."""
+
+    def __init__(self, w3: Web3, market: Market, *, consumer: str = "hideshill-reader", store: CheckpointStore | None = None,
+                 start_block: int | None = None) -> None:
+        self.w3 = w3
+        self.market = market
+        self.histories: dict[str, PoolHistory] = {}  # pool address -> history
+        self._by_token: dict[str, PoolHistory] = {}
+        sources: list[EventSource] = []
+        for entry in market.pools.values():
+            self._track(entry)
+            sources.append(EventSource(entry.pool.address, entry.pool.abi, ("Swap", "Sync")))
+            sources.append(EventSource(entry.token.address, entry.token.abi, ("Transfer",)))
+        # A fresh in-memory store by default: the reader rebuilds its history from the market's deploy block.
+        self.stream = EventStream(
+            w3, consumer, sources, store or CheckpointStore(), start_block=market.deploy_block if start_block is None else start_block
+        )
+        self._block_times: dict[int, int] = {}
+
+    def _track(self, entry: MarketPool) -> None:
+        history = PoolHistory(entry.ticker, entry.pool.address, entry.token.address)
+        self.histories[entry.pool.address] = history
+        self._by_token[entry.token.address] = history
+
+    def history(self, ticker: str) -> PoolHistory:
+        entry = self.market.pools.get(ticker)
+        if entry is None:
+            raise SymphonyError(f"no pool for ticker {ticker!r}")
+        return self.histories[entry.pool.address]
+
+    def _timestamp(self, block: int) -> int:
+        ts = self._block_times.get(block)
+        if ts is None:
+            ts = int(self.w3.eth.get_block(block)["timestamp"])
+            self._block_times[block] = ts
+        return ts
+
+    def poll(self) -> int:
+        """Fold every new event into the histories; returns how many were applied."""
+        applied = 0
+        head = self.w3.eth.block_number
+        while True:
+            for event in self.stream.poll():
+                if not event.removed:
+                    self._apply(event)
+                    applied += 1
+                self.stream.ack(event)
+            checkpoint = self.stream.store.checkpoint(self.stream.consumer)
+            if checkpoint is None or checkpoint[0] >= head:
+                return applied
+
+    def _apply(self, event: ChainEvent) -> None:
+        ts = self._timestamp(event.block_number)
+        a = event.args
+        if event.name == "Transfer":
+            h = self._by_token[event.address]
+            h.transfers.append((ts, Web3.to_checksum_address(a["from"]), Web3.to_checksum_address(a["to"]), int(a["value"])))
+            return
+        h = self.histories[event.address]
+        if event.name == "Sync":
+            if h.created_at is None:
+                h.created_at = ts
+            h.syncs.append((ts, int(a["reserveQ"]), int(a["reserveT"])))
+        elif event.name == "Swap":
+            buy = bool(a["buy"])
+            amount_in, amount_out = int(a["amountIn"]), int(a["amountOut"])
+            q, t = (amount_in, amount_out) if buy else (amount_out, amount_in)
+            h.swaps.append(SwapRecord(ts, Web3.to_checksum_address(a["sender"]), buy, q, t, int(a["reserveQ"]), int(a["reserveT"])))
