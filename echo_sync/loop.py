@@ -10,11 +10,12 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from echo_sync.publisher import Published
-from echo_sync.sources import BatchSource
-from echo_sync.trainer import GRPOTrainer, StepStats
+if TYPE_CHECKING:  # runtime imports would pull web3 into co-located runs that never touch a chain
+    from echo_sync.publisher import Published
+    from echo_sync.sources import BatchSource
+    from echo_sync.trainer import GRPOTrainer, StepStats
 
 
 @dataclass
