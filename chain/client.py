@@ -19,7 +19,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxReceipt
 
 from chain.compile import ContractArtifact
@@ -119,6 +119,8 @@ class ChainClient:
             return call.call({"from": self.account.address} if self.account else {}, block_identifier=block)
         except ContractLogicError as exc:
             raise decode_revert(exc.data, contract=self._names.get(call.address)) from None
+        except BadFunctionCallOutput:
+            raise ConfigError(f"no contract answers at {call.address} on chain {self.chain_id} (wrong manifest or chain?)") from None
 
     def send_value(self, to: str, wei: int) -> TxReceipt:
         return self._send({"to": Web3.to_checksum_address(to), "value": wei, "data": b""})

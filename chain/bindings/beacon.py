@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from web3.contract import Contract
+from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from chain.client import ChainClient
@@ -77,7 +78,7 @@ class TaskBeacon:
             task_id, cot_index, step_index, requirement, payload, bid_window, exec_window, executors, reputation_weighted, is_final
         )
         receipt = self.client.transact(fn, value=reward)
-        (event,) = self.contract.events.BeaconPosted().process_receipt(receipt)
+        (event,) = self.contract.events.BeaconPosted().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["beaconId"]), receipt
 
     def bid(self, beacon_id: int) -> TxReceipt:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from web3.logs import DISCARD
+
 from chain import vectors
 from chain.bindings.beacon import BeaconStatus
 from chain.bindings.vote import VotePhase
@@ -58,3 +60,28 @@ def test_three_agent_lifecycle(chain):
     # Agreeing agents gained reputation, the dissenter did not.
     reps = [requester.ledger.reputation(c.client.address) for c in agents]
     assert reps[0] == reps[1] > reps[2]
+
+
+def test_missed_deadline_reassigns_to_the_next_bidder(chain):
+    requester = chain.contracts(0)
+    agents = [chain.contracts(i) for i in (1, 2)]
+    requirement = vector(7)
+    register(agents[0], "best", near(requirement, 5, 1))
+    register(agents[1], "second", near(requirement, 70, 2))
+    beacon_id, _ = requester.beacon.post(TASK, 1, 0, requirement, b"{}", bid_window=10, exec_window=20, executors=1)
+    for c in agents:
+        c.beacon.bid(beacon_id)
+    chain.node.increase_time(11)
+    requester.beacon.close(beacon_id)
+    assert requester.beacon.executors(beacon_id) == [agents[0].client.address]
+    rep_before = requester.ledger.reputation(agents[0].client.address)
+
+    chain.node.increase_time(21)  # the best agent never delivers
+    receipt = requester.beacon.reclaim_expired(beacon_id)
+    timed_out = requester.beacon.contract.events.ExecutorTimedOut().process_receipt(receipt, errors=DISCARD)
+    assert [e["args"]["agent"] for e in timed_out] == [agents[0].client.address]
+    assert requester.beacon.executors(beacon_id) == [agents[1].client.address]
+    assert requester.ledger.reputation(agents[0].client.address) == rep_before - 10**17
+
+    agents[1].beacon.submit_result(beacon_id, b"done")
+    assert requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED
