@@ -127,7 +127,8 @@ class AnvilNode:
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                # Writing a state dump on exit can take a while on a loaded machine; never cut it short.
+                process.wait(timeout=60 if self.dump_state else 10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

@@ -33,6 +33,6 @@ def resolve_model_path(model_path: str | None) -> Path:
         if not (path / "config.json").is_file():
             raise ConfigError(f"model folder {path} has no config.json (expected a Hugging Face model folder)")
         return path
-    from agents.llm.models import default_model_path  # provided by the agents layer
+    from agents.llm.models import prepare_default_model  # converts the packaged GGUF once, then reuses it
 
-    return Path(default_model_path())
+    return Path(prepare_default_model())

@@ -194,8 +194,10 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
     def step_time(k: int) -> int:
         return t_start + k * STEP
 
+    organic_cdf = world.organic_cdf()
+
     def organic_poster() -> int:
-        return int(rng.choice(world.organic, p=world.organic_weight))
+        return int(world.organic[min(int(np.searchsorted(organic_cdf, rng.random())), len(world.organic) - 1)])
 
     # ---- background chatter ------------------------------------------------------------------------
     n_chatter = int(rng.poisson(4 if spec.kind != "organic_hype" else 6))
@@ -209,15 +211,25 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
     whale = False
     account_cost = 0.0
 
+    def fan_or_organic(community: np.ndarray | None) -> int:
+        return int(rng.choice(community)) if community is not None and rng.random() < 0.7 else organic_poster()
+
+    def pick_community(prob: float) -> np.ndarray | None:
+        return world.communities[int(rng.integers(len(world.communities)))] if rng.random() < prob else None
+
     if spec.kind == "organic_hype":
-        n = int(rng.integers(6, 30))
+        n = int(rng.integers(6, 35))
         center = int(rng.integers(4, PRE_STEPS))
+        community = pick_community(0.6)
+        push = float(rng.uniform(0, 0.012))
         for _ in range(n):
-            k = int(np.clip(center - rng.exponential(10), 0, PRE_STEPS - 1))
-            posts.append((step_time(k) + int(rng.integers(0, STEP)), organic_poster(), sample_text("organic_hype", rng, ticker)))
-            extra_buy[k] += rq0 * 0.004 * float(rng.random())
+            k = int(np.clip(center - rng.exponential(8), 0, PRE_STEPS - 1))
+            fam = "organic_hype" if rng.random() < 0.8 else "organic_chatter"
+            posts.append((step_time(k) + int(rng.integers(0, STEP)), fan_or_organic(community), sample_text(fam, rng, ticker)))
+            extra_buy[k] += rq0 * push * float(rng.random())
     elif spec.kind == "news":
-        news_step = int(rng.integers(PRE_STEPS - 30, PRE_STEPS + 8))
+        news_step = int(rng.integers(PRE_STEPS - 20, PRE_STEPS + 6))
+        community = pick_community(0.5)
         jump = float(rng.uniform(0.05, 0.7))
         outlet = int(rng.choice(world.news))
         tn = step_time(news_step) + int(rng.integers(0, STEP))
@@ -226,7 +238,7 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         for _ in range(n_react):
             dtm = int(rng.exponential(1800))
             fam = "news_reaction" if rng.random() < 0.6 else "organic_hype"
-            posts.append((tn + dtm, organic_poster(), sample_text(fam, rng, ticker)))
+            posts.append((tn + dtm, fan_or_organic(community), sample_text(fam, rng, ticker)))
         # informed buying: enough Q to lift the price by ~jump, spread with exponential decay (persistent)
         total = rq0 * (math.sqrt(1 + jump) - 1) * 1.05
         decay = float(rng.uniform(2, 10))
@@ -239,7 +251,7 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         manip_wallets = [f"m{i}" for i in range(int(rng.integers(3, 12)))]
         acc_budget = budget * (0.1 + 0.6 * p.accumulation)
         budget_post = budget - acc_budget
-        acc_steps = rng.integers(PRE_STEPS - 36, PRE_STEPS, size=int(rng.integers(5, 16)))
+        acc_steps = rng.integers(0, PRE_STEPS - 6, size=int(rng.integers(5, 16)))
         acc_plan = [(int(k), acc_budget / len(acc_steps)) for k in acc_steps]
         # shill posts
         n_posts = max(3, int(round((6 + 34 * p.intensity) * rng.uniform(0.8, 1.2))))
@@ -271,11 +283,11 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         # a little retail buys already during the shill, most right after the pump
         post_ks = [max(0, min(PRE_STEPS - 1, (ts - t_start) // STEP)) for ts, _, _ in posts[n_chatter:]]
         for k in post_ks:
-            extra_buy[k] += 0.12 * fomo / len(post_ks)
+            extra_buy[k] += 0.05 * fomo / len(post_ks)
         w = np.exp(-np.arange(10) / 3.0)
         for j in range(10):
             if pump_step + j < n_steps:
-                extra_buy[pump_step + j] += 0.88 * fomo * w[j] / w.sum()
+                extra_buy[pump_step + j] += 0.95 * fomo * w[j] / w.sum()
         dump_start = pump_step + int(rng.integers(2, 6))
         dump_len = int(rng.integers(3, 11))
         panic_start = dump_start + dump_len
@@ -300,14 +312,21 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
     spent = sum(q for _, q in acc_plan)
     received = 0.0
     n_wallet = 0
+    hours = ((t_start + np.arange(n_steps) * STEP) % 86400) / 3600.0
+    n_trades_all = rng.poisson(1.5 * activity * (0.6 + 0.4 * np.sin((hours - 9) / 24 * 2 * np.pi)))
+    n_noise = int(n_trades_all.sum())
+    noise_trader = rng.integers(0, 400, size=n_noise)
+    noise_size = trade_size * rng.lognormal(0, 0.8, size=n_noise)
+    noise_buy = rng.random(n_noise) < 0.5
+    j_noise = 0
     for k in range(n_steps):
         now = step_time(k)
-        hour = ((now % 86400) / 3600.0)
-        n_trades = int(rng.poisson(1.5 * activity * _diurnal(hour)))
-        for _ in range(n_trades):
-            trader = f"o{int(rng.integers(0, 400))}"
-            size = mk.rq * trade_size * float(rng.lognormal(0, 0.8))
-            if rng.random() < 0.5:
+        for _ in range(int(n_trades_all[k])):
+            trader = f"o{noise_trader[j_noise]}"
+            size = mk.rq * float(noise_size[j_noise])
+            is_buy = bool(noise_buy[j_noise])
+            j_noise += 1
+            if is_buy:
                 mk.buy(trader, size, now)
             else:
                 t_amount = int(size * WAD) * pool.reserve_t // pool.reserve_q

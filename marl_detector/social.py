@@ -39,6 +39,12 @@ class World:
     organic_weight: np.ndarray  # posting activity (heavy-tailed)
     news: np.ndarray
     influencers: np.ndarray
+    communities: list[np.ndarray]
+
+    def organic_cdf(self) -> np.ndarray:
+        if not hasattr(self, "_organic_cdf"):
+            self._organic_cdf = np.cumsum(self.organic_weight)
+        return self._organic_cdf
 
     def account(self, i: int) -> AccountInfo:
         return AccountInfo(self.ids[i], float(self.age_days[i]), int(self.followers[i]), int(self.following[i]))
@@ -52,7 +58,7 @@ class World:
 
 
 def build_world(seed: int, calib: TimingCalibration, n_organic: int = 3000, n_news: int = 40,
-                n_influencers: int = 60, n_clusters: int = 60) -> World:
+                n_influencers: int = 60, n_clusters: int = 60, n_communities: int = 40) -> World:
     """A reproducible world for `seed` (about 4,000 accounts; takes well under a second)."""
     rng = np.random.default_rng(seed)
     ba = nx.barabasi_albert_graph(n_organic, 3, seed=int(rng.integers(2**31)))
@@ -95,22 +101,41 @@ def build_world(seed: int, calib: TimingCalibration, n_organic: int = 3000, n_ne
         for j in rng.choice(organic, 40, replace=False):
             out_edges[int(j)].add(int(i))
 
+    # a minority of organic users are new to crypto (young accounts are not proof of a sybil)
+    young = rng.random(n_organic) < 0.08
+    age[organic[young]] = rng.uniform(2, 90, young.sum())
+    # organic communities: fans of a project follow each other densely (coordination is not proof either)
+    communities: list[np.ndarray] = []
+    for _ in range(n_communities):
+        members = rng.choice(organic, int(rng.integers(15, 41)), replace=False)
+        dens = rng.uniform(0.2, 0.6)
+        for u in members:
+            for v in members:
+                if u != v and rng.random() < dens:
+                    out_edges[int(u)].add(int(v))
+        communities.append(members)
+
     clusters: list[np.ndarray] = []
     start = int(infl[-1]) + 1
     for size in sizes:
         members = np.arange(start, start + int(size))
         start += int(size)
         kind[members] = SYBIL
-        created = calib.sample_gap_days(rng) * rng.uniform(1.0, 4.0) + rng.uniform(1, 10)
-        age[members] = created + rng.uniform(0, 3, len(members))
+        if rng.random() < 0.5:  # freshly created by the group: as old as a few campaign gaps
+            created = calib.sample_gap_days(rng) * rng.uniform(1.0, 4.0) + rng.uniform(1, 10)
+            age[members] = created + rng.uniform(0, 3, len(members))
+            followers[members] = rng.integers(3, 150, len(members))
+        else:  # bought aged accounts: organic-looking age and audience
+            age[members] = rng.lognormal(np.log(500), 0.6, len(members))
+            followers[members] = rng.lognormal(np.log(300), 1.0, len(members)).astype(np.int64)
         following[members] = rng.integers(40, 400, len(members))
+        dens = rng.uniform(0.1, 0.8)
         for u in members:
             for v in members:
-                if u != v and rng.random() < 0.7:
+                if u != v and rng.random() < dens:
                     out_edges[int(u)].add(int(v))
             for j in rng.choice(organic, 3, replace=False):
                 out_edges[int(u)].add(int(j))
-        followers[members] = rng.integers(3, 150, len(members))
         clusters.append(members)
     n_train, n_val = int(0.6 * n_clusters), int(0.2 * n_clusters)
     split = ["train"] * n_train + ["val"] * n_val + ["test"] * (n_clusters - n_train - n_val)
@@ -119,5 +144,5 @@ def build_world(seed: int, calib: TimingCalibration, n_organic: int = 3000, n_ne
         ids=[f"acct{seed % 100000}_{i}" for i in range(n)],
         kind=kind, age_days=age, followers=followers, following=following, out_edges=out_edges,
         clusters=clusters, cluster_split=split, organic=organic, organic_weight=weight / weight.sum(),
-        news=news, influencers=infl,
+        news=news, influencers=infl, communities=communities,
     )

@@ -118,3 +118,22 @@ class TimedSender:
         if isinstance(data, str) and data.startswith("0x"):
             return decode_revert(data)
         return TradeFailed(f"transaction {receipt['transactionHash']} failed (out of gas?)")
+
+
+def set_next_block_time(w3: Web3, timestamp: int) -> None:
+    """The next mined block gets exactly `timestamp` (anvil; equal to the previous block's time is allowed)."""
+    answer = w3.provider.make_request("evm_setNextBlockTimestamp", [hex(timestamp)])  # type: ignore[arg-type]
+    if "error" in answer:
+        raise TradeFailed(f"evm_setNextBlockTimestamp failed: {answer['error'].get('message', answer['error'])}")
+
+
+def chain_time(w3: Web3) -> int:
+    """Timestamp of the latest block."""
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def mine_at(w3: Web3, timestamp: int) -> None:
+    """Mine an empty block at exactly `timestamp` (anvil), so calls and gas estimates see that time."""
+    answer = w3.provider.make_request("evm_mine", [hex(timestamp)])  # type: ignore[arg-type]
+    if "error" in answer:
+        raise TradeFailed(f"evm_mine failed: {answer['error'].get('message', answer['error'])}")

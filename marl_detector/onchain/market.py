@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
@@ -142,15 +142,21 @@ class OnchainMarket:
         self.executed.append(done)
         return done
 
-    def execute_all(self, trades: list[Trade]) -> list[ExecutedTrade]:
-        """Execute trades in order; timestamps must not decrease."""
+    def execute_all(self, trades: list[Trade], hooks: dict[int, Callable[[], None]] | None = None) -> list[ExecutedTrade]:
+        """Execute trades in time order. `hooks[t]()` runs once, when the replay reaches time `t` (before the
+        first trade at or after `t`; leftovers after the last trade) — e.g. a detector committing at `t0`."""
+        pending = sorted((hooks or {}).items())
         out = []
         last = -1
         for trade in trades:
             if trade.timestamp < last:
                 raise SymphonyError(f"trades must be in time order: {trade.timestamp} after {last}")
+            while pending and pending[0][0] <= trade.timestamp:
+                pending.pop(0)[1]()
             last = trade.timestamp
             out.append(self.execute(trade))
+        for _, hook in pending:
+            hook()
         return out
 
 
@@ -275,11 +281,13 @@ def replay_episode(
     time_offset: int,
     seed: int = 0,
     artifacts: dict | None = None,
+    hooks: dict[int, Callable[[], None]] | None = None,
 ) -> OnchainMarket:
     """Launch a pool like the episode's and execute all its trades on chain, `time_offset` seconds later.
 
     Prices, TWAPs and labels depend only on time differences, so shifting the whole episode into the local
     chain's future changes nothing; every trade is checked against a Python pool shifted the same way.
+    `hooks` are keyed by *episode* time (unshifted) and run when the replay reaches it.
     """
     start = episode.created_at + time_offset
     entry = launch_pool(operator, market, ticker, episode.reserve_q, episode.reserve_t, start, artifacts)
@@ -288,5 +296,5 @@ def replay_episode(
     for holder, amount in sorted(episode.initial_holders.items()):
         onchain.mint(entry.token, onchain.account(holder).address, amount, start)
     shifted = [Trade(t.timestamp + time_offset, t.trader, t.is_buy, t.amount_in) for t in episode.trades]
-    onchain.execute_all(shifted)
+    onchain.execute_all(shifted, {t + time_offset: h for t, h in (hooks or {}).items()})
     return onchain

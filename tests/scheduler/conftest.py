@@ -31,3 +31,18 @@ async def serve(*agents: ToolAgent) -> AsyncIterator[list[AgentConnection]]:
             url = await stack.enter_async_context(agent.serve())
             connections.append(await stack.enter_async_context(AgentConnection(agent.name, url, agent.capacity)))
         yield connections
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tmp_path_factory: pytest.TempPathFactory):
+    """A real (random, tiny) causal LM behind the project's LLMBackend: the planner and LLM tool run for real."""
+    import torch
+
+    from agents.llm.tiny import build_tiny_model
+    from agents.llm.transformers_backend import TransformersBackend
+
+    torch.set_num_threads(1)
+    path = build_tiny_model(tmp_path_factory.mktemp("sched-tiny") / "tiny", seed=0)
+    backend = TransformersBackend(path, device="cpu", max_batch_size=2)
+    yield backend
+    backend.close()
