@@ -1,0 +1,37 @@
+"""The live-detector section of Symphony's configuration (the lead composes it into `symphony.config`).
+
+Why these knobs: a detector commits one prediction per pool every `commit_every_s` seconds of chain time,
+looking back `lookback_s` seconds, about the window `[t0, t0 + horizon_s]`; it reveals `reveal_after_s`
+after committing (never later than the horizon, so nothing expires by accident) and resolves its own entries
+once due. Times are chain time, so a test can drive them with evm_increaseTime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class LiveDetectorSettings(BaseModel):
+    horizon_s: int = Field(14_400, gt=0, le=30 * 86_400, description="prediction horizon H (multiple of 4)")
+    lookback_s: int = Field(14_400, gt=0, description="observed history before each commit")
+    commit_every_s: int = Field(3_600, gt=0, description="chain seconds between two predictions on one pool")
+    reveal_after_s: int | None = Field(None, ge=0, description="reveal delay after commit (default H/2)")
+    poll_interval_s: float = Field(1.0, gt=0)
+    posts_path: Path | None = Field(None, description="JSONL social feed the simulator (or a crawler) appends to")
+    detector_path: Path | None = Field(None, description="trained detector (marl_detector.detector); None: rule-based")
+    state_path: Path | None = Field(None, description="where pending salts are kept across restarts")
+    resolve_others: bool = Field(False, description="also resolve other detectors' due entries")
+
+    @model_validator(mode="after")
+    def _check(self) -> "LiveDetectorSettings":
+        if self.horizon_s % 4:
+            raise ValueError(f"horizon_s must be a multiple of 4, got {self.horizon_s}")
+        if self.reveal_after_s is not None and self.reveal_after_s >= self.horizon_s:
+            raise ValueError("reveal_after_s must be shorter than the horizon")
+        return self
+
+    @property
+    def reveal_delay(self) -> int:
+        return self.horizon_s // 2 if self.reveal_after_s is None else self.reveal_after_s
