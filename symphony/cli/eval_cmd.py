@@ -1,0 +1,94 @@
+"""`symphony eval log` and `symphony eval verify`: the Hide-and-Shill evaluation log, read from chain only.
+
+Why `verify` exits non-zero on any mismatch: it is the audit. It re-derives every outcome from the pools'
+Sync logs with an implementation independent of the contract (marl_detector/onchain/verify.py) and compares
+each stored base price, outcome, return and score; a script or CI job can gate on its exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+MISMATCH_EXIT = 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    ev = subparsers.add_parser("eval", help="the Hide-and-Shill evaluation log on chain")
+    sub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
+
+    log = sub.add_parser("log", help="list logged predictions and per-detector scores")
+    _connection(log)
+    log.add_argument("--detector", help="only this detector's entries")
+    log.add_argument("--json", action="store_true", help="machine-readable output")
+    log.set_defaults(func=_log)
+
+    verify = sub.add_parser("verify", help="re-derive every outcome from pool logs and check every score")
+    _connection(verify)
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.set_defaults(func=_verify)
+
+
+def _connection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--manifest", type=Path, help="deployment manifest (default: from configuration)")
+    parser.add_argument("--rpc-url", help="override the manifest's RPC endpoint")
+
+
+def _bind(args: argparse.Namespace):
+    from chain.client import ChainClient
+    from chain.deploy import Manifest
+    from marl_detector.onchain.deployment import bind_market
+    from marl_detector.onchain.evaluation import EvaluationLogClient
+    from symphony.config import load_config
+
+    manifest = Manifest.load(args.manifest or load_config(getattr(args, "config", None)).chain.manifest)
+    client = ChainClient(args.rpc_url or manifest.rpc_url, expected_chain_id=manifest.chain_id)
+    market = bind_market(client, manifest)
+    return market, EvaluationLogClient(client, market.log)
+
+
+def _log(args: argparse.Namespace) -> int:
+    from web3 import Web3
+
+    from chain.errors import ConfigError
+
+    if args.detector and not Web3.is_address(args.detector):
+        raise ConfigError(f"--detector is not an address: {args.detector!r}")
+    market, client = _bind(args)
+    entries = client.all(args.detector)
+    tickers = {p.pool.address: t for t, p in market.pools.items()}
+    detectors = sorted({e.detector for e in entries})
+    stats = {d: client.stats(d) for d in detectors}
+    if args.json:
+        rows = [{**e.to_json(), "ticker": tickers.get(e.pool)} for e in entries]
+        print(json.dumps({"evaluation_log": market.log.address, "entries": rows, "detectors": stats}, indent=1))
+        return 0
+    print(f"EvaluationLog {market.log.address}: {len(entries)} entries")
+    print(f"{'id':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
+    for e in entries:
+        pred = str(e.predicted) if e.status.name != "COMMITTED" else "?"
+        outcome = e.outcome.name if e.settled else "-"
+        print(f"{e.id:>4} {e.detector[:10] + '..':<12} {tickers.get(e.pool, e.pool[:8]):<8} {e.t0:>11} {e.horizon:>6} "
+              f"{e.status.name:<9} {pred:>4} {e.confidence:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
+              f"{e.score if e.settled else '-':>5}")
+    for d, s in stats.items():
+        print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "
+              f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} score {s['total_score']}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from marl_detector.onchain.verify import verify_log
+
+    market, client = _bind(args)
+    report = verify_log(client, market)
+    if args.json:
+        print(json.dumps({"ok": report.ok, "total": report.total, "resolved": report.resolved, "expired": report.expired,
+                          "pending": report.pending, "mismatches": {str(k): v for k, v in report.mismatches.items()}}))
+    else:
+        for eval_id, problems in sorted(report.mismatches.items()):
+            for problem in problems:
+                print(f"evaluation #{eval_id}: {problem}")
+        print(report.summary())
+    return 0 if report.ok else MISMATCH_EXIT
