@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -83,6 +84,7 @@ def _bench(path: Path, new_tokens: int, repeats: int, threads: int | None) -> di
         "model": "SmolLM2-135M-Instruct (dequantised from Q4_1 GGUF), float32",
         "backend": "transformers",
         "device": f"cpu ({platform.processor() or platform.machine()}), torch threads={torch.get_num_threads()}",
+        "load_average_1m": round(os.getloadavg()[0], 2),  # a shared CPU: other processes skew the numbers
         "settings": {"decoding": "greedy", "max_new_tokens": new_tokens, "repeats": repeats},
         "rows": rows,
     }
