@@ -221,7 +221,9 @@ class LiveDetector:
             if history.created_at is None or now <= history.created_at:
                 report.skipped.append(f"{ticker}: no price history yet")
                 continue
-            t0 = now + 1  # the commit is mined in a later block; the observation stops before it
+            # Everything mined so far (timestamps <= now) is visible; the commit lands in a later block whose
+            # timestamp is >= now, so the observation covers [.., now] and never anything after the commit.
+            t0 = now + 1
             prediction = self.detector.predict(self.observation(ticker, t0))
             try:
                 p = self.log.commit(entry.pool.address, s.horizon_s, prediction.label, prediction.confidence_bp,

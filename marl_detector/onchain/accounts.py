@@ -39,11 +39,17 @@ def trader_account(seed: int, name: str) -> LocalAccount:
 
 @dataclass
 class TimedSender:
-    """Signs and sends transactions for many local accounts, each mined in its own block at a given timestamp."""
+    """Signs and sends transactions for many local accounts, each mined in its own block at a given timestamp.
+
+    It counts nonces and token balances locally: markets whose traders overlap (same seed, several pools) must
+    share one sender.
+    """
 
     w3: Web3
     chain_id: int = 0
     nonces: dict[str, int] = field(default_factory=dict)
+    #: (token, holder) -> balance as last known; shared by every market driven through this sender
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
     _fees: dict[str, int] | None = None
     _sync: bool | None = None
 

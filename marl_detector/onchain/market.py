@@ -69,12 +69,14 @@ class OnchainMarket:
     seed: int = 0
     mirror: Pool | None = None
     executed: list[ExecutedTrade] = field(default_factory=list)
-    _sender: TimedSender | None = None
+    sender: TimedSender | None = None  # share one between markets whose traders overlap
     _ready: set[str] = field(default_factory=set)
-    _balances: dict[tuple[str, str], int] = field(default_factory=dict)  # (token, address) -> balance we know
 
     def __post_init__(self) -> None:
-        self._sender = TimedSender(self.operator.w3)
+        if self.sender is None:
+            self.sender = TimedSender(self.operator.w3)
+        self._sender = self.sender
+        self._balances = self.sender.balances  # (token, address) -> balance we know
 
     # -- accounts --------------------------------------------------------------------------------------
     def account(self, trader: str) -> LocalAccount:
