@@ -1,0 +1,48 @@
+"""`symphony eval` refuses bad input with one line and prints a readable log."""
+
+from __future__ import annotations
+
+import pytest
+
+from chain.client import ChainClient
+from marl_detector.onchain.deployment import deploy_market
+from marl_detector.onchain.evaluation import EvaluationLogClient, model_hash_of
+from marl_detector.onchain.accounts import chain_time, mine_at
+from symphony.cli.main import main
+
+
+def test_missing_manifest_is_one_clear_line(tmp_path, capsys):
+    assert main(["eval", "log", "--manifest", str(tmp_path / "nope.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symphony: error: no deployment manifest") and "Traceback" not in err
+
+
+def test_bad_detector_address(tmp_path, capsys):
+    assert main(["eval", "log", "--manifest", str(tmp_path / "x.json"), "--detector", "0x12"]) == 2
+    assert "--detector is not an address" in capsys.readouterr().err
+
+
+def test_log_table_and_verify_on_pending_and_expired(anvil, tmp_path, capsys):
+    snapshot = anvil.snapshot()
+    try:
+        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+        market, manifest = deploy_market(operator, ["AAA"])
+        path = manifest.save(tmp_path / "deployment.json")
+        det = EvaluationLogClient(ChainClient(anvil.rpc_url, anvil.dev_accounts[5].key.to_0x_hex()), market.log)
+        mine_at(operator.w3, chain_time(operator.w3) + 100)
+        pool = market.pools["AAA"].pool.address
+        kept = det.commit(pool, 400, 1, 7_000, model_hash_of("m"))
+        det.commit(pool, 400, 0, 3_000, model_hash_of("m"))  # never revealed: expires
+        det.reveal(kept)
+        mine_at(operator.w3, kept.t0 + 400)
+        EvaluationLogClient(operator, market.log).resolve(1)
+        capsys.readouterr()
+        assert main(["eval", "log", "--manifest", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert "REVEALED" in out and "EXPIRED" in out and "expired 1 score -15" in out
+        assert main(["eval", "log", "--manifest", str(path), "--detector", det.client.address, "--json"]) == 0
+        capsys.readouterr()
+        assert main(["eval", "verify", "--manifest", str(path)]) == 0
+        assert capsys.readouterr().out.startswith("OK: 2 evaluations (0 resolved, 1 expired, 1 pending)")
+    finally:
+        anvil.revert(snapshot)

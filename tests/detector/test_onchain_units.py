@@ -1,0 +1,168 @@
+"""Units of the on-chain side: commitments, client-side validation, decoded reverts, binding, the post feed,
+the verifier's independent price path, settings and the detector-output adapter."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pydantic import ValidationError
+
+import chain.reverts as reverts
+from chain.client import ChainClient
+from chain.deploy import Manifest
+from chain.errors import ConfigError, SymphonyError
+from marl_detector.amm import Pool
+from marl_detector.live import Prediction, as_prediction
+from marl_detector.onchain.deployment import WAD, bind_market, deploy_market
+from marl_detector.onchain.evaluation import EvaluationLogClient, commitment, model_hash_of
+from marl_detector.onchain.market import OnchainMarket, ParityError, Trade
+from marl_detector.onchain.posts import PostFeed, append_posts
+from marl_detector.onchain.settings import LiveDetectorSettings
+from marl_detector.onchain.verify import PricePath
+
+
+@pytest.fixture(scope="module")
+def deployed(anvil):
+    snapshot = anvil.snapshot()
+    operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+    market, manifest = deploy_market(operator, ["AAA", "BBB"])
+    try:
+        yield anvil, operator, market, manifest
+    finally:
+        anvil.revert(snapshot)
+
+
+def test_commitment_matches_the_contract(deployed):
+    _, operator, market, _ = deployed
+    pool = market.pools["AAA"].pool.address
+    mh, salt = model_hash_of("m"), bytes(range(32))
+    for label, conf, horizon in ((1, 9_999, 400), (0, 0, 14_400)):
+        onchain = operator.call(market.log.functions.computeCommitment(pool, horizon, label, conf, mh, salt))
+        assert bytes(onchain) == commitment(pool, horizon, label, conf, mh, salt)
+    assert commitment(pool, 400, 1, 1, mh, salt) != commitment(pool, 400, 0, 1, mh, salt)
+
+
+def test_client_refuses_bad_predictions_before_sending(deployed):
+    _, operator, market, _ = deployed
+    log = EvaluationLogClient(operator, market.log)
+    pool = market.pools["AAA"].pool.address
+    with pytest.raises(SymphonyError, match="label must be 0 or 1"):
+        log.commit(pool, 400, 2, 10, model_hash_of("m"))
+    with pytest.raises(SymphonyError, match="confidence"):
+        log.commit(pool, 400, 1, 10_001, model_hash_of("m"))
+    assert log.count() == 0
+
+
+def test_contract_reverts_arrive_as_named_exceptions(deployed):
+    _, operator, market, _ = deployed
+    log = EvaluationLogClient(operator, market.log)
+    with pytest.raises(reverts.revert_class("UnknownPool")):
+        log.commit(market.quote.address, 400, 1, 10, model_hash_of("m"))
+    with pytest.raises(reverts.revert_class("InvalidHorizon")) as err:
+        log.commit(market.pools["AAA"].pool.address, 402, 1, 10, model_hash_of("m"))
+    assert err.value.args_dict["horizon"] == 402
+
+
+def test_bind_market_finds_pools_on_chain(deployed):
+    _, operator, market, manifest = deployed
+    bound = bind_market(ChainClient(operator.rpc_url), manifest)
+    assert sorted(bound.pools) == ["AAA", "BBB"]
+    assert bound.pools["BBB"].pool.address == market.pools["BBB"].pool.address
+    assert bound.log.address == market.log.address
+    empty = Manifest(chain_id=manifest.chain_id, rpc_url=manifest.rpc_url, deployer=manifest.deployer, deploy_block=0)
+    with pytest.raises(ConfigError, match="deploy the Hide-and-Shill market first"):
+        bind_market(operator, empty)
+
+
+def test_deploy_market_rejects_bad_input(deployed):
+    _, operator, _, _ = deployed
+    with pytest.raises(ConfigError, match="distinct tickers"):
+        deploy_market(operator, ["X", "X"])
+    with pytest.raises(ConfigError, match="positive"):
+        deploy_market(operator, ["X"], seed_quote=0)
+
+
+def test_lockstep_replay_catches_a_diverging_python_pool(anvil):
+    """The parity check is not vacuous: a mirror that starts from different reserves is caught on trade one."""
+    snapshot = anvil.snapshot()
+    try:
+        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+        market, _ = deploy_market(operator, ["AAA"], seed_quote=50 * WAD, seed_price_wad=10**14)
+        pool = market.pools["AAA"].pool
+        r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
+        created = pool.functions.observation(0).call()[0]
+        book = OnchainMarket(operator, market.pools["AAA"], market.quote, mirror=Pool.create(r_q + 1, r_t, now=created))
+        with pytest.raises(ParityError, match="Python AMM"):
+            book.execute(Trade(created + 10, "alice", True, WAD))
+    finally:
+        anvil.revert(snapshot)
+
+
+def test_post_feed_tails_validates_and_windows(tmp_path):
+    path = tmp_path / "posts.jsonl"
+    feed = PostFeed(path)
+    assert feed.poll() == 0  # no file yet
+    append_posts(path, [
+        {"timestamp": 100, "ticker": "A", "author": "u1", "text": "hi", "age_days": 2, "follows": ["u2", "zz"]},
+        {"timestamp": 150, "ticker": "A", "author": "u2", "text": "yo"},
+        {"timestamp": 160, "ticker": "B", "author": "u3", "text": "other"},
+    ])
+    assert feed.poll() == 3
+    with path.open("a") as handle:
+        handle.write('{"timestamp": 170, "ticker": "A", "author": "u4", "te')  # partial line, still being written
+    assert feed.poll() == 0
+    with path.open("a") as handle:
+        handle.write('xt": "late"}\n')
+    assert feed.poll() == 1
+    social = feed.social("A", 100, 170)
+    assert [p.author for p in social.posts] == ["u1", "u2"]
+    assert social.follows == [("u1", "u2")]
+    assert social.accounts["u1"].age_days == 2.0
+    with path.open("a") as handle:
+        handle.write("not json\n")
+    with pytest.raises(SymphonyError, match=r"posts.jsonl:5: not valid JSON"):
+        feed.poll()
+    with pytest.raises(SymphonyError, match="lacks ticker"):
+        append_posts(path, [{"timestamp": 1, "author": "x", "text": "t"}])
+
+
+def test_verifier_price_path_agrees_with_the_python_oracle():
+    """Two independent integrations of the same price path (verify.PricePath vs amm.Pool) agree exactly."""
+    rng = random.Random(3)
+    pool = Pool.create(50 * WAD, 500_000 * WAD, now=1_000)
+    path = PricePath()
+    path.add(1_000, pool.reserve_q, pool.reserve_t)
+    now = 1_000
+    for _ in range(300):
+        now += rng.choice([0, 0, 1, 7, 60, 300])
+        if rng.random() < 0.5:
+            pool.swap_q_for_t(rng.randint(10**15, 5 * WAD), now)
+        else:
+            pool.swap_t_for_q(rng.randint(10**18, 50_000 * WAD), now)
+        path.add(now, pool.reserve_q, pool.reserve_t)
+    for t in [1_000, 1_001, now - 1, now, now + 500, *(rng.randint(1_000, now) for _ in range(50))]:
+        assert path.cumulative(t) == pool.cumulative_at(t), t
+
+
+def test_settings_validation():
+    with pytest.raises(ValidationError, match="multiple of 4"):
+        LiveDetectorSettings(horizon_s=1_001)
+    with pytest.raises(ValidationError, match="shorter than the horizon"):
+        LiveDetectorSettings(horizon_s=400, reveal_after_s=400)
+    assert LiveDetectorSettings(horizon_s=400).reveal_delay == 200
+
+
+def test_prediction_adapter():
+    assert as_prediction(0.8) == Prediction(1, 8_000)
+    assert as_prediction(0.2) == Prediction(0, 2_000)
+    assert as_prediction((1, 0.9)) == Prediction(1, 9_000)
+    assert as_prediction((0, 7_500)) == Prediction(0, 7_500)
+
+    class Out:
+        probability = 0.3
+        label = 1
+
+    assert as_prediction(Out()) == Prediction(1, 3_000)
+    with pytest.raises(SymphonyError, match="cannot read a prediction"):
+        as_prediction("yes")
