@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agents.profile import AgentProfile
+from agents.requester import RequesterSettings
 from agents.settings import LLMSettings
 from chain.errors import ConfigError
 from chain.settings import ChainSettings
@@ -24,7 +26,9 @@ class SymphonyConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYMPHONY_", env_nested_delimiter="__", extra="forbid")
 
     chain: ChainSettings = ChainSettings()
-    llm: LLMSettings = LLMSettings()
+    llm: LLMSettings = LLMSettings()  # the requester's planner model (agents carry their own in `agent.llm`)
+    requester: RequesterSettings = RequesterSettings()
+    agent: AgentProfile | None = None  # only for `symphony agent run`
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -46,9 +50,14 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SymphonyCon
     try:
         # Environment variables beat file values: pydantic-settings gives init kwargs priority, so merge by hand.
         from_env = SymphonyConfig()
-        merged = {name: {**data.get(name, {}), **getattr(from_env, name).model_dump(exclude_unset=True)} for name in SymphonyConfig.model_fields}
+        merged: dict[str, Any] = {}
+        for name in SymphonyConfig.model_fields:
+            section = getattr(from_env, name)
+            env_values = section.model_dump(exclude_unset=True) if section is not None else {}
+            if name in data or env_values:
+                merged[name] = {**data.get(name, {}), **env_values}
         for section, values in overrides.items():
-            merged[section].update({k: v for k, v in values.items() if v is not None})
+            merged.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
         return SymphonyConfig(**merged)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -1,0 +1,47 @@
+"""Build a ready-to-run agent worker or requester from configuration (the CLI and the demo share this)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.profile import AgentProfile
+from chain.bindings import SymphonyContracts
+from chain.client import ChainClient
+from chain.deploy import Manifest
+from chain.errors import ConfigError
+from chain.settings import ChainSettings
+
+
+def bind_contracts(chain: ChainSettings, private_key: str, manifest_path: Path | None = None) -> SymphonyContracts:
+    manifest = Manifest.load(manifest_path or chain.manifest)
+    client = ChainClient(chain.rpc_url or manifest.rpc_url, private_key, expected_chain_id=chain.chain_id or manifest.chain_id)
+    return SymphonyContracts.bind(client, manifest)
+
+
+def build_tools(profile: AgentProfile) -> list[object]:
+    """The real tools this agent declares: a sandboxed Python runner and/or retrieval over its corpus."""
+    tools: list[object] = []
+    if "python" in profile.tools:
+        from agents.tools import PythonTool
+
+        tools.append(PythonTool())
+    if "retrieval" in profile.tools:
+        if profile.corpus is None or not Path(profile.corpus).is_dir():
+            raise ConfigError(f"agent {profile.name} declares the retrieval tool but its corpus folder is missing: {profile.corpus}")
+        from agents.tools import RetrievalTool
+
+        tools.append(RetrievalTool.from_folder(Path(profile.corpus)))
+    return tools
+
+
+def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str, *, backend=None, manifest_path: Path | None = None):
+    """An AgentWorker for `profile`; `backend` may be shared (tests) or is loaded from `profile.llm`."""
+    from agents.capability import encode_vector
+    from agents.executor import StepExecutor
+    from agents.llm.factory import load_backend
+    from agents.worker import AgentWorker
+
+    contracts = bind_contracts(chain, private_key, manifest_path)
+    backend = backend or load_backend(profile.llm)
+    executor = StepExecutor(backend, profile, build_tools(profile))
+    return AgentWorker(profile, contracts, executor, encode_vector(profile.capability))

@@ -1,0 +1,83 @@
+"""Verifiable questions for the demo and the benchmark: reasoning-gym generators and BIG-bench (BBH source) tasks.
+
+Why our own wrapper: the single-agent baselines, Symphony and the voting variants must be scored by exactly the
+same rule. Every question carries its accepted answers in normalised form (agents.answers.normalize_answer),
+so scoring is an exact match of normalised strings; multiple-choice tasks are shown with lettered options and
+accept the letter or the option text.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.answers import normalize_answer
+from chain.paths import PROJECT_ROOT
+
+BIGBENCH_DIR = PROJECT_ROOT / "data" / "bigbench"
+LETTERS = "ABCDEFGHIJ"
+_NUMBER_WORDS = {w: str(i) for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty".split())}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    source: str
+    prompt: str
+    accepted: tuple[str, ...]  # normalised accepted answers
+
+    def is_correct(self, answer: str | None) -> bool:
+        return answer is not None and normalize_answer(answer) in self.accepted
+
+
+def reasoning_gym_questions(task: str, n: int, seed: int, **settings: object) -> list[Question]:
+    import reasoning_gym
+
+    dataset = reasoning_gym.create_dataset(task, size=n, seed=seed, **settings)
+    out = []
+    for i, item in enumerate(dataset):
+        prompt = item["question"]
+        out.append(Question(f"{task}-{seed}-{i}", task, prompt, (normalize_answer(str(item["answer"])),)))
+    return out
+
+
+def _multiple_choice(task: str, i: int, question: str, scores: dict[str, int], rng: random.Random) -> Question:
+    options = list(scores)
+    rng.shuffle(options)
+    lines = [question, "Options:"] + [f"({LETTERS[j]}) {text}" for j, text in enumerate(options)]
+    correct = next(j for j, text in enumerate(options) if scores[text] == 1)
+    accepted = (normalize_answer(LETTERS[correct]), normalize_answer(f"({LETTERS[correct]})"), normalize_answer(options[correct]))
+    return Question(f"{task}-{i}", task, "\n".join(lines), tuple(dict.fromkeys(accepted)))
+
+
+def bigbench_questions(task: str, n: int, seed: int) -> list[Question]:
+    """`n` examples of a BIG-bench task (e.g. 'object_counting', 'logical_deduction/three_objects')."""
+    data = json.loads((BIGBENCH_DIR / task / "task.json").read_text())
+    rng = random.Random(seed)
+    examples = list(enumerate(data["examples"]))
+    rng.shuffle(examples)
+    out = []
+    for i, ex in examples[:n]:
+        name = task.replace("/", "-")
+        if "target_scores" in ex and task != "strategyqa":
+            out.append(_multiple_choice(name, i, ex["input"], ex["target_scores"], rng))
+        elif task == "strategyqa":
+            yes = ex["target_scores"].get("Yes", 0) == 1
+            out.append(Question(f"{name}-{i}", name, ex["input"] + " Answer Yes or No.", (normalize_answer("yes" if yes else "no"),)))
+        else:
+            targets = ex["target"] if isinstance(ex["target"], list) else [ex["target"]]
+            accepted = {normalize_answer(t) for t in targets} | {normalize_answer(_NUMBER_WORDS[t]) for t in targets if t in _NUMBER_WORDS}
+            out.append(Question(f"{name}-{i}", name, ex["input"], tuple(sorted(accepted))))
+    return out
+
+
+def demo_questions() -> list[Question]:
+    """The handful of questions `symphony demo` asks: GSM-style, arithmetic and BIG-bench."""
+    return (
+        reasoning_gym_questions("basic_arithmetic", 2, seed=7, min_terms=2, max_terms=3, min_digits=1, max_digits=2)
+        + reasoning_gym_questions("gsm_symbolic", 1, seed=3)
+        + bigbench_questions("object_counting", 1, seed=1)
+        + bigbench_questions("logical_deduction/three_objects", 1, seed=1)
+    )

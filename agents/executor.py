@@ -1,0 +1,60 @@
+"""Carry out one subtask with the agent's LLM (and tools): the work an assigned executor is paid for.
+
+Malformed output policy (issue #3): a final step whose answer cannot be extracted is retried once with a
+stricter instruction; if that fails too the executor abstains explicitly instead of guessing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+from agents.answers import extract_answer, normalize_answer
+from agents.llm.base import LLMBackend, SamplingParams
+from agents.payloads import ResultPayload, SubtaskPayload
+from agents.profile import AgentProfile
+from agents.prompts import step_messages
+
+
+class StepExecutor:
+    def __init__(self, backend: LLMBackend, profile: AgentProfile, tools: Sequence[object] = ()) -> None:
+        self.backend = backend
+        self.profile = profile
+        self.tools = list(tools)
+
+    def _generate(self, messages: list[dict[str, str]]) -> tuple[str, tuple[str, ...], int]:
+        params = self.profile.llm.sampling_params()
+        if self.tools:
+            from agents.tools import run_with_tools
+
+            outcome = run_with_tools(self.backend, messages, self.tools, max_rounds=self.profile.max_tool_rounds, params=params)
+            return outcome.text, tuple(outcome.tools_used), outcome.tokens
+        result = self.backend.generate([messages], params)
+        completion = result.completions[0][0]
+        return completion.text, (), completion.prompt_tokens + completion.completion_tokens
+
+    def execute(self, payload: SubtaskPayload) -> ResultPayload:
+        start = time.perf_counter()
+        text, used, tokens = self._generate(step_messages(self.profile.system_prompt, payload))
+        if not payload.final:
+            if not text.strip():
+                text, used2, tokens2 = self._generate(step_messages(self.profile.system_prompt, payload, strict=True))
+                used, tokens = used + used2, tokens + tokens2
+            if not text.strip():
+                return ResultPayload(output="", abstained=True, tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
+            return ResultPayload(output=text.strip(), tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
+
+        answer = extract_answer(text)
+        if answer is None:
+            retry, used2, tokens2 = self._generate(step_messages(self.profile.system_prompt, payload, strict=True))
+            used, tokens = used + used2, tokens + tokens2
+            answer = extract_answer(retry)
+            text = text + "\n[retry] " + retry
+        seconds = time.perf_counter() - start
+        if answer is None:
+            return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds)
+        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
+
+
+def single_params(max_new_tokens: int, temperature: float = 0.0, seed: int | None = None) -> SamplingParams:
+    return SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

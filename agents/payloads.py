@@ -1,0 +1,99 @@
+"""The JSON carried in beacon payloads and result payloads (the bytes the contracts emit in their events).
+
+Why JSON with a version field: any agent implementation (not only ours) must be able to read a subtask and
+write a result; the chain only stores hashes, so the format is the whole interface between requester and agent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from chain.errors import SymphonyError
+
+FORMAT_VERSION = 1
+
+
+class PayloadError(SymphonyError):
+    """A payload that is not valid JSON of the expected shape."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: str
+    result: str
+
+
+@dataclass(frozen=True)
+class SubtaskPayload:
+    """What a beacon asks: the question, the chain's plan, this step, and the results of the earlier steps."""
+
+    question: str
+    plan: tuple[str, ...]
+    step_index: int
+    previous: tuple[StepResult, ...] = ()
+    final: bool = False
+
+    @property
+    def step(self) -> str:
+        return self.plan[self.step_index]
+
+    def encode(self, max_bytes: int) -> bytes:
+        """JSON bytes within `max_bytes`: the oldest previous results are shortened first if needed."""
+        previous = list(self.previous)
+        while True:
+            body = {"v": FORMAT_VERSION, "question": self.question, "plan": list(self.plan), "step_index": self.step_index,
+                    "previous": [asdict(p) for p in previous], "final": self.final}
+            data = json.dumps(body, ensure_ascii=False).encode()
+            if len(data) <= max_bytes:
+                return data
+            longest = max(range(len(previous)), key=lambda i: len(previous[i].result), default=None)
+            if longest is None or len(previous[longest].result) <= 16:
+                raise PayloadError(f"subtask payload needs {len(data)} bytes, more than the beacon limit {max_bytes}")
+            cut = previous[longest].result
+            previous[longest] = StepResult(previous[longest].step, cut[: len(cut) // 2] + " …")
+
+    @classmethod
+    def decode(cls, data: bytes) -> "SubtaskPayload":
+        try:
+            body = json.loads(data.decode())
+            if body.get("v") != FORMAT_VERSION:
+                raise PayloadError(f"unsupported subtask payload version {body.get('v')!r}")
+            plan = tuple(str(s) for s in body["plan"])
+            index = int(body["step_index"])
+            if not 0 <= index < len(plan):
+                raise PayloadError(f"step_index {index} outside a plan of {len(plan)} steps")
+            return cls(str(body["question"]), plan, index, tuple(StepResult(str(p["step"]), str(p["result"])) for p in body.get("previous", [])), bool(body.get("final", False)))
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, PayloadError):
+                raise
+            raise PayloadError(f"malformed subtask payload: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ResultPayload:
+    """What an executor answers: its output text, the extracted answer (final steps), and how it got there."""
+
+    output: str
+    answer: str | None = None
+    abstained: bool = False
+    tools_used: tuple[str, ...] = ()
+    tokens: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def encode(self, max_bytes: int = 8192) -> bytes:
+        output = self.output
+        while True:
+            data = json.dumps({"v": FORMAT_VERSION, **{**asdict(self), "output": output, "tools_used": list(self.tools_used)}}, ensure_ascii=False).encode()
+            if len(data) <= max_bytes or len(output) < 32:
+                return data
+            output = output[: len(output) * 3 // 4] + " …"
+
+    @classmethod
+    def decode(cls, data: bytes) -> "ResultPayload":
+        try:
+            body = json.loads(data.decode())
+            return cls(str(body["output"]), body.get("answer"), bool(body.get("abstained", False)), tuple(body.get("tools_used", [])), int(body.get("tokens", 0)), float(body.get("seconds", 0.0)), dict(body.get("extra", {})))
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PayloadError(f"malformed result payload: {exc}") from None

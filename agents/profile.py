@@ -1,0 +1,39 @@
+"""An agent's declared identity and behaviour: the `agent` section of the configuration.
+
+Why a profile: Symphony routes subtasks by *declared* capability (embedded into the on-chain vector), and the
+declaration has to be honest — so the same profile also decides what the agent can really do (system prompt,
+tools such as a Python runner or document retrieval, model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.settings import LLMSettings
+
+ToolName = Literal["python", "retrieval"]
+
+
+class AgentProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    capability: str = Field(min_length=1, description="declared strengths; embedded into the on-chain capability vector")
+    system_prompt: str = "You are a careful assistant. Solve the step you are given; be brief and exact."
+    tags: list[str] = Field(default_factory=list, max_length=16)
+    tools: list[ToolName] = Field(default_factory=list)
+    corpus: Path | None = Field(None, description="folder of text documents for the retrieval tool")
+    capacity: int = Field(1, ge=1, le=64, description="subtasks executed at once")
+    stake_wei: int = Field(10**16, ge=0)
+    min_score: float = Field(0.0, ge=0.0, le=2.0, description="bid only when the match score reaches this (1.0 = identical)")
+    endpoint: str = ""
+    state_dir: Path = Field(Path(".symphony/agents"), description="checkpoint and worker state live here")
+    heartbeat_interval_s: float = Field(60.0, gt=0)
+    max_tool_rounds: int = Field(3, ge=0, le=10)
+    llm: LLMSettings = LLMSettings()
+
+    def state_path(self, address: str) -> Path:
+        return self.state_dir / f"{self.name}-{address.lower()}.sqlite"

@@ -1,0 +1,33 @@
+"""Prompts for executing one step of a chain of thought, and the answer instruction for the final step.
+
+Why a module of its own: the planner, the executors and the benchmark baselines must phrase the same things the
+same way, or accuracy differences would come from wording instead of from the protocol.
+"""
+
+from __future__ import annotations
+
+from agents.payloads import SubtaskPayload
+
+FINAL_INSTRUCTION = "End with one line of the form 'Answer: <final answer>' (just the number, word or option letter)."
+STRICT_FINAL_INSTRUCTION = "Reply with exactly one line: 'Answer: <final answer>'. Nothing else."
+
+
+def step_messages(system_prompt: str, payload: SubtaskPayload, *, strict: bool = False) -> list[dict[str, str]]:
+    """Chat messages asking an agent to carry out `payload.step`, with the earlier steps' results as context."""
+    lines = [f"Question: {payload.question}", "", "Plan:"]
+    lines += [f"{i + 1}. {step}" for i, step in enumerate(payload.plan)]
+    if payload.previous:
+        lines += ["", "Results of the previous steps:"]
+        lines += [f"Step {i + 1} ({p.step}): {p.result}" for i, p in enumerate(payload.previous)]
+    lines += ["", f"Your step ({payload.step_index + 1} of {len(payload.plan)}): {payload.step}"]
+    if payload.final:
+        lines.append(STRICT_FINAL_INSTRUCTION if strict else FINAL_INSTRUCTION)
+    else:
+        lines.append("Do only this step and state its result in one or two sentences.")
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": "\n".join(lines)}]
+
+
+def direct_messages(question: str, *, chain_of_thought: bool) -> list[dict[str, str]]:
+    """Single-agent baselines: answer directly, or think step by step first."""
+    ask = "Think step by step, then " + FINAL_INSTRUCTION[0].lower() + FINAL_INSTRUCTION[1:] if chain_of_thought else STRICT_FINAL_INSTRUCTION
+    return [{"role": "system", "content": "You are a careful assistant."}, {"role": "user", "content": f"{question}\n\n{ask}"}]

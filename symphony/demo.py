@@ -1,0 +1,135 @@
+"""`symphony demo`: the whole Symphony loop on one machine, as the README's first command runs it.
+
+An embedded anvil, the core contracts, four agent worker processes with different capability profiles (a
+calculator agent with a Python tool, a retrieval agent over a document set, a logic agent and a generalist that
+samples), a requester whose LLM planner writes K chains per question, a handful of GSM-style, arithmetic and
+BIG-bench questions, and a summary table with correctness, latency, gas and the share of time spent on chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from chain.paths import PROJECT_ROOT
+
+DEMO_PROFILES: list[dict] = [
+    {"name": "calculator", "tools": ["python"], "tags": ["math", "arithmetic"],
+     "capability": "arithmetic and math word problems: adding, subtracting, multiplying, computing totals and numbers with a Python calculator",
+     "system_prompt": "You are a math agent with a Python calculator. To compute, write a Python expression inside <python>...</python> and use its output."},
+    {"name": "librarian", "tools": ["retrieval"], "tags": ["facts", "lookup"], "corpus": str(PROJECT_ROOT / "data" / "corpus"),
+     "capability": "looking up facts in documents: calendars and dates, categories of objects, definitions, restating what a question asks",
+     "system_prompt": "You are a research agent. Use the retrieved notes to answer the step accurately."},
+    {"name": "logician", "tools": [], "tags": ["logic", "ordering"],
+     "capability": "logical deduction, ordering and comparing objects, multiple-choice reasoning, checking an argument",
+     "system_prompt": "You are a logic agent. Reason about order and relations carefully, one fact at a time."},
+    {"name": "generalist", "tools": [], "tags": ["general", "final-answer"],
+     "capability": "planning, summarising previous results, checking work and stating the final answer clearly",
+     "system_prompt": "You are a careful generalist. Combine the previous results and state the final answer.", "temperature": 0.3},
+]
+
+
+def _profile_config(profile: dict, manifest: Path, model: str | None, state_dir: Path) -> dict:
+    llm = {"max_new_tokens": 160, "temperature": profile.get("temperature", 0.0), "seed": 1}
+    if model:
+        llm["model"] = model
+    agent = {k: v for k, v in profile.items() if k != "temperature"}
+    agent.update({"state_dir": str(state_dir), "capacity": 1, "heartbeat_interval_s": 30, "llm": llm})
+    return {"chain": {"manifest": str(manifest)}, "agent": agent}
+
+
+def _wait_for_agents(contracts, count: int, processes: list, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if contracts.ledger.active_count() >= count:
+            return
+        dead = [p for p in processes if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"an agent worker exited early (code {dead[0].returncode}); see its log in the demo folder")
+        time.sleep(0.5)
+    raise RuntimeError(f"only {contracts.ledger.active_count()} of {count} agents registered within {timeout:.0f} s")
+
+
+def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, workdir: Path | None = None) -> int:
+    from agents.capability import encode_vector
+    from agents.datasets import demo_questions
+    from agents.llm.factory import load_backend
+    from agents.llm.models import default_model_path, prepare_default_model
+    from agents.planner import Planner
+    from agents.report import print_provenance
+    from agents.requester import Requester, RequesterSettings
+    from agents.settings import LLMSettings
+    from chain.bindings import SymphonyContracts
+    from chain.client import ChainClient
+    from chain.compile import compile_contracts
+    from chain.deploy import deploy_symphony
+    from chain.node import AnvilNode
+    from chain.settings import ChainSettings
+
+    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
+    work.mkdir(parents=True, exist_ok=True)
+    model_path = model or str(prepare_default_model())
+    print(f"Symphony demo — model {Path(model_path).name} on CPU, {len(DEMO_PROFILES)} agents, K={chains} chains, files in {work}")
+    artifacts = compile_contracts()
+    processes: list[subprocess.Popen] = []
+    with AnvilNode() as node:
+        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
+        settings = ChainSettings(commit_window_s=30, reveal_window_s=30)
+        manifest = deploy_symphony(deployer, settings, artifacts=artifacts)
+        manifest_path = manifest.save(work / "deployment.json", artifacts)
+        print(f"anvil at {node.rpc_url}; contracts deployed (manifest {manifest_path})")
+        names: dict[str, str] = {}
+        try:
+            for i, profile in enumerate(DEMO_PROFILES):
+                cfg_path = work / f"agent-{profile['name']}.json"
+                cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path, model_path, work / "state"), indent=1))
+                account = node.dev_accounts[i + 1]
+                names[account.address] = profile["name"]
+                env = {**os.environ, "SYMPHONY_PRIVATE_KEY": account.key.to_0x_hex(), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+                log = open(work / f"agent-{profile['name']}.log", "w")
+                processes.append(subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(cfg_path)],
+                                                  stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
+            contracts = SymphonyContracts.bind(deployer, manifest)
+            _wait_for_agents(contracts, len(DEMO_PROFILES), processes, timeout=300)
+            print(f"{len(DEMO_PROFILES)} agents registered: " + ", ".join(f"{n} ({a[:8]}…)" for a, n in names.items()))
+
+            planner = Planner(load_backend(LLMSettings(model=model_path, max_new_tokens=160)))
+            requester = Requester(contracts, planner, encode_vector, RequesterSettings(chains=chains, bid_window_s=1))
+            rows = []
+            for q in demo_questions()[:questions]:
+                print(f"\n[{len(rows) + 1}/{min(questions, 5)}] {q.source}: {q.prompt[:110]!r}")
+                result = requester.ask(q.prompt, on_progress=lambda m: print("   ", m, flush=True))
+                print_provenance(result, names)
+                rows.append((q, result))
+            requester.close()
+        finally:
+            for p in processes:
+                p.terminate()
+            for p in processes:
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+    _print_summary(rows)
+    return 0
+
+
+def _print_summary(rows) -> None:
+    print("\nSummary")
+    print(f"{'#':<3}{'source':<32}{'gold':<14}{'answer':<14}{'ok':<4}{'time s':>8}{'chain %':>9}{'auction %':>10}{'gas':>11}")
+    correct = 0
+    for i, (q, r) in enumerate(rows, 1):
+        ok = q.is_correct(r.answer)
+        correct += ok
+        chain_share = 100 * r.timer.chain_seconds / max(r.seconds * max(len(r.chains), 1), 1e-9)
+        auction_share = 100 * r.timer.auction_seconds / max(r.seconds * max(len(r.chains), 1), 1e-9)
+        print(f"{i:<3}{q.source[:31]:<32}{q.accepted[0][:13]:<14}{str(r.answer)[:13]:<14}{'yes' if ok else 'no':<4}"
+              f"{r.seconds:>8.1f}{chain_share:>9.1f}{auction_share:>10.1f}{r.gas_used:>11,}")
+    print(f"correct: {correct}/{len(rows)} (SmolLM2-135M answers few reasoning questions correctly; see the benchmark for accuracy with CIs)")
+    print("chain % / auction %: share of each chain-of-thought's wall time spent in chain operations / waiting for bid windows")

@@ -1,0 +1,30 @@
+"""Plan parsing and the planner's honest fallback."""
+
+from __future__ import annotations
+
+from agents.planner import FALLBACK_PLANS, Planner, parse_plan
+
+
+def test_parse_numbered_plan():
+    text = "Sure!\n1. Read the numbers.\n2) Add them up\nStep 3: State the final answer.\nThanks"
+    assert parse_plan(text) == ("Read the numbers.", "Add them up", "State the final answer.")
+
+
+def test_final_answer_step_is_appended_when_missing():
+    assert parse_plan("1. Read\n2. Add") == ("Read", "Add", "State the final answer.")
+
+
+def test_invalid_plans_are_rejected():
+    assert parse_plan("no list here") is None
+    assert parse_plan("1. only one step") is None
+    assert parse_plan("\n".join(f"{i}. step {i}" for i in range(1, 12))) is None  # too long
+    assert parse_plan("1. a\n3. skipped two\n4. c") is None
+
+
+def test_planner_falls_back_and_says_so(tiny_backend):
+    plans, tokens = Planner(tiny_backend, max_new_tokens=24).plans("What is 2+3?", 3)
+    assert len(plans) == 3 and tokens > 0
+    for plan in plans:
+        assert 3 <= len(plan.steps) <= 8
+        if plan.source == "fallback":
+            assert plan.steps in FALLBACK_PLANS
