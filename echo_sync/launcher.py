@@ -38,14 +38,21 @@ class LocalRun:
         self.rpc_url: str | None = None
         self.registry_address: str | None = None
         self.trainer_url: str | None = None
-        self._cpu = 0
+        self._gate = self.run_dir / "start.gate"
+        self._gate.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ processes
-    def _next_cpu(self) -> int | None:
+    def _cpu_for(self, role: str, index: int) -> int | None:
+        """Trainer ranks get the first cores to themselves (the trainer is the bottleneck: every sample must
+        pass through its forward+backward); samplers share the remaining cores, or all cores if none remain."""
         if not self.settings.pin_cpus:
             return None
-        cpu, self._cpu = self._cpu, self._cpu + 1
-        return cpu
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        trainers = self.settings.trainers
+        if role == "trainer":
+            return index % cores
+        spare = cores - trainers
+        return trainers + index % spare if spare > 0 else index % cores
 
     def start_sampler(self, index: int, *, trainer_url: str | None = None, wait: bool = True) -> ChildProcess:
         """Start sampler `index` (also used to restart a killed one: it catches up to the latest version)."""
@@ -58,7 +65,7 @@ class LocalRun:
             registry_address=self.registry_address, cache_dir=str(self.run_dir / "cache" / name), ready_file=str(ready),
             trainer_url=trainer_url,
             tasks_per_request=max(1, self.settings.grpo.groups_per_step // max(self.settings.samplers, 1)),
-            cpu=self._next_cpu(),
+            cpu=self._cpu_for("sampler", index),
         )
         proc = ChildProcess(name, "echo_sync.sampler_main", spec, self.run_dir)
         if index < len(self.samplers):
@@ -78,7 +85,8 @@ class LocalRun:
                 settings=self.settings, model_path=str(self.model_path), run_dir=str(self.run_dir), rank=rank,
                 world_size=self.settings.trainers, master_port=port, rpc_url=self.rpc_url,
                 registry_address=self.registry_address, sampler_urls=sampler_urls,
-                ready_file=str(ready) if rank == 0 and self.settings.mode != "colocated" else None, cpu=self._next_cpu(),
+                ready_file=str(ready) if rank == 0 and self.settings.mode != "colocated" else None, cpu=self._cpu_for("trainer", rank),
+                start_gate=str(self._gate) if rank == 0 and self.settings.mode == "async" else None,
             )
             env = {PUBLISHER_KEY_ENV: publisher_key} if publisher_key and rank == 0 else None
             self.trainers.append(ChildProcess(f"trainer-{rank}", "echo_sync.trainer_main", spec, self.run_dir, env))
@@ -109,6 +117,7 @@ class LocalRun:
                     procs = [self.start_sampler(i, trainer_url=self.trainer_url, wait=False) for i in range(self.settings.samplers)]
                     for p in procs:
                         p.wait_ready()
+                    self._gate.touch()  # every sampler is up: the trainer may publish v1 and start its clock
                 self.log(f"echo: {len(self.samplers)} sampler(s) ready, {self.settings.trainers} trainer rank(s) started")
                 return self._monitor(on_progress, timeout_s)
         finally:

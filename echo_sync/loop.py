@@ -67,10 +67,10 @@ def train(
     """
     rank, world = trainer.rank, trainer.world_size
     result = LoopResult()
-    version = 0
+    version, sha = 0, ""
     t_start = time.perf_counter()
     if rank == 0:
-        version = _publish(publish, result, version)  # v1 = the initial weights
+        version, sha = _publish(publish, result, version)  # v1 = the initial weights
     for _ in range(steps):
         batch = None
         if rank == 0:
@@ -88,7 +88,7 @@ def train(
         result.train_s += time.perf_counter() - t0
         if rank == 0:
             consumed_at = version
-            version = _publish(publish, result, version)
+            version, sha = _publish(publish, result, version)
             staleness = [consumed_at - g.policy_version for g in batch]
             record = {
                 **stats.to_json(),
@@ -96,6 +96,7 @@ def train(
                 "trained_on_versions": sorted({g.policy_version for g in batch}),
                 "staleness": staleness,
                 "new_version": version,
+                "new_sha256": sha,
                 "samplers": sorted({g.sampler_id for g in batch}),
             }
             result.steps.append(record)
@@ -110,14 +111,14 @@ def train(
     return result
 
 
-def _publish(publish: Callable[[], Published | None] | None, result: LoopResult, version: int) -> int:
+def _publish(publish: Callable[[], Published | None] | None, result: LoopResult, version: int) -> tuple[int, str]:
     t0 = time.perf_counter()
     record = publish() if publish is not None else None
     result.publish_s += time.perf_counter() - t0
     if record is None:
-        return version + 1
+        return version + 1, ""
     result.publishes.append(
         {"version": record.version, "sha256": record.sha256, "uri": record.uri, "bytes": record.bytes,
          "export_s": record.export_s, "chain_s": record.chain_s}
     )
-    return record.version
+    return record.version, record.sha256

@@ -82,6 +82,9 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
                     offer = await resp.json()
                 if offer["stop"]:
                     return
+                if not offer["tasks"]:  # buffer full: the trainer is behind, wait rather than go stale
+                    await asyncio.sleep(0.1)
+                    continue
                 groups = await loop.run_in_executor(None, node.generate, offer["tasks"])
                 payload = {"groups": [g.to_json() for g in groups]}
                 async with http.post(f"{trainer_url}/rollouts", json=payload) as resp:

@@ -52,7 +52,9 @@ class EchoSettings(BaseModel):
     samplers: int = Field(2, ge=0)
     max_staleness: int = Field(1, ge=0, description="S: a rollout from version v is usable while current - v <= S")
     stale_policy: Literal["drop", "requeue"] = "requeue"
-    buffer_capacity: int = Field(32, ge=1, description="replay buffer size in groups; the oldest are evicted past it")
+    buffer_capacity: int = Field(
+        8, ge=1, description="replay buffer size in groups; samplers get no new tasks while it is full (back-pressure)"
+    )
     wall_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds even if steps remain")
     torch_threads: int = Field(1, ge=1)
     pin_cpus: bool = Field(False, description="pin each process to one core (os.sched_setaffinity), round robin")

@@ -42,6 +42,7 @@ class TrainerSpec(BaseModel):
     host: str = "127.0.0.1"
     port: int = 0
     ready_file: str | None = None  # rank 0 writes {"url": ...} here once it serves weights
+    start_gate: str | None = None  # rank 0 starts the clock (and publishes v1) only once this file exists
     cpu: int | None = None
 
 

@@ -2,7 +2,7 @@
 
 Routes
   GET  /policies/{version}/model.safetensors   weights of a published version (404 otherwise)
-  GET  /tasks?n=K                              K task indices for a sampler, plus {"stop": bool}
+  GET  /tasks?n=K                              K task indices for a sampler ([] while the buffer is full), plus {"stop": bool}
   POST /rollouts  {"groups": [...]}            push rollout groups; per-group verdicts, plus {"stop": bool}
   GET  /status                                 current version, buffer depth and counters
 """
@@ -52,8 +52,12 @@ class TrainerEndpoint:
         if not 1 <= n <= MAX_TASKS_PER_REQUEST:
             raise web.HTTPBadRequest(text=f"n must be in 1..{MAX_TASKS_PER_REQUEST}")
         stop = self.stop.is_set()
-        assert self.stream is not None
-        return web.json_response({"tasks": [] if stop else self.stream.take(n), "stop": stop})
+        assert self.stream is not None and self.buffer is not None
+        if not stop and len(self.buffer) >= self.buffer.capacity:
+            # Back-pressure: a full buffer means samplers are ahead of the trainer; generating more now would
+            # only produce rollouts that go stale. The sampler waits and asks again.
+            return web.json_response({"tasks": [], "stop": False, "full": True})
+        return web.json_response({"tasks": [] if stop else self.stream.take(n), "stop": stop, "full": False})
 
     async def _rollouts(self, request: web.Request) -> web.Response:
         assert self.buffer is not None

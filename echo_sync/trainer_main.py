@@ -111,12 +111,26 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
     if spec.ready_file:
         Path(spec.ready_file + ".tmp").write_text(json.dumps({"url": server.url}))
         os.replace(spec.ready_file + ".tmp", spec.ready_file)
+    if spec.start_gate:
+        _wait_for(Path(spec.start_gate))
     if s.mode == "sequential":
         source = SequentialSource(spec.sampler_urls, stream)
     else:
         assert buffer is not None
         source = AsyncSource(buffer)
     return source, lambda: publisher.publish(trainer.model), endpoint, [server.stop, source.close]
+
+
+def _wait_for(gate: Path, timeout_s: float = 900.0) -> None:
+    """Async mode: samplers need the trainer's URL to start, but the trainer's clock must not run while they
+    load their models (sequential mode starts samplers first), so rank 0 waits for the launcher's go."""
+    deadline = time.monotonic() + timeout_s
+    while not gate.exists():
+        if time.monotonic() > deadline:
+            from chain.errors import SymphonyError
+
+            raise SymphonyError(f"samplers did not start within {timeout_s:.0f} s")
+        time.sleep(0.05)
 
 
 def _cuda() -> bool:

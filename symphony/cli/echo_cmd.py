@@ -65,7 +65,7 @@ def _add_settings_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samplers", type=int, default=2)
     p.add_argument("--max-staleness", type=int, default=1, help="S: drop/requeue rollouts more than S versions old")
     p.add_argument("--stale-policy", choices=["drop", "requeue"], default="requeue")
-    p.add_argument("--buffer-capacity", type=int, default=32)
+    p.add_argument("--buffer-capacity", type=int, default=8, help="replay buffer size in groups (back-pressure beyond it)")
     p.add_argument("--group-size", type=int, default=4)
     p.add_argument("--groups-per-step", type=int, default=4)
     p.add_argument("--max-new-tokens", type=int, default=24)

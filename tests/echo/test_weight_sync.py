@@ -1,0 +1,102 @@
+"""Weight sync through the chain: publish, serve over HTTP, verify sha256 on the sampler, refuse tampering."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import torch
+
+from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.http_server import BackgroundServer
+from echo_sync.publisher import PolicyPublisher
+from echo_sync.sampler_node import SamplerNode
+from echo_sync.settings import SamplingSettings
+from echo_sync.tasks import TaskSet
+from echo_sync.trainer_app import TrainerEndpoint
+from echo_sync.weights import PolicyStore
+
+
+@pytest.fixture
+def trainer_side(tiny_model, registry, tmp_path):
+    from echo_sync.trainer import load_causal_lm
+
+    model, _ = load_causal_lm(tiny_model)
+    publisher = PolicyPublisher(PolicyStore(tmp_path / "policies"), registry, "http://unset")
+    server = BackgroundServer(TrainerEndpoint(publisher).app()).start()
+    publisher.base_url = server.url
+    yield model, publisher
+    server.stop()
+
+
+@pytest.fixture
+def node(tiny_model, registry, tmp_path, anvil):
+    from agents.llm.transformers_backend import TransformersBackend
+    from chain.client import ChainClient
+    from echo_sync.registry import PolicyRegistryClient
+
+    torch.set_num_threads(1)
+    reader = PolicyRegistryClient(ChainClient(anvil.rpc_url), registry.address, registry.contract.abi)  # no key
+    backend = TransformersBackend(tiny_model, device="cpu", dtype="float32")
+    return SamplerNode("s0", backend, reader, TaskSet(("chain_sum",)), SamplingSettings(max_new_tokens=4), 2, tmp_path / "cache")
+
+
+def perturb(model, seed: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.01)
+
+
+def test_published_versions_are_recorded_on_chain_and_loaded_by_the_sampler(trainer_side, node, registry):
+    model, publisher = trainer_side
+    v1 = publisher.publish(model)
+    perturb(model, 1)
+    v2 = publisher.publish(model)
+    assert (v1.version, v2.version) == (1, 2) and v1.sha256 != v2.sha256
+    record = registry.get(2)
+    assert record is not None and record.sha256 == v2.sha256 and record.uri == v2.uri
+    assert hashlib.sha256(publisher.store.path(2).read_bytes()).hexdigest() == record.sha256
+    assert registry.get(3) is None
+
+    with pytest.raises(UnknownPolicyVersion):
+        node.generate([0])  # nothing verified loaded yet: refuses to produce untagged rollouts
+    node.sync_to(1)
+    node.catch_up()
+    assert (node.version, node.sha256) == (2, v2.sha256)
+    trained = dict(model.named_parameters())
+    for name, p in node.backend.model.named_parameters():
+        assert torch.equal(p, trained[name]), name
+    groups = node.generate([0, 1])
+    assert [(g.policy_version, g.weights_sha256, len(g.samples)) for g in groups] == [(2, v2.sha256, 2)] * 2
+    assert len(node.stats.syncs) == 2 and node.stats.syncs[-1]["bytes"] == v2.bytes
+    with pytest.raises(UnknownPolicyVersion):
+        node.sync_to(7)
+
+
+def test_weights_whose_hash_differs_from_the_chain_are_refused(trainer_side, node, registry):
+    model, publisher = trainer_side
+    v1 = publisher.publish(model)
+    node.sync_to(1)
+    before = {n: p.clone() for n, p in node.backend.model.named_parameters()}
+    # The server's file for v2 is swapped after the hash went on chain (a tampering or corrupt server).
+    perturb(model, 2)
+    v2 = publisher.publish(model)
+    perturb(model, 3)
+    publisher.store.write(model, 2)
+    with pytest.raises(WeightHashMismatch, match="refused"):
+        node.sync_to(2)
+    assert (node.version, node.sha256) == (1, v1.sha256)
+    for n, p in node.backend.model.named_parameters():
+        assert torch.equal(p, before[n]), n  # nothing of the bad file was loaded
+    assert not list((node.cache_dir).glob("*.part")) and node.stats.refused == [{"version": 2, "reason": "sha256 mismatch"}]
+    assert registry.get(2).sha256 == v2.sha256
+
+
+def test_versions_must_increase_on_chain(registry):
+    from chain.reverts import ContractRevert
+
+    registry.publish(1, "11" * 32, "http://x/1")
+    with pytest.raises(ContractRevert, match="VersionNotIncreasing"):
+        registry.publish(1, "22" * 32, "http://x/1b")
+    assert registry.latest_version() == 1 and registry.get(1).sha256 == "11" * 32
