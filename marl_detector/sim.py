@@ -243,7 +243,10 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         total = rq0 * (math.sqrt(1 + jump) - 1) * 1.05
         decay = float(rng.uniform(2, 10))
         w = np.exp(-np.arange(n_steps - news_step) / decay)
-        extra_buy[news_step:] += total * w / w.sum()
+        leak = float(rng.uniform(0, 0.3))  # insiders trade ahead of the announcement (information leakage)
+        extra_buy[news_step:] += (1 - leak) * total * w / w.sum()
+        lead_steps = int(rng.integers(3, 13))
+        extra_buy[max(0, news_step - lead_steps):news_step] += leak * total / lead_steps
     elif spec.kind == "campaign":
         cluster = world.clusters[spec.cluster]
         budget = rq0 * (0.15 + 0.35 * p.intensity) * float(rng.uniform(0.8, 1.2))
@@ -283,11 +286,11 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         # a little retail buys already during the shill, most right after the pump
         post_ks = [max(0, min(PRE_STEPS - 1, (ts - t_start) // STEP)) for ts, _, _ in posts[n_chatter:]]
         for k in post_ks:
-            extra_buy[k] += 0.05 * fomo / len(post_ks)
+            extra_buy[k] += 0.03 * fomo / len(post_ks)
         w = np.exp(-np.arange(10) / 3.0)
         for j in range(10):
             if pump_step + j < n_steps:
-                extra_buy[pump_step + j] += 0.95 * fomo * w[j] / w.sum()
+                extra_buy[pump_step + j] += 0.97 * fomo * w[j] / w.sum()
         dump_start = pump_step + int(rng.integers(2, 6))
         dump_len = int(rng.integers(3, 11))
         panic_start = dump_start + dump_len

@@ -1,0 +1,86 @@
+"""Simulated episodes played onto a local chain *with* their social feed: what a live detector would see.
+
+Why: `replay_episode` alone moves prices; a live detector also needs the posts. This module replays an
+episode's trades (through `market.replay_episode`) and appends each of its posts to the JSONL feed at the
+moment chain time reaches it, with the author's account data and follow edges, all shifted by the same
+offset. Only the posts the simulator exposes are available (those before the episode's `t0`), which are
+exactly the ones a detector committing at `t0` may use.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from chain.client import ChainClient
+from marl_detector.onchain.accounts import chain_time
+from marl_detector.onchain.market import OnchainMarket, RecordedEpisode, recording_trades, replay_episode
+from marl_detector.onchain.posts import append_posts
+
+
+@dataclass
+class PlayedEpisode:
+    ticker: str
+    episode: object  # marl_detector.sim.SimulatedEpisode
+    market: OnchainMarket
+    time_offset: int
+    t0: int  # shifted commit time of the episode
+
+    @property
+    def pool(self) -> str:
+        return self.market.pool.pool.address
+
+
+def episode_posts(episode, ticker: str, time_offset: int) -> list[dict]:
+    """The episode's observable posts as feed records (chain time)."""
+    social = episode.observation.social
+    follows: dict[str, list[str]] = defaultdict(list)
+    for follower, followee in social.follows:
+        follows[follower].append(followee)
+    out = []
+    for p in social.posts:
+        acct = social.accounts[p.author]
+        out.append({"timestamp": p.timestamp + time_offset, "ticker": ticker, "author": p.author, "text": p.text,
+                    "age_days": acct.age_days, "followers": acct.followers, "following": acct.following,
+                    "follows": sorted(follows.get(p.author, []))})
+    return out
+
+
+def play_episode(
+    operator: ChainClient,
+    market,
+    ticker: str,
+    simulate: Callable[[], object],
+    feed: Path,
+    *,
+    seed: int = 0,
+    lead_s: int = 100,
+    at_t0: Callable[[int], None] | None = None,
+) -> PlayedEpisode:
+    """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting `lead_s` seconds
+    after the chain's current time, appending its posts to `feed` as chain time reaches them.
+    `at_t0(t0)` runs when the replay reaches the episode's commit time (e.g. a live detector's `step`)."""
+    with recording_trades() as recorded:
+        episode = simulate()
+    rec: RecordedEpisode = recorded[-1]
+    offset = chain_time(operator.w3) + lead_s - rec.created_at
+    t0_episode = episode.observation.t0  # type: ignore[attr-defined]
+    hooks: dict[int, Callable[[], None]] = {}
+    by_time: dict[int, list[dict]] = defaultdict(list)
+    for post in episode_posts(episode, ticker, offset):
+        by_time[post["timestamp"] - offset].append(post)
+    for t, posts in by_time.items():
+        hooks[t] = (lambda ps=posts: append_posts(feed, ps))
+    if at_t0 is not None:
+        previous = hooks.get(t0_episode)
+
+        def commit_hook() -> None:
+            if previous is not None:
+                previous()
+            at_t0(t0_episode + offset)
+
+        hooks[t0_episode] = commit_hook
+    onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks)
+    return PlayedEpisode(ticker, episode, onchain, offset, t0_episode + offset)
