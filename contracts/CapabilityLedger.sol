@@ -19,17 +19,19 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
     /// @notice Reputation ceiling (2.0 in WAD); the floor is 0.
     uint64 public constant MAX_REPUTATION = 2e18;
 
+    /// @dev Slot 1 holds everything a bid or a reputation change touches, so `bidScore` reads two slots and
+    ///      `adjustReputation` one. Timestamps are uint40 (good until year 36812).
     struct Agent {
         bytes32 capability; // slot 0
-        uint128 stake; // slot 1
-        uint64 reputation;
+        uint64 reputation; // slot 1 (hot)
         uint64 norm;
-        uint32 capacity; // slot 2
+        uint32 capacity;
         uint32 freeCapacity;
         bool available;
         bool active;
         bool listed; // ever registered: present in _registered, reputation initialised
-        uint64 lastHeartbeat;
+        uint40 lastHeartbeat;
+        uint128 stake; // slot 2 (cold)
         uint64 unlockAt;
         string name;
         string modelId;
@@ -87,7 +89,7 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
         a.freeCapacity = capacity;
         a.available = true;
         a.active = true;
-        a.lastHeartbeat = uint64(block.timestamp);
+        a.lastHeartbeat = uint40(block.timestamp);
         a.unlockAt = 0;
         a.name = name;
         _storeProfile(a, modelId, endpoint, tags);
@@ -124,7 +126,7 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
         if (freeCapacity > a.capacity) revert InvalidCapacity();
         a.available = available;
         a.freeCapacity = freeCapacity;
-        a.lastHeartbeat = uint64(block.timestamp);
+        a.lastHeartbeat = uint40(block.timestamp);
         emit Heartbeat(msg.sender, available, freeCapacity);
     }
 
@@ -204,7 +206,11 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
     }
 
     /// @inheritdoc ICapabilityLedger
-    function getAgent(address agent) external view returns (AgentInfo memory info) {
+    function getAgent(address agent) external view returns (AgentInfo memory) {
+        return _info(agent);
+    }
+
+    function _info(address agent) internal view returns (AgentInfo memory info) {
         Agent storage a = _agents[agent];
         info.agent = agent;
         info.name = a.name;
@@ -236,7 +242,7 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
             address who = _registered[i];
             if (!_agents[who].active) continue;
             if (seen++ < offset) continue;
-            page[filled++] = this.getAgent(who);
+            page[filled++] = _info(who);
         }
     }
 
@@ -247,14 +253,14 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
     }
 
     /// @inheritdoc ICapabilityLedger
-    function bidScore(address agent, bytes32 requirement, bool reputationWeighted)
+    function bidScore(address agent, bytes32 requirement, uint64 requirementNorm, bool reputationWeighted)
         external
         view
         returns (bool available, uint64 score)
     {
         Agent storage a = _agents[agent];
         available = a.active && a.available && a.freeCapacity > 0;
-        uint256 s = CapabilityMath.cosine(a.capability, a.norm, requirement, CapabilityMath.norm(requirement));
+        uint256 s = CapabilityMath.cosine(a.capability, a.norm, requirement, requirementNorm);
         if (reputationWeighted) s = (s * a.reputation) / 1e18; // ≤ 2e18: fits uint64
         score = uint64(s);
     }

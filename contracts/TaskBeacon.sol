@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ITaskBeacon} from "./interfaces/ITaskBeacon.sol";
 import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
 import {ReentrancyLock} from "./lib/ReentrancyLock.sol";
+import {CapabilityMath} from "./lib/CapabilityMath.sol";
 
 /// @title TaskBeacon
 /// @notice Subtask beacons (docs/protocol.md): agents bid, the contract scores each bid from the ledger's stored
@@ -37,7 +38,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         bytes32 requirement; // slot 2
         bytes32 payloadHash; // slot 3
         uint96 reward; // slot 4: escrow still held
-        uint64 execDeadline;
+        uint40 execDeadline;
         uint16 cotIndex;
         uint16 stepIndex;
         uint8 executors; // k requested
@@ -47,6 +48,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         Status status;
         bool reputationWeighted;
         bool isFinal;
+        uint32 requirementNorm; // isqrt(Σ r_i² · 1e12) ≤ 7.2e8, computed once here instead of once per bid
     }
 
     struct BidSlot {
@@ -64,8 +66,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     ICapabilityLedger public immutable ledger;
     /// @inheritdoc ITaskBeacon
     uint256 public immutable maxPayloadBytes;
-    /// @inheritdoc ITaskBeacon
-    uint256 public beaconCount;
+    /// @dev beaconCount + 1: starting the slot at 1 spares the first postBeacon a zero-to-nonzero write.
+    uint256 private _beaconCountPlusOne = 1;
     /// @inheritdoc ITaskBeacon
     mapping(uint256 => mapping(address => bytes32)) public resultHashOf;
     /// @inheritdoc ITaskBeacon
@@ -102,9 +104,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (executors == 0 || executors > MAX_EXECUTORS) revert InvalidExecutors(executors);
         if (bidWindow == 0 || execWindow == 0) revert InvalidWindow();
         if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
-        beaconId = beaconCount;
         unchecked {
-            beaconCount = beaconId + 1;
+            beaconId = _beaconCountPlusOne - 1;
+            _beaconCountPlusOne = beaconId + 2;
         }
         uint64 bidDeadline = uint64(block.timestamp) + bidWindow;
         Beacon storage b = _beacons[beaconId];
@@ -121,6 +123,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         b.status = Status.Bidding;
         b.reputationWeighted = reputationWeighted;
         b.isFinal = isFinal;
+        b.requirementNorm = uint32(CapabilityMath.norm(requirement));
         _emitPosted(beaconId, b, payload);
     }
 
@@ -137,7 +140,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         for (uint256 i; i < n; ++i) {
             if (bids[i].agent == msg.sender) revert AlreadyBid(beaconId, msg.sender);
         }
-        (bool available, uint64 score) = ledger.bidScore(msg.sender, b.requirement, b.reputationWeighted);
+        (bool available, uint64 score) = ledger.bidScore(msg.sender, b.requirement, b.requirementNorm, b.reputationWeighted);
         if (!available) revert AgentNotAvailable(msg.sender);
         bids[n] = BidSlot({agent: msg.sender, score: score, state: BIDDER});
         unchecked {
@@ -164,7 +167,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             (address[] memory agents, uint64[] memory scores, uint8[] memory states) = _loadBids(beaconId, n);
             uint256 k = b.executors;
             if (k > n) k = n;
-            uint64 deadline = uint64(block.timestamp) + b.execWindow;
+            uint40 deadline = uint40(block.timestamp) + b.execWindow;
             bytes32 taskId = b.taskId;
             mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
             for (uint256 s; s < k; ++s) {
@@ -245,6 +248,11 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     }
 
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ITaskBeacon
+    function beaconCount() external view returns (uint256) {
+        return _beaconCountPlusOne - 1;
+    }
 
     /// @inheritdoc ITaskBeacon
     function getBeacon(uint256 beaconId) external view returns (BeaconInfo memory info) {
@@ -396,7 +404,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint8[] memory states,
         uint256 freed
     ) private returns (uint256 refund) {
-        uint64 deadline = uint64(block.timestamp) + b.execWindow;
+        uint40 deadline = uint40(block.timestamp) + b.execWindow;
         uint256 slots = b.slots;
         bool replaced;
         for (uint256 t; t < freed; ++t) {
@@ -431,7 +439,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         address[] memory agents,
         uint64[] memory scores,
         uint8[] memory states,
-        uint64 deadline
+        uint40 deadline
     ) private returns (bool) {
         uint256 j = _best(scores, states);
         if (j == type(uint256).max) return false;

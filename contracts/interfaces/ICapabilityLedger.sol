@@ -86,8 +86,9 @@ interface ICapabilityLedger {
     /// @notice Cosine match score (WAD, clamped to [0, 1e18]) of an agent's stored vector against `requirement`.
     function matchScore(address agent, bytes32 requirement) external view returns (uint256);
     /// @notice Added for TaskBeacon.bid (one call instead of three): availability and the bid score
-    ///         (matchScore, times reputation / 1e18 if `reputationWeighted`).
-    function bidScore(address agent, bytes32 requirement, bool reputationWeighted)
+    ///         (matchScore, times reputation / 1e18 if `reputationWeighted`). `requirementNorm` is
+    ///         isqrt(Σ r_i² · 1e12) of `requirement`, precomputed once by the caller.
+    function bidScore(address agent, bytes32 requirement, uint64 requirementNorm, bool reputationWeighted)
         external
         view
         returns (bool available, uint64 score);

@@ -350,12 +350,12 @@ contract CapabilityLedgerTest is SymphonyFixture {
         _register(alice, capA);
         ledger.setAuthorized(address(this), true);
         ledger.adjustReputation(alice, 0.5e18);
-        (bool available, uint64 plain) = ledger.bidScore(alice, Vectors.unit(0, 1), false);
-        (, uint64 weighted) = ledger.bidScore(alice, Vectors.unit(0, 1), true);
+        (bool available, uint64 plain) = ledger.bidScore(alice, Vectors.unit(0, 1), 1e6, false);
+        (, uint64 weighted) = ledger.bidScore(alice, Vectors.unit(0, 1), 1e6, true);
         assertTrue(available, "available");
         assertEq(plain, 0.6e18, "plain");
         assertEq(weighted, 0.9e18, "x1.5");
-        (available,) = ledger.bidScore(bob, capA, false);
+        (available,) = ledger.bidScore(bob, capA, 5e6, false);
         assertFalse(available, "unregistered");
     }
 
