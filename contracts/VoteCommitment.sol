@@ -7,11 +7,15 @@ import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
 
 /// @title VoteCommitment
 /// @notice Commit-reveal weighted vote over the final answers of a task's chains of thought (docs/protocol.md).
-/// @dev The tally is kept incrementally at reveal time (weight per distinct answer plus the running leader), so
-///      finalize never re-reads answers and no per-voter answer string is stored: only the first revealer of each
-///      distinct answer stores its text (needed by getVote for the winner). The leader is the argmax of
-///      (weight desc, first-reveal order asc): a reveal only raises its own answer's key, so comparing that answer
-///      with the current leader keeps the argmax exact.
+/// @dev Gas layout (every agent step is one of these calls):
+///      - one slot per vote: phase, deadlines (uint40), counters, leader and the running total weight;
+///      - per voter: the commitment and one packed slot (address, chain, revealed, answer order);
+///      - per distinct answer: one tally slot keyed by first-reveal order holding the weight and, for answers of
+///        ≤ 19 bytes (numbers, labels), the answer itself; longer answers keep a 152-bit hash there and their
+///        text in a separate string. A reveal finds its answer by scanning the ≤ 32 tallies.
+///      The tally is incremental, so finalize never re-reads answers. The leader is the argmax of
+///      (weight desc, first-reveal order asc): a reveal only raises its own answer's key, so comparing that
+///      answer with the current leader keeps the argmax exact.
 contract VoteCommitment is IVoteCommitment {
     /// @notice Most voters (commitments) per task.
     uint256 public constant MAX_VOTERS = 32;
@@ -24,31 +28,31 @@ contract VoteCommitment is IVoteCommitment {
 
     struct Vote {
         Phase phase;
-        uint64 commitDeadline;
-        uint64 revealDeadline;
-        uint16 commits;
-        uint16 reveals;
-        uint16 expectedVoters;
+        uint40 commitDeadline;
+        uint40 revealDeadline;
+        uint8 commits; // ≤ MAX_VOTERS
+        uint8 reveals;
+        uint8 expectedVoters; // clamped to 255: beyond MAX_VOTERS the count can never be reached anyway
         uint8 answers; // distinct answers revealed so far
-        uint8 leader; // 1-based first-reveal order of the leading answer, 0 = none
-    }
-
-    struct Totals {
-        uint128 leaderWeight;
-        uint128 totalWeight;
+        uint8 leader; // first-reveal order (1-based) of the leading answer, 0 = none
+        uint72 totalWeight; // ≤ 32 voters · 2e18
     }
 
     struct VoterSlot {
         address voter;
         uint16 cotIndex;
         bool revealed;
-        uint8 answer; // 1-based order of the revealed answer
+        uint8 answer; // first-reveal order of the revealed answer
     }
 
     struct Tally {
-        uint128 weight;
-        uint8 order; // 1-based first-reveal order, 0 = unseen
+        uint96 weight;
+        uint8 len; // answer length, or LONG_ANSWER
+        bytes19 text; // the answer if len ≤ 19, else the first 19 bytes of keccak256(answer)
     }
+
+    uint8 internal constant LONG_ANSWER = 255;
+    uint256 internal constant INLINE_BYTES = 19;
 
     /// @notice The registry whose reputation the outcome moves (this contract must be authorised there).
     ICapabilityLedger public immutable ledger;
@@ -60,16 +64,15 @@ contract VoteCommitment is IVoteCommitment {
     uint64 public immutable revealWindow;
 
     mapping(bytes32 => Vote) internal _votes;
-    mapping(bytes32 => Totals) internal _totals;
     mapping(bytes32 => mapping(address => bytes32)) internal _commitments;
     mapping(bytes32 => mapping(uint256 => VoterSlot)) internal _voters;
-    mapping(bytes32 => mapping(bytes32 => Tally)) internal _tally; // taskId => keccak256(answer) => tally
-    mapping(bytes32 => mapping(uint256 => string)) internal _answerText; // taskId => order => answer
+    mapping(bytes32 => mapping(uint256 => Tally)) internal _tally; // taskId => order => tally
+    mapping(bytes32 => mapping(uint256 => string)) internal _longText; // taskId => order => answer (> 19 bytes)
 
     /// @param ledger_ CapabilityLedger
     /// @param taskBeacon_ TaskBeacon whose final beacons define the voters
-    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase
-    /// @param revealWindow_ seconds the reveal phase lasts at most
+    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase (< 2^39)
+    /// @param revealWindow_ seconds the reveal phase lasts at most (< 2^39; deadlines are stored as uint40)
     constructor(address ledger_, address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
         ledger = ICapabilityLedger(ledger_);
         taskBeacon = ITaskBeacon(taskBeacon_);
@@ -93,7 +96,7 @@ contract VoteCommitment is IVoteCommitment {
         Vote storage v = _votes[taskId];
         if (v.phase == Phase.None) {
             v.phase = Phase.Commit;
-            v.commitDeadline = uint64(block.timestamp) + commitWindow;
+            v.commitDeadline = uint40(block.timestamp + commitWindow);
         } else if (v.phase != Phase.Commit) {
             revert WrongPhase(taskId, v.phase);
         } else if (block.timestamp > v.commitDeadline) {
@@ -111,8 +114,8 @@ contract VoteCommitment is IVoteCommitment {
         unchecked {
             ++commits;
         }
-        v.commits = uint16(commits);
-        uint16 expected = finalExecutors > type(uint16).max ? type(uint16).max : uint16(finalExecutors);
+        v.commits = uint8(commits);
+        uint8 expected = finalExecutors > type(uint8).max ? type(uint8).max : uint8(finalExecutors);
         v.expectedVoters = expected;
         emit VoteCommitted(taskId, msg.sender, beaconId, commitment);
         if (commits >= expected) _startReveal(taskId, v);
@@ -162,8 +165,9 @@ contract VoteCommitment is IVoteCommitment {
         if (reveals < commits && block.timestamp <= v.revealDeadline) revert RevealNotOver(taskId);
         v.phase = Phase.Finalized;
         uint8 leader = v.leader;
-        Totals storage t = _totals[taskId];
-        emit VoteFinalized(taskId, _answerText[taskId][leader], t.leaderWeight, t.totalWeight, reveals, commits);
+        emit VoteFinalized(
+            taskId, _answerOf(taskId, leader), _tally[taskId][leader].weight, v.totalWeight, reveals, commits
+        );
 
         // Interactions with the trusted ledger only; all state above is final.
         mapping(uint256 => VoterSlot) storage voters = _voters[taskId];
@@ -184,16 +188,15 @@ contract VoteCommitment is IVoteCommitment {
     /// @dev winningAnswer / winningWeight are the running leader until finalized, then the outcome.
     function getVote(bytes32 taskId) external view returns (VoteInfo memory info) {
         Vote storage v = _votes[taskId];
-        Totals storage t = _totals[taskId];
         info.phase = v.phase;
         info.commitDeadline = v.commitDeadline;
         info.revealDeadline = v.revealDeadline;
         info.commits = v.commits;
         info.reveals = v.reveals;
         info.expectedVoters = v.expectedVoters;
-        info.winningAnswer = _answerText[taskId][v.leader];
-        info.winningWeight = t.leaderWeight;
-        info.totalWeight = t.totalWeight;
+        info.winningAnswer = _answerOf(taskId, v.leader);
+        info.winningWeight = _tally[taskId][v.leader].weight;
+        info.totalWeight = v.totalWeight;
     }
 
     /// @inheritdoc IVoteCommitment
@@ -222,7 +225,7 @@ contract VoteCommitment is IVoteCommitment {
     // ------------------------------------------------------------------ internals
 
     function _startReveal(bytes32 taskId, Vote storage v) private {
-        uint64 deadline = uint64(block.timestamp) + revealWindow;
+        uint40 deadline = uint40(block.timestamp + revealWindow);
         v.phase = Phase.Reveal;
         v.revealDeadline = deadline;
         emit RevealPhaseStarted(taskId, deadline);
@@ -236,32 +239,62 @@ contract VoteCommitment is IVoteCommitment {
         revert NoCommitment(taskId, voter); // unreachable: a commitment always has a voter slot
     }
 
-    /// @dev Adds `weight` to `answer`'s tally, records a new distinct answer, updates the leader and totals.
-    ///      Returns the answer's 1-based first-reveal order.
+    /// @dev Adds `weight` to `answer`'s tally (creating it on first reveal), then updates the total and the
+    ///      leader. Returns the answer's first-reveal order.
     function _count(bytes32 taskId, Vote storage v, string calldata answer, uint256 weight)
         private
         returns (uint8 order)
     {
-        Tally storage tally = _tally[taskId][keccak256(bytes(answer))];
-        order = tally.order;
+        (uint8 len, bytes19 text) = _key(answer);
+        mapping(uint256 => Tally) storage tallies = _tally[taskId];
+        uint256 n = v.answers;
+        uint96 w;
+        for (uint256 i = 1; i <= n; ++i) {
+            Tally storage t = tallies[i];
+            if (t.len == len && t.text == text) {
+                order = uint8(i);
+                w = t.weight + uint96(weight); // chain weights ≤ 2e18, ≤ 32 voters: no overflow
+                t.weight = w;
+                break;
+            }
+        }
         if (order == 0) {
             unchecked {
-                order = v.answers + 1; // ≤ MAX_VOTERS distinct answers
+                order = uint8(n + 1); // ≤ MAX_VOTERS distinct answers
             }
+            w = uint96(weight);
             v.answers = order;
-            tally.order = order;
-            _answerText[taskId][order] = answer;
+            tallies[order] = Tally({weight: w, len: len, text: text});
+            if (len == LONG_ANSWER) _longText[taskId][order] = answer;
         }
-        uint128 w = tally.weight + uint128(weight); // chain weights ≤ 2e18, ≤ 32 voters
-        tally.weight = w;
-        Totals storage t = _totals[taskId];
-        t.totalWeight += uint128(weight);
+        v.totalWeight += uint72(weight);
         uint8 leader = v.leader;
-        if (leader == order) {
-            t.leaderWeight = w;
-        } else if (leader == 0 || w > t.leaderWeight || (w == t.leaderWeight && order < leader)) {
+        if (leader == 0) {
             v.leader = order;
-            t.leaderWeight = w;
+        } else if (leader != order) {
+            uint96 lw = tallies[leader].weight;
+            if (w > lw || (w == lw && order < leader)) v.leader = order;
         }
+    }
+
+    /// @dev Equality key of an answer: (length, the bytes themselves) when short, (LONG_ANSWER, hash prefix) else.
+    function _key(string calldata answer) private pure returns (uint8 len, bytes19 text) {
+        uint256 n = bytes(answer).length;
+        if (n <= INLINE_BYTES) return (uint8(n), bytes19(bytes(answer)));
+        return (LONG_ANSWER, bytes19(keccak256(bytes(answer))));
+    }
+
+    /// @dev Text of the answer with first-reveal order `order` ("" for 0 = no answer).
+    function _answerOf(bytes32 taskId, uint8 order) private view returns (string memory) {
+        if (order == 0) return "";
+        Tally storage t = _tally[taskId][order];
+        uint8 len = t.len;
+        if (len == LONG_ANSWER) return _longText[taskId][order];
+        bytes19 text = t.text;
+        bytes memory out = new bytes(len);
+        for (uint256 i; i < len; ++i) {
+            out[i] = text[i];
+        }
+        return string(out);
     }
 }

@@ -183,6 +183,52 @@ contract VoteCommitmentTest is SymphonyFixture {
         assertEq(keccak256(abi.encode(votes.getVote(TASK))), keccak256(before), "unchanged");
     }
 
+    function test_longAndBoundaryAnswers_talliedAndReturnedExactly() public {
+        // 19 bytes are stored inline, 20+ bytes by hash with the text aside; both must round-trip exactly and
+        // answers sharing a prefix must stay distinct.
+        string memory long = "The answer is seventy-two clips, because 48 + 24 = 72 (April plus May).";
+        string memory long2 = "The answer is seventy-two clips, because 48 + 24 = 72 (April plus May)!";
+        string memory b19 = "abcdefghijklmnopqrs";
+        string memory b20 = "abcdefghijklmnopqrst";
+        address[] memory grp = _group(0, 6);
+        uint256 id = _deliveredFinal(grp, 0);
+        string[6] memory answers = [long, long2, long, b19, b20, b19];
+        for (uint256 i; i < 6; ++i) {
+            _commit(grp[i], id, answers[i]);
+        }
+        _reveal(grp[3], b19);
+        assertEq(votes.getVote(TASK).winningAnswer, b19, "19-byte inline answer");
+        _reveal(grp[4], b20);
+        _reveal(grp[0], long);
+        _reveal(grp[1], long2);
+        assertEq(votes.getVote(TASK).winningAnswer, b19, "1:1:1:1 tie -> first revealed");
+        _reveal(grp[2], long);
+        assertEq(votes.getVote(TASK).winningAnswer, long, "long answer leads 2:1");
+        _reveal(grp[5], b19);
+        votes.finalize(TASK);
+        IVoteCommitment.VoteInfo memory v = votes.getVote(TASK);
+        assertEq(v.winningAnswer, b19, "2:2 tie between b19 and long -> b19 revealed first");
+        uint256 w = beacon.chainWeight(TASK, 0);
+        assertEq(v.winningWeight, 2 * w, "winning weight");
+        assertEq(v.totalWeight, 6 * w, "total");
+        assertEq(ledger.reputationOf(grp[5]), 1.05e18, "b19 voter rewarded");
+        assertEq(ledger.reputationOf(grp[0]), 1e18, "long voter not rewarded");
+        assertEq(ledger.reputationOf(grp[4]), 1e18, "20-byte prefix-sharing answer is a different answer");
+    }
+
+    function test_longAnswerWins_textStoredAside() public {
+        string memory long = "The answer is seventy-two clips, because 48 + 24 = 72 (April plus May).";
+        uint256 id = _deliveredFinal(_group(0, 2), 0);
+        _commit(agents[0], id, long);
+        _commit(agents[1], id, long);
+        _reveal(agents[0], long);
+        _reveal(agents[1], long);
+        vm.expectEmit(true, false, false, true, address(votes));
+        emit IVoteCommitment.VoteFinalized(TASK, long, 2 * beacon.chainWeight(TASK, 0), 2 * beacon.chainWeight(TASK, 0), 2, 2);
+        votes.finalize(TASK);
+        assertEq(votes.getVote(TASK).winningAnswer, long, "long text");
+    }
+
     // ------------------------------------------------------------------ commit errors
 
     function test_commit_eligibility() public {
