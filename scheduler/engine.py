@@ -77,7 +77,8 @@ class Engine:
                 result.prompt_tokens += step.prompt_tokens
                 result.completion_tokens += step.completion_tokens
                 emit(run_id, EventType.THOUGHT, step=number, thought=step.thought, final_answer=step.final_answer,
-                     actions=[{"id": a.id, "tool": a.tool, "mode": a.mode} for a in step.actions], parse_error=step.parse_error)
+                     actions=[{"id": a.id, "tool": a.tool, "mode": a.mode} for a in step.actions], parse_error=step.parse_error,
+                     raw=step.raw[:1000] or None)
                 record = StepRecord(step=step)
                 if step.parse_error is not None:
                     record.observations.append({"ok": False, "error": step.parse_error, "kind": "planner"})
