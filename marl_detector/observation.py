@@ -89,3 +89,22 @@ class EpisodeObservation:
                 raise SymphonyError(f"episode {self.episode_id}: post at {p.timestamp} is after t0={self.t0}")
             if p.author not in self.social.accounts:
                 raise SymphonyError(f"episode {self.episode_id}: post author {p.author!r} has no AccountInfo")
+
+    def truncated(self, cutoff: int) -> "EpisodeObservation":
+        """The same episode as seen at an earlier commit time `cutoff` (for detection-latency curves)."""
+        if not self.market.t_start < cutoff <= self.t0:
+            raise SymphonyError(f"cutoff {cutoff} outside ({self.market.t_start}, {self.t0}]")
+        m = self.market
+        swaps = [s for s in m.swaps if s.timestamp < cutoff]
+        bal = dict(m.holder_balances)
+        for s in m.swaps[len(swaps):]:  # undo the swaps after the cutoff
+            bal[s.trader] = bal.get(s.trader, 0) - (s.amount_t if s.is_buy else -s.amount_t)
+        posts = [p for p in self.social.posts if p.timestamp < cutoff]
+        authors = {p.author for p in posts}
+        social = SocialObservation(
+            posts=posts, accounts={a: i for a, i in self.social.accounts.items() if a in authors},
+            follows=[(u, v) for u, v in self.social.follows if u in authors and v in authors],
+        )
+        market = MarketObservation(m.t_start, cutoff, m.reserve_q_start, m.reserve_t_start, swaps,
+                                   {a: b for a, b in bal.items() if b > 0})
+        return EpisodeObservation(self.episode_id, self.ticker, cutoff, self.horizon, market, social)

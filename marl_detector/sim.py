@@ -97,6 +97,7 @@ class SimulatedEpisode:
     outcome: Outcome
     manipulator_profit: float  # in units of the initial quote reserve (campaigns only, else 0)
     whale_round_trip: bool
+    pump_time: int = 0  # announced pump time (campaigns only): the deadline for an early warning
 
 
 class _Market:
@@ -380,7 +381,7 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
     )
     obs = EpisodeObservation(spec.episode_id, ticker, t0, HORIZON, market, social)
     profit = (received - spent) / rq0 - account_cost if spec.kind == "campaign" else 0.0
-    return SimulatedEpisode(spec, obs, outcome, profit, whale)
+    return SimulatedEpisode(spec, obs, outcome, profit, whale, pump_time)
 
 
 def _balances_at_t0(mk: _Market, kind: str) -> dict[str, int]:

@@ -1,0 +1,152 @@
+"""The training pipeline behind `symphony detect train`: GRPO detector, then co-evolution rounds.
+
+Round 0 trains the detector with GRPO on the training split. Each co-evolution round then
+(1) freezes the detector and trains the manipulator policy against it (marl_detector/manipulator.py),
+(2) samples adapted campaigns from that policy (training styles, training sybil clusters) and measures the
+    frozen detector on them (validation clusters) — "before",
+(3) fine-tunes the detector with GRPO on training data plus the adapted campaigns, with a KL penalty to the
+    previous detector, and measures again — "after".
+The history of every round is kept in the detector's metadata (plotted by scripts/bench_detector.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from chain.errors import SymphonyError
+from marl_detector.baselines import f1_score
+from marl_detector.calibration import calibrate
+from marl_detector.dataset import load_split
+from marl_detector.detector import save_detector
+from marl_detector.embed import TextEmbedder
+from marl_detector.grpo import GRPOConfig, grpo_train, predict_proba
+from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, sample_adapted, train_manipulator
+from marl_detector.model import DetectorNet
+from marl_detector.social import build_world
+from marl_detector.text import TRAIN_STYLES
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=400, batch_episodes=512))
+    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=120, batch_episodes=512, lr=1e-3, kl_coef=0.5))
+    manipulator: ManipulatorConfig = field(default_factory=ManipulatorConfig)
+    rounds: int = 3
+    adapted_train: int = 600
+    adapted_eval: int = 300
+    finetune_train_subsample: int = 20_000
+    adapted_weight: int = 4  # adapted campaigns are repeated this many times in the fine-tuning set
+    hidden: tuple[int, ...] = (128, 64)
+    seed: int = 0
+
+
+def auc_score(y: np.ndarray, p: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def labels3(split) -> np.ndarray:  # noqa: ANN001 - SplitData
+    return np.array(split.meta.column("label").to_pylist(), dtype=np.int64)
+
+
+def kinds(split) -> np.ndarray:  # noqa: ANN001
+    return np.array(split.meta.column("kind").to_pylist())
+
+
+def train_base(X: np.ndarray, y3: np.ndarray, cfg: GRPOConfig, hidden: tuple[int, ...], mask: np.ndarray | None = None,
+               log: Log | None = None) -> tuple[DetectorNet, list[dict]]:
+    torch.manual_seed(cfg.seed)
+    model = DetectorNet(X.shape[1], hidden)
+    model.set_normalisation(torch.as_tensor(X))
+    if mask is not None:
+        model.mask.copy_(torch.as_tensor(mask, dtype=torch.float32))
+
+    def prog(it: int, s: dict) -> None:
+        if log and (it % 50 == 0 or it == cfg.iterations - 1):
+            log(f"  grpo {it + 1}/{cfg.iterations}: sampled reward {s['sampled_reward']:+.3f}  greedy {s['greedy_reward']:+.3f}")
+
+    hist = grpo_train(model, X, y3, cfg, progress=prog)
+    return model, hist
+
+
+def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = print) -> dict:
+    torch.manual_seed(cfg.seed)
+    manifest_path = data_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise SymphonyError(f"no dataset manifest at {manifest_path}; run `symphony detect generate` first")
+    manifest = json.loads(manifest_path.read_text())
+    t_start = time.time()
+    tr, va = load_split(data_dir, "train"), load_split(data_dir, "val")
+    y3_tr, y3_va = labels3(tr), labels3(va)
+    log(f"round 0: GRPO on {len(tr.X)} training episodes")
+    model, base_hist = train_base(tr.X, y3_tr, cfg.base, cfg.hidden, log=log)
+    p_va = predict_proba(model, va.X)
+    rounds = [{"round": 0, "val_f1": f1_score(va.y, (p_va >= 0.5).astype(int)), "val_auc": auc_score(va.y, p_va)}]
+    log(f"round 0: val F1 {rounds[0]['val_f1']:.3f} AUC {rounds[0]['val_auc']:.3f}")
+
+    calib = calibrate()
+    world = build_world(int(manifest["config"]["world_seed"]), calib)
+    embedder = TextEmbedder()
+    policy = ManipulatorPolicy(cfg.manipulator.init_std)
+    neg_va = kinds(va) != "campaign"
+    rng = np.random.default_rng(cfg.seed)
+    for r in range(1, cfg.rounds + 1):
+        frozen = copy.deepcopy(model).eval()
+
+        def scorer(X: np.ndarray, m: DetectorNet = frozen) -> np.ndarray:
+            return predict_proba(m, X)
+
+        def mprog(step: int, s: dict) -> None:
+            log(f"  round {r} manipulator step {step + 1}/{cfg.manipulator.steps}: reward {s['reward']:+.3f} "
+                f"evasion {s['evasion_rate']:.2f} manipulation {s['manipulation_rate']:.2f}")
+
+        mhist = train_manipulator(policy, scorer, world, calib, embedder, TRAIN_STYLES, world.clusters_for("train"),
+                                  cfg.manipulator, seed_base=1000 * r, progress=mprog)
+        eps_tr, Xa = sample_adapted(policy, cfg.adapted_train, world, calib, embedder, TRAIN_STYLES,
+                                    world.clusters_for("train"), seed=10_000 + r)
+        eps_ev, Xe = sample_adapted(policy, cfg.adapted_eval, world, calib, embedder, TRAIN_STYLES,
+                                    world.clusters_for("val"), seed=20_000 + r)
+        ya3 = np.array([int(e.outcome.label) for e in eps_tr])
+        ye = np.array([e.outcome.binary for e in eps_ev])
+        X_eval = np.concatenate([va.X[neg_va], Xe])
+        y_eval = np.concatenate([va.y[neg_va], ye])
+        p_before = predict_proba(model, X_eval)
+        sub = rng.choice(len(tr.X), size=min(cfg.finetune_train_subsample, len(tr.X)), replace=False)
+        X_ft = np.concatenate([tr.X[sub]] + [Xa] * cfg.adapted_weight)
+        y_ft = np.concatenate([y3_tr[sub]] + [ya3] * cfg.adapted_weight)
+        ref = copy.deepcopy(model).eval()
+        ft_cfg = GRPOConfig(**{**asdict(cfg.finetune), "seed": cfg.seed + r})
+        grpo_train(model, X_ft, y_ft, ft_cfg, ref=ref)
+        p_after = predict_proba(model, X_eval)
+        p_va = predict_proba(model, va.X)
+        rec = {
+            "round": r, "manipulator": mhist, "policy_mean": {s: asdict(policy.mean_params(s)) for s in TRAIN_STYLES},
+            "adapted_manipulation_rate": float(ye.mean()),
+            "f1_adapted_before": f1_score(y_eval, (p_before >= 0.5).astype(int)),
+            "f1_adapted_after": f1_score(y_eval, (p_after >= 0.5).astype(int)),
+            "auc_adapted_after": auc_score(y_eval, p_after),
+            "val_f1": f1_score(va.y, (p_va >= 0.5).astype(int)), "val_auc": auc_score(va.y, p_va),
+        }
+        rounds.append(rec)
+        log(f"round {r}: F1 on adapted manipulators {rec['f1_adapted_before']:.3f} -> {rec['f1_adapted_after']:.3f}; "
+            f"val F1 {rec['val_f1']:.3f}")
+    extra = {
+        "trained_on": str(data_dir), "dataset_manifest_sha256": __import__("hashlib").sha256(manifest_path.read_bytes()).hexdigest(),
+        "train_config": json.loads(json.dumps(asdict(cfg))), "base_history_tail": base_hist[-5:],
+        "coevolution": rounds, "seconds": round(time.time() - t_start, 1),
+        "manipulator_policy": {"mu": policy.mu.detach().tolist(), "log_std": policy.log_std.detach().tolist()},
+    }
+    digest = save_detector(model, out_dir, extra)
+    log(f"saved detector to {out_dir} (sha256 {digest})")
+    return {"sha256": digest, **extra}
