@@ -1,0 +1,185 @@
+"""Benchmark: Gradientsys parallel dispatch vs a sequential (MinionS-style, one call at a time) baseline.
+
+Same tasks (data/gaia_local), same planner, same agents; the only difference is the dispatcher's
+`max_parallel` (None vs 1). Each configuration also runs with injected transient tool faults (server-side,
+seeded). Tool agents are real MCP servers on 127.0.0.1; `--latency` adds an emulated network round trip to
+every tool call (remote agents are not on localhost), and is printed with the results.
+
+Prints a table and writes results/bench_scheduler.json. Planners:
+- scripted: the plan stored with each task (protocol figures: measures the scheduler, not a model);
+- llm: the ReAct LLM planner on the configured model (default SmolLM2-135M-Instruct on CPU), on a small
+  subset because CPU generation is slow (honest end-to-end figures).
+
+Run: .venv/bin/python scripts/bench_scheduler.py [--planners scripted,llm] [--latency 0.2] [--fault-rate 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--planners", default="scripted,llm", help="comma-separated: scripted, llm")
+    p.add_argument("--latency", type=float, default=0.2, help="emulated network latency per tool call, seconds")
+    p.add_argument("--fault-rate", type=float, default=0.2, help="probability of a transient fault per tool call")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--retry-attempts", type=int, default=5)
+    p.add_argument("--retry-base-delay", type=float, default=0.05)
+    p.add_argument("--limit", type=int, help="scripted planner: at most this many tasks")
+    p.add_argument("--llm-tasks", type=int, default=3, help="LLM planner: first N tasks of each level... total N, spread over levels")
+    p.add_argument("--llm-max-steps", type=int, default=3)
+    p.add_argument("--llm-max-new-tokens", type=int, default=128)
+    p.add_argument("--llm-faults", action="store_true", help="also run the LLM planner with faults (slow)")
+    p.add_argument("--model", help="model folder for the LLM planner (default: the configured/default model)")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads for the LLM planner")
+    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_scheduler.json")
+    return p.parse_args()
+
+
+def spread(tasks, n):
+    """n tasks spread over the levels (round robin), so every level is represented."""
+    by_level = {lvl: [t for t in tasks if t.level == lvl] for lvl in (1, 2, 3)}
+    chosen = []
+    while len(chosen) < n and any(by_level.values()):
+        for lvl in (1, 2, 3):
+            if by_level[lvl] and len(chosen) < n:
+                chosen.append(by_level[lvl].pop(0))
+    return chosen
+
+
+async def one_run(tasks, planner_for, mode, faults, args):
+    from scheduler.dispatch.retry import RetryPolicy
+    from scheduler.evaluation.harness import run_suite, running_agents
+    from scheduler.toolkit.faults import FaultPlan
+
+    plan = FaultPlan(transient_rate=faults, latency_s=args.latency, seed=args.seed)
+    async with running_agents(faults=plan) as connections:
+        report = await run_suite(tasks, connections, planner_for, mode=mode,
+                                 retry=RetryPolicy(max_attempts=args.retry_attempts, base_delay_s=args.retry_base_delay),
+                                 max_steps=args.llm_max_steps if "llm" in getattr(planner_for, "kind", "") else 10)
+    par = [s for s in report.scores if s.parallelisable]
+    return {
+        "mode": mode, "fault_rate": faults, "planner": report.planner, "tasks": len(report.scores),
+        "success": round(report.success, 4),
+        "success_by_level": {str(k): round(v, 4) for k, v in report.by_level().items()},
+        "makespan_s": round(sum(s.run["seconds"] for s in report.scores), 3),
+        "makespan_parallelisable_s": round(sum(s.run["seconds"] for s in par), 3),
+        "parallelisable_tasks": len(par),
+        "tool_calls": sum(s.run["tool_calls"] for s in report.scores),
+        "retries": sum(s.run["retries"] for s in report.scores),
+        "replans": sum(s.run["replans"] for s in report.scores),
+        "llm_calls": sum(s.run["llm_calls"] for s in report.scores),
+        "tokens": sum(s.run["tokens"] for s in report.scores),
+        "per_task": [{"id": s.task_id, "level": s.level, "correct": s.correct, "answer": s.answer, "expected": s.expected,
+                      "seconds": s.run["seconds"], "error": s.run["error"]} for s in report.scores],
+    }
+
+
+def compare(runs: list[dict]) -> dict:
+    get = lambda mode, f: next(r for r in runs if r["mode"] == mode and r["fault_rate"] == f)
+    out = {}
+    faults = sorted({r["fault_rate"] for r in runs})
+    clean_p, clean_s = get("parallel", 0.0), get("sequential", 0.0)
+    out["makespan_ratio_parallelisable"] = round(clean_p["makespan_parallelisable_s"] / max(1e-9, clean_s["makespan_parallelisable_s"]), 4)
+    out["makespan_ratio_all"] = round(clean_p["makespan_s"] / max(1e-9, clean_s["makespan_s"]), 4)
+    out["success_parallel_minus_sequential"] = round(clean_p["success"] - clean_s["success"], 4)
+    for f in faults:
+        if f == 0.0:
+            continue
+        for mode in ("parallel", "sequential"):
+            try:
+                faulty = get(mode, f)
+            except StopIteration:
+                continue
+            clean = get(mode, 0.0)
+            out[f"success_retention_{mode}"] = round(faulty["success"] / clean["success"], 4) if clean["success"] else None
+    return out
+
+
+def print_table(name: str, runs: list[dict], summary: dict) -> None:
+    print(f"\n== planner: {name}")
+    header = f"{'mode':11} {'faults':>6} {'tasks':>5} {'succ':>6} {'L1':>6} {'L2':>6} {'L3':>6} {'makespan s':>10} {'par. s':>8} {'calls':>6} {'retries':>7} {'replans':>7} {'LLM calls':>9} {'tokens':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in runs:
+        lv = r["success_by_level"]
+        print(f"{r['mode']:11} {r['fault_rate']:>6.2f} {r['tasks']:>5} {r['success']:>6.1%} {lv.get('1', float('nan')):>6.1%} {lv.get('2', float('nan')):>6.1%} "
+              f"{lv.get('3', float('nan')):>6.1%} {r['makespan_s']:>10.2f} {r['makespan_parallelisable_s']:>8.2f} {r['tool_calls']:>6} {r['retries']:>7} "
+              f"{r['replans']:>7} {r['llm_calls']:>9} {r['tokens']:>7}")
+    for key, value in summary.items():
+        print(f"  {key}: {value}")
+
+
+async def main() -> int:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    from scheduler.evaluation.tasks import load_tasks
+    from scheduler.planning.scripted import ScriptedPlanner
+    from scheduler.toolkit.agent_server import quiet_sdk_logs
+
+    quiet_sdk_logs()
+    planners = [p.strip() for p in args.planners.split(",") if p.strip()]
+    tasks = load_tasks(limit=args.limit)
+    result = {
+        "benchmark": "bench_scheduler", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+                    "load_avg_at_start": os.getloadavg()},
+        "settings": {"latency_s_per_call": args.latency, "fault_rate": args.fault_rate, "seed": args.seed,
+                     "retry_attempts": args.retry_attempts, "retry_base_delay_s": args.retry_base_delay,
+                     "agents": "documents, search, python, webpage (real MCP Streamable-HTTP servers on 127.0.0.1)",
+                     "baseline": "same dispatcher with max_parallel=1 (one call at a time, MinionS-style)"},
+        "planners": {},
+    }
+    for name in planners:
+        started = time.monotonic()
+        if name == "scripted":
+            chosen = tasks
+            planner_for = lambda t: ScriptedPlanner(t.plan)
+            planner_for.kind = "scripted"
+            configs = [("parallel", 0.0), ("sequential", 0.0), ("parallel", args.fault_rate), ("sequential", args.fault_rate)]
+            info = {"planner": "scripted (stored plan per task)", "device": "n/a (no model)"}
+        elif name == "llm":
+            import torch
+
+            from agents.llm.factory import load_backend
+            from agents.settings import LLMSettings
+            from scheduler.planning.llm_react import LLMPlanner
+
+            torch.set_num_threads(args.threads)
+            settings = LLMSettings(model=args.model, device="cpu") if args.model else LLMSettings(device="cpu")
+            backend = load_backend(settings)
+            llm = LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens)
+            chosen = spread(tasks, args.llm_tasks)
+            planner_for = lambda t: llm
+            planner_for.kind = "llm"
+            configs = [("parallel", 0.0), ("sequential", 0.0)] + ([("parallel", args.fault_rate), ("sequential", args.fault_rate)] if args.llm_faults else [])
+            info = {"planner": f"LLMPlanner greedy, max_new_tokens={args.llm_max_new_tokens}, max_steps={args.llm_max_steps}",
+                    "model": backend.model_id, "device": "cpu", "torch_threads": args.threads, "tasks": [t.id for t in chosen]}
+        else:
+            print(f"unknown planner {name!r}", file=sys.stderr)
+            return 2
+        runs = []
+        for mode, faults in configs:
+            print(f"[{name}] {mode} faults={faults} on {len(chosen)} tasks ...", flush=True)
+            runs.append(await one_run(chosen, planner_for, mode, faults, args))
+        summary = compare(runs)
+        result["planners"][name] = {"info": info, "runs": runs, "summary": summary, "wall_s": round(time.monotonic() - started, 1)}
+        print_table(f"{name} — {info}", runs, summary)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
