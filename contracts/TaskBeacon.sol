@@ -26,8 +26,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     int256 public constant TIMEOUT_PENALTY = -0.1e18;
 
     uint8 internal constant BIDDER = 0;
-    uint8 internal constant ASSIGNED = 1;
-    uint8 internal constant DELIVERED = 2;
+    uint8 internal constant ASSIGNED = 1; // stays ASSIGNED after delivery: resultHashOf != 0 marks delivery
     uint8 internal constant TIMED_OUT = 3;
 
     struct Beacon {
@@ -54,7 +53,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     struct BidSlot {
         address agent;
         uint64 score;
-        uint8 state; // BIDDER / ASSIGNED / DELIVERED / TIMED_OUT
+        uint8 state; // BIDDER / ASSIGNED / TIMED_OUT
     }
 
     struct ChainSum {
@@ -199,17 +198,16 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (block.timestamp > b.execDeadline) revert DeadlinePassed(beaconId);
         {
             BidSlot storage slot = _findBid(beaconId, b.bidCount, msg.sender);
-            uint8 state = slot.state;
-            if (state == DELIVERED) revert AlreadySubmitted(beaconId, msg.sender);
-            if (state != ASSIGNED) revert NotAssigned(beaconId, msg.sender);
-            slot.state = DELIVERED;
+            if (slot.state != ASSIGNED) revert NotAssigned(beaconId, msg.sender);
+            // Delivery is recorded by the result hash alone (no second write to the bid slot).
+            if (resultHashOf[beaconId][msg.sender] != bytes32(0)) revert AlreadySubmitted(beaconId, msg.sender);
             ChainSum storage c = _chains[b.taskId][b.cotIndex];
             unchecked {
                 c.scoreSum += slot.score; // ≤ 2e18 per result: cannot overflow 128 bits
                 c.count += 1;
             }
         }
-        bytes32 resultHash = keccak256(result);
+        bytes32 resultHash = keccak256(result); // never 0 in practice
         resultHashOf[beaconId][msg.sender] = resultHash;
         emit ResultSubmitted(beaconId, msg.sender, b.taskId, resultHash, result);
 
@@ -230,8 +228,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         // Pass 1: time out (marking first so a replacement is never timed out in the same call).
         address[] memory penalised = new address[](MAX_EXECUTORS);
         uint256 timedOut;
+        mapping(address => bytes32) storage results = resultHashOf[beaconId];
         for (uint256 i; i < n; ++i) {
-            if (states[i] != ASSIGNED) continue;
+            if (states[i] != ASSIGNED || results[agents[i]] != bytes32(0)) continue;
             states[i] = TIMED_OUT;
             bids[i].state = TIMED_OUT;
             penalised[timedOut++] = agents[i];
@@ -293,7 +292,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint256 m;
         for (uint256 i; i < n; ++i) {
             BidSlot storage s = _bids[beaconId][i];
-            if (s.state == ASSIGNED || s.state == DELIVERED) tmp[m++] = s.agent;
+            if (s.state == ASSIGNED) tmp[m++] = s.agent;
         }
         out = new address[](m);
         for (uint256 i; i < m; ++i) {
@@ -306,7 +305,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint256 n = _beacons[beaconId].bidCount;
         for (uint256 i; i < n; ++i) {
             BidSlot storage s = _bids[beaconId][i];
-            if (s.agent == agent) return s.state == ASSIGNED || s.state == DELIVERED;
+            if (s.agent == agent) return s.state == ASSIGNED;
         }
         return false;
     }
