@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from chain.client import ChainClient
-from marl_detector.onchain.accounts import chain_time
+from marl_detector.onchain.accounts import TimedSender, chain_time
 from marl_detector.onchain.market import OnchainMarket, RecordedEpisode, recording_trades, replay_episode
 from marl_detector.onchain.posts import append_posts
 
@@ -58,6 +58,8 @@ def play_episode(
     seed: int = 0,
     lead_s: int = 100,
     at_t0: Callable[[int], None] | None = None,
+    speedup: float | None = None,
+    sender: TimedSender | None = None,
 ) -> PlayedEpisode:
     """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting `lead_s` seconds
     after the chain's current time, appending its posts to `feed` as chain time reaches them.
@@ -82,5 +84,6 @@ def play_episode(
             at_t0(t0_episode + offset)
 
         hooks[t0_episode] = commit_hook
-    onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks)
+    onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks,
+                             speedup=speedup, sender=sender)
     return PlayedEpisode(ticker, episode, onchain, offset, t0_episode + offset)

@@ -13,6 +13,7 @@ trader's on-chain balance history (its `Transfer` events) mirrors the simulator'
 
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -144,15 +145,20 @@ class OnchainMarket:
         self.executed.append(done)
         return done
 
-    def execute_all(self, trades: list[Trade], hooks: dict[int, Callable[[], None]] | None = None) -> list[ExecutedTrade]:
+    def execute_all(self, trades: list[Trade], hooks: dict[int, Callable[[], None]] | None = None,
+                    speedup: float | None = None) -> list[ExecutedTrade]:
         """Execute trades in time order. `hooks[t]()` runs once, when the replay reaches time `t` (before the
-        first trade at or after `t`; leftovers after the last trade) — e.g. a detector committing at `t0`."""
+        first trade at or after `t`; leftovers after the last trade) — e.g. a detector committing at `t0`.
+        With `speedup`, wait `(gap in chain seconds) / speedup` wall seconds between trades, so a live detector
+        polling the chain sees the market unfold (block timestamps stay exactly the simulated ones)."""
         pending = sorted((hooks or {}).items())
         out = []
         last = -1
         for trade in trades:
             if trade.timestamp < last:
                 raise SymphonyError(f"trades must be in time order: {trade.timestamp} after {last}")
+            if speedup and last >= 0 and trade.timestamp > last:
+                time.sleep((trade.timestamp - last) / speedup)
             while pending and pending[0][0] <= trade.timestamp:
                 pending.pop(0)[1]()
             last = trade.timestamp
@@ -284,6 +290,8 @@ def replay_episode(
     seed: int = 0,
     artifacts: dict | None = None,
     hooks: dict[int, Callable[[], None]] | None = None,
+    speedup: float | None = None,
+    sender: TimedSender | None = None,
 ) -> OnchainMarket:
     """Launch a pool like the episode's and execute all its trades on chain, `time_offset` seconds later.
 
@@ -294,9 +302,9 @@ def replay_episode(
     start = episode.created_at + time_offset
     entry = launch_pool(operator, market, ticker, episode.reserve_q, episode.reserve_t, start, artifacts)
     mirror = Pool.create(episode.reserve_q, episode.reserve_t, now=start)
-    onchain = OnchainMarket(operator, entry, market.quote, seed=seed, mirror=mirror)
+    onchain = OnchainMarket(operator, entry, market.quote, seed=seed, mirror=mirror, sender=sender)
     for holder, amount in sorted(episode.initial_holders.items()):
         onchain.mint(entry.token, onchain.account(holder).address, amount, start)
     shifted = [Trade(t.timestamp + time_offset, t.trader, t.is_buy, t.amount_in) for t in episode.trades]
-    onchain.execute_all(shifted, {t + time_offset: h for t, h in (hooks or {}).items()})
+    onchain.execute_all(shifted, {t + time_offset: h for t, h in (hooks or {}).items()}, speedup=speedup)
     return onchain

@@ -23,6 +23,7 @@ from marl_detector.onchain.market import OnchainMarket, Trade
 from marl_detector.onchain.posts import append_posts
 from marl_detector.onchain.settings import LiveDetectorSettings
 from marl_detector.outcome import Label
+from chain.errors import SymphonyError
 from symphony.cli.main import main
 
 H = 1_200
@@ -149,3 +150,37 @@ def test_detect_run_command_commits(campaign, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert out.count("committed evaluation #") == 2
     assert int(market.log.functions.evaluationCount().call()) == 2
+
+
+@pytest.mark.slow  # replays a full simulated episode (~10-40 s on a loaded 2-core box); run with --run-slow
+def test_detect_market_command_plays_an_episode(anvil, tmp_path, monkeypatch, capsys):
+    snapshot = anvil.snapshot()
+    try:
+        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+        _, manifest = deploy_market(operator, ["BASE"])
+        path = manifest.save(tmp_path / "deployment.json")
+        from marl_detector.onchain.cli import register_run
+
+        parser = argparse.ArgumentParser(prog="symphony detect")
+        register_run(parser.add_subparsers(dest="cmd"))
+        feed = tmp_path / "feed.jsonl"
+        monkeypatch.setenv("HS_OPERATOR_KEY", anvil.dev_accounts[0].key.to_0x_hex())  # anvil dev key, local only
+        args = parser.parse_args(["market", "--manifest", str(path), "--key-env", "HS_OPERATOR_KEY", "--posts", str(feed),
+                                  "--episodes", "1", "--kinds", "quiet", "--seed", "2"])
+        assert args.func(args) == 0
+        line = capsys.readouterr().out.strip()
+        assert line.startswith("SIM1: quiet") and "realised=" in line
+        assert feed.exists() and feed.read_text().count("\n") >= 1
+    finally:
+        anvil.revert(snapshot)
+
+
+def test_detect_market_rejects_unknown_kinds(tmp_path):
+    from marl_detector.onchain.cli import register_run
+
+    parser = argparse.ArgumentParser(prog="symphony detect")
+    register_run(parser.add_subparsers(dest="cmd"))
+    args = parser.parse_args(["market", "--manifest", str(tmp_path / "m.json"), "--posts", str(tmp_path / "f"),
+                              "--kinds", "campaign,rugpull"])
+    with pytest.raises(SymphonyError, match="unknown episode kind"):
+        args.func(args)
