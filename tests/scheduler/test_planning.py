@@ -97,3 +97,19 @@ async def test_llm_planner_prompt_lists_tools_and_observations(tiny_backend, tmp
     assert '"tool": "run_python"' in messages[0]["content"] and '"expression": "string"' in messages[0]["content"]
     assert messages[-1]["role"] == "user" and "InvalidAction: boom" in messages[-1]["content"]
     assert tiny_backend.generate([messages], SamplingParams(max_new_tokens=4)).completions[0][0].completion_tokens >= 1
+
+
+async def test_async_actions_are_collected_later(tmp_path: Path) -> None:
+    """An async call is fired in step 1, step 2 runs meanwhile, and its result is there for the final answer."""
+    plan = [
+        {"thought": "fire", "actions": [{"id": "slow", "tool": "run_python", "mode": "async",
+                                         "args": {"code": "import time; time.sleep(0.6); print(5)"}}]},
+        {"thought": "meanwhile", "actions": [{"id": "fast", "tool": "calculate", "args": {"expression": "1 + 1"}}]},
+        {"thought": "done", "final_answer": "{{fast.value}}/{{slow.stdout}}"},
+    ]
+    async with serve(build_agent("python", tmp_path)) as connections:
+        bus = EventBus()
+        result = await Engine(Dispatcher(connections, bus)).run("t", ScriptedPlanner(plan), run_id="r")
+    assert result.ok and result.answer == "2/5"
+    order = [(e.type, e.data.get("call_id")) for e in bus.history["r"] if e.type in (EventType.TOOL_CALL_START, EventType.TOOL_CALL_END)]
+    assert order.index((EventType.TOOL_CALL_END, "fast")) < order.index((EventType.TOOL_CALL_END, "slow"))
