@@ -38,6 +38,7 @@ __all__ = [
     "pack",
     "projection_matrix",
     "quantize",
+    "sentence_encoder",
     "text_match_score",
     "unpack",
 ]
@@ -66,8 +67,9 @@ def minilm_path() -> Path:
 
 
 @lru_cache(maxsize=1)
-def _encoder():
-    """The sentence encoder, loaded once per process on CPU (it is tiny; GPU would not pay off)."""
+def sentence_encoder():
+    """all-MiniLM-L6-v2 as a SentenceTransformer, loaded once per process on CPU (tiny; a GPU would not pay
+    off). Also used by the retrieval tool's dense search."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
@@ -116,7 +118,7 @@ def encode_vectors(texts: Sequence[str]) -> list[bytes]:
             raise CapabilityError(f"capability/requirement text must be a non-empty string, got {text!r}")
     if not cleaned:
         return []
-    embeddings = _encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True)
+    embeddings = sentence_encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True)
     return [pack(quantize(row)) for row in project(embeddings)]
 
 

@@ -111,10 +111,10 @@ def test_related_texts_score_higher_than_unrelated() -> None:
 
 
 def test_projection_roughly_preserves_embedding_cosine() -> None:
-    from agents.capability import _encoder
+    from agents.capability import sentence_encoder
 
     texts = [MATH, CODE, COOKING, "Translating French poetry.", "Planning multi-city travel itineraries."]
-    emb = _encoder().encode(texts, normalize_embeddings=True)
+    emb = sentence_encoder().encode(texts, normalize_embeddings=True)
     vecs = encode_vectors(texts)
     errors = [
         abs(float(emb[i] @ emb[j]) - match_score(vecs[i], vecs[j]) / WAD)

@@ -1,0 +1,40 @@
+"""The Python tool: the model writes <python>code</python>, the sandbox runs it, stdout comes back.
+
+Why: code turns the model's plan into exact computation (arithmetic, combinatorics, parsing) — the thing
+small models are worst at doing "in their head"; an agent with this tool really is better at such subtasks.
+"""
+
+from __future__ import annotations
+
+from agents.tools.base import TaggedTool, ToolResult
+from agents.tools.sandbox import SandboxLimits, run_python
+
+
+class PythonTool(TaggedTool):
+    name = "python"
+    tag = "python"
+    description = "runs a Python 3 program in a sandbox (no network, time and memory limits); print() what you need"
+
+    def __init__(self, limits: SandboxLimits | None = None) -> None:
+        self.limits = limits or SandboxLimits()
+
+    @property
+    def usage(self) -> str:
+        return "<python>\nprint(...)\n</python>"
+
+    def run(self, argument: str) -> ToolResult:
+        if not argument.strip():
+            return ToolResult("error: empty program", ok=False)
+        result = run_python(argument, self.limits)
+        parts = []
+        if result.stdout:
+            parts.append(result.stdout.rstrip("\n"))
+        if result.stderr:
+            parts.append(f"stderr:\n{result.stderr.rstrip()}")
+        if result.timed_out:
+            parts.append(f"error: time limit ({self.limits.wall_seconds:g} s) exceeded")
+        elif result.returncode != 0 and not result.stderr:
+            parts.append(f"error: exit status {result.returncode}")
+        if not parts:
+            parts.append("(no output: use print() to see values)")
+        return ToolResult("\n".join(parts), ok=result.ok)
