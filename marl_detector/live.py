@@ -29,7 +29,7 @@ from marl_detector.observation import EpisodeObservation, SocialObservation
 from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, model_hash_of
 from marl_detector.onchain.posts import PostFeed
-from marl_detector.onchain.reader import MarketReader, summarize
+from marl_detector.onchain.reader import MarketReader
 from marl_detector.onchain.settings import LiveDetectorSettings
 
 log = logging.getLogger(__name__)

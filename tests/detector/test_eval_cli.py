@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from chain.client import ChainClient
 from marl_detector.onchain.deployment import deploy_market
