@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
 from chain.client import ChainClient
+from marl_detector.onchain.accounts import chain_time, mine_at
 from marl_detector.onchain.deployment import deploy_market
 from marl_detector.onchain.evaluation import EvaluationLogClient, model_hash_of
-from marl_detector.onchain.accounts import chain_time, mine_at
 from symphony.cli.main import main
 
 
