@@ -19,19 +19,12 @@ def bind_contracts(chain: ChainSettings, private_key: str, manifest_path: Path |
 
 
 def build_tools(profile: AgentProfile) -> list[object]:
-    """The real tools this agent declares: a sandboxed Python runner and/or retrieval over its corpus."""
-    tools: list[object] = []
-    if "python" in profile.tools:
-        from agents.tools import PythonTool
+    """The real tools this agent declares (sandboxed Python, calculator, retrieval over its corpus)."""
+    from agents.tools import build_tools as tools_by_name
 
-        tools.append(PythonTool())
-    if "retrieval" in profile.tools:
-        if profile.corpus is None or not Path(profile.corpus).is_dir():
-            raise ConfigError(f"agent {profile.name} declares the retrieval tool but its corpus folder is missing: {profile.corpus}")
-        from agents.tools import RetrievalTool
-
-        tools.append(RetrievalTool.from_folder(Path(profile.corpus)))
-    return tools
+    if "retrieval" in profile.tools and (profile.corpus is None or not Path(profile.corpus).is_dir()):
+        raise ConfigError(f"agent {profile.name} declares the retrieval tool but its corpus folder is missing: {profile.corpus}")
+    return tools_by_name(profile.tools, profile.corpus)
 
 
 def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str, *, backend=None, manifest_path: Path | None = None):

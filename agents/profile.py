@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.settings import LLMSettings
 
-ToolName = Literal["python", "retrieval"]
+ToolName = Literal["python", "calculator", "retrieval"]
 
 
 class AgentProfile(BaseModel):

@@ -1,0 +1,134 @@
+"""A worker killed mid-task: the subtask is completed by the restarted worker or by reassignment, exactly once.
+
+Workers run as real `symphony agent run` processes on the tiny random model; the test posts beacons through
+the typed bindings, kills a worker with SIGKILL while its state says it is executing, and reads the chain logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agents.payloads import SubtaskPayload
+from chain.bindings.beacon import BeaconStatus
+from agents.capability import encode_vector
+
+TASK = bytes.fromhex("c0" * 32)
+
+
+ALPHA = "careful arithmetic and step by step reasoning about numbers"
+BETA = "poetry and creative writing about nature and seasons"
+
+
+def _start_worker(chain, index: int, name: str, model: Path, state_dir: Path, work: Path, max_new_tokens: int, capability: str = ALPHA) -> subprocess.Popen:
+    manifest = chain.manifest.save(work / "deployment.json")
+    config = {"chain": {"manifest": str(manifest)},
+              "agent": {"name": name, "capability": capability, "capacity": 1,
+                        "state_dir": str(state_dir), "heartbeat_interval_s": 30,
+                        "llm": {"model": str(model), "device": "cpu", "max_new_tokens": max_new_tokens, "temperature": 0.0}}}
+    path = work / f"{name}.json"
+    path.write_text(json.dumps(config))
+    env = {**os.environ, "SYMPHONY_PRIVATE_KEY": chain.node.dev_accounts[index].key.to_0x_hex(), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    log = open(work / f"{name}.log", "a")
+    return subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT, env=env)
+
+
+def _wait(condition, timeout: float, what: str, proc_logs: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    logs = "".join(p.read_text()[-2000:] for p in proc_logs.glob("*.log")) if proc_logs else ""
+    pytest.fail(f"timed out waiting for {what}\n{logs}")
+
+
+def _status(state_dir: Path, name: str, beacon_id: int) -> tuple[str, int] | None:
+    for db in state_dir.glob(f"{name}-*.sqlite"):
+        if db.name.endswith(".events.sqlite"):
+            continue
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                row = conn.execute("SELECT status, attempts FROM assignments WHERE beacon_id=?", (beacon_id,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return (row[0], row[1]) if row else None
+    return None
+
+
+def _post(chain, requester, exec_window: int) -> int:
+    payload = SubtaskPayload("What is 12 + 35?", ("Read the numbers", "Add them", "State the final answer"), 1).encode(8192)
+    # The requirement is alpha's own declared capability: alpha is the best match by construction.
+    beacon_id, _ = requester.beacon.post(TASK, 0, 1, encode_vector(ALPHA), payload, bid_window=3, exec_window=exec_window, executors=1)
+    return beacon_id
+
+
+def _results(requester, beacon_id: int) -> list:
+    events = requester.beacon.contract.events.ResultSubmitted().get_logs(from_block=0, argument_filters={"beaconId": beacon_id})
+    return [e["args"]["agent"] for e in events]
+
+
+def _close_when_open(chain, requester, beacon_id: int, bidders: int, work: Path) -> None:
+    _wait(lambda: len(requester.beacon.bids(beacon_id)) >= bidders, 60, f"{bidders} bids", work)
+    info = requester.beacon.get(beacon_id)
+    chain.node.increase_time(max(info.bid_deadline - int(time.time()), 0) + 1)
+    requester.beacon.close(beacon_id)
+
+
+def _kill_while_executing(proc, state_dir, name, beacon_id, work) -> None:
+    _wait(lambda: (_status(state_dir, name, beacon_id) or ("", 0))[0] == "executing", 60, "execution to start", work)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_restarted_worker_finishes_the_subtask_once(chain, tiny_model_path, tmp_path):
+    requester = chain.contracts(0)
+    state = tmp_path / "state"
+    worker = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+    try:
+        _wait(lambda: requester.ledger.active_count() >= 1, 240, "registration", tmp_path)
+        beacon_id = _post(chain, requester, exec_window=600)
+        _close_when_open(chain, requester, beacon_id, 1, tmp_path)
+        _kill_while_executing(worker, state, "alpha", beacon_id, tmp_path)
+        assert _results(requester, beacon_id) == []  # killed before delivering
+
+        worker = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+        _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED, 180, "completion after restart", tmp_path)
+        assert _results(requester, beacon_id) == [chain.node.dev_accounts[6].address]  # exactly one result
+        assert _status(state, "alpha", beacon_id) == ("submitted", 2)  # resumed: a second attempt, not a new task
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def test_dead_worker_is_replaced_by_reassignment(chain, tiny_model_path, tmp_path):
+    requester = chain.contracts(0)
+    state = tmp_path / "state"
+    # alpha's capability is the closer match, so it wins the beacon; beta is the runner-up bidder.
+    alpha = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+    beta = _start_worker(chain, 7, "beta", tiny_model_path, state, tmp_path, max_new_tokens=16, capability=BETA)
+    try:
+        _wait(lambda: requester.ledger.active_count() >= 2, 240, "registration", tmp_path)
+        beacon_id = _post(chain, requester, exec_window=60)
+        _close_when_open(chain, requester, beacon_id, 2, tmp_path)
+        assert requester.beacon.executors(beacon_id) == [chain.node.dev_accounts[6].address]  # alpha won
+        survivor = chain.node.dev_accounts[7].address
+        _kill_while_executing(alpha, state, "alpha", beacon_id, tmp_path)
+        chain.node.increase_time(61)
+        requester.beacon.reclaim_expired(beacon_id)
+        assert requester.beacon.executors(beacon_id) == [survivor]
+        _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED, 120, "completion by the replacement", tmp_path)
+        assert _results(requester, beacon_id) == [survivor]
+    finally:
+        for p in (alpha, beta):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
