@@ -69,11 +69,16 @@ contract VoteCommitment is IVoteCommitment {
     mapping(bytes32 => mapping(uint256 => Tally)) internal _tally; // taskId => order => tally
     mapping(bytes32 => mapping(uint256 => string)) internal _longText; // taskId => order => answer (> 19 bytes)
 
+    /// @notice Constructor refusal: a window must fit 32 bits (deadlines are packed as uint40 timestamps).
+    error WindowTooLarge(uint64 window);
+
     /// @param ledger_ CapabilityLedger
     /// @param taskBeacon_ TaskBeacon whose final beacons define the voters
-    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase (< 2^39)
-    /// @param revealWindow_ seconds the reveal phase lasts at most (< 2^39; deadlines are stored as uint40)
+    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase (≤ 2^32-1)
+    /// @param revealWindow_ seconds the reveal phase lasts at most (≤ 2^32-1)
     constructor(address ledger_, address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
+        if (commitWindow_ > type(uint32).max) revert WindowTooLarge(commitWindow_);
+        if (revealWindow_ > type(uint32).max) revert WindowTooLarge(revealWindow_);
         ledger = ICapabilityLedger(ledger_);
         taskBeacon = ITaskBeacon(taskBeacon_);
         commitWindow = commitWindow_;

@@ -5,6 +5,7 @@ import {SymphonyFixture} from "./utils/SymphonyFixture.sol";
 import {Vectors} from "./utils/Vectors.sol";
 import {ITaskBeacon} from "../../contracts/interfaces/ITaskBeacon.sol";
 import {IVoteCommitment} from "../../contracts/interfaces/IVoteCommitment.sol";
+import {VoteCommitment} from "../../contracts/VoteCommitment.sol";
 
 contract VoteCommitmentTest is SymphonyFixture {
     address[] internal agents;
@@ -227,6 +228,14 @@ contract VoteCommitmentTest is SymphonyFixture {
         emit IVoteCommitment.VoteFinalized(TASK, long, 2 * beacon.chainWeight(TASK, 0), 2 * beacon.chainWeight(TASK, 0), 2, 2);
         votes.finalize(TASK);
         assertEq(votes.getVote(TASK).winningAnswer, long, "long text");
+    }
+
+    function test_constructor_rejectsOversizedWindows() public {
+        uint64 big = uint64(type(uint32).max) + 1;
+        vm.expectRevert(abi.encodeWithSelector(VoteCommitment.WindowTooLarge.selector, big));
+        new VoteCommitment(address(ledger), address(beacon), big, 1);
+        vm.expectRevert(abi.encodeWithSelector(VoteCommitment.WindowTooLarge.selector, big));
+        new VoteCommitment(address(ledger), address(beacon), 1, big);
     }
 
     // ------------------------------------------------------------------ commit errors
