@@ -105,7 +105,7 @@ class MarketReader:
     """Follows every pool of a market through one `EventStream` and keeps each pool's history."""
 
     def __init__(self, w3: Web3, market: Market, *, consumer: str = "hideshill-reader", store: CheckpointStore | None = None,
-                 start_block: int | None = None) -> None:
+                 start_block: int | None = None, confirmations: int = 0) -> None:
         self.w3 = w3
         self.market = market
         self.histories: dict[str, PoolHistory] = {}  # pool address -> history
@@ -117,9 +117,12 @@ class MarketReader:
             sources.append(EventSource(entry.token.address, entry.token.abi, ("Transfer",)))
         # A fresh in-memory store by default: the reader rebuilds its history from the market's deploy block.
         self.stream = EventStream(
-            w3, consumer, sources, store or CheckpointStore(), start_block=market.deploy_block if start_block is None else start_block
+            w3, consumer, sources, store or CheckpointStore(), start_block=market.deploy_block if start_block is None else start_block,
+            confirmations=confirmations,
         )
         self._block_times: dict[int, int] = {}
+        # Where each applied event's record went, so a reorg's `removed` replay can take it out again.
+        self._applied: dict[tuple[str, int], tuple[list, object]] = {}
 
     def _track(self, entry: MarketPool) -> None:
         history = PoolHistory(entry.ticker, entry.pool.address, entry.token.address)
@@ -145,7 +148,9 @@ class MarketReader:
         head = self.w3.eth.block_number
         while True:
             for event in self.stream.poll():
-                if not event.removed:
+                if event.removed:
+                    self._undo(event)
+                else:
                     self._apply(event)
                     applied += 1
                 self.stream.ack(event)
@@ -153,20 +158,34 @@ class MarketReader:
             if checkpoint is None or checkpoint[0] >= head:
                 return applied
 
+    def _undo(self, event: ChainEvent) -> None:
+        """Take back an event the chain abandoned (reorg); the stream then delivers the canonical ones."""
+        where = self._applied.pop(event.key, None)
+        if where is not None:
+            target, record = where
+            target.remove(record)
+            self._block_times.pop(event.block_number, None)
+
     def _apply(self, event: ChainEvent) -> None:
+        if event.key in self._applied:
+            return
         ts = self._timestamp(event.block_number)
         a = event.args
         if event.name == "Transfer":
             h = self._by_token[event.address]
-            h.transfers.append((ts, Web3.to_checksum_address(a["from"]), Web3.to_checksum_address(a["to"]), int(a["value"])))
-            return
-        h = self.histories[event.address]
-        if event.name == "Sync":
+            target, record = h.transfers, (ts, Web3.to_checksum_address(a["from"]), Web3.to_checksum_address(a["to"]), int(a["value"]))
+        elif event.name == "Sync":
+            h = self.histories[event.address]
             if h.created_at is None:
                 h.created_at = ts
-            h.syncs.append((ts, int(a["reserveQ"]), int(a["reserveT"])))
+            target, record = h.syncs, (ts, int(a["reserveQ"]), int(a["reserveT"]))
         elif event.name == "Swap":
+            h = self.histories[event.address]
             buy = bool(a["buy"])
             amount_in, amount_out = int(a["amountIn"]), int(a["amountOut"])
             q, t = (amount_in, amount_out) if buy else (amount_out, amount_in)
-            h.swaps.append(SwapRecord(ts, Web3.to_checksum_address(a["sender"]), buy, q, t, int(a["reserveQ"]), int(a["reserveT"])))
+            target, record = h.swaps, SwapRecord(ts, Web3.to_checksum_address(a["sender"]), buy, q, t, int(a["reserveQ"]), int(a["reserveT"]))
+        else:
+            return
+        target.append(record)
+        self._applied[event.key] = (target, record)

@@ -75,3 +75,32 @@ def test_reader_resumes_from_its_checkpoint(replayed):
     operator.transact(market.quote.functions.mint(operator.address, 1))  # a block with no pool event
     assert reader.poll() == 0
     assert len(reader.history("SIM").swaps) == before
+
+
+def test_reader_takes_back_events_of_abandoned_blocks(anvil):
+    """A reorg (emulated by reverting and mining a different swap at the same height) is undone, not doubled."""
+    from marl_detector.onchain.deployment import WAD
+    from marl_detector.onchain.market import OnchainMarket, Trade
+
+    outer = anvil.snapshot()
+    try:
+        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+        market, _ = deploy_market(operator, ["AAA"])
+        reader = MarketReader(operator.w3, market)
+        t = chain_time(operator.w3) + 10
+        OnchainMarket(operator, market.pools["AAA"], market.quote, seed=1).execute(Trade(t, "alice", True, WAD))
+        fork_point = anvil.snapshot()
+        OnchainMarket(operator, market.pools["AAA"], market.quote, seed=1).execute(Trade(t + 10, "bob", True, 2 * WAD))
+        reader.poll()
+        assert [s.amount_q for s in reader.history("AAA").swaps] == [WAD, 2 * WAD]
+        anvil.revert(fork_point)
+        OnchainMarket(operator, market.pools["AAA"], market.quote, seed=1).execute(Trade(t + 20, "carol", False, 10**20))
+        operator.transact(market.quote.functions.mint(operator.address, 1))  # make the new branch longer
+        reader.poll()
+        history = reader.history("AAA")
+        assert [(s.is_buy, s.trader) for s in history.swaps] == [
+            (True, trader_account(1, "alice").address), (False, trader_account(1, "carol").address)]
+        assert len(history.syncs) == 3  # seeding + alice + carol
+        assert history.balances_at(t + 21).get(trader_account(1, "bob").address) is None
+    finally:
+        anvil.revert(outer)
