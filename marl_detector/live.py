@@ -133,7 +133,11 @@ def load_live_detector(path: Path | None) -> Detector:
         from marl_detector.detector import load_detector  # type: ignore[import-not-found]
     except ImportError:
         raise ConfigError("marl_detector.detector is not available in this checkout; run without --detector to use the rule-based detector") from None
-    return TrainedDetector(load_detector(path), _file_hash(path))
+    inner = load_detector(path)
+    # The trainer's own model hash (sha256 of the weights) when it offers one, so the chain and the
+    # training report name the same artifact; else a hash of the files.
+    model_hash = getattr(inner, "model_hash", None)
+    return TrainedDetector(inner, bytes(model_hash) if model_hash else _file_hash(path))
 
 
 @dataclass
