@@ -33,6 +33,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--latency", type=float, default=0.2, help="emulated network latency per tool call, seconds")
     p.add_argument("--fault-rate", type=float, default=0.2, help="probability of a transient fault per tool call")
     p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--replicas", type=int, default=1, help="serve this many copies of each tool agent")
     p.add_argument("--retry-attempts", type=int, default=5)
     p.add_argument("--retry-base-delay", type=float, default=0.05)
     p.add_argument("--limit", type=int, help="scripted planner: at most this many tasks")
@@ -63,7 +64,7 @@ async def one_run(tasks, planner_for, mode, faults, args):
     from scheduler.toolkit.faults import FaultPlan
 
     plan = FaultPlan(transient_rate=faults, latency_s=args.latency, seed=args.seed)
-    async with running_agents(faults=plan) as connections:
+    async with running_agents(faults=plan, replicas=args.replicas) as connections:
         report = await run_suite(tasks, connections, planner_for, mode=mode,
                                  retry=RetryPolicy(max_attempts=args.retry_attempts, base_delay_s=args.retry_base_delay),
                                  max_steps=args.llm_max_steps if "llm" in getattr(planner_for, "kind", "") else 10)
@@ -83,6 +84,33 @@ async def one_run(tasks, planner_for, mode, faults, args):
         "per_task": [{"id": s.task_id, "level": s.level, "correct": s.correct, "answer": s.answer, "expected": s.expected,
                       "seconds": s.run["seconds"], "error": s.run["error"]} for s in report.scores],
     }
+
+
+def ideal_ratio(tasks, replicas: int) -> float:
+    """Best possible parallel/sequential ratio of the stored plans on parallelisable tasks: dispatch rounds
+    (each step's calls per agent over its declared capacity) over calls, if every call cost the same."""
+    import math
+
+    from scheduler.evaluation.harness import EVAL_AGENTS
+    from scheduler.toolkit.agents import build_agent
+
+    capacity, owner = {}, {}
+    for name in EVAL_AGENTS:
+        agent = build_agent(name, ROOT / "data" / "gaia_local" / "files" / ("corpus" if name == "search" else ""))
+        capacity[name] = agent.capacity * replicas
+        owner.update({t.name: name for t in agent.tools})
+    rounds = calls = 0
+    for task in tasks:
+        if not task.parallelisable:
+            continue
+        for step in task.plan:
+            actions = step.get("actions", [])
+            per: dict[str, int] = {}
+            for action in actions:
+                per[owner[action["tool"]]] = per.get(owner[action["tool"]], 0) + 1
+            rounds += max((math.ceil(n / capacity[a]) for a, n in per.items()), default=0)
+            calls += len(actions)
+    return round(rounds / max(1, calls), 4)
 
 
 def compare(runs: list[dict]) -> dict:
@@ -134,7 +162,7 @@ async def main() -> int:
         "benchmark": "bench_scheduler", "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                     "load_avg_at_start": os.getloadavg()},
-        "settings": {"latency_s_per_call": args.latency, "fault_rate": args.fault_rate, "seed": args.seed,
+        "settings": {"replicas_per_agent": args.replicas, "latency_s_per_call": args.latency, "fault_rate": args.fault_rate, "seed": args.seed,
                      "retry_attempts": args.retry_attempts, "retry_base_delay_s": args.retry_base_delay,
                      "agents": "documents, search, python, webpage (real MCP Streamable-HTTP servers on 127.0.0.1)",
                      "baseline": "same dispatcher with max_parallel=1 (one call at a time, MinionS-style)"},
@@ -173,6 +201,8 @@ async def main() -> int:
             print(f"[{name}] {mode} faults={faults} on {len(chosen)} tasks ...", flush=True)
             runs.append(await one_run(chosen, planner_for, mode, faults, args))
         summary = compare(runs)
+        if name == "scripted":
+            summary["ideal_ratio_parallelisable (plan rounds / calls)"] = ideal_ratio(chosen, args.replicas)
         result["planners"][name] = {"info": info, "runs": runs, "summary": summary, "wall_s": round(time.monotonic() - started, 1)}
         print_table(f"{name} — {info}", runs, summary)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,8 @@
 Why this shape:
 - Per-agent `asyncio.Semaphore(capacity)`: agents declare on chain how many calls they accept at once; we
   never send more, and a slot is released during backoff so a retrying call does not block its siblings.
+- Replicas: when several agents serve the same tool (same input schema), each attempt goes to the replica
+  with the most free capacity, so fan-out spreads over them (a retry may land on another replica).
 - `max_parallel=1` turns the same dispatcher into the sequential (MinionS-style) baseline, so benchmark
   comparisons differ in one knob only.
 - Hybrid calls: `call()` awaits (sync), `submit()` fires and returns a handle collected later (async).
@@ -46,24 +48,31 @@ class Dispatcher:
         self._slots = {c.name: asyncio.Semaphore(c.capacity) for c in connections}
         self._global = asyncio.Semaphore(max_parallel) if max_parallel else None
         self.in_flight: dict[str, int] = {c.name: 0 for c in connections}
+        self.waiting: dict[str, int] = {c.name: 0 for c in connections}
         self.max_in_flight: dict[str, int] = {c.name: 0 for c in connections}
         self.pending: dict[str, asyncio.Task[CallOutcome]] = {}
         self.calls_made = 0
         self.tools: dict[str, ToolSpec] = {}
-        counts: dict[str, int] = {}
+        self.routes: dict[str, list[ToolSpec]] = {}
         for conn in connections:
             for spec in conn.tools.values():
-                counts[spec.name] = counts.get(spec.name, 0) + 1
                 self.tools[f"{conn.name}.{spec.name}"] = spec
-        for conn in connections:
-            for spec in conn.tools.values():
-                if counts[spec.name] == 1:
-                    self.tools[spec.name] = spec
+                self.routes[f"{conn.name}.{spec.name}"] = [spec]
+                replicas = self.routes.setdefault(spec.name, [])
+                # replicas of a tool must agree on its input schema; a different tool of the same name stays
+                # reachable only by its qualified name "agent.tool"
+                if not replicas or replicas[0].input_schema == spec.input_schema:
+                    replicas.append(spec)
+                    self.tools.setdefault(spec.name, spec)
 
     def resolve(self, tool: str) -> ToolSpec:
-        if tool not in self.tools:
+        """The replica of `tool` with the most free capacity right now (ties: declaration order)."""
+        if tool not in self.routes:
             raise SchedulerError(f"no agent offers tool {tool!r}; known tools: {', '.join(sorted(self.tools))}")
-        return self.tools[tool]
+        replicas = self.routes[tool]
+        if len(replicas) == 1:
+            return replicas[0]
+        return min(replicas, key=lambda spec: (self.in_flight[spec.agent] + self.waiting[spec.agent]) / self.connections[spec.agent].capacity)
 
     async def call(self, call: ToolCall, run_id: str = "adhoc") -> CallOutcome:
         """Run one call to completion (with retries); returns its outcome, failures included."""
@@ -82,6 +91,9 @@ class Dispatcher:
         try:
             while True:
                 attempt += 1
+                if attempt > 1:
+                    spec = self.resolve(call.tool)
+                    conn = self.connections[spec.agent]
                 async with self._slot(spec.agent):
                     self.calls_made += 1
                     outcome = await conn.call(call.id, spec.name, call.args, self.timeout_s, progress)
@@ -89,7 +101,7 @@ class Dispatcher:
                 if outcome.ok or outcome.error_kind != "transient" or attempt >= self.retry.max_attempts:
                     break
                 delay = self.retry.delay(attempt)
-                emit(run_id, EventType.RETRY, call_id=call.id, tool=spec.name, attempt=attempt, delay_s=delay,
+                emit(run_id, EventType.RETRY, call_id=call.id, tool=spec.name, agent=spec.agent, attempt=attempt, delay_s=delay,
                      error=f"{outcome.error_type}: {outcome.error}")
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
@@ -106,9 +118,13 @@ class Dispatcher:
     @contextlib.asynccontextmanager
     async def _slot(self, agent: str):
         async with contextlib.AsyncExitStack() as stack:
-            if self._global is not None:
-                await stack.enter_async_context(self._global)
-            await stack.enter_async_context(self._slots[agent])
+            self.waiting[agent] += 1
+            try:
+                if self._global is not None:
+                    await stack.enter_async_context(self._global)
+                await stack.enter_async_context(self._slots[agent])
+            finally:
+                self.waiting[agent] -= 1
             self.in_flight[agent] += 1
             self.max_in_flight[agent] = max(self.max_in_flight[agent], self.in_flight[agent])
             try:

@@ -61,13 +61,25 @@ class SuiteReport:
 
 @contextlib.asynccontextmanager
 async def running_agents(files: Path | None = None, faults: FaultPlan | None = None, artefacts: Path | None = None,
-                         extra: list[ToolAgent] | None = None) -> AsyncIterator[list[AgentConnection]]:
-    """Serve the built-in agents over the suite's files and yield open connections to them."""
+                         extra: list[ToolAgent] | None = None, replicas: int = 1) -> AsyncIterator[list[AgentConnection]]:
+    """Serve the built-in agents over the suite's files and yield open connections to them.
+
+    `replicas` > 1 serves that many copies of each agent (names `python`, `python-2`, …), as several
+    independent operators offering the same tools would.
+    """
+    if replicas < 1:
+        raise ValueError("replicas must be >= 1")
     files = Path(files) if files else SUITE_DIR / "files"
     with contextlib.ExitStack() as stack:
         out = Path(artefacts) if artefacts else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gaia-artefacts-")))
-        agents = [build_agent("search", files / "corpus") if name == "search" else build_agent(name, files, output_dir=out)
-                  for name in EVAL_AGENTS] + list(extra or [])
+        agents = []
+        for copy in range(1, replicas + 1):
+            for name in EVAL_AGENTS:
+                agent = build_agent("search", files / "corpus") if name == "search" else build_agent(name, files, output_dir=out)
+                if copy > 1:
+                    agent.name = f"{name}-{copy}"
+                agents.append(agent)
+        agents += list(extra or [])
         for agent in agents:
             if faults is not None:  # each agent counts its own calls; the seed/rate/latency are shared
                 agent.faults = FaultPlan(faults.transient_rate, faults.fail_first, faults.latency_s, faults.seed)

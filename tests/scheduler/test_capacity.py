@@ -41,3 +41,22 @@ async def test_sequential_mode_runs_one_call_at_a_time(tmp_path: Path) -> None:
         dispatcher = Dispatcher(connections, EventBus(), max_parallel=1)
         await dispatcher.call_many([ToolCall(f"c{i}", "calculate", {"expression": "1"}) for i in range(4)])
     assert dispatcher.max_in_flight["python"] == 1 and python.max_in_flight == 1
+
+
+async def test_replicas_share_the_fan_out(tmp_path: Path) -> None:
+    """Two agents serving the same tools: calls spread over both, each within its own capacity."""
+    from scheduler.toolkit.agent_server import ToolAgent
+
+    first, second = build_agent("python", tmp_path), build_agent("python", tmp_path)
+    first.faults.latency_s = second.faults.latency_s = 0.25
+    replica = ToolAgent("python-b", second.description, second.tools, second.capacity, faults=second.faults)
+    async with serve(first, replica) as connections:
+        dispatcher = Dispatcher(connections, EventBus())
+        assert [s.agent for s in dispatcher.routes["calculate"]] == ["python", "python-b"]
+        started = time.monotonic()
+        outcomes = await dispatcher.call_many([ToolCall(f"c{i}", "calculate", {"expression": f"{i} + 1"}) for i in range(4)])
+        elapsed = time.monotonic() - started
+    assert [o.output["value"] for o in outcomes] == ["1", "2", "3", "4"]
+    assert sorted(o.agent for o in outcomes) == ["python", "python", "python-b", "python-b"]
+    assert first.max_in_flight == 2 and replica.max_in_flight == 2
+    assert elapsed < 2 * 0.25 + 0.4  # one round on four slots, not two rounds on two
