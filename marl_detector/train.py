@@ -39,13 +39,13 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class TrainConfig:
     base: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=400, batch_episodes=512))
-    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=120, batch_episodes=512, lr=1e-3, kl_coef=0.5))
+    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=150, batch_episodes=512, lr=2e-3, kl_coef=0.2))
     manipulator: ManipulatorConfig = field(default_factory=ManipulatorConfig)
     rounds: int = 3
     adapted_train: int = 600
     adapted_eval: int = 300
     finetune_train_subsample: int = 20_000
-    adapted_weight: int = 4  # adapted campaigns are repeated this many times in the fine-tuning set
+    adapted_weight: int = 6  # adapted campaigns are repeated this many times in the fine-tuning set
     hidden: tuple[int, ...] = (128, 64)
     seed: int = 0
 

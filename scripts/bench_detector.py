@@ -163,7 +163,7 @@ def main() -> int:
             continue
         obs = ep.observation
         earliest = None
-        for j in range(0, 25):  # cutoffs every 5 minutes, up to 2 hours before t0
+        for j in range(0, 45):  # cutoffs every 5 minutes, up to 3 h 40 min before t0 (the window starts 4 h before)
             cut = obs.t0 - j * STEP
             a = time.perf_counter()
             x = extract_features(obs.truncated(cut) if j else obs, embedder)
