@@ -77,8 +77,10 @@ class TransformersBackend(LLMBackend):
         _check_params(params)
         start = time.perf_counter()
         prompts = [self._encode_prompt(conv) for conv in conversations]
-        # Row r of the flattened batch is sample (r % n) of prompt (r // n).
-        rows = [ids for ids in prompts for _ in range(params.n)]
+        # Greedy samples are identical: decode each prompt once and repeat the completion n times.
+        per_prompt = 1 if params.temperature == 0 else params.n
+        # Row r of the flattened batch is sample (r % per_prompt) of prompt (r // per_prompt).
+        rows = [ids for ids in prompts for _ in range(per_prompt)]
         # Sorting by length keeps padding (wasted compute) small when prompts differ a lot in length.
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
         outputs: list[Completion | None] = [None] * len(rows)
@@ -90,7 +92,7 @@ class TransformersBackend(LLMBackend):
                 for r, completion in zip(chunk, self._generate_rows([rows[r] for r in chunk], params)):
                     outputs[r] = completion
         grouped = [
-            [c for c in outputs[i * params.n : (i + 1) * params.n] if c is not None]
+            [c for c in outputs[i * per_prompt : (i + 1) * per_prompt] if c is not None] * (params.n // per_prompt)
             for i in range(len(prompts))
         ]
         return GenerationResult(

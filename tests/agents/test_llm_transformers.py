@@ -108,3 +108,10 @@ def test_bad_inputs_are_clear_errors(tiny_backend: TransformersBackend, tmp_path
         tiny_backend.generate([[{"content": "no role"}]], SamplingParams(max_new_tokens=2))
     with pytest.raises(SymphonyError, match="dtype"):
         TransformersBackend(tmp_path, device="cpu", dtype="int3")
+
+
+def test_greedy_n_repeats_the_single_greedy_completion(tiny_backend: TransformersBackend) -> None:
+    one = tiny_backend.generate([SHORT], SamplingParams(max_new_tokens=10)).completions[0][0]
+    group = tiny_backend.generate([SHORT, LONG], SamplingParams(max_new_tokens=10, n=3)).completions
+    assert [len(g) for g in group] == [3, 3]
+    assert all(c == one for c in group[0])
