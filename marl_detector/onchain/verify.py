@@ -126,6 +126,7 @@ class VerifyReport:
     resolved: int = 0
     expired: int = 0
     pending: int = 0
+    overdue: int = 0  # pending although their horizon has passed: anyone may resolve them (`symphony eval resolve`)
     mismatches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -133,7 +134,8 @@ class VerifyReport:
         return not self.mismatches
 
     def summary(self) -> str:
-        head = f"{self.total} evaluations ({self.resolved} resolved, {self.expired} expired, {self.pending} pending)"
+        head = f"{self.total} evaluations ({self.resolved} resolved, {self.expired} expired, {self.pending} pending"
+        head += f", {self.overdue} overdue)" if self.overdue else ")"
         if self.ok:
             return f"OK: {head}; every base, outcome and score re-derived from pool logs matches"
         return f"MISMATCH: {head}; {len(self.mismatches)} entries disagree with the pool logs"
@@ -183,6 +185,8 @@ def verify_log(client: EvaluationLogClient, market: Market) -> VerifyReport:
             report.expired += 1
         else:
             report.pending += 1
+            if now >= e.t0 + e.horizon:
+                report.overdue += 1
         path = paths.get(e.pool)
         if path is None or not path.starts:
             report.mismatches[e.id] = [f"pool {e.pool} is not a pool of this market or has no Sync logs"]

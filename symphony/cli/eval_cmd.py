@@ -29,13 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(func=_verify)
 
+    resolve = sub.add_parser("resolve", help="resolve every entry whose horizon has passed (anyone may; unrevealed ones expire)")
+    _connection(resolve)
+    resolve.add_argument("--key-env", default="SYMPHONY_PRIVATE_KEY", help="environment variable holding the paying key")
+    resolve.set_defaults(func=_resolve)
+
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--manifest", type=Path, help="deployment manifest (default: from configuration)")
     parser.add_argument("--rpc-url", help="override the manifest's RPC endpoint")
 
 
-def _bind(args: argparse.Namespace):
+def _bind(args: argparse.Namespace, key: str | None = None):
     from chain.client import ChainClient
     from chain.deploy import Manifest
     from marl_detector.onchain.deployment import bind_market
@@ -43,7 +48,7 @@ def _bind(args: argparse.Namespace):
     from symphony.config import load_config
 
     manifest = Manifest.load(args.manifest or load_config(getattr(args, "config", None)).chain.manifest)
-    client = ChainClient(args.rpc_url or manifest.rpc_url, expected_chain_id=manifest.chain_id)
+    client = ChainClient(args.rpc_url or manifest.rpc_url, key, expected_chain_id=manifest.chain_id)
     market = bind_market(client, manifest)
     return market, EvaluationLogClient(client, market.log)
 
@@ -92,3 +97,19 @@ def _verify(args: argparse.Namespace) -> int:
                 print(f"evaluation #{eval_id}: {problem}")
         print(report.summary())
     return 0 if report.ok else MISMATCH_EXIT
+
+
+def _resolve(args: argparse.Namespace) -> int:
+    """A keeper pass: without it, a detector that never reveals a bad call would simply never be scored."""
+    from chain.client import private_key_from_env
+
+    _, client = _bind(args, private_key_from_env(args.key_env))
+    now = int(client.client.w3.eth.get_block("latest")["timestamp"])
+    done = 0
+    for e in client.all():
+        if not e.settled and now >= e.t0 + e.horizon:
+            settled = client.resolve(e.id)
+            print(f"evaluation #{e.id}: {settled.status.name} {settled.outcome.name} score {settled.score}")
+            done += 1
+    print(f"resolved {done} evaluations")
+    return 0
