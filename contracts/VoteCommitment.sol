@@ -69,16 +69,11 @@ contract VoteCommitment is IVoteCommitment {
     mapping(bytes32 => mapping(uint256 => Tally)) internal _tally; // taskId => order => tally
     mapping(bytes32 => mapping(uint256 => string)) internal _longText; // taskId => order => answer (> 19 bytes)
 
-    /// @notice Constructor refusal: a window must fit 32 bits (deadlines are packed as uint40 timestamps).
-    error WindowTooLarge(uint64 window);
-
     /// @param ledger_ CapabilityLedger
     /// @param taskBeacon_ TaskBeacon whose final beacons define the voters
-    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase (≤ 2^32-1)
-    /// @param revealWindow_ seconds the reveal phase lasts at most (≤ 2^32-1)
+    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase
+    /// @param revealWindow_ seconds the reveal phase lasts at most (deadlines saturate at the uint40 maximum)
     constructor(address ledger_, address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
-        if (commitWindow_ > type(uint32).max) revert WindowTooLarge(commitWindow_);
-        if (revealWindow_ > type(uint32).max) revert WindowTooLarge(revealWindow_);
         ledger = ICapabilityLedger(ledger_);
         taskBeacon = ITaskBeacon(taskBeacon_);
         commitWindow = commitWindow_;
@@ -101,7 +96,7 @@ contract VoteCommitment is IVoteCommitment {
         Vote storage v = _votes[taskId];
         if (v.phase == Phase.None) {
             v.phase = Phase.Commit;
-            v.commitDeadline = uint40(block.timestamp + commitWindow);
+            v.commitDeadline = _deadline(commitWindow);
         } else if (v.phase != Phase.Commit) {
             revert WrongPhase(taskId, v.phase);
         } else if (block.timestamp > v.commitDeadline) {
@@ -230,10 +225,17 @@ contract VoteCommitment is IVoteCommitment {
     // ------------------------------------------------------------------ internals
 
     function _startReveal(bytes32 taskId, Vote storage v) private {
-        uint40 deadline = uint40(block.timestamp + revealWindow);
+        uint40 deadline = _deadline(revealWindow);
         v.phase = Phase.Reveal;
         v.revealDeadline = deadline;
         emit RevealPhaseStarted(taskId, deadline);
+    }
+
+    /// @dev now + window, saturating at the uint40 maximum (deadlines are packed as uint40; a window that large
+    ///      simply means "never").
+    function _deadline(uint64 window) private view returns (uint40) {
+        uint256 d = block.timestamp + window;
+        return d > type(uint40).max ? type(uint40).max : uint40(d);
     }
 
     function _findVoter(bytes32 taskId, uint256 n, address voter) private view returns (VoterSlot storage) {

@@ -230,12 +230,16 @@ contract VoteCommitmentTest is SymphonyFixture {
         assertEq(votes.getVote(TASK).winningAnswer, long, "long text");
     }
 
-    function test_constructor_rejectsOversizedWindows() public {
-        uint64 big = uint64(type(uint32).max) + 1;
-        vm.expectRevert(abi.encodeWithSelector(VoteCommitment.WindowTooLarge.selector, big));
-        new VoteCommitment(address(ledger), address(beacon), big, 1);
-        vm.expectRevert(abi.encodeWithSelector(VoteCommitment.WindowTooLarge.selector, big));
-        new VoteCommitment(address(ledger), address(beacon), 1, big);
+    function test_hugeWindows_saturateInsteadOfWrapping() public {
+        VoteCommitment slow = new VoteCommitment(address(ledger), address(beacon), type(uint64).max, type(uint64).max);
+        ledger.setAuthorized(address(slow), true);
+        uint256 id = _deliveredFinal(_group(0, 2), 0);
+        vm.prank(agents[0]);
+        slow.commit(TASK, id, _commitment(TASK, agents[0], "4", keccak256("cot"), bytes32(uint256(uint160(agents[0])))));
+        assertEq(slow.getVote(TASK).commitDeadline, type(uint40).max, "saturated commit deadline");
+        vm.warp(block.timestamp + 365 days);
+        vm.expectRevert(abi.encodeWithSelector(IVoteCommitment.CommitWindowOpen.selector, TASK));
+        slow.startReveal(TASK);
     }
 
     // ------------------------------------------------------------------ commit errors
