@@ -137,19 +137,17 @@ def test_verify_exits_nonzero_when_a_score_disagrees(campaign, capsys, monkeypat
 
 
 def test_detect_run_command_commits(campaign, monkeypatch, capsys):
+    """Through the real CLI entry point (`symphony detect run`, registered by the off-chain half's detect_cmd)."""
     anvil, operator, market, manifest_path, books, posts, start = campaign
-    from marl_detector.onchain.cli import register_run
-
-    parser = argparse.ArgumentParser(prog="symphony detect")
-    register_run(parser.add_subparsers(dest="cmd"))
     monkeypatch.setenv("HS_TEST_KEY", anvil.dev_accounts[4].key.to_0x_hex())  # anvil dev key, local chain only
     mine_at(operator.w3, start + 3_600)
-    args = parser.parse_args(["run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--posts", str(posts),
-                              "--horizon", "1200", "--lookback", "3600", "--steps", "1", "--poll", "0.01"])
-    assert args.func(args) == 0
+    assert main(["detect", "run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--posts", str(posts),
+                 "--horizon", "1200", "--lookback", "3600", "--steps", "1", "--poll", "0.01"]) == 0
     out = capsys.readouterr().out
     assert out.count("committed evaluation #") == 2
     assert int(market.log.functions.evaluationCount().call()) == 2
+    assert main(["detect", "run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--horizon", "1201"]) == 2
+    assert "multiple of 4" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # replays a full simulated episode (~10-40 s on a loaded 2-core box); run with --run-slow
