@@ -30,6 +30,9 @@ class LLMSettings(BaseModel):
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1"
     dtype: DTypeName = "auto"  # auto: float32 on CPU, bfloat16 on CUDA
     max_batch_size: int = Field(default=16, ge=1)  # rows per forward pass (transformers backend)
+    # torch CPU threads (process-wide; None = torch's default). On a busy shared CPU, 1 can be ~10x faster
+    # than oversubscribed threads (see results/llm_cpu_throughput.json).
+    cpu_threads: int | None = Field(default=None, ge=1)
     max_new_tokens: int = Field(default=256, ge=1)
     temperature: float = Field(default=0.0, ge=0.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)

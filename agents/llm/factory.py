@@ -31,7 +31,11 @@ def load_backend(settings: "LLMSettings") -> LLMBackend:
         from agents.llm.transformers_backend import TransformersBackend
 
         return TransformersBackend(
-            model, device=settings.device, dtype=settings.dtype, max_batch_size=settings.max_batch_size
+            model,
+            device=settings.device,
+            dtype=settings.dtype,
+            max_batch_size=settings.max_batch_size,
+            cpu_threads=settings.cpu_threads,
         )
     if settings.backend == "vllm":
         from agents.llm.vllm_backend import VLLMBackend

@@ -39,6 +39,7 @@ class TransformersBackend(LLMBackend):
         dtype: str = "auto",
         max_batch_size: int = 16,
         model_id: str | None = None,
+        cpu_threads: int | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
@@ -48,6 +49,11 @@ class TransformersBackend(LLMBackend):
         source = str(model)
         if _looks_like_path(source) and not Path(source).is_dir():
             raise SymphonyError(f"model folder not found (or not a folder): {source}")
+        if cpu_threads is not None:
+            if cpu_threads < 1:
+                raise SymphonyError(f"cpu_threads must be >= 1, got {cpu_threads}")
+            # Process-wide: on a shared or oversubscribed CPU fewer threads is often much faster.
+            torch.set_num_threads(cpu_threads)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         self.max_batch_size = max_batch_size
