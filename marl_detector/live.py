@@ -27,7 +27,7 @@ from chain.errors import ConfigError, SymphonyError
 from chain.reverts import ContractRevert
 from marl_detector.observation import EpisodeObservation, SocialObservation
 from marl_detector.onchain.deployment import Market
-from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, model_hash_of
+from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, commitment, model_hash_of
 from marl_detector.onchain.posts import PostFeed
 from marl_detector.onchain.reader import MarketReader
 from marl_detector.onchain.settings import LiveDetectorSettings
@@ -172,11 +172,28 @@ class LiveDetector:
         if path is None or not Path(path).exists():
             return
         data = json.loads(Path(path).read_text())
+        dropped = 0
         for key, target in (("pending", self.pending), ("open", self.open)):
             for d in data.get(key, []):
                 p = PendingPrediction(**{**d, "model_hash": bytes.fromhex(d["model_hash"]), "salt": bytes.fromhex(d["salt"])})
-                target[p.eval_id] = p
-        self.next_due = {k: int(v) for k, v in data.get("next_due", {}).items()}
+                if self._still_ours(p):
+                    target[p.eval_id] = p
+                else:
+                    dropped += 1
+        if dropped:
+            # A state file from another chain or deployment (e.g. a restarted anvil at the same addresses).
+            log.warning("ignored %d saved predictions that this chain's EvaluationLog does not hold", dropped)
+        else:
+            self.next_due = {k: int(v) for k, v in data.get("next_due", {}).items()}
+
+    def _still_ours(self, p: PendingPrediction) -> bool:
+        """The saved prediction opens the commitment stored under its id, by this detector."""
+        try:
+            e = self.log.get(p.eval_id)
+        except ContractRevert:
+            return False
+        c = commitment(p.pool, p.horizon, p.label, p.confidence, p.model_hash, p.salt)
+        return e.detector == self.client.address and e.commitment == "0x" + c.hex() and not e.settled
 
     def _save_state(self) -> None:
         path = self.settings.state_path

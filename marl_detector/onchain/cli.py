@@ -25,7 +25,8 @@ def register_run(detect_subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--every", type=int, default=3_600, help="chain seconds between predictions per pool")
     run.add_argument("--poll", type=float, default=1.0, help="seconds between passes")
     run.add_argument("--steps", type=int, default=0, help="stop after this many passes (0: until interrupted)")
-    run.add_argument("--state", type=Path, help="file keeping unrevealed salts across restarts")
+    run.add_argument("--state", type=Path,
+                     help="file keeping unrevealed salts across restarts (default: <state dir>/live-detector-<address>.json)")
     run.add_argument("--resolve-others", action="store_true", help="also resolve other detectors' due entries")
     run.add_argument("--deploy-market", metavar="TICKERS", help="first deploy a market with these comma-separated tickers")
     run.set_defaults(func=_run)
@@ -51,6 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     from chain.client import ChainClient, private_key_from_env
     from chain.deploy import Manifest
     from chain.errors import ConfigError
+    from chain.paths import STATE_DIR
     from marl_detector.live import LiveDetector, load_live_detector
     from marl_detector.onchain.deployment import bind_market, deploy_market
     from marl_detector.onchain.settings import LiveDetectorSettings
@@ -61,10 +63,11 @@ def _run(args: argparse.Namespace) -> int:
     manifest = Manifest.load(manifest_path)
     key = private_key_from_env(args.key_env)
     client = ChainClient(args.rpc_url or manifest.rpc_url, key, expected_chain_id=manifest.chain_id)
+    state = args.state or STATE_DIR / f"live-detector-{manifest.chain_id}-{client.address}.json"
     try:
         settings = LiveDetectorSettings(
             horizon_s=args.horizon, lookback_s=args.lookback, commit_every_s=args.every, poll_interval_s=args.poll,
-            posts_path=args.posts, detector_path=args.detector, state_path=args.state, resolve_others=args.resolve_others,
+            posts_path=args.posts, detector_path=args.detector, state_path=state, resolve_others=args.resolve_others,
         )
     except ValidationError as exc:
         raise ConfigError(f"invalid detector settings: {exc.errors()[0]['msg']}") from None

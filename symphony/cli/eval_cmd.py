@@ -72,10 +72,12 @@ def _log(args: argparse.Namespace) -> int:
     print(f"EvaluationLog {market.log.address}: {len(entries)} entries")
     print(f"{'id':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
     for e in entries:
-        pred = str(e.predicted) if e.status.name != "COMMITTED" else "?"
+        hidden = e.status.name == "COMMITTED"
+        pred = "?" if hidden else str(e.predicted)
+        conf = "?" if hidden else str(e.confidence)
         outcome = e.outcome.name if e.settled else "-"
         print(f"{e.id:>4} {e.detector[:10] + '..':<12} {tickers.get(e.pool, e.pool[:8]):<8} {e.t0:>11} {e.horizon:>6} "
-              f"{e.status.name:<9} {pred:>4} {e.confidence:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
+              f"{e.status.name:<9} {pred:>4} {conf:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
               f"{e.score if e.settled else '-':>5}")
     for d, s in stats.items():
         print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "

@@ -141,11 +141,19 @@ def test_detect_run_command_commits(campaign, monkeypatch, capsys):
     anvil, operator, market, manifest_path, books, posts, start = campaign
     monkeypatch.setenv("HS_TEST_KEY", anvil.dev_accounts[4].key.to_0x_hex())  # anvil dev key, local chain only
     mine_at(operator.w3, start + 3_600)
-    assert main(["detect", "run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--posts", str(posts),
-                 "--horizon", "1200", "--lookback", "3600", "--steps", "1", "--poll", "0.01"]) == 0
+    state = posts.parent / "detector-state.json"
+    run = ["detect", "run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--posts", str(posts),
+           "--horizon", "1200", "--lookback", "3600", "--steps", "1", "--poll", "0.01", "--state", str(state)]
+    assert main(run) == 0
     out = capsys.readouterr().out
     assert out.count("committed evaluation #") == 2
     assert int(market.log.functions.evaluationCount().call()) == 2
+    # A restarted detector picks its salts up from the state file: it reveals and resolves, commits nothing new.
+    mine_at(operator.w3, start + 3_600 + 1_300)
+    assert main(run) == 0
+    out = capsys.readouterr().out
+    assert out.count("revealed  evaluation #") == 2 and out.count("resolved  evaluation #") == 2
+    assert "committed" not in out
     assert main(["detect", "run", "--manifest", str(manifest_path), "--key-env", "HS_TEST_KEY", "--horizon", "1201"]) == 2
     assert "multiple of 4" in capsys.readouterr().err
 
@@ -182,3 +190,17 @@ def test_detect_market_rejects_unknown_kinds(tmp_path):
                               "--kinds", "campaign,rugpull"])
     with pytest.raises(SymphonyError, match="unknown episode kind"):
         args.func(args)
+
+
+def test_state_from_another_deployment_is_ignored(campaign, tmp_path):
+    """A salt file left by an earlier chain at the same addresses must not make the detector reveal garbage."""
+    anvil, operator, market, manifest_path, books, posts, start = campaign
+    state = tmp_path / "stale.json"
+    state.write_text(json.dumps({"pending": [{"eval_id": 0, "pool": market.pools["PUMP"].pool.address, "horizon": 1200,
+                                              "label": 1, "confidence": 5, "model_hash": "00" * 32, "salt": "11" * 32,
+                                              "t0": 1}], "open": [], "next_due": {"PUMP": 2**60}}))
+    settings = LiveDetectorSettings(horizon_s=H, lookback_s=3_600, posts_path=posts, state_path=state)
+    live = LiveDetector(ChainClient(anvil.rpc_url, anvil.dev_accounts[3].key.to_0x_hex()), market, RuleDetector(), settings)
+    assert live.pending == {} and live.next_due == {}
+    mine_at(operator.w3, start + 3_600)
+    assert len(live.step().committed) == 2
