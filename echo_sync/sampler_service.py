@@ -73,6 +73,14 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
                 await loop.run_in_executor(None, node.catch_up)
             except WeightHashMismatch as exc:
                 log.warning("%s: %s", node.sampler_id, exc)  # keep generating with the verified version we have
+            except SymphonyError as exc:  # weights server or chain unreachable: retry, give up after give_up_s
+                now = time.monotonic()
+                unreachable_since = unreachable_since or now
+                if now - unreachable_since > give_up_s:
+                    log.warning("%s: cannot sync (%s); stopping", node.sampler_id, exc)
+                    return
+                await asyncio.sleep(0.5)
+                continue
             if node.version is None:
                 await asyncio.sleep(0.2)
                 continue

@@ -14,8 +14,10 @@ from pathlib import Path
 from echo_sync.specs import PUBLISHER_KEY_ENV, TrainerSpec
 
 
-def run_trainer(spec: TrainerSpec, publisher_key: str | None = None) -> dict | None:
-    """Run the whole training job for this rank; rank 0 returns (and writes) the summary."""
+def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=None) -> dict | None:
+    """Run the whole training job for this rank; rank 0 returns (and writes) the summary.
+
+    `on_step(stats, batch)` runs on rank 0 after each step (tests use it to inject faults at exact points)."""
     from echo_sync.runtime import setup_process
 
     setup_process(spec.settings.torch_threads, spec.cpu)
@@ -51,7 +53,7 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None) -> dict | N
             source, publish, endpoint, closers = _rank0_plumbing(spec, tasks, backend, trainer, publisher_key)
         result = train(
             trainer, source, publish, s.steps, s.grpo.groups_per_step, s.wall_budget_s,
-            progress=run_dir / "progress.jsonl" if spec.rank == 0 else None,
+            progress=run_dir / "progress.jsonl" if spec.rank == 0 else None, on_step=on_step,
         )
         if spec.rank != 0:
             return None

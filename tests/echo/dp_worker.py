@@ -20,7 +20,7 @@ def fixed_batch(tasks):
     return groups
 
 
-def main(model: str, rank: int, world: int, port: int, out: str) -> None:
+def main(model: str, rank: int, world: int, port: int, out: str | None) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     import torch.distributed as dist
@@ -34,10 +34,17 @@ def main(model: str, rank: int, world: int, port: int, out: str) -> None:
     m, tok = load_causal_lm(model)
     tasks = TaskSet(("chain_sum", "basic_arithmetic"))
     trainer = GRPOTrainer(m, tok, GRPOSettings(learning_rate=1e-3, micro_batch_size=3), tasks, rank, world)
+    # Plain SGD for the comparison: Adam's first steps are ~lr*sign(grad), which turns float rounding noise in
+    # near-zero gradients into lr-sized differences; SGD keeps the check about the all-reduced gradient itself.
+    trainer.optimizer = torch.optim.SGD(trainer.params, lr=0.5)
     stats = [trainer.step(fixed_batch(tasks)) for _ in range(2)]
-    torch.save({"params": {k: v.detach().clone() for k, v in m.state_dict().items()}, "loss": [s.loss for s in stats]}, out)
+    result = {"params": {k: v.detach().clone() for k, v in m.state_dict().items()}, "loss": [s.loss for s in stats],
+              "grad_norm": [s.grad_norm for s in stats]}
+    if out:
+        torch.save(result, out)
     if world > 1:
         dist.destroy_process_group()
+    return result
 
 
 if __name__ == "__main__":

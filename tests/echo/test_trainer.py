@@ -27,13 +27,20 @@ def run_ranks(model: Path, world: int, out_dir: Path) -> list[dict]:
 
 
 def test_two_gloo_ranks_match_a_single_process(tiny_model, tmp_path):
-    single = run_ranks(tiny_model, 1, tmp_path)[0]
     r0, r1 = run_ranks(tiny_model, 2, tmp_path)
+    sys.path.insert(0, str(WORKER.parent))
+    try:
+        from dp_worker import main as single_process
+    finally:
+        sys.path.pop(0)
+    single = single_process(str(tiny_model), 0, 1, 0, None)
     for name, value in single["params"].items():
         # ranks stay bit-identical to each other (same summed gradient), and match the single process
         assert torch.equal(r0["params"][name], r1["params"][name]), name
         assert torch.allclose(r0["params"][name], value, atol=1e-5, rtol=1e-4), name
     assert r0["loss"] == pytest.approx(single["loss"], rel=1e-4, abs=1e-6)
+    assert r0["grad_norm"] == pytest.approx(single["grad_norm"], rel=1e-4)
+    assert single["grad_norm"][0] > 0  # the batch carries signal, so equal params are not a trivial no-op
 
 
 def test_a_step_moves_the_policy_towards_rewarded_completions(tiny_model):
