@@ -72,7 +72,7 @@ def _log(args: argparse.Namespace) -> int:
     print(f"EvaluationLog {market.log.address}: {len(entries)} entries")
     print(f"{'id':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
     for e in entries:
-        hidden = e.status.name == "COMMITTED"
+        hidden = e.status.name in ("COMMITTED", "EXPIRED")  # never revealed
         pred = "?" if hidden else str(e.predicted)
         conf = "?" if hidden else str(e.confidence)
         outcome = e.outcome.name if e.settled else "-"
