@@ -14,13 +14,21 @@ from scheduler.toolkit.agents import build_agent
 from scheduler.toolkit.schema_hash import hash_from_tags
 
 
-async def test_register_discover_verify_and_call(chain, suite_files: Path) -> None:
+def ledger(chain, artifacts, index: int):
+    """The CapabilityLedger binding for dev account `index` (compiled artifacts reused from the session)."""
+    from chain.bindings import CapabilityLedger
+
+    client = chain.client(index)
+    return CapabilityLedger(client, chain.manifest.bind(client, "CapabilityLedger", artifacts))
+
+
+async def test_register_discover_verify_and_call(chain, artifacts, suite_files: Path) -> None:
     python = build_agent("python", suite_files)
     documents = build_agent("documents", suite_files)
     async with python.serve() as python_url, documents.serve() as documents_url:
-        await register_tool_agent(chain.contracts(1).ledger, python, python_url)
-        await register_tool_agent(chain.contracts(2).ledger, documents, documents_url)
-        found = discover(chain.contracts(0).ledger)
+        await register_tool_agent(ledger(chain, artifacts, 1), python, python_url)
+        await register_tool_agent(ledger(chain, artifacts, 2), documents, documents_url)
+        found = discover(ledger(chain, artifacts, 0))
         assert [(a.name, a.endpoint, a.capacity) for a in found] == [("python", python_url, 2), ("documents", documents_url, 4)]
         assert found[0].schema_hash == await python.schema_hash() and "tool:run_python" in found[0].tags
         connections, problems = await connect_discovered(found)
@@ -33,14 +41,14 @@ async def test_register_discover_verify_and_call(chain, suite_files: Path) -> No
                 await connection.close()
 
 
-async def test_schema_mismatch_is_refused(chain, suite_files: Path) -> None:
+async def test_schema_mismatch_is_refused(chain, artifacts, suite_files: Path) -> None:
     python = build_agent("python", suite_files)
     webpage = build_agent("webpage", suite_files, output_dir=suite_files / "out")
     async with python.serve() as python_url, webpage.serve() as web_url:
         # the python agent's stake and schema hash, but the endpoint serves other tools
-        await register_tool_agent(chain.contracts(3).ledger, python, web_url)
-        await register_tool_agent(chain.contracts(4).ledger, python, python_url)
-        found = discover(chain.contracts(0).ledger)
+        await register_tool_agent(ledger(chain, artifacts, 3), python, web_url)
+        await register_tool_agent(ledger(chain, artifacts, 4), python, python_url)
+        found = discover(ledger(chain, artifacts, 0))
         assert hash_from_tags(found[0].tags) == await python.schema_hash()
         with pytest.raises(SchemaMismatchError, match="refusing"):
             await connect_discovered(found)
