@@ -16,6 +16,7 @@ from typing import Callable
 
 from chain.client import ChainClient
 from marl_detector.onchain.accounts import TimedSender, chain_time
+from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.market import OnchainMarket, RecordedEpisode, recording_trades, replay_episode
 from marl_detector.onchain.posts import append_posts
 
@@ -50,7 +51,7 @@ def episode_posts(episode, ticker: str, time_offset: int) -> list[dict]:
 
 def play_episode(
     operator: ChainClient,
-    market,
+    market: Market,
     ticker: str,
     simulate: Callable[[], object],
     feed: Path,

@@ -20,12 +20,13 @@ from typing import Callable, Iterator
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.contract import Contract
 
 from chain.client import ChainClient
 from chain.errors import SymphonyError
 from marl_detector.amm import Pool
 from marl_detector.onchain.accounts import TimedSender, trader_account
-from marl_detector.onchain.deployment import MarketPool
+from marl_detector.onchain.deployment import Market, MarketPool
 
 GAS_SWAP = 250_000
 GAS_APPROVE = 80_000
@@ -66,7 +67,7 @@ class OnchainMarket:
 
     operator: ChainClient
     pool: MarketPool
-    quote: object  # bound quote-token contract
+    quote: Contract  # bound quote-token contract
     seed: int = 0
     mirror: Pool | None = None
     executed: list[ExecutedTrade] = field(default_factory=list)
@@ -95,13 +96,13 @@ class OnchainMarket:
             sender.send_at(timestamp, account, {"to": token.address, "data": data, "value": 0}, GAS_APPROVE)
         self._ready.add(account.address)
 
-    def _balance(self, token, address: str) -> int:
+    def _balance(self, token: Contract, address: str) -> int:
         key = (token.address, address)
         if key not in self._balances:
             self._balances[key] = token.functions.balanceOf(address).call()
         return self._balances[key]
 
-    def mint(self, token, to: str, amount: int, timestamp: int) -> None:
+    def mint(self, token: Contract, to: str, amount: int, timestamp: int) -> None:
         """Operator mints `amount` of `token` to `to` (mined at `timestamp`)."""
         data = token.functions.mint(to, amount)._encode_transaction_data()
         self._operator_send(timestamp, {"to": token.address, "data": data, "value": 0}, GAS_MINT)
@@ -243,7 +244,7 @@ def recording_trades() -> Iterator[list[RecordedEpisode]]:
 
 def launch_pool(
     operator: ChainClient,
-    market,
+    market: Market,
     ticker: str,
     reserve_q: int,
     reserve_t: int,
@@ -282,7 +283,7 @@ def launch_pool(
 
 def replay_episode(
     operator: ChainClient,
-    market,
+    market: Market,
     ticker: str,
     episode: RecordedEpisode,
     *,
