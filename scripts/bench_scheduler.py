@@ -44,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--model", help="model folder for the LLM planner (default: the configured/default model)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads for the LLM planner")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_scheduler.json")
+    p.add_argument("--merge", action="store_true", help="keep the other planners' entries already in --out")
     return p.parse_args()
 
 
@@ -205,6 +206,12 @@ async def main() -> int:
             summary["ideal_ratio_parallelisable (plan rounds / calls)"] = ideal_ratio(chosen, args.replicas)
         result["planners"][name] = {"info": info, "runs": runs, "summary": summary, "wall_s": round(time.monotonic() - started, 1)}
         print_table(f"{name} — {info}", runs, summary)
+    if args.merge and args.out.exists():
+        previous = json.loads(args.out.read_text())
+        for name, entry in previous.get("planners", {}).items():
+            if name not in result["planners"]:
+                entry.setdefault("info", {})["from_earlier_run"] = previous.get("created")
+                result["planners"][name] = entry
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"\nwrote {args.out}")

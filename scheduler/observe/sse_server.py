@@ -108,6 +108,8 @@ class SchedulerService:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         run_id = request.query.get("run", ALL)
+        if run_id != ALL and run_id not in self.bus.history and run_id not in self.tasks:
+            raise web.HTTPNotFound(text=f"no run {run_id}")
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         await response.prepare(request)
         await response.write(b": connected\n\n")

@@ -95,3 +95,17 @@ async def test_retries_exhausted_become_a_visible_failure(suite_files: Path) -> 
         outcome = await dispatcher.call(ToolCall("x", "calculate", {"expression": "1"}))
     assert not outcome.ok and outcome.attempts == 3 and outcome.error_kind == "transient"
     assert "injected fault: call 3" in outcome.error
+
+
+async def test_unknown_run_and_bad_request_are_clear_errors(tmp_path: Path) -> None:
+    async with serve(build_agent("python", tmp_path)) as connections:
+        service = SchedulerService(Engine(Dispatcher(connections, EventBus())), lambda options: ScriptedPlanner(options["plan"]))
+        async with http_service(service) as base, aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/api/events?run=nope") as response:
+                assert response.status == 404
+            async with session.post(f"{base}/api/runs", json={"task": "  "}) as response:
+                assert response.status == 400 and "non-empty" in await response.text()
+            async with session.post(f"{base}/api/runs", data="not json") as response:
+                assert response.status == 400
+            async with session.post(f"{base}/api/runs", json={"task": "x", "plan": []}) as response:
+                assert response.status == 400 and "at least one step" in await response.text()
