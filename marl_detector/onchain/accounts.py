@@ -24,7 +24,14 @@ from web3 import Web3
 from chain.errors import ConfigError, SymphonyError
 from chain.reverts import decode_revert
 
-LOCAL_CHAIN_IDS = (31337, 1337)
+
+
+def is_anvil(w3: Web3) -> bool:
+    """Whether the node is anvil (local, or a local fork of another chain, which keeps that chain's id)."""
+    try:
+        return str(w3.client_version).lower().startswith("anvil/")
+    except Exception:  # a node without web3_clientVersion is certainly not anvil
+        return False
 
 
 class TradeFailed(SymphonyError):
@@ -55,9 +62,10 @@ class TimedSender:
 
     def __post_init__(self) -> None:
         self.chain_id = self.w3.eth.chain_id
-        if self.chain_id not in LOCAL_CHAIN_IDS:
+        if not is_anvil(self.w3):
             raise ConfigError(
-                f"the on-chain market mode warps block time and only runs on a local chain (chain id {self.chain_id})"
+                f"the on-chain market mode warps block time and only runs on a local anvil (chain id {self.chain_id}, "
+                f"node {self.w3.client_version!r})"
             )
 
     def rpc(self, method: str, params: list[Any]) -> Any:
