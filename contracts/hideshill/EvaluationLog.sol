@@ -79,7 +79,6 @@ contract EvaluationLog {
     error CommitmentMismatch(uint256 id);
     error HorizonNotReached(uint256 id, uint256 readyAt);
     error PageTooLarge(uint256 limit, uint256 maximum);
-    error ValueOverflow(int256 value);
 
     event Committed(
         uint256 indexed id,
@@ -200,8 +199,8 @@ contract EvaluationLog {
         // casting is safe because scores lie in [-15, 10]
         // forge-lint: disable-next-line(unsafe-typecast)
         e.score = int16(points);
-        e.rPeakBp = _toInt128(rPeak);
-        e.rEndBp = _toInt128(rEnd);
+        e.rPeakBp = _saturate(rPeak);
+        e.rEndBp = _saturate(rEnd);
         _count(e, revealed, points);
         emit Resolved(id, e.detector, e.status, outcome, e.predicted, rPeak, rEnd, points, m);
         _adjustReputation(id, e.detector, points);
@@ -298,9 +297,13 @@ contract EvaluationLog {
         return _evaluations[id];
     }
 
-    function _toInt128(int256 x) private pure returns (int128) {
-        if (x > type(int128).max || x < type(int128).min) revert ValueOverflow(x);
-        // casting is safe because the range was checked above
+    /// @dev Stored returns saturate at the int128 range instead of reverting, so no price path, however
+    ///      absurd, can make an evaluation unresolvable. The label and score use the exact int256 values, and
+    ///      the `Resolved` event carries them unclamped.
+    function _saturate(int256 x) private pure returns (int128) {
+        if (x > type(int128).max) return type(int128).max;
+        if (x < type(int128).min) return type(int128).min;
+        // casting to 'int128' is safe because the range was checked above
         // forge-lint: disable-next-line(unsafe-typecast)
         return int128(x);
     }

@@ -24,6 +24,12 @@ from marl_detector.outcome import Label, classify, score
 
 WAD = 10**18
 EXPIRED_SCORE = -15
+INT128 = (-(2**127), 2**127 - 1)
+
+
+def stored_return(bp: int) -> int:
+    """What the contract stores for a return: saturated at the int128 range (the label uses the exact value)."""
+    return min(max(bp, INT128[0]), INT128[1])
 
 
 class HistoryGap(SymphonyError):
@@ -100,8 +106,8 @@ def compare(e: Evaluation, r: Rederived, revealed: dict | None) -> list[str]:
         else:
             for name, stored, mine in (
                 ("outcome", e.outcome, r.outcome),
-                ("r_peak_bp", e.r_peak_bp, r.r_peak_bp),
-                ("r_end_bp", e.r_end_bp, r.r_end_bp),
+                ("r_peak_bp", e.r_peak_bp, stored_return(r.r_peak_bp)),
+                ("r_end_bp", e.r_end_bp, stored_return(r.r_end_bp)),
                 ("score", e.score, r.score),
             ):
                 if stored != mine:

@@ -161,6 +161,22 @@ contract ConstantProductPoolTest is MarketFixture {
         p.addLiquidity(1e18, 1e18);
     }
 
+    function test_revert_CumulativeOverflow() public {
+        // A price of 1e58 WAD held for 2e7 s exceeds the 216-bit accumulator of an observation slot.
+        MemeToken q2 = new MemeToken("Q2", "Q2");
+        MemeToken t2 = new MemeToken("T2", "T2");
+        q2.mint(address(this), 1e41);
+        t2.mint(address(this), 1e18);
+        ConstantProductPool p = new ConstantProductPool(address(q2), address(t2), address(this));
+        q2.approve(address(p), type(uint256).max);
+        t2.approve(address(p), type(uint256).max);
+        p.addLiquidity(1e40, 1);
+        uint256 price = p.spotPrice();
+        vm.warp(block.timestamp + 2e7);
+        vm.expectRevert(abi.encodeWithSelector(ConstantProductPool.CumulativeOverflow.selector, price * 2e7));
+        p.swap(true, 1e30, 0, address(this));
+    }
+
     /// @notice The constant product never decreases across any sequence of swaps (the fee only adds to it).
     function testFuzz_kNeverDecreases(uint256[6] memory amounts, bool[6] memory buys, uint256 gapSeed) public {
         uint256 t = START;

@@ -306,6 +306,31 @@ contract EvaluationLogTest is MarketFixture {
         log.getDetectorEvaluationIds(DETECTOR, 0, 101);
     }
 
+    /// @notice An absurd price path (a 1-wei-priced pool pumped ~1e36x) still resolves: stored returns
+    ///         saturate at int128, the event and the label use the exact values.
+    function test_extremeReturnsSaturateInsteadOfBlockingResolve() public {
+        MemeToken dust = new MemeToken("Dust", "DUST");
+        dust.mint(address(this), 1e30);
+        ConstantProductPool p = ConstantProductPool(factory.createPool(address(dust)));
+        dust.approve(address(p), type(uint256).max);
+        quote.approve(address(p), type(uint256).max);
+        p.addLiquidity(1, 1e18); // spot price 1 wei of Q per T
+        vm.warp(block.timestamp + 200);
+        bytes32 c = log.computeCommitment(address(p), H, 1, 1, MODEL, SALT);
+        vm.prank(DETECTOR);
+        uint256 id = log.commit(address(p), H, c);
+        uint256 start = block.timestamp;
+        vm.warp(start + 10);
+        p.swap(true, 1e18, 0, address(this));
+        assertGt(p.spotPrice(), 1e35, "pumped");
+        vm.warp(start + H);
+        log.resolve(id);
+        EvaluationLog.Evaluation memory e = log.getEvaluation(id);
+        assertEq(int256(e.rPeakBp), int256(type(int128).max), "saturated peak");
+        assertTrue(e.outcome == OutcomeLib.Outcome.DISCOVERY, "persistent move");
+        assertTrue(e.status == EvaluationLog.Status.Expired, "never revealed");
+    }
+
     /// @notice Whatever the trades, a resolved score is one of the documented values and the counters add up.
     function testFuzz_resolveScoresAreDocumented(uint256 buyQ, uint256 sellFrac, uint256 sellAt, bool predicted)
         public
