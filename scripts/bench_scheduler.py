@@ -1,12 +1,16 @@
 """Benchmark: Gradientsys parallel dispatch vs a sequential (MinionS-style, one call at a time) baseline.
 
-Same tasks (data/gaia_local), same planner, same agents; the only difference is the dispatcher's
-`max_parallel` (None vs 1). Each configuration also runs with injected transient tool faults (server-side,
+Same tasks (data/gaia_local), same planner, same agents. Gradientsys: the planner puts independent calls
+in one step and the dispatcher runs them in parallel. Baseline (MinionS-style): the planner issues one tool
+call per step (the scripted plan split into single-call steps; the LLM prompted and held to one call per
+step) and the dispatcher runs one call at a time (`max_parallel=1`). Each configuration also runs with injected transient tool faults (server-side,
 seeded). Tool agents are real MCP servers on 127.0.0.1; `--latency` adds an emulated network round trip to
 every tool call (remote agents are not on localhost), and is printed with the results.
 
 Prints a table and writes results/bench_scheduler.json. Planners:
 - scripted: the plan stored with each task (protocol figures: measures the scheduler, not a model);
+- scripted-think: the same with an emulated planner latency per step (`--think-s`, printed), which is
+  what makes one-call-per-step expensive with a real LLM;
 - llm: the ReAct LLM planner on the configured model (default SmolLM2-135M-Instruct on CPU), on a small
   subset because CPU generation is slow (honest end-to-end figures).
 
@@ -29,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--planners", default="scripted,llm", help="comma-separated: scripted, llm")
+    p.add_argument("--planners", default="scripted,scripted-think,llm", help="comma-separated: scripted, scripted-think, llm")
+    p.add_argument("--think-s", type=float, default=0.5, help="scripted-think: emulated planner latency per step, seconds")
     p.add_argument("--latency", type=float, default=0.2, help="emulated network latency per tool call, seconds")
     p.add_argument("--fault-rate", type=float, default=0.2, help="probability of a transient fault per tool call")
     p.add_argument("--seed", type=int, default=11)
@@ -59,16 +64,17 @@ def spread(tasks, n):
     return chosen
 
 
-async def one_run(tasks, planner_for, mode, faults, args):
+async def one_run(tasks, make_planner, mode, faults, args, max_steps):
     from scheduler.dispatch.retry import RetryPolicy
     from scheduler.evaluation.harness import run_suite, running_agents
     from scheduler.toolkit.faults import FaultPlan
 
     plan = FaultPlan(transient_rate=faults, latency_s=args.latency, seed=args.seed)
     async with running_agents(faults=plan, replicas=args.replicas) as connections:
+        planner_for = lambda task: make_planner(task, mode == "sequential")
         report = await run_suite(tasks, connections, planner_for, mode=mode,
                                  retry=RetryPolicy(max_attempts=args.retry_attempts, base_delay_s=args.retry_base_delay),
-                                 max_steps=args.llm_max_steps if "llm" in getattr(planner_for, "kind", "") else 10)
+                                 max_steps=max_steps)
     par = [s for s in report.scores if s.parallelisable]
     return {
         "mode": mode, "fault_rate": faults, "planner": report.planner, "tasks": len(report.scores),
@@ -166,17 +172,18 @@ async def main() -> int:
         "settings": {"replicas_per_agent": args.replicas, "latency_s_per_call": args.latency, "fault_rate": args.fault_rate, "seed": args.seed,
                      "retry_attempts": args.retry_attempts, "retry_base_delay_s": args.retry_base_delay,
                      "agents": "documents, search, python, webpage (real MCP Streamable-HTTP servers on 127.0.0.1)",
-                     "baseline": "same dispatcher with max_parallel=1 (one call at a time, MinionS-style)"},
+                     "baseline": "MinionS-style: one tool call per planner step, and the same dispatcher with max_parallel=1"},
         "planners": {},
     }
     for name in planners:
         started = time.monotonic()
-        if name == "scripted":
+        all_configs = [("parallel", 0.0), ("sequential", 0.0), ("parallel", args.fault_rate), ("sequential", args.fault_rate)]
+        if name in ("scripted", "scripted-think"):
+            think = args.think_s if name == "scripted-think" else 0.0
             chosen = tasks
-            planner_for = lambda t: ScriptedPlanner(t.plan)
-            planner_for.kind = "scripted"
-            configs = [("parallel", 0.0), ("sequential", 0.0), ("parallel", args.fault_rate), ("sequential", args.fault_rate)]
-            info = {"planner": "scripted (stored plan per task)", "device": "n/a (no model)"}
+            make_planner = lambda task, one, think=think: ScriptedPlanner(task.plan, one_call_per_step=one, think_s=think)
+            configs, max_steps = all_configs, 40
+            info = {"planner": f"scripted (stored plan per task), emulated planner latency {think} s per step", "device": "n/a (no model)"}
         elif name == "llm":
             import torch
 
@@ -187,11 +194,10 @@ async def main() -> int:
             torch.set_num_threads(args.threads)
             settings = LLMSettings(model=args.model, device="cpu") if args.model else LLMSettings(device="cpu")
             backend = load_backend(settings)
-            llm = LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens)
+            planners = {one: LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens, one_call_per_step=one) for one in (False, True)}
             chosen = spread(tasks, args.llm_tasks)
-            planner_for = lambda t: llm
-            planner_for.kind = "llm"
-            configs = [("parallel", 0.0), ("sequential", 0.0)] + ([("parallel", args.fault_rate), ("sequential", args.fault_rate)] if args.llm_faults else [])
+            make_planner = lambda task, one: planners[one]
+            configs, max_steps = (all_configs if args.llm_faults else all_configs[:2]), args.llm_max_steps
             info = {"planner": f"LLMPlanner greedy, max_new_tokens={args.llm_max_new_tokens}, max_steps={args.llm_max_steps}",
                     "model": backend.model_id, "device": "cpu", "torch_threads": args.threads, "tasks": [t.id for t in chosen]}
         else:
@@ -200,9 +206,9 @@ async def main() -> int:
         runs = []
         for mode, faults in configs:
             print(f"[{name}] {mode} faults={faults} on {len(chosen)} tasks ...", flush=True)
-            runs.append(await one_run(chosen, planner_for, mode, faults, args))
+            runs.append(await one_run(chosen, make_planner, mode, faults, args, max_steps))
         summary = compare(runs)
-        if name == "scripted":
+        if name.startswith("scripted"):
             summary["ideal_ratio_parallelisable (plan rounds / calls)"] = ideal_ratio(chosen, args.replicas)
         result["planners"][name] = {"info": info, "runs": runs, "summary": summary, "wall_s": round(time.monotonic() - started, 1)}
         print_table(f"{name} — {info}", runs, summary)

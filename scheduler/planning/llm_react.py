@@ -38,18 +38,27 @@ def _clip(value: Any, limit: int) -> str:
 class LLMPlanner(Planner):
     name = "llm"
 
-    def __init__(self, backend: LLMBackend, max_new_tokens: int = 192, observation_chars: int = 1200) -> None:
+    def __init__(self, backend: LLMBackend, max_new_tokens: int = 192, observation_chars: int = 1200,
+                 one_call_per_step: bool = False) -> None:
+        """`one_call_per_step`: the MinionS-style sequential baseline — the prompt asks for one tool call per
+        step and only the first action of a step runs (the planner is told so in the thought)."""
         self.backend = backend
         self.params = SamplingParams(max_new_tokens=max_new_tokens, temperature=0.0)
         self.observation_chars = observation_chars
-        self.name = f"llm:{backend.model_id}"
+        self.one_call_per_step = one_call_per_step
+        self.name = f"llm:{backend.model_id}" + ("/one-call-per-step" if one_call_per_step else "")
 
     def messages(self, task: str, tools: dict[str, ToolSpec], history: list[StepRecord]) -> list[dict[str, str]]:
         listing = "\n".join(json.dumps(spec.brief()) for key, spec in sorted(tools.items()) if "." not in key)
+        system, example = SYSTEM, EXAMPLE_STEP
+        if self.one_call_per_step:
+            system = SYSTEM.replace("Put independent tool calls together in \"actions\"; they run in parallel.",
+                                    "Call exactly ONE tool per step.")
+            example = {**EXAMPLE_STEP, "thought": "First compute the product.", "actions": EXAMPLE_STEP["actions"][:1]}
         messages = [
-            {"role": "system", "content": SYSTEM.format(tools=listing)},
+            {"role": "system", "content": system.format(tools=listing)},
             {"role": "user", "content": f"Task: {EXAMPLE_TASK}"},
-            {"role": "assistant", "content": json.dumps(EXAMPLE_STEP)},
+            {"role": "assistant", "content": json.dumps(example)},
             {"role": "user", "content": "Observations: (example ends here)"},
             {"role": "user", "content": f"Task: {task}"},
         ]
@@ -66,6 +75,9 @@ class LLMPlanner(Planner):
             step = step_from_json(find_json_object(completion.text), f"s{len(history) + 1}a")
         except ValueError as exc:
             step = PlanStep(thought="", parse_error=f"could not read your step: {exc}. Reply with one JSON object.")
+        if self.one_call_per_step and len(step.actions) > 1:
+            step.thought += f" [one call per step: only {step.actions[0].id} runs]"
+            step.actions = step.actions[:1]
         step.raw = completion.text
         step.llm_calls = 1
         step.prompt_tokens = completion.prompt_tokens
