@@ -113,3 +113,23 @@ async def test_async_actions_are_collected_later(tmp_path: Path) -> None:
     assert result.ok and result.answer == "2/5"
     order = [(e.type, e.data.get("call_id")) for e in bus.history["r"] if e.type in (EventType.TOOL_CALL_START, EventType.TOOL_CALL_END)]
     assert order.index((EventType.TOOL_CALL_END, "fast")) < order.index((EventType.TOOL_CALL_END, "slow"))
+
+
+async def test_one_call_per_step_baseline_splits_steps_and_keeps_fallbacks(tmp_path: Path) -> None:
+    plan = [
+        {"thought": "fan out", "actions": [{"id": "a", "tool": "calculate", "args": {"expression": "1 + 1"}},
+                                            {"id": "b", "tool": "csv_aggregate", "args": {"path": "missing.csv", "column": "x"}}],
+         "fallback": {"b": [{"id": "b2", "tool": "calculate", "args": {"expression": "10"}}]}},
+        {"thought": "sum", "actions": [{"id": "c", "tool": "calculate", "args": {"expression": "{{a.value}} + {{b2.value}}"}}]},
+        {"thought": "done", "final_answer": "{{c.value}}"},
+    ]
+    results = {}
+    async with serve(build_agent("python", tmp_path), build_agent("documents", tmp_path)) as connections:
+        for one in (False, True):
+            bus = EventBus()
+            results[one] = await Engine(Dispatcher(connections, bus)).run("t", ScriptedPlanner(plan, one_call_per_step=one), run_id="r")
+            steps = [e.data["actions"] for e in bus.history["r"] if e.type == EventType.THOUGHT]
+            assert all(len(actions) <= 1 for actions in steps) if one else len(steps[0]) == 2
+    assert results[False].answer == results[True].answer == "12"
+    assert results[False].steps == 4 and results[True].steps == 5  # fan-out, fallback, sum, answer (+1 split step)
+    assert results[True].planner == "scripted/one-call-per-step"
