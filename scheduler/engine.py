@@ -71,7 +71,10 @@ class Engine:
         try:
             for number in range(1, self.max_steps + 1):
                 emit(run_id, EventType.STEP_STARTED, step=number)
-                step = await planner.next_step(task, self.dispatcher.tools, history)
+                try:
+                    step = await planner.next_step(task, self.dispatcher.tools, history)
+                except Exception as exc:  # noqa: BLE001 - a crashed planner ends the run visibly, not silently
+                    raise _RunFailed(f"planner failed: {type(exc).__name__}: {exc}") from exc
                 result.steps = number
                 result.llm_calls += step.llm_calls
                 result.prompt_tokens += step.prompt_tokens

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from chain.errors import SymphonyError
 from scheduler.engine import Engine, RunResult
 from scheduler.observe.bus import ALL
 from scheduler.planning.base import Planner
@@ -86,7 +87,7 @@ class SchedulerService:
             raise web.HTTPBadRequest(text='"task" must be a non-empty string')
         try:
             run_id = self.start_run(task.strip(), body)
-        except ValueError as exc:
+        except (ValueError, SymphonyError) as exc:  # bad plan, or no model to plan with
             raise web.HTTPBadRequest(text=str(exc))
         return web.json_response({"run_id": run_id, "events": f"/api/events?run={run_id}"}, status=202)
 

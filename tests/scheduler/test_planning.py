@@ -133,3 +133,15 @@ async def test_one_call_per_step_baseline_splits_steps_and_keeps_fallbacks(tmp_p
     assert results[False].answer == results[True].answer == "12"
     assert results[False].steps == 4 and results[True].steps == 5  # fan-out, fallback, sum, answer (+1 split step)
     assert results[True].planner == "scripted/one-call-per-step"
+
+
+async def test_a_crashing_planner_ends_the_run_with_run_error(tmp_path: Path) -> None:
+    class Broken(ScriptedPlanner):
+        async def next_step(self, task, tools, history):
+            raise RuntimeError("model server went away")
+
+    async with serve(build_agent("python", tmp_path)) as connections:
+        bus = EventBus()
+        result = await Engine(Dispatcher(connections, bus)).run("t", Broken([{"final_answer": "x"}]), run_id="r")
+    assert not result.ok and "planner failed: RuntimeError: model server went away" in result.error
+    assert bus.history["r"][-1].type == EventType.RUN_ERROR
