@@ -262,8 +262,12 @@ class LiveDetector:
         for eval_id, p in sorted(self.pending.items()):
             if now < p.t0 + self.settings.reveal_delay and now < p.t0 + p.horizon - 1:
                 continue
-            self.log.reveal(p)
             del self.pending[eval_id]
+            try:
+                self.log.reveal(p)
+            except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
+                report.skipped.append(f"#{eval_id}: reveal refused ({exc})")
+                continue
             self.open[eval_id] = p
             report.revealed.append(eval_id)
 
@@ -271,16 +275,22 @@ class LiveDetector:
         for eval_id, p in sorted(self.open.items()):
             if now < p.t0 + p.horizon:
                 continue
-            current = self.log.get(eval_id)
-            if current.status == Status.REVEALED:
+            del self.open[eval_id]
+            if self.log.get(eval_id).status != Status.REVEALED:
+                continue  # somebody else resolved it already
+            try:
                 self.log.resolve(eval_id)
                 report.resolved.append(eval_id)
-            del self.open[eval_id]
+            except ContractRevert as exc:  # lost a race with another resolver
+                report.skipped.append(f"#{eval_id}: resolve refused ({exc})")
         if self.settings.resolve_others:
             for e in self.log.all():
                 if not e.settled and now >= e.t0 + e.horizon and e.id not in self.pending:
-                    self.log.resolve(e.id)
-                    report.resolved.append(e.id)
+                    try:
+                        self.log.resolve(e.id)
+                        report.resolved.append(e.id)
+                    except ContractRevert as exc:
+                        report.skipped.append(f"#{e.id}: resolve refused ({exc})")
 
     def run(self, stop: threading.Event, max_steps: int | None = None) -> None:
         """Repeat `step()` every poll interval until `stop` is set (or `max_steps` passes)."""

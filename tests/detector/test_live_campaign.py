@@ -18,7 +18,7 @@ from marl_detector.amm import Pool
 from marl_detector.live import LiveDetector, RuleDetector
 from marl_detector.onchain.accounts import TimedSender, chain_time, mine_at
 from marl_detector.onchain.deployment import WAD, deploy_market
-from marl_detector.onchain.evaluation import Status
+from marl_detector.onchain.evaluation import EvaluationLogClient, Status
 from marl_detector.onchain.market import OnchainMarket, Trade
 from marl_detector.onchain.posts import append_posts
 from marl_detector.onchain.settings import LiveDetectorSettings
@@ -204,3 +204,21 @@ def test_state_from_another_deployment_is_ignored(campaign, tmp_path):
     assert live.pending == {} and live.next_due == {}
     mine_at(operator.w3, start + 3_600)
     assert len(live.step().committed) == 2
+
+
+def test_a_keeper_resolving_first_does_not_break_the_detector(campaign):
+    """If the horizon passes before the detector reveals and a keeper resolves first, the entry expires (-15)
+    and the detector carries on instead of crashing on the refused reveal."""
+    anvil, operator, market, manifest_path, books, posts, start = campaign
+    live = LiveDetector(ChainClient(anvil.rpc_url, anvil.dev_accounts[3].key.to_0x_hex()), market, RuleDetector(),
+                        LiveDetectorSettings(horizon_s=H, lookback_s=3_600, commit_every_s=100_000, posts_path=posts))
+    mine_at(operator.w3, start + 3_600)
+    ids = live.step().committed
+    keeper = EvaluationLogClient(operator, market.log)
+    mine_at(operator.w3, start + 3_600 + H + 5)
+    for i in ids:
+        assert keeper.resolve(i).status == Status.EXPIRED
+    report = live.step()
+    assert report.revealed == [] and report.resolved == []
+    assert len(report.skipped) == 2 and all("reveal refused" in s for s in report.skipped)
+    assert live.pending == {} and live.open == {}
