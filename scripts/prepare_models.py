@@ -46,6 +46,7 @@ def _bench(path: Path, new_tokens: int, repeats: int, threads: int | None) -> di
 
     if threads:
         torch.set_num_threads(threads)
+    load_before = os.getloadavg()[0]
     backend = TransformersBackend(path, device="cpu", max_batch_size=8)
     questions = [
         "Explain why the sky is blue.",
@@ -84,7 +85,8 @@ def _bench(path: Path, new_tokens: int, repeats: int, threads: int | None) -> di
         "model": "SmolLM2-135M-Instruct (dequantised from Q4_1 GGUF), float32",
         "backend": "transformers",
         "device": f"cpu ({platform.processor() or platform.machine()}), torch threads={torch.get_num_threads()}",
-        "load_average_1m": round(os.getloadavg()[0], 2),  # a shared CPU: other processes skew the numbers
+        # A shared CPU: other processes skew the numbers, so record how busy it was before and after.
+        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "settings": {"decoding": "greedy", "max_new_tokens": new_tokens, "repeats": repeats},
         "rows": rows,
     }
