@@ -118,6 +118,19 @@ class Requester:
         self.router = EventRouter(stream).start()
         self._tx_lock = threading.Lock()
         self._receipts: list = []
+        self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks
+
+    def chain_now(self) -> float:
+        """The timestamp the next block will (at least) carry: local time plus the chain's observed lead.
+
+        Why: deadlines are in block time, and a chain's clock can run ahead of ours (anvil after
+        evm_increaseTime, a testnet's skew); waiting on local time alone would close beacons too early.
+        """
+        return time.time() + self._clock_offset
+
+    def _learn_clock(self, receipt) -> None:
+        block = self.contracts.client.w3.eth.get_block(receipt["blockNumber"])
+        self._clock_offset = max(self._clock_offset, float(block["timestamp"]) - time.time())
 
     def close(self) -> None:
         self.router.stop()
@@ -127,9 +140,10 @@ class Requester:
         start = time.perf_counter()
         with self._tx_lock:
             out = fn(*args, **kwargs)
-        timer.add("chain", time.perf_counter() - start)
         receipt = out[1] if isinstance(out, tuple) else out
         self._receipts.append(receipt)
+        self._learn_clock(receipt)
+        timer.add("chain", time.perf_counter() - start)
         return out
 
     def _wait(self, timer: ChainTimer, predicate, timeout: float) -> ChainEvent | None:
@@ -168,7 +182,7 @@ class Requester:
 
     def _close_after_window(self, beacon_id: int, timer: ChainTimer) -> None:
         deadline = self.contracts.beacon.get(beacon_id).bid_deadline
-        wait = deadline + 1 - time.time()  # close needs a block with timestamp > bidDeadline
+        wait = deadline + 1 - self.chain_now()  # close needs a block with timestamp > bidDeadline
         if wait > 0:
             start = time.perf_counter()
             time.sleep(wait)
@@ -190,7 +204,7 @@ class Requester:
         """The first result for the beacon; past the exec deadline, reclaim (reassign) and keep waiting."""
         while True:
             info = self.contracts.beacon.get(beacon_id)
-            remaining = max(info.exec_deadline - time.time() + 1, 0.5)
+            remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
             event = self._wait(timer, lambda e: e.name == "ResultSubmitted" and e.args["beaconId"] == beacon_id, remaining)
             if event is not None:
                 return event
@@ -223,9 +237,9 @@ class Requester:
             info = vote.get(task_id)
             if info.phase == VotePhase.FINALIZED:
                 return
-            if info.phase == VotePhase.COMMIT and time.time() > info.commit_deadline + 1:
+            if info.phase == VotePhase.COMMIT and self.chain_now() > info.commit_deadline + 1:
                 self._try(timer, vote.start_reveal, task_id)
-            elif info.phase == VotePhase.REVEAL and (info.reveals >= info.commits or time.time() > info.reveal_deadline + 1):
+            elif info.phase == VotePhase.REVEAL and (info.reveals >= info.commits or self.chain_now() > info.reveal_deadline + 1):
                 self._try(timer, vote.finalize, task_id)
             elif info.phase == VotePhase.NONE and voters == 0:
                 raise AskFailed("no chain produced an answer to vote on")
@@ -252,6 +266,8 @@ class Requester:
         planner_seconds = time.perf_counter() - t0
         progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
+        # Claim the task and declare K voters up front, so a fast chain cannot close the vote before a slow one.
+        self._tx(timer, self.contracts.beacon.open_task, task_id, len(chains))
         with ThreadPoolExecutor(max_workers=len(chains)) as pool:
             done = list(pool.map(lambda c: self._run_chain(task_id, c, timer), chains))
         for c in done:

@@ -135,7 +135,8 @@ class ChainClient:
 
     def _estimate(self, tx: dict, contract: str | None) -> int:
         try:
-            return int(self.w3.eth.estimate_gas({"from": self.address, **tx}) * GAS_HEADROOM)
+            # "pending": the transaction lands in the next block, whose timestamp is now, not the last block's.
+            return int(self.w3.eth.estimate_gas({"from": self.address, **tx}, "pending") * GAS_HEADROOM)
         except ContractLogicError as exc:
             raise decode_revert(exc.data, contract=contract) from None
 

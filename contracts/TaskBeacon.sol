@@ -56,6 +56,13 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint8 state; // BIDDER / ASSIGNED / TIMED_OUT
     }
 
+    /// @dev One slot per task: only its requester may post beacons for it, so nobody can join a task's vote by
+    ///      posting a final beacon of their own under someone else's task id.
+    struct TaskOwner {
+        address requester;
+        uint16 declaredVoters;
+    }
+
     struct ChainSum {
         uint128 scoreSum;
         uint64 count;
@@ -71,6 +78,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     mapping(uint256 => mapping(address => bytes32)) public resultHashOf;
     /// @inheritdoc ITaskBeacon
     mapping(bytes32 => uint256) public finalExecutorCount;
+    /// @dev Who owns each task id (bound by its first beacon or openTask) and how many voters it declared.
+    mapping(bytes32 => TaskOwner) internal _tasks;
 
     mapping(uint256 => Beacon) internal _beacons;
     mapping(uint256 => mapping(uint256 => BidSlot)) internal _bids;
@@ -103,6 +112,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (executors == 0 || executors > MAX_EXECUTORS) revert InvalidExecutors(executors);
         if (bidWindow == 0 || execWindow == 0) revert InvalidWindow();
         if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
+        _claimTask(taskId);
         unchecked {
             beaconId = _beaconCountPlusOne - 1;
             _beaconCountPlusOne = beaconId + 2;
@@ -124,6 +134,27 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         b.isFinal = isFinal;
         b.requirementNorm = uint32(CapabilityMath.norm(requirement));
         _emitPosted(beaconId, b, payload);
+    }
+
+    /// @notice Declare how many chains of thought (final voters) a task will have, before its chains finish.
+    /// @dev Without it, VoteCommitment only knows the final slots closed so far, so a fast chain could start the
+    ///      reveal phase before a slow chain's final beacon even exists. Binds the task to the caller.
+    function openTask(bytes32 taskId, uint16 expectedVoters) external {
+        _claimTask(taskId);
+        _tasks[taskId].declaredVoters = expectedVoters;
+        emit TaskOpened(taskId, msg.sender, expectedVoters);
+    }
+
+    /// @notice The requester that owns `taskId` (zero if no beacon was posted for it yet).
+    function taskRequester(bytes32 taskId) external view returns (address) {
+        return _tasks[taskId].requester;
+    }
+
+    /// @notice Voters the task expects: the declared count, or the final slots closed so far if that is larger.
+    function expectedVoters(bytes32 taskId) public view returns (uint256) {
+        uint256 declared = _tasks[taskId].declaredVoters;
+        uint256 finals = finalExecutorCount[taskId];
+        return declared > finals ? declared : finals;
     }
 
     // ------------------------------------------------------------------ agents
@@ -328,10 +359,17 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         cotIndex = b.cotIndex;
         isFinal = b.isFinal;
         resultHash = resultHashOf[beaconId][voter];
-        finalExecutors = finalExecutorCount[taskId];
+        finalExecutors = expectedVoters(taskId);
     }
 
     // ------------------------------------------------------------------ internals
+
+    function _claimTask(bytes32 taskId) private {
+        TaskOwner storage t = _tasks[taskId];
+        address owner = t.requester;
+        if (owner == address(0)) t.requester = msg.sender;
+        else if (owner != msg.sender) revert NotTaskRequester(taskId, msg.sender);
+    }
 
     function _requireStatus(uint256 beaconId, Status actual, Status expected) private pure {
         if (actual == expected) return;

@@ -81,6 +81,16 @@ class TaskBeacon:
         (event,) = self.contract.events.BeaconPosted().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["beaconId"]), receipt
 
+    def open_task(self, task_id: bytes, expected_voters: int) -> TxReceipt:
+        """Claim `task_id` and declare how many final voters (chains) its vote waits for."""
+        return self.client.transact(self.contract.functions.openTask(task_id, expected_voters))
+
+    def task_requester(self, task_id: bytes) -> str:
+        return self.client.call(self.contract.functions.taskRequester(task_id))
+
+    def expected_voters(self, task_id: bytes) -> int:
+        return self.client.call(self.contract.functions.expectedVoters(task_id))
+
     def bid(self, beacon_id: int) -> TxReceipt:
         return self.client.transact(self.contract.functions.bid(beacon_id))
 

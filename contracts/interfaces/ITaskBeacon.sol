@@ -52,6 +52,8 @@ interface ITaskBeacon {
     error TransferFailed();
     /// @notice Added: msg.value does not fit the packed uint96 escrow (more than 7.9e10 ether).
     error RewardTooLarge(uint256 value);
+    /// @notice Added by the lead: a task id belongs to the requester who first used it.
+    error NotTaskRequester(bytes32 taskId, address caller);
 
     event BeaconPosted(
         uint256 indexed beaconId,
@@ -66,6 +68,7 @@ interface ITaskBeacon {
         uint256 reward,
         bool isFinal
     );
+    event TaskOpened(bytes32 indexed taskId, address indexed requester, uint16 expectedVoters);
     event BidPlaced(uint256 indexed beaconId, address indexed agent, uint64 score);
     /// @notice One event per assigned executor, so agents can filter on their own address.
     event ExecutorAssigned(uint256 indexed beaconId, address indexed agent, bytes32 indexed taskId, uint64 score, uint64 execDeadline);
@@ -87,6 +90,7 @@ interface ITaskBeacon {
         bool reputationWeighted,
         bool isFinal
     ) external payable returns (uint256 beaconId);
+    function openTask(bytes32 taskId, uint16 expectedVoters) external;
     function bid(uint256 beaconId) external;
     function close(uint256 beaconId) external;
     function submitResult(uint256 beaconId, bytes calldata result) external;
@@ -105,6 +109,9 @@ interface ITaskBeacon {
     /// @notice Number of executor slots on final beacons of the task (the voters expected by VoteCommitment).
     function finalExecutorCount(bytes32 taskId) external view returns (uint256);
     function maxPayloadBytes() external view returns (uint256);
+    function taskRequester(bytes32 taskId) external view returns (address);
+    /// @notice max(declared voters, final executor slots closed so far): the voters VoteCommitment waits for.
+    function expectedVoters(bytes32 taskId) external view returns (uint256);
     /// @notice Added for VoteCommitment.commit (one call instead of four): the beacon's task, chain and finality,
     ///         the voter's delivered result hash (zero if none) and finalExecutorCount(taskId). Reverts UnknownBeacon.
     function voteContext(uint256 beaconId, address voter)

@@ -128,6 +128,18 @@ def test_post_validation(parties):
     assert requester.beacon.count() == 0
 
 
+def test_task_ids_belong_to_their_requester(parties):
+    _, requester, (a, *_) = parties
+    requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10)
+    with err("NotTaskRequester"):  # nobody can inject a (final) beacon into someone else's task
+        a.beacon.post(TASK, 1, 0, vector(1), b"{}", bid_window=10, exec_window=10, is_final=True)
+    with err("NotTaskRequester"):
+        a.beacon.open_task(TASK, 5)
+    requester.beacon.open_task(TASK, 3)
+    assert requester.beacon.task_requester(TASK) == requester.client.address
+    assert requester.beacon.expected_voters(TASK) == 3
+
+
 def test_unknown_beacon(parties):
     _, requester, (a, *_) = parties
     register(a, "a", vector(1))

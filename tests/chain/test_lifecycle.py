@@ -85,3 +85,28 @@ def test_missed_deadline_reassigns_to_the_next_bidder(chain):
 
     agents[1].beacon.submit_result(beacon_id, b"done")
     assert requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED
+
+
+def test_declared_voters_keep_the_vote_open_for_slow_chains(chain):
+    """Two chains: the fast one finishes first; with K declared, its commit must not start the reveal phase."""
+    requester = chain.contracts(0)
+    agents = [chain.contracts(i) for i in (1, 2)]
+    requirement = vector(3)
+    for i, c in enumerate(agents):
+        register(c, f"a{i}", near(requirement, 10, i))
+    task = bytes.fromhex("33" * 32)
+    requester.beacon.open_task(task, 2)
+    beacons = []
+    for cot in (0, 1):
+        beacon_id, _ = requester.beacon.post(task, cot, 0, requirement, b"{}", bid_window=10, exec_window=300, executors=1, is_final=True)
+        beacons.append(beacon_id)
+        agents[cot].beacon.bid(beacon_id)
+    chain.node.increase_time(11)
+    requester.beacon.close(beacons[0])
+    agents[0].beacon.submit_result(beacons[0], b"r")
+    agents[0].vote.commit(task, beacons[0], "7", COT, bytes(32))
+    assert requester.vote.get(task).phase == VotePhase.COMMIT  # still waiting for chain 1
+    requester.beacon.close(beacons[1])
+    agents[1].beacon.submit_result(beacons[1], b"r")
+    agents[1].vote.commit(task, beacons[1], "7", COT, bytes(32))
+    assert requester.vote.get(task).phase == VotePhase.REVEAL

@@ -391,6 +391,26 @@ contract TaskBeaconTest is SymphonyFixture {
         assertEq(h, bytes32(0), "no result");
     }
 
+    function test_taskIdsBelongToTheirRequester() public {
+        _post(TASK, 0, 1, false, 0);
+        assertEq(beacon.taskRequester(TASK), address(this), "owner");
+        vm.prank(agents[0]);
+        vm.expectRevert(abi.encodeWithSelector(ITaskBeacon.NotTaskRequester.selector, TASK, agents[0]));
+        beacon.postBeacon(TASK, 1, 0, Vectors.unit(0, 100), "x", 10, 10, 1, false, true);
+        vm.prank(agents[0]);
+        vm.expectRevert(abi.encodeWithSelector(ITaskBeacon.NotTaskRequester.selector, TASK, agents[0]));
+        beacon.openTask(TASK, 4);
+    }
+
+    function test_openTask_declaredVotersRaiseExpectedVoters() public {
+        bytes32 task = keccak256("declared");
+        vm.expectEmit(true, true, false, true);
+        emit ITaskBeacon.TaskOpened(task, address(this), 3);
+        beacon.openTask(task, 3);
+        assertEq(beacon.expectedVoters(task), 3, "declared");
+        assertEq(beacon.finalExecutorCount(task), 0, "no final slots yet");
+    }
+
     // ------------------------------------------------------------------ fuzz
 
     /// @dev close() must pick exactly the reference top-k (score desc, earliest bid on ties).
