@@ -28,6 +28,7 @@ class DeployedContract(BaseModel):
     address: str
     abi_sha256: str
     deploy_block: int
+    artifact: str | None = None  # compiled contract name, when the manifest name differs (e.g. "HideShill.EvaluationLog")
 
 
 class Manifest(BaseModel):
@@ -48,16 +49,18 @@ class Manifest(BaseModel):
 
     def bind(self, client: ChainClient, name: str, artifacts: dict[str, ContractArtifact] | None = None):
         """A web3 contract for `name`, refusing if the local ABI differs from the one deployed."""
-        artifact = (artifacts or compile_contracts())[name]
         entry = self.contracts.get(name)
         if entry is None:
             raise ConfigError(f"the deployment manifest has no contract {name!r}")
+        artifact = (artifacts or compile_contracts())[entry.artifact or name]
         if artifact.abi_sha256 != entry.abi_sha256:
             raise ConfigError(f"{name} at {entry.address} was deployed with a different ABI than the local sources; redeploy")
         return client.contract(entry.address, artifact.abi, name)
 
     def add(self, name: str, address: str, artifact: ContractArtifact, block: int) -> None:
-        self.contracts[name] = DeployedContract(address=address, abi_sha256=artifact.abi_sha256, deploy_block=block)
+        self.contracts[name] = DeployedContract(
+            address=address, abi_sha256=artifact.abi_sha256, deploy_block=block, artifact=artifact.name if artifact.name != name else None
+        )
 
     def save(self, path: Path, artifacts: dict[str, ContractArtifact] | None = None) -> Path:
         path = Path(path)
@@ -69,9 +72,10 @@ class Manifest(BaseModel):
         if artifacts:
             abi_dir = path.parent / "abi"
             abi_dir.mkdir(exist_ok=True)
-            for name in self.contracts:
-                if name in artifacts:
-                    (abi_dir / f"{name}.json").write_text(json.dumps(artifacts[name].abi, indent=1))
+            for name, entry in self.contracts.items():
+                artifact = artifacts.get(entry.artifact or name)
+                if artifact is not None:
+                    (abi_dir / f"{name}.json").write_text(json.dumps(artifact.abi, indent=1))
         return path
 
     @classmethod

@@ -20,6 +20,9 @@ from agents.requester import RequesterSettings
 from agents.settings import LLMSettings
 from chain.errors import ConfigError
 from chain.settings import ChainSettings
+from echo_sync.settings import EchoSettings
+from marl_detector.onchain.settings import LiveDetectorSettings
+from scheduler.settings import SchedulerSettings
 
 
 class SymphonyConfig(BaseSettings):
@@ -29,6 +32,9 @@ class SymphonyConfig(BaseSettings):
     llm: LLMSettings = LLMSettings()  # the requester's planner model (agents carry their own in `agent.llm`)
     requester: RequesterSettings = RequesterSettings()
     agent: AgentProfile | None = None  # only for `symphony agent run`
+    echo: EchoSettings = EchoSettings()
+    detector: LiveDetectorSettings = LiveDetectorSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
 
 def _read_file(path: Path) -> dict[str, Any]:
