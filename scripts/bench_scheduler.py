@@ -64,33 +64,51 @@ def spread(tasks, n):
     return chosen
 
 
-async def one_run(tasks, make_planner, mode, faults, args, max_steps):
-    from scheduler.dispatch.retry import RetryPolicy
-    from scheduler.evaluation.harness import run_suite, running_agents
-    from scheduler.toolkit.faults import FaultPlan
-
-    plan = FaultPlan(transient_rate=faults, latency_s=args.latency, seed=args.seed)
-    async with running_agents(faults=plan, replicas=args.replicas) as connections:
-        planner_for = lambda task: make_planner(task, mode == "sequential")
-        report = await run_suite(tasks, connections, planner_for, mode=mode,
-                                 retry=RetryPolicy(max_attempts=args.retry_attempts, base_delay_s=args.retry_base_delay),
-                                 max_steps=max_steps)
-    par = [s for s in report.scores if s.parallelisable]
+def summarise(report, mode: str, faults: float) -> dict:
+    par = [x for x in report.scores if x.parallelisable]
     return {
         "mode": mode, "fault_rate": faults, "planner": report.planner, "tasks": len(report.scores),
         "success": round(report.success, 4),
         "success_by_level": {str(k): round(v, 4) for k, v in report.by_level().items()},
-        "makespan_s": round(sum(s.run["seconds"] for s in report.scores), 3),
-        "makespan_parallelisable_s": round(sum(s.run["seconds"] for s in par), 3),
+        "makespan_s": round(sum(x.run["seconds"] for x in report.scores), 3),
+        "makespan_parallelisable_s": round(sum(x.run["seconds"] for x in par), 3),
         "parallelisable_tasks": len(par),
-        "tool_calls": sum(s.run["tool_calls"] for s in report.scores),
-        "retries": sum(s.run["retries"] for s in report.scores),
-        "replans": sum(s.run["replans"] for s in report.scores),
-        "llm_calls": sum(s.run["llm_calls"] for s in report.scores),
-        "tokens": sum(s.run["tokens"] for s in report.scores),
-        "per_task": [{"id": s.task_id, "level": s.level, "correct": s.correct, "answer": s.answer, "expected": s.expected,
-                      "seconds": s.run["seconds"], "error": s.run["error"]} for s in report.scores],
+        "tool_calls": sum(x.run["tool_calls"] for x in report.scores),
+        "retries": sum(x.run["retries"] for x in report.scores),
+        "replans": sum(x.run["replans"] for x in report.scores),
+        "llm_calls": sum(x.run["llm_calls"] for x in report.scores),
+        "tokens": sum(x.run["tokens"] for x in report.scores),
+        "per_task": [{"id": x.task_id, "level": x.level, "correct": x.correct, "answer": x.answer, "expected": x.expected,
+                      "seconds": x.run["seconds"], "steps": x.run["steps"], "error": x.run["error"]} for x in report.scores],
     }
+
+
+async def paired_runs(tasks, make_planner, faults, args, max_steps) -> list[dict]:
+    """Both modes on the same live agents, task by task, alternating which mode goes first.
+
+    Why paired: the machine is shared, and its load swings; running the two modes of a task back to back
+    exposes both to the same conditions, which a whole-suite-then-whole-suite comparison does not.
+    """
+    from scheduler.dispatch.retry import RetryPolicy
+    from scheduler.evaluation.harness import SuiteReport, run_suite, running_agents
+    from scheduler.toolkit.faults import FaultPlan
+
+    plan = FaultPlan(transient_rate=faults, latency_s=args.latency, seed=args.seed)
+    retry = RetryPolicy(max_attempts=args.retry_attempts, base_delay_s=args.retry_base_delay)
+    reports = {mode: SuiteReport(mode=mode, planner="") for mode in ("parallel", "sequential")}
+    async with running_agents(faults=plan, replicas=args.replicas) as connections:
+        for index, task in enumerate(tasks):
+            order = ("parallel", "sequential") if index % 2 == 0 else ("sequential", "parallel")
+            for mode in order:
+                for connection in connections:  # both modes meet the same faults for the same calls
+                    connection.served_by.faults.reset()
+                one = await run_suite([task], connections, lambda t, mode=mode: make_planner(t, mode == "sequential"),
+                                      mode=mode, retry=retry, max_steps=max_steps)
+                reports[mode].scores.extend(one.scores)
+                reports[mode].planner = one.planner
+            print(f"  {task.id}: parallel {reports['parallel'].scores[-1].run['seconds']:.2f} s, "
+                  f"sequential {reports['sequential'].scores[-1].run['seconds']:.2f} s", flush=True)
+    return [summarise(reports[mode], mode, faults) for mode in ("parallel", "sequential")]
 
 
 def ideal_ratio(tasks, replicas: int) -> float:
@@ -204,9 +222,9 @@ async def main() -> int:
             print(f"unknown planner {name!r}", file=sys.stderr)
             return 2
         runs = []
-        for mode, faults in configs:
-            print(f"[{name}] {mode} faults={faults} on {len(chosen)} tasks ...", flush=True)
-            runs.append(await one_run(chosen, make_planner, mode, faults, args, max_steps))
+        for faults in sorted({f for _, f in configs}):
+            print(f"[{name}] parallel vs sequential, faults={faults}, {len(chosen)} tasks", flush=True)
+            runs.extend(await paired_runs(chosen, make_planner, faults, args, max_steps))
         summary = compare(runs)
         if name.startswith("scripted"):
             summary["ideal_ratio_parallelisable (plan rounds / calls)"] = ideal_ratio(chosen, args.replicas)

@@ -87,7 +87,9 @@ async def running_agents(files: Path | None = None, faults: FaultPlan | None = N
             connections = []
             for agent in agents:
                 url = await astack.enter_async_context(agent.serve())
-                connections.append(await astack.enter_async_context(AgentConnection(agent.name, url, agent.capacity)))
+                connection = await astack.enter_async_context(AgentConnection(agent.name, url, agent.capacity))
+                connection.served_by = agent  # in-process agents: lets benchmarks reset fault counters
+                connections.append(connection)
             yield connections
 
 
