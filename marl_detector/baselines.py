@@ -43,7 +43,7 @@ class ThresholdDetector:
     @classmethod
     def fit(cls, X: np.ndarray, y: np.ndarray) -> "ThresholdDetector":
         best, best_f1 = cls(), -1.0
-        for v in np.linspace(-0.5, 3.0, 36):
+        for v in np.linspace(-2.0, 3.0, 51):  # wide: the rule may even drop the volume condition
             for r in np.linspace(-0.02, 0.3, 33):
                 cand = cls(float(v), float(r))
                 f = f1_score(y, cand.predict(X))

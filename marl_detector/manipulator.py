@@ -5,8 +5,8 @@ manipulators' wording and habits; what they can *learn* is how to bend them — 
 usage, burstiness, mimicry, visible accumulation (`ManipulatorParams`). The policy samples a shift `delta`
 in logit space, `params = sigmoid(logit(style default) + delta)`, and is trained with the same
 group-relative, clipped objective as the detector: per style, a group of G campaigns with different
-sampled shifts, each simulated and scored by the frozen detector; reward = profit if the detector did not
-flag the campaign, minus a fixed penalty if it did (exchanges freeze flagged pumps). Evasion therefore
+sampled shifts, each simulated and scored by the frozen detector; reward = expected payoff when a flagged
+campaign is frozen (exchanges freeze flagged pumps): `(1 - P(flag)) * profit - P(flag) * penalty`. Evasion therefore
 trades off against profit through the simulator's economics.
 """
 
@@ -82,9 +82,15 @@ def simulate_campaigns(world: World, calib: TimingCalibration, embedder: TextEmb
     return eps, np.stack(feats)
 
 
-def campaign_reward(eps: Sequence[SimulatedEpisode], flagged: np.ndarray) -> np.ndarray:
+def campaign_reward(eps: Sequence[SimulatedEpisode], p_flag: np.ndarray) -> np.ndarray:
+    """Expected payoff when a flag gets the campaign frozen with probability `P(flag)`.
+
+    Using the detector's probability rather than its hard decision matters for learning: against a strong
+    detector every campaign in a group is flagged, the hard reward is the same constant for all of them and
+    group-relative advantages vanish; the expected payoff still ranks "less suspicious" behaviour higher.
+    """
     profit = np.array([e.manipulator_profit for e in eps])
-    return np.where(flagged, -DETECTION_PENALTY, profit)
+    return (1 - p_flag) * profit - p_flag * DETECTION_PENALTY
 
 
 def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, calib: TimingCalibration,
@@ -112,7 +118,7 @@ def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, c
             X.append(x)
         p_flag = scorer(np.concatenate(X))
         flagged = p_flag >= 0.5
-        r = torch.as_tensor(campaign_reward(eps, flagged), dtype=torch.float32).view(n_groups, g)
+        r = torch.as_tensor(campaign_reward(eps, p_flag), dtype=torch.float32).view(n_groups, g)
         adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True, unbiased=False) + 1e-6)).view(-1)
         for _ in range(cfg.inner_epochs):
             lp = policy.dist().log_prob(deltas).sum(-1)
