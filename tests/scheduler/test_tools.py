@@ -61,3 +61,34 @@ async def test_python_runner_limits(tmp_path: Path) -> None:
         await run.run({"code": "x = bytearray(400 * 1024 * 1024)", "memory_mb": 128})
     with pytest.raises(PermanentToolError, match="ZeroDivisionError"):
         await run.run({"code": "1/0"})
+
+
+async def test_fault_plan_is_keyed_by_call_and_reproducible() -> None:
+    from pydantic import BaseModel
+
+    from scheduler.errors import TransientToolError
+    from scheduler.toolkit.faults import FaultPlan
+
+    class Args(BaseModel):
+        x: int
+
+    async def outcomes(plan: FaultPlan, order: list[int]) -> dict[int, list[bool]]:
+        seen: dict[int, list[bool]] = {}
+        for x in order:
+            for _ in range(3):  # three attempts of each logical call
+                try:
+                    await plan.before_call("tool", Args(x=x))
+                    seen.setdefault(x, []).append(True)
+                except TransientToolError:
+                    seen.setdefault(x, []).append(False)
+        return seen
+
+    plan = FaultPlan(transient_rate=0.5, seed=3)
+    forward = await outcomes(plan, list(range(20)))
+    plan.reset()
+    backward = await outcomes(plan, list(reversed(range(20))))
+    assert forward == backward  # the same call meets the same faults whatever the order
+    flat = [ok for attempts in forward.values() for ok in attempts]
+    assert 0.3 < flat.count(False) / len(flat) < 0.7
+    with pytest.raises(ValueError):
+        FaultPlan(transient_rate=1.5)
