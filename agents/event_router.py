@@ -28,7 +28,7 @@ class _Waiter:
 class EventRouter:
     """Background poller: `on(name, handler)` for reactions, `wait_for(predicate)` to block on one event."""
 
-    def __init__(self, stream: EventStream, *, poll_interval: float = 0.02, history: int = 4096) -> None:
+    def __init__(self, stream: EventStream, *, poll_interval: float = 0.1, history: int = 4096) -> None:
         self.stream = stream
         self.poll_interval = poll_interval
         self._handlers: dict[str, list[Handler]] = {}

@@ -115,7 +115,8 @@ class Requester:
         stream = EventStream(contracts.client.w3, f"requester:{contracts.client.address}:{uuid.uuid4().hex[:8]}",
                              [EventSource(beacon.address, beacon.abi), EventSource(vote.address, vote.abi)],
                              start_block=contracts.client.w3.eth.block_number)
-        self.router = EventRouter(stream).start()
+        self.router = EventRouter(stream, poll_interval=0.05).start()
+        self.encode("warm up")  # load the embedding model once, not once per chain thread
         self._tx_lock = threading.Lock()
         self._receipts: list = []
         self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks

@@ -35,7 +35,7 @@ DEMO_PROFILES: list[dict] = [
 
 
 def _profile_config(profile: dict, manifest: Path, model: str | None, state_dir: Path) -> dict:
-    llm = {"max_new_tokens": 160, "temperature": profile.get("temperature", 0.0), "seed": 1}
+    llm = {"max_new_tokens": 128, "temperature": profile.get("temperature", 0.0), "seed": 1}
     if model:
         llm["model"] = model
     agent = {k: v for k, v in profile.items() if k != "temperature"}
@@ -71,6 +71,8 @@ def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, w
     from chain.node import AnvilNode
     from chain.settings import ChainSettings
 
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     model_path = model or str(prepare_default_model())
@@ -99,7 +101,7 @@ def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, w
             _wait_for_agents(contracts, len(DEMO_PROFILES), processes, timeout=300)
             print(f"{len(DEMO_PROFILES)} agents registered: " + ", ".join(f"{n} ({a[:8]}…)" for a, n in names.items()))
 
-            planner = Planner(load_backend(LLMSettings(model=model_path, max_new_tokens=160)))
+            planner = Planner(load_backend(LLMSettings(model=model_path)), max_new_tokens=96)
             requester = Requester(contracts, planner, encode_vector, RequesterSettings(chains=chains, bid_window_s=1))
             rows = []
             for q in demo_questions()[:questions]:
