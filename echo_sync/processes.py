@@ -46,6 +46,9 @@ class ChildProcess:
                 [sys.executable, "-m", module, str(self.spec_path)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
+                # Own session => own scheduler autogroup: each node gets a CPU share of its own, as it would
+                # on its own machine, instead of all nodes splitting the launcher's share on a busy host.
+                start_new_session=True,
             )
         self.url: str | None = None
 

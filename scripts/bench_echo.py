@@ -36,7 +36,7 @@ def settings_for(mode: str, budget_s: float, args: argparse.Namespace, model: st
         samplers=0 if mode == "colocated" else 2,
         max_staleness=args.max_staleness,
         stale_policy="requeue",
-        buffer_capacity=16,
+        buffer_capacity=2 if small else 4,  # one batch ahead: more only goes stale
         wall_budget_s=budget_s,
         torch_threads=1,
         pin_cpus=True,
