@@ -71,6 +71,10 @@ class LoadedDetector:
         with torch.no_grad():
             return torch.sigmoid(self.model(torch.as_tensor(np.atleast_2d(X), dtype=torch.float32))).numpy()
 
+    def predict_logits(self, X: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.model(torch.as_tensor(np.atleast_2d(X), dtype=torch.float32)).numpy()
+
     def predict(self, obs: EpisodeObservation) -> tuple[int, float]:
         """(label, confidence): 1 = manipulation expected; confidence = P(manipulation)."""
         p = float(self.predict_features(extract_features(obs, self.embedder))[0])

@@ -127,3 +127,12 @@ def predict_proba(model: DetectorNet, X: np.ndarray, batch: int = 8192) -> np.nd
         for i in range(0, len(X), batch):
             out.append(torch.sigmoid(model(torch.as_tensor(X[i:i + batch], dtype=torch.float32))).numpy())
     return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+
+def predict_logits(model: DetectorNet, X: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Raw logits (not saturated like float32 probabilities): what the manipulators' reward is computed from."""
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(X), batch):
+            out.append(model(torch.as_tensor(X[i:i + batch], dtype=torch.float32)).numpy())
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)

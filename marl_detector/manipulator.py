@@ -6,7 +6,9 @@ usage, burstiness, mimicry, visible accumulation (`ManipulatorParams`). The poli
 in logit space, `params = sigmoid(logit(style default) + delta)`, and is trained with the same
 group-relative, clipped objective as the detector: per style, a group of G campaigns with different
 sampled shifts, each simulated and scored by the frozen detector; reward = expected payoff when a flagged
-campaign is frozen (exchanges freeze flagged pumps): `(1 - P(flag)) * profit - P(flag) * penalty`. Evasion therefore
+campaign is frozen (a flagged pump's tokens are frozen, so the manipulators lose the capital they put in:
+tokens bought plus accounts): `(1 - q) * profit - q * capital_at_risk` with the tempered
+detector score `q = sigmoid(logit / T)`, T = 8 (see `campaign_reward`). Evasion therefore
 trades off against profit through the simulator's economics.
 """
 
@@ -25,7 +27,6 @@ from marl_detector.sim import STYLE_DEFAULTS, EpisodeSpec, ManipulatorParams, Si
 from marl_detector.social import World
 
 N_PARAMS = len(ManipulatorParams.names())
-DETECTION_PENALTY = 0.1  # in units of the pool's initial quote reserve
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class ManipulatorConfig:
     lr: float = 0.15
     clip_eps: float = 0.2
     inner_epochs: int = 2
-    init_std: float = 0.7
+    init_std: float = 1.5
+    temperature: float = 8.0  # the manipulators' risk estimate is the detector's logit, tempered
     seed: int = 0
 
 
@@ -63,7 +65,7 @@ class ManipulatorPolicy(torch.nn.Module):
         return self.params_for(style, self.mu.detach().numpy())
 
 
-Scorer = Callable[[np.ndarray], np.ndarray]  # features (n, d) -> P(flag) (n,)
+Scorer = Callable[[np.ndarray], np.ndarray]  # features (n, d) -> detector logit (n,); flag iff logit >= 0
 
 
 def simulate_campaigns(world: World, calib: TimingCalibration, embedder: TextEmbedder, styles: Sequence[str],
@@ -83,14 +85,16 @@ def simulate_campaigns(world: World, calib: TimingCalibration, embedder: TextEmb
 
 
 def campaign_reward(eps: Sequence[SimulatedEpisode], p_flag: np.ndarray) -> np.ndarray:
-    """Expected payoff when a flag gets the campaign frozen with probability `P(flag)`.
+    """Expected payoff when a campaign is frozen (capital lost) with probability `p_flag` (tempered detector score).
 
-    Using the detector's probability rather than its hard decision matters for learning: against a strong
-    detector every campaign in a group is flagged, the hard reward is the same constant for all of them and
-    group-relative advantages vanish; the expected payoff still ranks "less suspicious" behaviour higher.
+    Why not the hard decision or the raw probability: a GRPO-trained detector is nearly deterministic
+    (|logit| > 15 on most campaigns), so both are the same constant for every campaign in a group and the
+    group-relative advantages vanish. `sigmoid(logit / T)` keeps the ranking — less suspicious behaviour
+    earns more — while still paying nothing extra for campaigns that are clearly not flagged.
     """
     profit = np.array([e.manipulator_profit for e in eps])
-    return (1 - p_flag) * profit - p_flag * DETECTION_PENALTY
+    frozen = np.array([e.capital_at_risk for e in eps])
+    return (1 - p_flag) * profit - p_flag * frozen
 
 
 def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, calib: TimingCalibration,
@@ -116,9 +120,10 @@ def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, c
                                       seeds[k:k + 1], f"manip{seed_base}")
             eps += e
             X.append(x)
-        p_flag = scorer(np.concatenate(X))
-        flagged = p_flag >= 0.5
-        r = torch.as_tensor(campaign_reward(eps, p_flag), dtype=torch.float32).view(n_groups, g)
+        logits = scorer(np.concatenate(X))
+        flagged = logits >= 0
+        risk = 1 / (1 + np.exp(-np.clip(logits / cfg.temperature, -50, 50)))
+        r = torch.as_tensor(campaign_reward(eps, risk), dtype=torch.float32).view(n_groups, g)
         adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True, unbiased=False) + 1e-6)).view(-1)
         for _ in range(cfg.inner_epochs):
             lp = policy.dist().log_prob(deltas).sum(-1)

@@ -98,6 +98,7 @@ class SimulatedEpisode:
     manipulator_profit: float  # in units of the initial quote reserve (campaigns only, else 0)
     whale_round_trip: bool
     pump_time: int = 0  # announced pump time (campaigns only): the deadline for an early warning
+    capital_at_risk: float = 0.0  # Q spent on tokens + account costs, in units of the initial quote reserve
 
 
 class _Market:
@@ -381,7 +382,8 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
     )
     obs = EpisodeObservation(spec.episode_id, ticker, t0, HORIZON, market, social)
     profit = (received - spent) / rq0 - account_cost if spec.kind == "campaign" else 0.0
-    return SimulatedEpisode(spec, obs, outcome, profit, whale, pump_time)
+    at_risk = spent / rq0 + account_cost if spec.kind == "campaign" else 0.0
+    return SimulatedEpisode(spec, obs, outcome, profit, whale, pump_time, at_risk)
 
 
 def _balances_at_t0(mk: _Market, kind: str) -> dict[str, int]:

@@ -27,7 +27,7 @@ from marl_detector.calibration import calibrate
 from marl_detector.dataset import load_split
 from marl_detector.detector import save_detector
 from marl_detector.embed import TextEmbedder
-from marl_detector.grpo import GRPOConfig, grpo_train, predict_proba
+from marl_detector.grpo import GRPOConfig, grpo_train, predict_logits, predict_proba
 from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, sample_adapted, train_manipulator
 from marl_detector.model import DetectorNet
 from marl_detector.social import build_world
@@ -105,7 +105,7 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         frozen = copy.deepcopy(model).eval()
 
         def scorer(X: np.ndarray, m: DetectorNet = frozen) -> np.ndarray:
-            return predict_proba(m, X)
+            return predict_logits(m, X)
 
         def mprog(step: int, s: dict) -> None:
             log(f"  round {r} manipulator step {step + 1}/{cfg.manipulator.steps}: reward {s['reward']:+.3f} "

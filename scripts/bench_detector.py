@@ -130,7 +130,7 @@ def main() -> int:
     embedder = TextEmbedder()
     policy = ManipulatorPolicy()
     t0 = time.time()
-    mh = train_manipulator(policy, det.predict_features, world, calib, embedder, TEST_STYLES, world.clusters_for("test"),
+    mh = train_manipulator(policy, det.predict_logits, world, calib, embedder, TEST_STYLES, world.clusters_for("test"),
                            ManipulatorConfig(steps=args.robust_steps, seed=args.seed + 99), seed_base=777)
     eps, Xa = sample_adapted(policy, args.robust_episodes, world, calib, embedder, TEST_STYLES, world.clusters_for("test"),
                              seed=31_337)
