@@ -147,10 +147,12 @@ class Requester:
         timer.add("chain", time.perf_counter() - start)
         return out
 
-    def _wait(self, timer: ChainTimer, predicate, timeout: float) -> ChainEvent | None:
+    def _wait(self, timer: ChainTimer | None, predicate, timeout: float) -> ChainEvent | None:
+        """Wait for an event; counted as chain time only when `timer` is given (waiting on the chain itself)."""
         start = time.perf_counter()
         event = self.router.wait_for(predicate, timeout)
-        timer.add("chain", time.perf_counter() - start)
+        if timer is not None:
+            timer.add("chain", time.perf_counter() - start)
         return event
 
     # -- one step ------------------------------------------------------------------------------------------
@@ -174,10 +176,14 @@ class Requester:
             time.sleep(s.repost_delay_s)  # every agent was busy: try again shortly
         else:
             raise AskFailed(f"no agent bid on step {index + 1} of chain {chain.cot_index} after {s.max_reposts + 1} beacons")
+        assigned_at = time.perf_counter()
         result_event = self._await_result(beacon_id, timer)
         record.executor = result_event.args["agent"]
         record.score = next((b.score for b in self.contracts.beacon.bids(beacon_id) if b.agent == record.executor), 0)
         record.result = ResultPayload.decode(result_event.bytes_arg("result"))
+        # Time between assignment and the result event that the executor did not spend computing: event delivery
+        # to the agent, its submit transaction, event delivery back to us (the executor reports its own seconds).
+        timer.add("chain", max(time.perf_counter() - assigned_at - record.result.seconds, 0.0))
         record.seconds = time.perf_counter() - start
         return record
 
@@ -206,7 +212,7 @@ class Requester:
         while True:
             info = self.contracts.beacon.get(beacon_id)
             remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
-            event = self._wait(timer, lambda e: e.name == "ResultSubmitted" and e.args["beaconId"] == beacon_id, remaining)
+            event = self._wait(None, lambda e: e.name == "ResultSubmitted" and e.args["beaconId"] == beacon_id, remaining)
             if event is not None:
                 return event
             try:
@@ -222,7 +228,7 @@ class Requester:
             for index in range(len(chain.plan.steps)):
                 chain.steps.append(self._run_step(task_id, chain, index, timer))
             final = chain.steps[-1].result
-            chain.answer = None if final is None or final.abstained else final.answer
+            chain.answer = None if final is None or final.abstained or not final.answer else final.answer
             chain.weight = self.contracts.beacon.chain_weight(task_id, chain.cot_index)
         except (SymphonyError, TimeoutError) as exc:
             chain.error = str(exc)
@@ -273,12 +279,12 @@ class Requester:
             done = list(pool.map(lambda c: self._run_chain(task_id, c, timer), chains))
         for c in done:
             progress(f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}" if not c.error else f"failed: {c.error}"))
-        voters = sum(1 for c in done if c.answer is not None)
+        voters = sum(1 for c in done if c.error is None)  # abstaining chains vote too (an empty answer)
         answer, winning, total = None, 0, 0
         if voters:
             self._settle_vote(task_id, voters, timer)
             info = self.contracts.vote.get(task_id)
-            answer, winning, total = info.winning_answer, info.winning_weight, info.total_weight
+            answer, winning, total = info.winning_answer or None, info.winning_weight, info.total_weight
         gas = sum(int(r["gasUsed"]) for r in self._receipts)
         hashes = [r["transactionHash"].to_0x_hex() for r in self._receipts]
         return AskResult(question, "0x" + task_id.hex(), answer, winning, total, done, hashes, gas, time.perf_counter() - started,

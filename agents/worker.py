@@ -63,6 +63,7 @@ class AgentWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._tx_lock = threading.Lock()
+        self._reported_free: int | None = None
         events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}.events.sqlite"
         beacon, vote = contracts.beacon.contract, contracts.vote.contract
         stream = EventStream(
@@ -158,6 +159,7 @@ class AgentWorker:
         beacon_id = int(event.args["beaconId"])
         self.state.add_assignment(beacon_id, str(event.args["taskId"]), int(event.args["score"]), int(event.args["execDeadline"]))
         self._enqueue(beacon_id)
+        self._report_capacity()
 
     def _on_timed_out(self, event: ChainEvent) -> None:
         if event.args["agent"] == self.address:
@@ -187,6 +189,7 @@ class AgentWorker:
                 log.exception("%s: subtask on beacon %d failed", self.profile.name, beacon_id)
             finally:
                 self._queued.discard(beacon_id)
+                self._report_capacity()
 
     def _payload(self, beacon_id: int) -> SeenBeacon | None:
         seen = self.state.beacon(beacon_id)
@@ -223,7 +226,8 @@ class AgentWorker:
             self.stats.executed += 1
             self.stats.abstained += int(result.abstained)
             data = result.encode(self.contracts.manifest.parameters.get("max_payload_bytes", 8192))
-            answer = (result.answer or "")[:MAX_ANSWER_BYTES] if not result.abstained else None
+            # An abstaining final executor still votes: the empty answer is the contract's explicit abstention.
+            answer = "" if result.abstained else _clip_utf8(result.answer or "", MAX_ANSWER_BYTES)
             self.state.save_result(beacon_id, data, answer, "0x" + keccak(data).hex(), "0x" + os.urandom(32).hex())
         assignment = self.state.assignment(beacon_id)
         try:
@@ -295,6 +299,16 @@ class AgentWorker:
         free = max(self.profile.capacity - self.state.in_flight(), 0)
         with self._tx_lock:
             self.contracts.ledger.heartbeat(True, free)
+        self._reported_free = free
+
+    def _report_capacity(self) -> None:
+        """Heartbeat when the free capacity changed, so the ledger (and the bid check) see it at once."""
+        free = max(self.profile.capacity - self.state.in_flight(), 0)
+        if free != self._reported_free:
+            try:
+                self._heartbeat()
+            except Exception as exc:
+                log.warning("%s: capacity heartbeat failed: %s", self.profile.name, exc)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.profile.heartbeat_interval_s):
@@ -302,3 +316,8 @@ class AgentWorker:
                 self._heartbeat()
             except Exception as exc:
                 log.warning("%s: heartbeat failed: %s", self.profile.name, exc)
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    """The longest prefix of `text` whose UTF-8 encoding fits `limit` bytes (the contract counts bytes)."""
+    return text.encode()[:limit].decode(errors="ignore")

@@ -17,6 +17,8 @@ import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
 ///      (weight desc, first-reveal order asc): a reveal only raises its own answer's key, so comparing that
 ///      answer with the current leader keeps the argmax exact.
 contract VoteCommitment is IVoteCommitment {
+    /// @notice `VoterSlot.answer` of a voter who revealed an empty answer (an explicit abstention).
+    uint8 internal constant ABSTAINED = type(uint8).max;
     /// @notice Most voters (commitments) per task.
     uint256 public constant MAX_VOTERS = 32;
     /// @notice Longest revealed answer, in bytes.
@@ -145,8 +147,9 @@ contract VoteCommitment is IVoteCommitment {
             revert CommitmentMismatch(taskId, msg.sender);
         }
 
-        uint256 weight = taskBeacon.chainWeight(taskId, slot.cotIndex);
-        uint8 order = _count(taskId, v, answer, weight);
+        // An empty answer is an explicit abstention: the voter revealed (no penalty) but adds no weight.
+        uint256 weight = bytes(answer).length == 0 ? 0 : taskBeacon.chainWeight(taskId, slot.cotIndex);
+        uint8 order = bytes(answer).length == 0 ? ABSTAINED : _count(taskId, v, answer, weight);
         slot.revealed = true;
         slot.answer = order;
         unchecked {

@@ -119,7 +119,7 @@ def run_symphony(model: Path, questions: list[Question], chains: int, max_new_to
     with AnvilNode() as node:
         artifacts = compile_contracts()
         deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
-        manifest = deploy_symphony(deployer, ChainSettings(rpc_url=node.rpc_url, commit_window_s=30, reveal_window_s=30), artifacts=artifacts)
+        manifest = deploy_symphony(deployer, ChainSettings(rpc_url=node.rpc_url, commit_window_s=900, reveal_window_s=300), artifacts=artifacts)
         manifest_path = manifest.save(workdir / "deployment.json", artifacts)
         workers = []
         try:

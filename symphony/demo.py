@@ -81,7 +81,7 @@ def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, w
     processes: list[subprocess.Popen] = []
     with AnvilNode() as node:
         deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
-        settings = ChainSettings(commit_window_s=30, reveal_window_s=30)
+        settings = ChainSettings(commit_window_s=900, reveal_window_s=300)
         manifest = deploy_symphony(deployer, settings, artifacts=artifacts)
         manifest_path = manifest.save(work / "deployment.json", artifacts)
         print(f"anvil at {node.rpc_url}; contracts deployed (manifest {manifest_path})")

@@ -85,6 +85,32 @@ contract VoteCommitmentTest is SymphonyFixture {
         assertEq(ledger.reputationOf(agents[4]), 1.05e18, "agreeing rewarded");
     }
 
+    function test_emptyAnswerAbstains_revealedWithoutWeightOrPenalty() public {
+        uint256 a = _deliveredFinal(_group(0, 1), 0);
+        uint256 b = _deliveredFinal(_group(4, 1), 1);
+        _commit(agents[0], a, "");
+        _commit(agents[4], b, "7");
+        _reveal(agents[0], "");
+        _reveal(agents[4], "7");
+        votes.finalize(TASK);
+        IVoteCommitment.VoteInfo memory v = votes.getVote(TASK);
+        assertEq(v.reveals, 2, "the abstention counts as revealed");
+        assertEq(v.winningAnswer, "7", "winner");
+        assertEq(v.totalWeight, beacon.chainWeight(TASK, 1), "the abstainer adds no weight");
+        assertEq(ledger.reputationOf(agents[0]), 1e18, "abstainer neither rewarded nor penalised");
+    }
+
+    function test_allAbstain_finalizesWithNoAnswer() public {
+        uint256 a = _deliveredFinal(_group(0, 1), 0);
+        _commit(agents[0], a, "");
+        _reveal(agents[0], "");
+        votes.finalize(TASK);
+        IVoteCommitment.VoteInfo memory v = votes.getVote(TASK);
+        assertEq(v.winningAnswer, "", "no answer");
+        assertEq(v.totalWeight, 0, "no weight");
+        assertEq(ledger.reputationOf(agents[0]), 1e18, "no reward");
+    }
+
     function test_tie_goesToTheAnswerRevealedFirst_evenAfterOvertaking() public {
         // Three single-voter chains with identical weights: A, then B, then A again would make A win 2:1, so use
         // two chains for B: reveal order A, B, B', A' -> 2:2 tie; A was revealed first and must win.
