@@ -8,6 +8,11 @@ the realised label, and use `(r - mean_group) / (std_group + eps)` as the advant
 update is PPO's clipped surrogate on the ratio `pi_new(a|x) / pi_old(a|x)`, with an optional KL penalty to
 a frozen reference policy (used when fine-tuning in later co-evolution rounds, so the detector does not
 forget the base distribution). The greedy decision is `P(flag) >= 0.5`; `P(flag)` is the confidence.
+
+A small L2 penalty on the logit is not cosmetic: without it the policy saturates (|logit| > 13), every
+decision in a group is the same, all group-relative advantages are zero and the detector can no longer
+learn from anything new — which is exactly what happened when adapted manipulators appeared in the first
+co-evolution experiment (F1 on them stayed at 0 after fine-tuning).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from marl_detector.outcome import (
 
 @dataclass(frozen=True)
 class GRPOConfig:
-    group_size: int = 8
+    group_size: int = 16
     batch_episodes: int = 512
     iterations: int = 300
     inner_epochs: int = 2
@@ -40,6 +45,7 @@ class GRPOConfig:
     lr: float = 3e-3
     kl_coef: float = 0.0
     entropy_coef: float = 0.0
+    logit_l2: float = 0.01  # keeps the policy stochastic enough to keep exploring (see module docstring)
     seed: int = 0
 
 
@@ -100,6 +106,8 @@ def grpo_train(model: DetectorNet, X: np.ndarray, labels3: np.ndarray, cfg: GRPO
             if cfg.entropy_coef:
                 ent = -(p * torch.log(p + 1e-8) + (1 - p) * torch.log(1 - p + 1e-8))
                 loss = loss - cfg.entropy_coef * ent.mean()
+            if cfg.logit_l2:
+                loss = loss + cfg.logit_l2 * (logit ** 2).mean()
             if cfg.kl_coef and logit_ref is not None:
                 q = torch.sigmoid(logit_ref)
                 kl = p * (torch.log(p + 1e-8) - torch.log(q + 1e-8)) + (1 - p) * (

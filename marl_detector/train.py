@@ -4,8 +4,8 @@ Round 0 trains the detector with GRPO on the training split. Each co-evolution r
 (1) freezes the detector and trains the manipulator policy against it (marl_detector/manipulator.py),
 (2) samples adapted campaigns from that policy (training styles, training sybil clusters) and measures the
     frozen detector on them (validation clusters) — "before",
-(3) fine-tunes the detector with GRPO on training data plus the adapted campaigns, with a KL penalty to the
-    previous detector, and measures again — "after".
+(3) fine-tunes the detector with GRPO on training data plus the adapted campaigns of this and all earlier
+    rounds (replay), with a small KL penalty to the previous detector, and measures again — "after".
 The history of every round is kept in the detector's metadata (plotted by scripts/bench_detector.py).
 """
 
@@ -39,13 +39,13 @@ Log = Callable[[str], None]
 @dataclass(frozen=True)
 class TrainConfig:
     base: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=400, batch_episodes=512))
-    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=150, batch_episodes=512, lr=2e-3, kl_coef=0.2))
+    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=300, batch_episodes=512, lr=3e-3, kl_coef=0.05))
     manipulator: ManipulatorConfig = field(default_factory=ManipulatorConfig)
     rounds: int = 3
     adapted_train: int = 600
     adapted_eval: int = 300
     finetune_train_subsample: int = 20_000
-    adapted_weight: int = 6  # adapted campaigns are repeated this many times in the fine-tuning set
+    adapted_weight: int = 3  # adapted campaigns are repeated this many times in the fine-tuning set
     hidden: tuple[int, ...] = (128, 64)
     seed: int = 0
 
@@ -101,6 +101,8 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
     policy = ManipulatorPolicy(cfg.manipulator.init_std)
     neg_va = kinds(va) != "campaign"
     rng = np.random.default_rng(cfg.seed)
+    replay_X: list[np.ndarray] = []
+    replay_y: list[np.ndarray] = []
     for r in range(1, cfg.rounds + 1):
         frozen = copy.deepcopy(model).eval()
 
@@ -117,14 +119,16 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
                                     world.clusters_for("train"), seed=10_000 + r)
         eps_ev, Xe = sample_adapted(policy, cfg.adapted_eval, world, calib, embedder, TRAIN_STYLES,
                                     world.clusters_for("val"), seed=20_000 + r)
-        ya3 = np.array([int(e.outcome.label) for e in eps_tr])
+        replay_X.append(Xa)
+        replay_y.append(np.array([int(e.outcome.label) for e in eps_tr]))
         ye = np.array([e.outcome.binary for e in eps_ev])
         X_eval = np.concatenate([va.X[neg_va], Xe])
         y_eval = np.concatenate([va.y[neg_va], ye])
         p_before = predict_proba(model, X_eval)
         sub = rng.choice(len(tr.X), size=min(cfg.finetune_train_subsample, len(tr.X)), replace=False)
-        X_ft = np.concatenate([tr.X[sub]] + [Xa] * cfg.adapted_weight)
-        y_ft = np.concatenate([y3_tr[sub]] + [ya3] * cfg.adapted_weight)
+        # every round's adapted campaigns stay in the fine-tuning set (replay), so old evasions are not forgotten
+        X_ft = np.concatenate([tr.X[sub]] + replay_X * cfg.adapted_weight)
+        y_ft = np.concatenate([y3_tr[sub]] + replay_y * cfg.adapted_weight)
         ref = copy.deepcopy(model).eval()
         ft_cfg = GRPOConfig(**{**asdict(cfg.finetune), "seed": cfg.seed + r})
         grpo_train(model, X_ft, y_ft, ft_cfg, ref=ref)

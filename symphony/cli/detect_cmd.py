@@ -63,7 +63,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         base=GRPOConfig(iterations=args.iterations, batch_episodes=args.batch, group_size=args.group_size, seed=args.seed),
         finetune=GRPOConfig(iterations=args.finetune_iterations, batch_episodes=args.batch, group_size=args.group_size,
-                            lr=2e-3, kl_coef=0.2, seed=args.seed),
+                            lr=3e-3, kl_coef=0.05, seed=args.seed),
         manipulator=ManipulatorConfig(steps=args.manipulator_steps, seed=args.seed),
         rounds=args.rounds, seed=args.seed,
     )
@@ -89,9 +89,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--data", default=str(DEFAULT_DATA))
     t.add_argument("--out", default=str(DEFAULT_MODEL), help=f"model directory (default {DEFAULT_MODEL})")
     t.add_argument("--iterations", type=int, default=400, help="base GRPO iterations")
-    t.add_argument("--finetune-iterations", type=int, default=150, help="GRPO iterations per co-evolution round")
+    t.add_argument("--finetune-iterations", type=int, default=300, help="GRPO iterations per co-evolution round")
     t.add_argument("--batch", type=int, default=512, help="episodes per GRPO iteration")
-    t.add_argument("--group-size", type=int, default=8, help="sampled decisions per episode (the GRPO group)")
+    t.add_argument("--group-size", type=int, default=16, help="sampled decisions per episode (the GRPO group)")
     t.add_argument("--rounds", type=int, default=3, help="co-evolution rounds")
     t.add_argument("--manipulator-steps", type=int, default=15)
     t.add_argument("--threads", type=int, default=1)
