@@ -72,9 +72,12 @@ def run_model(name: str, budget_s: float, args: argparse.Namespace, work: Path) 
         settings = settings_for(mode, budget_s, args, name)
         out["settings"] = json.loads(settings.model_dump_json(exclude={"mode", "samplers"}))
         print(f"\n== {out['model']} / {mode} (budget {budget_s:.0f} s) ==", flush=True)
+        load_before = os.getloadavg()[0]  # a shared box: record how busy it was for this mode
         t0 = time.perf_counter()
         summary = LocalRun(settings, path, work / f"{name}-{mode}", log=lambda line: print("  " + line, flush=True)).run()
         summary["total_s_including_startup"] = time.perf_counter() - t0
+        summary["load_avg_1min_before"] = load_before
+        summary["load_avg_1min_after"] = os.getloadavg()[0]
         out["modes"][mode] = summary
     common = min(s["steps"] for s in out["modes"].values())
     window = max(1, common // 2)
@@ -92,17 +95,19 @@ def run_model(name: str, budget_s: float, args: argparse.Namespace, work: Path) 
 
 def table(results: list[dict]) -> str:
     head = (f"{'model':<22} {'mode':<11} {'steps':>5} {'samples/s':>9} {'x coloc':>7} {'trainer idle':>12} {'sampler idle':>12} "
-            f"{'staleness':>9} {'sync s/ver':>10} {'reward end':>10} {'reward@k':>9}")
+            f"{'staleness':>9} {'sync s/ver':>10} {'reward end':>10} {'reward@k':>9} {'load':>5}")
     lines = [head, "-" * len(head)]
     for r in results:
         for mode, s in r["modes"].items():
             lines.append(
                 f"{r['model']:<22} {mode:<11} {s['steps']:>5} {s['samples_per_s']:>9.3f} {s.get('throughput_vs_colocated', 1.0):>7.2f} "
                 f"{s['trainer_idle_frac']:>12.2f} {s['sampler_idle_frac']:>12.2f} {s['mean_staleness']:>9.2f} "
-                f"{s['weight_sync_s_per_version']:>10.3f} {s['reward_end']:>10.3f} {s['reward_at_equal_steps']:>9.3f}"
+                f"{s['weight_sync_s_per_version']:>10.3f} {s['reward_end']:>10.3f} {s['reward_at_equal_steps']:>9.3f} "
+                f"{s['load_avg_1min_after']:>5.1f}"
             )
         k = r["equal_steps"]
-        lines.append(f"{'':<22} reward@k = mean reward over steps {k['steps'] - k['window'] + 1}..{k['steps']} (equal steps for every mode)")
+        lines.append(f"{'':<22} reward@k = mean reward over steps {k['steps'] - k['window'] + 1}..{k['steps']} (equal steps for every mode); "
+                     "load = host 1-min load average after the mode (shared 2-core box)")
     return "\n".join(lines)
 
 

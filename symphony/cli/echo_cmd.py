@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from chain.errors import ConfigError
@@ -47,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sampler.add_argument("--port", type=int, default=0)
     sampler.add_argument("--trainer-url", help="async mode: pull tasks from and push rollouts to this trainer")
     sampler.add_argument("--cache-dir", type=Path, default=Path("echo-cache"))
+    sampler.add_argument("--ready-file", help="write {\"url\": ...} here once serving (for scripts that wait on it)")
     sampler.set_defaults(func=_sampler)
 
     deploy = sub.add_parser("deploy-registry", help="deploy a PolicyRegistry (deployer = first publisher) and print its address")
@@ -169,7 +169,7 @@ def _sampler(args: argparse.Namespace) -> int:
         sampler_id=args.id, settings=settings, model_path=str(_model_path(args, args.cache_dir)), rpc_url=args.rpc_url,
         registry_address=args.registry, cache_dir=str(args.cache_dir), host=args.host, port=args.port,
         trainer_url=args.trainer_url, tasks_per_request=max(1, settings.grpo.groups_per_step // max(settings.samplers, 1)),
-        ready_file=os.environ.get("ECHO_READY_FILE"),
+        ready_file=args.ready_file,
     )
     print(f"echo sampler {args.id}: serving on {args.host}:{args.port or '(any port)'}", flush=True)
     run_sampler(spec)
