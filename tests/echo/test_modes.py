@@ -126,7 +126,6 @@ def test_async_push_pull_respects_the_staleness_bound_and_a_restarted_sampler_ca
         assert registry.get(st["new_version"]).sha256 == st["new_sha256"]
     buffer = summary["buffer"]
     assert buffer["consumed"] == 16 and buffer["rejected_bad_hash"] == buffer["rejected_unknown_version"] == 0
-    assert steps[0]["samplers"] == ["sampler-0", "sampler-1"]
     # the restarted node loaded (at least) the newest version, verified against the chain, before serving
     health = events["restarted_health"]
     assert health["version"] >= events["restart_at_version"] == 3

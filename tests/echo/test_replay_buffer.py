@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import urllib.error
 
 import pytest
 
@@ -81,3 +83,46 @@ def test_rollout_json_roundtrip_and_malformed_input():
     assert RolloutGroup.from_json(g.to_json()) == g
     with pytest.raises(ValueError):
         RolloutGroup.from_json({"task_index": "x"})
+
+
+def test_trainer_endpoint_rejects_unknown_versions_and_bad_hashes_over_http(tiny_model, tmp_path):
+    """Samplers push through HTTP; the verdict per group comes back and only verified groups reach the buffer."""
+    import json
+    import urllib.request
+
+    from echo_sync.http_server import BackgroundServer
+    from echo_sync.publisher import PolicyPublisher
+    from echo_sync.trainer import load_causal_lm
+    from echo_sync.trainer_app import TrainerEndpoint
+    from echo_sync.weights import PolicyStore
+
+    model, _ = load_causal_lm(tiny_model)
+    publisher = PolicyPublisher(PolicyStore(tmp_path / "p"), None, "http://unset")  # no chain: local versions
+    stream = TaskStream()
+    buf = ReplayBuffer(4, 1, publisher.sha_of, "requeue", stream.requeue)
+    endpoint = TrainerEndpoint(publisher, buf, stream)
+    with BackgroundServer(endpoint.app()) as server:
+        publisher.base_url = server.url
+        v1 = publisher.publish(model)
+
+        def post(groups):
+            req = urllib.request.Request(f"{server.url}/rollouts", json.dumps({"groups": groups}).encode(),
+                                         {"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.loads(resp.read())
+
+        good = RolloutGroup(0, 1, v1.sha256, "s", (Sample("a", (1,)), Sample("b", (2,))))
+        forged = RolloutGroup(1, 1, "ee" * 32, "s", good.samples)
+        future = RolloutGroup(2, 2, v1.sha256, "s", good.samples)
+        answer = post([good.to_json(), forged.to_json(), future.to_json(), {"task_index": 3}])
+        assert answer == {"results": ["accepted", "bad_hash", "unknown_version", "malformed"], "stop": False}
+        assert len(buf) == 1
+        with urllib.request.urlopen(f"{server.url}/tasks?n=2", timeout=10) as resp:
+            assert json.loads(resp.read())["tasks"] == [0, 1]
+        with urllib.request.urlopen(f"{server.url}/policies/1/model.safetensors", timeout=10) as resp:
+            assert hashlib.sha256(resp.read()).hexdigest() == v1.sha256
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{server.url}/policies/2/model.safetensors", timeout=10)
+        assert err.value.code == 404
+        endpoint.stop.set()
+        assert post([good.to_json()])["stop"] is True
