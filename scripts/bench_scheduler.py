@@ -146,6 +146,13 @@ def compare(runs: list[dict]) -> dict:
     out["makespan_ratio_parallelisable"] = round(clean_p["makespan_parallelisable_s"] / max(1e-9, clean_s["makespan_parallelisable_s"]), 4)
     out["makespan_ratio_all"] = round(clean_p["makespan_s"] / max(1e-9, clean_s["makespan_s"]), 4)
     out["success_parallel_minus_sequential"] = round(clean_p["success"] - clean_s["success"], 4)
+    by_level = {}
+    for level in sorted({t["level"] for t in clean_p["per_task"]}):
+        p_s = sum(t["seconds"] for t in clean_p["per_task"] if t["level"] == level)
+        s_s = sum(t["seconds"] for t in clean_s["per_task"] if t["level"] == level)
+        by_level[str(level)] = round(p_s / max(1e-9, s_s), 4)
+    out["makespan_ratio_by_level"] = by_level
+    out["planner_steps_parallel_vs_sequential"] = [sum(t["steps"] for t in clean_p["per_task"]), sum(t["steps"] for t in clean_s["per_task"])]
     for f in faults:
         if f == 0.0:
             continue
