@@ -148,6 +148,12 @@ def main() -> int:
         "GRPO detector": metrics(y_r, p_r, (p_r >= det.threshold).astype(int), y3_r),
         "threshold rule (K&K)": metrics(y_r, kk.scores(X_r), kk.predict(X_r), y3_r),
         "gradient boosting": metrics(y_r, gbm.predict_proba(X_r)[:, 1], gbm.predict(X_r), y3_r),
+        # context: a detector that flags exactly the campaign attempts (knows who is a manipulator) is still
+        # scored against *realised* labels, and many adapted attempts fail to move the price (label NONE)
+        "attempt oracle (flags every adapted campaign)": metrics(
+            y_r, np.r_[np.zeros(int(neg.sum())), np.ones(len(eps))], np.r_[np.zeros(int(neg.sum()), int), np.ones(len(eps), int)], y3_r),
+        "GRPO flag rate on adapted attempts": float((p_r[int(neg.sum()):] >= det.threshold).mean()),
+        "GRPO flag rate on realised adapted pumps": float((p_r[int(neg.sum()):][y_r[int(neg.sum()):] == 1] >= det.threshold).mean()),
     }
     print(f"[{time.time() - t_all:.0f}s] robustness: F1 {results['robustness']['GRPO detector']['f1']:.3f}", flush=True)
 
@@ -209,8 +215,11 @@ def main() -> int:
         print(line(name, m))
     print(f"\nRobustness: manipulators trained {args.robust_steps} steps after the detector was frozen "
           f"(evasion during their training {mh[-1]['evasion_rate']:.2f})")
-    for name in ("GRPO detector", "threshold rule (K&K)", "gradient boosting"):
+    for name in ("GRPO detector", "threshold rule (K&K)", "gradient boosting", "attempt oracle (flags every adapted campaign)"):
         print(line(name, results["robustness"][name]))
+    rb = results["robustness"]
+    print(f"adapted campaigns that realised a manipulation: {rb['adapted_manipulation_rate']:.2f}; GRPO flags "
+          f"{rb['GRPO flag rate on adapted attempts']:.2f} of attempts and {rb['GRPO flag rate on realised adapted pumps']:.2f} of realised pumps")
     lat = results["latency"]
     print(f"\nLatency: {lat['campaigns_evaluated']} realised pumps; flagged at commit {lat['flagged_at_commit_time']:.2f}; "
           f"median warning {lat['median_warning_minutes_before_pump']} min before the pump; "
