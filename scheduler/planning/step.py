@@ -75,6 +75,9 @@ def step_from_json(data: dict[str, Any], default_prefix: str) -> PlanStep:
     if not isinstance(data, dict):
         raise ValueError("the step must be a JSON object")
     actions_raw = data.get("actions", [])
+    if "actions" not in data and data.get("action"):  # the common single-action ReAct variant small models write
+        single = data["action"]
+        actions_raw = [single if isinstance(single, dict) else {"tool": single, "args": data.get("args", data.get("action_input", {}))}]
     if not isinstance(actions_raw, list):
         raise ValueError('"actions" must be a list')
     actions: list[ToolCall] = []

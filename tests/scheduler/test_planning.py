@@ -24,6 +24,8 @@ def test_json_step_parsing() -> None:
     text = 'Sure!\n```json\n{"thought": "a {brace} in text", "actions": [{"tool": "calculate", "args": {"expression": "1+1"}}]}\n```'
     step = step_from_json(find_json_object(text), "p")
     assert step.thought == "a {brace} in text" and step.actions[0].id == "p1" and step.actions[0].args == {"expression": "1+1"}
+    single = step_from_json({"thought": "t", "action": "calculate", "args": {"expression": "2"}}, "p")
+    assert [(a.tool, a.args) for a in single.actions] == [("calculate", {"expression": "2"})]
     with pytest.raises(ValueError, match="no JSON"):
         find_json_object("no json here")
     with pytest.raises(ValueError, match="actions"):
