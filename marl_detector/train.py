@@ -28,7 +28,14 @@ from marl_detector.dataset import load_split
 from marl_detector.detector import save_detector
 from marl_detector.embed import TextEmbedder
 from marl_detector.grpo import GRPOConfig, grpo_train, predict_logits, predict_proba
-from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, sample_adapted, train_manipulator
+from marl_detector.manipulator import (
+    ManipulatorConfig,
+    ManipulatorPolicy,
+    sample_adapted,
+    simulate_campaigns,
+    train_manipulator,
+)
+from marl_detector.sim import ManipulatorParams
 from marl_detector.model import DetectorNet
 from marl_detector.social import build_world
 from marl_detector.text import TRAIN_STYLES
@@ -46,6 +53,7 @@ class TrainConfig:
     adapted_eval: int = 300
     finetune_train_subsample: int = 20_000
     adapted_weight: int = 3  # adapted campaigns are repeated this many times in the fine-tuning set
+    population_campaigns: int = 0  # campaigns with random behaviour added to the replay once (2000 tried: no gain)
     hidden: tuple[int, ...] = (128, 64)
     seed: int = 0
 
@@ -103,6 +111,19 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
     rng = np.random.default_rng(cfg.seed)
     replay_X: list[np.ndarray] = []
     replay_y: list[np.ndarray] = []
+    if cfg.population_campaigns:
+        # a population of manipulators, not only the current best response: campaigns whose behaviour is drawn
+        # uniformly from the whole action space (fictitious-play style), so evasions the co-evolving policy
+        # never tried are not blind spots
+        prng = np.random.default_rng(cfg.seed + 4242)
+        deltas = prng.normal(0, 3.0, size=(cfg.population_campaigns, len(ManipulatorParams.names())))
+        seeds = [int(x) for x in prng.integers(0, 2**31, size=cfg.population_campaigns)]
+        eps_pop, X_pop = simulate_campaigns(world, calib, embedder, TRAIN_STYLES, world.clusters_for("train"),
+                                            deltas, seeds, "population")
+        replay_X.append(X_pop)
+        replay_y.append(np.array([int(e.outcome.label) for e in eps_pop]))
+        log(f"population: {len(eps_pop)} campaigns with random behaviour, "
+            f"{np.mean([e.outcome.binary for e in eps_pop]):.2f} realised a pump")
     for r in range(1, cfg.rounds + 1):
         frozen = copy.deepcopy(model).eval()
 
