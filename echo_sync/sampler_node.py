@@ -78,38 +78,45 @@ class SamplerNode:
             if record is None:
                 raise UnknownPolicyVersion(f"policy version {version} is not recorded on chain")
             t0 = time.perf_counter()
-            fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, suffix=".part")
-            digest = hashlib.sha256()
-            size = 0
             try:
-                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(record.uri, timeout=120) as response:
-                    while chunk := response.read(1 << 20):
-                        digest.update(chunk)
-                        out.write(chunk)
-                        size += len(chunk)
+                with urllib.request.urlopen(record.uri, timeout=300) as response:
+                    data = response.read()  # in memory: verified before a single byte touches disk or model
             except (urllib.error.URLError, OSError) as exc:
-                os.unlink(tmp_name)
                 raise SymphonyError(f"cannot download policy v{version} from {record.uri}: {exc}") from None
             t1 = time.perf_counter()
-            got = digest.hexdigest()
+            got = hashlib.sha256(data).hexdigest()
+            t2 = time.perf_counter()
             if got != record.sha256:
-                os.unlink(tmp_name)
                 self.stats.refused.append({"version": version, "reason": "sha256 mismatch"})
                 raise WeightHashMismatch(
                     f"policy v{version} from {record.uri} hashes to {got[:16]}…, chain records {record.sha256[:16]}…; refused"
                 )
-            path = self.cache_dir / f"v{version:06d}.safetensors"
-            os.replace(tmp_name, path)
-            t2 = time.perf_counter()
-            self.backend.load_weights(path, version)
+            self._load(data, version)
             t3 = time.perf_counter()
-            for old in self.cache_dir.glob("v*.safetensors"):
-                if old != path:
-                    old.unlink(missing_ok=True)
+            size = len(data)
             self.version, self.sha256 = version, got
             self.stats.syncs.append(
-                {"version": version, "download_s": t1 - t0, "verify_s": 0.0, "load_s": t3 - t2, "total_s": t3 - t0, "bytes": size}
+                {"version": version, "download_s": t1 - t0, "verify_s": t2 - t1, "load_s": t3 - t2, "total_s": t3 - t0, "bytes": size}
             )
+
+    def _load(self, data: bytes, version: int) -> None:
+        """Swap the verified weights in: straight from memory when the backend can (TransformersBackend's
+        load_state_dict), else through a cache file and the interface's load_weights(path, version)."""
+        from_memory = getattr(self.backend, "load_state_dict", None)
+        if callable(from_memory):
+            from safetensors.torch import load
+
+            from_memory(load(data), version=version)
+            return
+        path = self.cache_dir / f"v{version:06d}.safetensors"
+        fd, tmp_name = tempfile.mkstemp(dir=self.cache_dir, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp_name, path)
+        self.backend.load_weights(path, version)
+        for old in self.cache_dir.glob("v*.safetensors"):
+            if old != path:
+                old.unlink(missing_ok=True)
 
     def catch_up(self) -> int | None:
         """Load the newest published version if ours is older; returns the version now loaded."""

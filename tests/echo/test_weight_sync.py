@@ -100,3 +100,31 @@ def test_versions_must_increase_on_chain(registry):
     with pytest.raises(ContractRevert, match="VersionNotIncreasing"):
         registry.publish(1, "22" * 32, "http://x/1b")
     assert registry.latest_version() == 1 and registry.get(1).sha256 == "11" * 32
+
+
+def test_backends_without_in_memory_reload_get_verified_weights_through_a_file(trainer_side, node):
+    """The LLMBackend interface only promises load_weights(path, version): the node must work with that."""
+    from agents.llm.base import LLMBackend
+
+    inner = node.backend
+
+    class PathOnly(LLMBackend):
+        model_id = "path-only"
+
+        def __init__(self):
+            self.loaded: list = []
+
+        def generate(self, conversations, params):
+            return inner.generate(conversations, params)
+
+        def load_weights(self, path, version=None):
+            self.loaded.append((path.name, version))
+            inner.load_weights(path, version)
+
+    node.backend = PathOnly()
+    model, publisher = trainer_side
+    v1 = publisher.publish(model)
+    node.sync_to(1)
+    assert node.backend.loaded == [("v000001.safetensors", 1)] and node.sha256 == v1.sha256
+    assert [p.name for p in node.cache_dir.iterdir()] == ["v000001.safetensors"]
+    assert node.generate([0])[0].policy_version == 1
