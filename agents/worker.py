@@ -137,7 +137,7 @@ class AgentWorker:
     def _should_bid(self, seen: SeenBeacon) -> bool:
         if self.state.in_flight() >= self.profile.capacity:
             return False
-        if time.time() > seen.bid_deadline + 1:  # node clocks drift a little; the contract has the last word
+        if self._chain_time() > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
             return False
         from chain.vectors import cosine_wad
 
@@ -214,7 +214,7 @@ class AgentWorker:
             self._after_submit(beacon_id, seen)
             return
         if assignment.status in ("assigned", "executing"):
-            if time.time() > assignment.exec_deadline:
+            if self._chain_time() > assignment.exec_deadline:
                 self.state.set_status(beacon_id, "expired")
                 return
             self.state.start_attempt(beacon_id)
@@ -293,6 +293,10 @@ class AgentWorker:
             self._commit(beacon_id)
         else:
             self._reveal(beacon_id)
+
+    def _chain_time(self) -> int:
+        """The latest block's timestamp: a lower bound of the chain's clock, which need not match ours."""
+        return int(self.contracts.client.w3.eth.get_block("latest")["timestamp"])
 
     # -- availability -------------------------------------------------------------------------------------
     def _heartbeat(self) -> None:

@@ -41,6 +41,28 @@ def _start_worker(chain, index: int, name: str, model: Path, state_dir: Path, wo
     return subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(path)], stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
+@pytest.fixture(scope="module")
+def slow_model(tmp_path_factory) -> Path:
+    """A tiny random model whose greedy continuation of the test subtask never emits EOS (seed 3): executing the
+    subtask takes all of max_new_tokens, which leaves time to kill the worker mid-execution."""
+    from agents.llm.base import SamplingParams
+    from agents.llm.tiny import build_tiny_model
+    from agents.llm.transformers_backend import TransformersBackend
+    from agents.profile import AgentProfile
+    from agents.prompts import step_messages
+
+    path = build_tiny_model(tmp_path_factory.mktemp("slow") / "tiny", seed=3)
+    backend = TransformersBackend(path, device="cpu")
+    messages = step_messages(AgentProfile(name="x", capability="x").system_prompt, SubtaskPayload.decode(_payload()))
+    completion = backend.generate([messages], SamplingParams(max_new_tokens=200)).completions[0][0]
+    assert completion.finish_reason == "length", "the slow test model stops early; pick another seed"
+    return path
+
+
+def _payload() -> bytes:
+    return SubtaskPayload("What is 12 + 35?", ("Read the numbers", "Add them", "State the final answer"), 1).encode(8192)
+
+
 def _wait(condition, timeout: float, what: str, proc_logs: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -65,7 +87,7 @@ def _status(state_dir: Path, name: str, beacon_id: int) -> tuple[str, int] | Non
 
 
 def _post(chain, requester, exec_window: int) -> int:
-    payload = SubtaskPayload("What is 12 + 35?", ("Read the numbers", "Add them", "State the final answer"), 1).encode(8192)
+    payload = _payload()
     # The requirement is alpha's own declared capability: alpha is the best match by construction.
     beacon_id, _ = requester.beacon.post(TASK, 0, 1, encode_vector(ALPHA), payload, bid_window=3, exec_window=exec_window, executors=1)
     return beacon_id
@@ -79,7 +101,8 @@ def _results(requester, beacon_id: int) -> list:
 def _close_when_open(chain, requester, beacon_id: int, bidders: int, work: Path) -> None:
     _wait(lambda: len(requester.beacon.bids(beacon_id)) >= bidders, 60, f"{bidders} bids", work)
     info = requester.beacon.get(beacon_id)
-    chain.node.increase_time(max(info.bid_deadline - int(time.time()), 0) + 1)
+    chain_now = requester.client.w3.eth.get_block("latest")["timestamp"]  # the chain's clock, not ours
+    chain.node.increase_time(max(info.bid_deadline - chain_now, 0) + 2)
     requester.beacon.close(beacon_id)
 
 
@@ -89,10 +112,10 @@ def _kill_while_executing(proc, state_dir, name, beacon_id, work) -> None:
     proc.wait()
 
 
-def test_restarted_worker_finishes_the_subtask_once(chain, tiny_model_path, tmp_path):
+def test_restarted_worker_finishes_the_subtask_once(chain, slow_model, tmp_path):
     requester = chain.contracts(0)
     state = tmp_path / "state"
-    worker = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+    worker = _start_worker(chain, 6, "alpha", slow_model, state, tmp_path, max_new_tokens=1500)
     try:
         _wait(lambda: requester.ledger.active_count() >= 1, 240, "registration", tmp_path)
         beacon_id = _post(chain, requester, exec_window=600)
@@ -100,7 +123,7 @@ def test_restarted_worker_finishes_the_subtask_once(chain, tiny_model_path, tmp_
         _kill_while_executing(worker, state, "alpha", beacon_id, tmp_path)
         assert _results(requester, beacon_id) == []  # killed before delivering
 
-        worker = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+        worker = _start_worker(chain, 6, "alpha", slow_model, state, tmp_path, max_new_tokens=1500)
         _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED, 180, "completion after restart", tmp_path)
         assert _results(requester, beacon_id) == [chain.node.dev_accounts[6].address]  # exactly one result
         assert _status(state, "alpha", beacon_id) == ("submitted", 2)  # resumed: a second attempt, not a new task
@@ -109,11 +132,11 @@ def test_restarted_worker_finishes_the_subtask_once(chain, tiny_model_path, tmp_
         worker.wait(timeout=30)
 
 
-def test_dead_worker_is_replaced_by_reassignment(chain, tiny_model_path, tmp_path):
+def test_dead_worker_is_replaced_by_reassignment(chain, slow_model, tiny_model_path, tmp_path):
     requester = chain.contracts(0)
     state = tmp_path / "state"
     # alpha's capability is the closer match, so it wins the beacon; beta is the runner-up bidder.
-    alpha = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=1500)
+    alpha = _start_worker(chain, 6, "alpha", slow_model, state, tmp_path, max_new_tokens=1500)
     beta = _start_worker(chain, 7, "beta", tiny_model_path, state, tmp_path, max_new_tokens=16, capability=BETA)
     try:
         _wait(lambda: requester.ledger.active_count() >= 2, 240, "registration", tmp_path)
