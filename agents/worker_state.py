@@ -7,10 +7,11 @@ committed with (without them it could never reveal, and would be penalised).
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from chain.sqlite import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS beacons (
@@ -59,11 +60,7 @@ class Assignment:
 
 class WorkerState:
     def __init__(self, path: Path | str) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA)
         self._lock = threading.Lock()
 
     def _one(self, sql: str, args: tuple) -> tuple | None:

@@ -8,9 +8,10 @@ set of processed logs keyed by (tx hash, log index), which makes redelivery idem
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
+
+from chain.sqlite import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (consumer TEXT PRIMARY KEY, block INTEGER NOT NULL, block_hash TEXT NOT NULL);
@@ -27,11 +28,7 @@ class CheckpointStore:
     """Thread-safe; one file may hold many consumers. Use ':memory:' for throwaway streams."""
 
     def __init__(self, path: Path | str = ":memory:") -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_store(path, _SCHEMA)
         self._lock = threading.Lock()
 
     def checkpoint(self, consumer: str) -> tuple[int, str] | None:

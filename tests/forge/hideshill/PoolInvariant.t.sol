@@ -68,12 +68,7 @@ contract PoolInvariantTest is HSTest {
     function setUp() public {
         vm.warp(1_000_000);
         handler = new PoolHandler();
-    }
-
-    /// @dev Read by forge (same selector as forge-std's StdInvariant): fuzz only the handler.
-    function targetContracts() public view returns (address[] memory targets) {
-        targets = new address[](1);
-        targets[0] = address(handler);
+        targetContract(address(handler)); // fuzz only the handler
     }
 
     function invariant_reservesAreBackedByBalances() public view {
