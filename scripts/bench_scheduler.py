@@ -219,12 +219,16 @@ async def main() -> int:
             torch.set_num_threads(args.threads)
             settings = LLMSettings(model=args.model, device="cpu") if args.model else LLMSettings(device="cpu")
             backend = load_backend(settings)
+            from agents.llm.base import SamplingParams
+
+            backend.generate([[{"role": "user", "content": "warm-up"}]], SamplingParams(max_new_tokens=8))  # not timed
             planners = {one: LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens, one_call_per_step=one) for one in (False, True)}
             chosen = spread(tasks, args.llm_tasks)
             make_planner = lambda task, one: planners[one]
             configs, max_steps = (all_configs if args.llm_faults else all_configs[:2]), args.llm_max_steps
             info = {"planner": f"LLMPlanner greedy, max_new_tokens={args.llm_max_new_tokens}, max_steps={args.llm_max_steps}",
-                    "model": backend.model_id, "device": "cpu", "torch_threads": args.threads, "tasks": [t.id for t in chosen]}
+                    "model": backend.model_id, "device": "cpu", "torch_threads": args.threads, "tasks": [t.id for t in chosen],
+                    "warm_up": "one untimed 8-token generation before the runs"}
         else:
             print(f"unknown planner {name!r}", file=sys.stderr)
             return 2
