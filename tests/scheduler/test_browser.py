@@ -5,7 +5,6 @@ Needs /usr/bin/chromium (Debian: `apt-get install -y chromium`); skipped with th
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from pathlib import Path
