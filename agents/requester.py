@@ -238,6 +238,9 @@ class Requester:
 
     # -- the vote ------------------------------------------------------------------------------------------
     def _settle_vote(self, task_id: bytes, voters: int, timer: ChainTimer) -> None:
+        """Drive the vote to its end. `voters` is the number of distinct final executors of finished chains: once
+        that many committed, the requester (the task's owner) starts the reveal phase instead of waiting out the
+        window for chains that failed."""
         tid = "0x" + task_id.hex()
         vote = self.contracts.vote
         deadline = time.monotonic() + self.settings.vote_timeout_s
@@ -245,7 +248,7 @@ class Requester:
             info = vote.get(task_id)
             if info.phase == VotePhase.FINALIZED:
                 return
-            if info.phase == VotePhase.COMMIT and self.chain_now() > info.commit_deadline + 1:
+            if info.phase == VotePhase.COMMIT and (info.commits >= voters or self.chain_now() > info.commit_deadline + 1):
                 self._try(timer, vote.start_reveal, task_id)
             elif info.phase == VotePhase.REVEAL and (info.reveals >= info.commits or self.chain_now() > info.reveal_deadline + 1):
                 self._try(timer, vote.finalize, task_id)
@@ -280,7 +283,8 @@ class Requester:
             done = list(pool.map(lambda c: self._run_chain(task_id, c, timer), chains))
         for c in done:
             progress(f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}" if not c.error else f"failed: {c.error}"))
-        voters = sum(1 for c in done if c.error is None)  # abstaining chains vote too (an empty answer)
+        # Abstaining chains vote too (an empty answer); an agent that ended two chains casts one vote.
+        voters = len({c.steps[-1].executor for c in done if c.error is None and c.steps})
         answer, winning, total = None, 0, 0
         if voters:
             self._settle_vote(task_id, voters, timer)

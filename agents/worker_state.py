@@ -83,6 +83,10 @@ class WorkerState:
     def set_bid_state(self, beacon_id: int, state: str) -> None:
         self._exec("UPDATE beacons SET bid_state=? WHERE beacon_id=?", (state, beacon_id))
 
+    def holds_final_bid(self, task_id: str) -> bool:
+        """Did we already bid on a final beacon of this task? One agent casts one vote per task."""
+        return self._one("SELECT 1 FROM beacons WHERE task_id=? AND is_final=1 AND bid_state='bid'", (task_id,)) is not None
+
     def beacon(self, beacon_id: int) -> SeenBeacon | None:
         row = self._one("SELECT * FROM beacons WHERE beacon_id=?", (beacon_id,))
         return SeenBeacon(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bytes(row[6]), row[7], row[8]) if row else None

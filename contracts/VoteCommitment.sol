@@ -123,11 +123,15 @@ contract VoteCommitment is IVoteCommitment {
         if (commits >= expected) _startReveal(taskId, v);
     }
 
-    /// @notice Move a vote to the reveal phase once its commit window is over.
+    /// @notice Move a vote to the reveal phase once its commit window is over — or at once, if the caller is the
+    ///         task's requester: it knows which of its chains finished (a chain may fail, or one agent may hold the
+    ///         final step of two chains and so cast one vote), and it is its own question that waits.
     function startReveal(bytes32 taskId) external {
         Vote storage v = _votes[taskId];
         if (v.phase != Phase.Commit) revert WrongPhase(taskId, v.phase);
-        if (block.timestamp <= v.commitDeadline) revert CommitWindowOpen(taskId);
+        if (block.timestamp <= v.commitDeadline && msg.sender != taskBeacon.taskRequester(taskId)) {
+            revert CommitWindowOpen(taskId);
+        }
         _startReveal(taskId, v);
     }
 

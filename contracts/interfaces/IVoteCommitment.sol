@@ -48,7 +48,8 @@ interface IVoteCommitment {
 
     /// @notice Commit keccak256(abi.encode(taskId, msg.sender, answer, cotHash, salt)) as an executor of final beacon `beaconId`.
     function commit(bytes32 taskId, uint256 beaconId, bytes32 commitment) external;
-    /// @notice Anyone may move a vote to the reveal phase once the commit window is over.
+    /// @notice Anyone may move a vote to the reveal phase once the commit window is over; the task's requester may
+    ///         do it at any time during the commit phase.
     function startReveal(bytes32 taskId) external;
     function reveal(bytes32 taskId, string calldata answer, bytes32 cotHash, bytes32 salt) external;
     function finalize(bytes32 taskId) external;

@@ -69,7 +69,9 @@ def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(ch
         assert vote.winning_weight == sum(c.weight for c in answered if c.answer == vote.winning_answer)
     else:  # every final executor abstained explicitly (an empty answer): the vote closes with no answer
         assert vote.phase == VotePhase.FINALIZED and result.answer is None and vote.total_weight == 0
-    assert vote.reveals == vote.commits == len(result.chains)  # abstainers vote too, so nobody waits for them
+    finals = {c.steps[-1].executor for c in result.chains}
+    assert len(finals) == len(result.chains)  # one vote per agent: no agent ended two chains
+    assert vote.reveals == vote.commits == len(finals)  # abstainers vote too, so nobody waits for them
     assert provenance(result)["tx_hashes"] == result.tx_hashes and result.gas_used > 0
 
 

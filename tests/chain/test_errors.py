@@ -239,7 +239,7 @@ def test_vote_rules(parties):
     with err("AlreadyCommitted"):
         v1.vote.commit(TASK, beacon_id, "4", COT, salt)
     with err("CommitWindowOpen"):
-        requester.vote.start_reveal(TASK)
+        outsider.vote.start_reveal(TASK)  # only the task's requester may end the commit phase early
     v2.vote.commit(TASK, beacon_id, "5", COT, salt)  # last expected voter: reveal phase starts
     with err("NoCommitment"):
         outsider.vote.reveal(TASK, "4", COT, salt)

@@ -148,6 +148,7 @@ contract VoteCommitmentTest is SymphonyFixture {
         uint256 id = _deliveredFinal(_group(0, 3), 0);
         _commit(agents[0], id, "4");
         _commit(agents[1], id, "4");
+        vm.prank(agents[3]); // not the task's requester
         vm.expectRevert(abi.encodeWithSelector(IVoteCommitment.CommitWindowOpen.selector, TASK));
         votes.startReveal(TASK);
         vm.warp(block.timestamp + COMMIT_WINDOW + 1);
@@ -264,8 +265,20 @@ contract VoteCommitmentTest is SymphonyFixture {
         slow.commit(TASK, id, _commitment(TASK, agents[0], "4", keccak256("cot"), bytes32(uint256(uint160(agents[0])))));
         assertEq(slow.getVote(TASK).commitDeadline, type(uint40).max, "saturated commit deadline");
         vm.warp(block.timestamp + 365 days);
+        vm.prank(agents[3]); // not the task's requester
         vm.expectRevert(abi.encodeWithSelector(IVoteCommitment.CommitWindowOpen.selector, TASK));
         slow.startReveal(TASK);
+    }
+
+    function test_requesterMayEndTheCommitPhaseEarly() public {
+        uint256 id = _deliveredFinal(_group(0, 3), 0);
+        _commit(agents[0], id, "4");
+        assertEq(beacon.taskRequester(TASK), address(this), "this test is the requester");
+        votes.startReveal(TASK); // two chains will never commit: the requester moves on at once
+        assertEq(uint256(_phase(TASK)), uint256(IVoteCommitment.Phase.Reveal), "reveal phase");
+        _reveal(agents[0], "4");
+        votes.finalize(TASK);
+        assertEq(votes.getVote(TASK).winningAnswer, "4", "winner");
     }
 
     // ------------------------------------------------------------------ commit errors
