@@ -164,6 +164,7 @@ class LiveDetector:
         self.open: dict[int, PendingPrediction] = {}  # revealed, not yet resolved
         self.next_due: dict[str, int] = {}
         self.predictions: dict[int, Prediction] = {}
+        self.observed_at: dict[int, int] = {}  # eval id -> t0 the observation was cut at
         self._load_state()
 
     # -- state across restarts -------------------------------------------------------------------------
@@ -254,6 +255,7 @@ class LiveDetector:
                 continue
             self.pending[p.eval_id] = p
             self.predictions[p.eval_id] = prediction
+            self.observed_at[p.eval_id] = t0  # the data cut-off; the contract's t0 (the commit block) is >= this
             self.next_due[ticker] = p.t0 + s.commit_every_s
             report.committed.append(p.eval_id)
             log.info("committed #%d on %s (t0=%d)", p.eval_id, ticker, p.t0)

@@ -42,7 +42,9 @@ def test_trained_detector_commits_under_its_weights_hash(anvil, tmp_path):
         committed = live.step().committed
         assert len(committed) == 1
         p = live.pending[committed[0]]
-        label, prob = detector.inner.predict(live.observation("AAA", p.t0))
+        cut = live.observed_at[committed[0]]
+        assert cut <= p.t0  # no look-ahead: the detector saw only data before its commit block
+        label, prob = detector.inner.predict(live.observation("AAA", cut))
         assert (p.label, p.confidence) == (label, round(prob * 10_000))
         mine_at(operator.w3, p.t0 + 400)
         assert live.step().resolved == committed
