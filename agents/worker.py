@@ -137,7 +137,7 @@ class AgentWorker:
     def _should_bid(self, seen: SeenBeacon) -> bool:
         if self.state.in_flight() >= self.profile.capacity:
             return False
-        if seen.is_final and self.state.holds_final_bid(seen.task_id):
+        if seen.is_final and self.state.holds_final_bid(seen.task_id, self._chain_time()):
             return False  # the vote counts one commitment per agent: leave other chains' final steps to others
         if self._chain_time() > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
             return False

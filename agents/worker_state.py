@@ -83,9 +83,16 @@ class WorkerState:
     def set_bid_state(self, beacon_id: int, state: str) -> None:
         self._exec("UPDATE beacons SET bid_state=? WHERE beacon_id=?", (state, beacon_id))
 
-    def holds_final_bid(self, task_id: str) -> bool:
-        """Did we already bid on a final beacon of this task? One agent casts one vote per task."""
-        return self._one("SELECT 1 FROM beacons WHERE task_id=? AND is_final=1 AND bid_state='bid'", (task_id,)) is not None
+    def holds_final_bid(self, task_id: str, chain_time: int) -> bool:
+        """Are we the executor of a final beacon of this task, or still in the running for one (a bid whose window
+        is open)? One agent casts one vote per task; a final bid we lost does not count."""
+        row = self._one(
+            "SELECT 1 FROM beacons b WHERE b.task_id=? AND b.is_final=1 AND ("
+            " b.beacon_id IN (SELECT beacon_id FROM assignments WHERE status NOT IN ('lost','expired'))"
+            " OR (b.bid_state='bid' AND b.bid_deadline >= ?))",
+            (task_id, chain_time),
+        )
+        return row is not None
 
     def beacon(self, beacon_id: int) -> SeenBeacon | None:
         row = self._one("SELECT * FROM beacons WHERE beacon_id=?", (beacon_id,))
