@@ -35,5 +35,3 @@ class AgentProfile(BaseModel):
     max_tool_rounds: int = Field(3, ge=0, le=10)
     llm: LLMSettings = LLMSettings()
 
-    def state_path(self, address: str) -> Path:
-        return self.state_dir / f"{self.name}-{address.lower()}.sqlite"

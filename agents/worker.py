@@ -56,7 +56,8 @@ class AgentWorker:
         self.executor = executor
         self.capability = capability
         self.address = contracts.client.address
-        self.state = WorkerState(profile.state_path(self.address))
+        deployment = deployment_key(contracts)
+        self.state = WorkerState(profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.sqlite")
         self.stats = WorkerStats()
         self._queue: queue.Queue[int] = queue.Queue()
         self._queued: set[int] = set()
@@ -64,7 +65,7 @@ class AgentWorker:
         self._threads: list[threading.Thread] = []
         self._tx_lock = threading.Lock()
         self._reported_free: int | None = None
-        events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}.events.sqlite"
+        events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.events.sqlite"
         beacon, vote = contracts.beacon.contract, contracts.vote.contract
         stream = EventStream(
             contracts.client.w3,
@@ -322,6 +323,18 @@ class AgentWorker:
                 self._heartbeat()
             except Exception as exc:
                 log.warning("%s: heartbeat failed: %s", self.profile.name, exc)
+
+
+def deployment_key(contracts: SymphonyContracts) -> str:
+    """Identifies one deployment: chain id, TaskBeacon address and the hash of its deploy block.
+
+    Why the block hash: a fresh local chain re-deploys to the very same addresses, and a worker that reused the
+    state of the previous chain would take new beacon ids for old, finished subtasks.
+    """
+    w3 = contracts.client.w3
+    block_hash = bytes(w3.eth.get_block(contracts.manifest.deploy_block)["hash"])
+    digest = keccak(str(contracts.client.chain_id).encode() + bytes.fromhex(contracts.beacon.address[2:]) + block_hash)
+    return digest.hex()[:12]
 
 
 def _clip_utf8(text: str, limit: int) -> str:

@@ -19,6 +19,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
 import time
 from collections import Counter
@@ -185,6 +186,7 @@ def main() -> int:
     cot = single_agent(backend, held_out, cot=True, max_new_tokens=args.max_new_tokens * 2)
     backend.close()
     workdir = ROOT / "build" / "bench_symphony"
+    shutil.rmtree(workdir, ignore_errors=True)  # a fresh chain: no worker state from an earlier run
     workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     records = run_symphony(model, held_out, args.chains, args.max_new_tokens, workdir)
