@@ -203,7 +203,9 @@ def main() -> int:
     ]
     print()
     print(header)
-    print("task settings: " + "; ".join(f"{t} {json.dumps(i['setting'])} (calibration {i['calibration_accuracy']:.0%})" if i["calibration_accuracy"] is not None else t for t, i in kept.items()))
+    print("task settings: " + "; ".join(
+        f"{t} {json.dumps(i['setting'])} (calibration {i['calibration_accuracy']:.0%})" if i["calibration_accuracy"] is not None
+        else f"{t} {json.dumps(i['setting'])} (easiest setting; none reached 20 %)" for t, i in kept.items()))
     print(f"{'method':<36}{'accuracy':>9}{'95% CI':>17}{'tokens':>10}{'wall s':>9}{'chain ops':>11}{'bid wait':>10}")
     table = []
     for name, k, tokens, seconds, chain_share, auction_share in rows:
