@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass
-from pathlib import Path
 
 from agents.answers import normalize_answer
 from chain.paths import PROJECT_ROOT

@@ -8,7 +8,6 @@ single background thread polls, acks, and hands every event to the handlers and 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -98,12 +97,3 @@ class EventRouter:
                     waiter.result = event
                     waiter.event.set()
                     self._waiters.remove(waiter)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()

@@ -10,7 +10,7 @@ import time
 from typing import Sequence
 
 from agents.answers import extract_answer, normalize_answer
-from agents.llm.base import LLMBackend, SamplingParams
+from agents.llm.base import LLMBackend
 from agents.payloads import ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
 from agents.prompts import step_messages
@@ -55,6 +55,3 @@ class StepExecutor:
             return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds)
         return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
 
-
-def single_params(max_new_tokens: int, temperature: float = 0.0, seed: int | None = None) -> SamplingParams:
-    return SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

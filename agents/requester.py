@@ -117,7 +117,6 @@ class Requester:
                              start_block=contracts.client.w3.eth.block_number)
         self.router = EventRouter(stream, poll_interval=0.05).start()
         self.encode("warm up")  # load the embedding model once, not once per chain thread
-        self._tx_lock = threading.Lock()
         self._receipts: list = []
         self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks
 
@@ -140,8 +139,7 @@ class Requester:
     # -- chain plumbing ------------------------------------------------------------------------------------
     def _tx(self, timer: ChainTimer, fn, *args, **kwargs):
         start = time.perf_counter()
-        with self._tx_lock:
-            out = fn(*args, **kwargs)
+        out = fn(*args, **kwargs)  # ChainClient serialises transactions (nonces) itself
         receipt = out[1] if isinstance(out, tuple) else out
         self._receipts.append(receipt)
         self._learn_clock(receipt)

@@ -19,7 +19,6 @@ import logging
 import os
 import queue
 import threading
-import time
 from dataclasses import dataclass
 
 from eth_utils import keccak
@@ -63,7 +62,6 @@ class AgentWorker:
         self._queued: set[int] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._tx_lock = threading.Lock()
         self._reported_free: int | None = None
         events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.events.sqlite"
         beacon, vote = contracts.beacon.contract, contracts.vote.contract
@@ -117,8 +115,7 @@ class AgentWorker:
             thread.join(timeout=5)
         if announce:
             try:
-                with self._tx_lock:
-                    self.contracts.ledger.heartbeat(False, 0)
+                self.contracts.ledger.heartbeat(False, 0)
             except Exception as exc:  # the chain may already be gone at shutdown
                 log.warning("final heartbeat failed: %s", exc)
 
@@ -138,9 +135,10 @@ class AgentWorker:
     def _should_bid(self, seen: SeenBeacon) -> bool:
         if self.state.in_flight() >= self.profile.capacity:
             return False
-        if seen.is_final and self.state.holds_final_bid(seen.task_id, self._chain_time()):
+        now = self._chain_time()
+        if seen.is_final and self.state.holds_final_bid(seen.task_id, now):
             return False  # the vote counts one commitment per agent: leave other chains' final steps to others
-        if self._chain_time() > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
+        if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
             return False
         from chain.vectors import cosine_wad
 
@@ -148,8 +146,7 @@ class AgentWorker:
 
     def _bid(self, seen: SeenBeacon) -> None:
         try:
-            with self._tx_lock:
-                self.contracts.beacon.bid(seen.beacon_id)
+            self.contracts.beacon.bid(seen.beacon_id)
             self.state.set_bid_state(seen.beacon_id, "bid")
             self.stats.bids += 1
         except ContractRevert as exc:  # window closed, no longer available...: not an error for an agent
@@ -234,8 +231,7 @@ class AgentWorker:
             self.state.save_result(beacon_id, data, answer, "0x" + keccak(data).hex(), "0x" + os.urandom(32).hex())
         assignment = self.state.assignment(beacon_id)
         try:
-            with self._tx_lock:
-                self.contracts.beacon.submit_result(beacon_id, assignment.result or b"")
+            self.contracts.beacon.submit_result(beacon_id, assignment.result or b"")
             self.stats.submitted += 1
             log.info("%s: submitted result for beacon %d (step %d, chain %d)", self.profile.name, beacon_id, seen.step_index, seen.cot_index)
         except ContractRevert as exc:
@@ -259,8 +255,7 @@ class AgentWorker:
         task_id = bytes.fromhex(a.task_id[2:])
         if self.contracts.vote.commitment_of(task_id, self.address) == bytes(32):
             try:
-                with self._tx_lock:
-                    self.contracts.vote.commit(task_id, beacon_id, a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
+                self.contracts.vote.commit(task_id, beacon_id, a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
                 self.stats.committed += 1
             except ContractRevert as exc:
                 log.info("%s: commit for beacon %d refused: %s", self.profile.name, beacon_id, exc)
@@ -277,8 +272,7 @@ class AgentWorker:
         if a is None or a.vote_state != "committed":
             return
         try:
-            with self._tx_lock:
-                self.contracts.vote.reveal(bytes.fromhex(a.task_id[2:]), a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
+            self.contracts.vote.reveal(bytes.fromhex(a.task_id[2:]), a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
             self.stats.revealed += 1
             self.state.set_vote_state(beacon_id, "revealed")
         except ContractRevert as exc:
@@ -304,8 +298,7 @@ class AgentWorker:
     # -- availability -------------------------------------------------------------------------------------
     def _heartbeat(self) -> None:
         free = max(self.profile.capacity - self.state.in_flight(), 0)
-        with self._tx_lock:
-            self.contracts.ledger.heartbeat(True, free)
+        self.contracts.ledger.heartbeat(True, free)
         self._reported_free = free
 
     def _report_capacity(self) -> None:

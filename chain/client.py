@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from eth_account import Account
@@ -210,5 +210,3 @@ def _receipt(raw: dict) -> TxReceipt:
 
     return AttributeDict.recursive(receipt_formatter(raw))
 
-
-Transactor = Callable[[ContractFunction], TxReceipt]

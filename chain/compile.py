@@ -123,9 +123,3 @@ def compile_contracts(root: Path = CONTRACTS_DIR, *, use_cache: bool = True) -> 
         os.replace(tmp, cache_file)
     return _artifacts_from_output(output)
 
-
-def load_artifact(name: str) -> ContractArtifact:
-    artifacts = compile_contracts()
-    if name not in artifacts:
-        raise ToolchainError(f"no compiled contract named {name!r}")
-    return artifacts[name]

@@ -19,12 +19,13 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Sequence
 
 from eth_utils import event_abi_to_log_topic
 from hexbytes import HexBytes
 from web3 import Web3
 from web3._utils.events import get_event_data
+from web3.exceptions import BlockNotFound
 
 from chain.checkpoints import CheckpointStore
 
@@ -175,8 +176,10 @@ class EventStream:
     def _canonical(self, number: int, block_hash: str) -> bool:
         if number < 0 or block_hash == "0x":
             return True
-        block = self.w3.eth.get_block(number) if number <= self.w3.eth.block_number else None
-        return block is not None and block["hash"].to_0x_hex() == block_hash
+        try:
+            return self.w3.eth.get_block(number)["hash"].to_0x_hex() == block_hash
+        except BlockNotFound:  # the chain is now shorter than the block we saw
+            return False
 
     def _decode(self, log: Any, received_at: float) -> ChainEvent | None:
         if not log["topics"]:
@@ -242,8 +245,3 @@ async def _watch_new_heads(ws_url: str, wake: asyncio.Event) -> None:
             raise
         except Exception:
             await asyncio.sleep(1.0)  # node gone or no websocket support: polling alone keeps the stream correct
-
-
-def sources_from(contracts: Iterable[Any], events: tuple[str, ...] | None = None) -> list[EventSource]:
-    """EventSources from bound web3 contracts."""
-    return [EventSource(c.address, c.abi, events) for c in contracts]

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from agents.answers import extract_answer, normalize_answer  # noqa: E402
+from agents.answers import extract_answer  # noqa: E402
 from agents.datasets import Question, bigbench_questions, reasoning_gym_questions  # noqa: E402
 from agents.llm.base import SamplingParams  # noqa: E402
 from agents.prompts import direct_messages  # noqa: E402

@@ -59,7 +59,7 @@ def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, w
     from agents.capability import encode_vector
     from agents.datasets import demo_questions
     from agents.llm.factory import load_backend
-    from agents.llm.models import default_model_path, prepare_default_model
+    from agents.llm.models import prepare_default_model
     from agents.planner import Planner
     from agents.report import print_provenance
     from agents.requester import Requester, RequesterSettings
