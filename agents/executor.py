@@ -2,21 +2,38 @@
 
 Malformed output policy (issue #3): a final step whose answer cannot be extracted is retried once with a
 stricter instruction; if that fails too the executor abstains explicitly instead of guessing.
+
+`Executor` is the seam between the worker (auctions, results, votes: the same for every agent) and the work
+itself. A beacon payload is opaque bytes to the worker; the executor says whether it can do the job at all
+(`accepts`, checked before bidding, so an agent never wins work of a kind it cannot do) and does it (`run`).
+A reasoning agent takes `SubtaskPayload`s; a Hide-and-Shill detector agent takes detection requests.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Protocol, Sequence
 
 from agents.answers import extract_answer, normalize_answer
 from agents.llm.base import LLMBackend
-from agents.payloads import ResultPayload, SubtaskPayload
+from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
 from agents.prompts import step_messages
 
 
+class Executor(Protocol):
+    def accepts(self, payload: bytes) -> bool:
+        """Can this agent do the job a beacon payload describes? (Cheap: called for every beacon seen.)"""
+        ...
+
+    def run(self, payload: bytes) -> ResultPayload:
+        """Do the job; a final step's `answer` is the agent's vote (None with `abstained=True`: no opinion)."""
+        ...
+
+
 class StepExecutor:
+    """Executes one step of a chain of thought (`SubtaskPayload`) with the agent's LLM and tools."""
+
     def __init__(self, backend: LLMBackend, profile: AgentProfile, tools: Sequence[object] = ()) -> None:
         self.backend = backend
         self.profile = profile
@@ -32,6 +49,20 @@ class StepExecutor:
         result = self.backend.generate([messages], params)
         completion = result.completions[0][0]
         return completion.text, (), completion.prompt_tokens + completion.completion_tokens
+
+    def accepts(self, payload: bytes) -> bool:
+        try:
+            SubtaskPayload.decode(payload)
+        except PayloadError:
+            return False
+        return True
+
+    def run(self, payload: bytes) -> ResultPayload:
+        try:
+            subtask = SubtaskPayload.decode(payload)
+        except PayloadError as exc:
+            return ResultPayload(output=f"malformed subtask: {exc}", abstained=True)
+        return self.execute(subtask)
 
     def execute(self, payload: SubtaskPayload) -> ResultPayload:
         start = time.perf_counter()

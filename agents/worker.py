@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from eth_utils import keccak
 
 from agents.event_router import EventRouter
-from agents.executor import StepExecutor
-from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
+from agents.executor import Executor
 from agents.profile import AgentProfile
 from agents.worker_state import SeenBeacon, WorkerState
 from chain.bindings import SymphonyContracts
@@ -49,8 +48,10 @@ class WorkerStats:
 
 
 class AgentWorker:
-    def __init__(self, profile: AgentProfile, contracts: SymphonyContracts, executor: StepExecutor, capability: bytes) -> None:
+    def __init__(self, profile: AgentProfile, contracts: SymphonyContracts, executor: Executor, capability: bytes,
+                 *, model_id: str | None = None) -> None:
         self.profile = profile
+        self.model_id = model_id or profile.llm.model or "default"  # what the ledger lists as this agent's model
         self.contracts = contracts
         self.executor = executor
         self.capability = capability
@@ -86,12 +87,12 @@ class AgentWorker:
         ledger = self.contracts.ledger
         tags = list(p.tags) + [f"tool:{t}" for t in p.tools]
         if not ledger.is_active(self.address):
-            ledger.register(p.name, p.llm.model or "default", p.endpoint, tags, self.capability, p.capacity, p.stake_wei)
+            ledger.register(p.name, self.model_id, p.endpoint, tags, self.capability, p.capacity, p.stake_wei)
             log.info("%s registered as %s", p.name, self.address)
         else:
             info = ledger.get_agent(self.address)
-            if (info.capability, info.capacity, list(info.tags), info.endpoint) != (self.capability, p.capacity, tags, p.endpoint):
-                ledger.update(p.llm.model or "default", p.endpoint, tags, self.capability, p.capacity)
+            if (info.capability, info.capacity, list(info.tags), info.endpoint, info.model_id) != (self.capability, p.capacity, tags, p.endpoint, self.model_id):
+                ledger.update(self.model_id, p.endpoint, tags, self.capability, p.capacity)
         self._heartbeat()
 
     def start(self) -> "AgentWorker":
@@ -139,6 +140,8 @@ class AgentWorker:
         if seen.is_final and self.state.holds_final_bid(seen.task_id, now):
             return False  # the vote counts one commitment per agent: leave other chains' final steps to others
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
+            return False
+        if not self.executor.accepts(seen.payload):  # a kind of work this agent cannot do
             return False
         from chain.vectors import cosine_wad
 
@@ -218,11 +221,7 @@ class AgentWorker:
                 self.state.set_status(beacon_id, "expired")
                 return
             self.state.start_attempt(beacon_id)
-            try:
-                payload = SubtaskPayload.decode(seen.payload)
-                result = self.executor.execute(payload)
-            except PayloadError as exc:
-                result = ResultPayload(output=f"malformed subtask: {exc}", abstained=True)
+            result = self.executor.run(seen.payload)
             self.stats.executed += 1
             self.stats.abstained += int(result.abstained)
             data = result.encode(self.contracts.manifest.parameters.get("max_payload_bytes", 8192))

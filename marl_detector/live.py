@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +27,8 @@ from chain.errors import ConfigError, SymphonyError
 from chain.reverts import ContractRevert
 from marl_detector.observation import EpisodeObservation, SocialObservation
 from marl_detector.onchain.deployment import Market
-from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, commitment, model_hash_of
+from marl_detector.onchain.book import PredictionBook, StepReport
+from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, model_hash_of
 from marl_detector.onchain.posts import PostFeed
 from marl_detector.onchain.reader import MarketReader
 from marl_detector.onchain.settings import LiveDetectorSettings
@@ -140,12 +141,14 @@ def load_live_detector(path: Path | None) -> Detector:
     return TrainedDetector(inner, bytes(model_hash) if model_hash else _file_hash(path))
 
 
-@dataclass
-class StepReport:
-    committed: list[int] = field(default_factory=list)
-    revealed: list[int] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+def observe(reader: MarketReader, feed: PostFeed | None, ticker: str, t0: int, horizon: int, lookback: int) -> EpisodeObservation:
+    """The observation a detector may use for a verdict at `t0`: chain history and posts strictly before `t0`,
+    `lookback` seconds of it — the same `EpisodeObservation` the simulator gives the trainer."""
+    market = reader.history(ticker).observation(t0, lookback)
+    social = feed.social(ticker, t0 - lookback, t0) if feed else SocialObservation()
+    obs = EpisodeObservation(f"{ticker}@{t0}", ticker, t0, horizon, market, social)
+    obs.validate()
+    return obs
 
 
 class LiveDetector:
@@ -160,67 +163,26 @@ class LiveDetector:
         self.feed = feed if feed is not None else (PostFeed(settings.posts_path) if settings.posts_path else None)
         self.reader = MarketReader(client.w3, market, consumer=f"live-{client.address}")
         self.log = EvaluationLogClient(client, market.log)
-        self.pending: dict[int, PendingPrediction] = {}  # committed, not yet revealed
-        self.open: dict[int, PendingPrediction] = {}  # revealed, not yet resolved
-        self.next_due: dict[str, int] = {}
+        self.book = PredictionBook(self.log, settings.state_path, settings.reveal_delay)
+        self.next_due: dict[str, int] = {k: int(v) for k, v in self.book.extra.get("next_due", {}).items()}
+        self.book.extra["next_due"] = self.next_due  # saved with the salts
         self.predictions: dict[int, Prediction] = {}
         self.observed_at: dict[int, int] = {}  # eval id -> t0 the observation was cut at
-        self._load_state()
 
-    # -- state across restarts -------------------------------------------------------------------------
-    def _load_state(self) -> None:
-        path = self.settings.state_path
-        if path is None or not Path(path).exists():
-            return
-        data = json.loads(Path(path).read_text())
-        dropped = 0
-        for key, target in (("pending", self.pending), ("open", self.open)):
-            for d in data.get(key, []):
-                p = PendingPrediction(**{**d, "model_hash": bytes.fromhex(d["model_hash"]), "salt": bytes.fromhex(d["salt"])})
-                if self._still_ours(p):
-                    target[p.eval_id] = p
-                else:
-                    dropped += 1
-        if dropped:
-            # A state file from another chain or deployment (e.g. a restarted anvil at the same addresses).
-            log.warning("ignored %d saved predictions that this chain's EvaluationLog does not hold", dropped)
-        else:
-            self.next_due = {k: int(v) for k, v in data.get("next_due", {}).items()}
+    @property
+    def pending(self) -> dict[int, PendingPrediction]:
+        """Committed, not yet revealed."""
+        return self.book.pending
 
-    def _still_ours(self, p: PendingPrediction) -> bool:
-        """The saved prediction opens the commitment stored under its id, by this detector."""
-        try:
-            e = self.log.get(p.eval_id)
-        except ContractRevert:
-            return False
-        c = commitment(p.pool, p.horizon, p.label, p.confidence, p.model_hash, p.salt)
-        return e.detector == self.client.address and e.commitment == "0x" + c.hex() and not e.settled
-
-    def _save_state(self) -> None:
-        path = self.settings.state_path
-        if path is None:
-            return
-
-        def enc(p: PendingPrediction) -> dict:
-            return {**asdict(p), "model_hash": p.model_hash.hex(), "salt": p.salt.hex()}
-
-        data = {"pending": [enc(p) for p in self.pending.values()], "open": [enc(p) for p in self.open.values()],
-                "next_due": self.next_due}
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(path).with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))  # the salts are secrets until revealed: keep this file private
-        tmp.chmod(0o600)
-        tmp.replace(path)
+    @property
+    def open(self) -> dict[int, PendingPrediction]:
+        """Revealed, not yet resolved."""
+        return self.book.open
 
     # -- one pass --------------------------------------------------------------------------------------
     def observation(self, ticker: str, t0: int) -> EpisodeObservation:
         """What the detector may see when committing at `t0` (data strictly before `t0`)."""
-        s = self.settings
-        market = self.reader.history(ticker).observation(t0, s.lookback_s)
-        social = self.feed.social(ticker, t0 - s.lookback_s, t0) if self.feed else SocialObservation()
-        obs = EpisodeObservation(f"{ticker}@{t0}", ticker, t0, s.horizon_s, market, social)
-        obs.validate()
-        return obs
+        return observe(self.reader, self.feed, ticker, t0, self.settings.horizon_s, self.settings.lookback_s)
 
     def step(self) -> StepReport:
         report = StepReport()
@@ -229,9 +191,9 @@ class LiveDetector:
             self.feed.poll()
         now = int(self.client.w3.eth.get_block("latest")["timestamp"])
         self._commit_due(now, report)
-        self._reveal_due(now, report)
-        self._resolve_due(now, report)
-        self._save_state()
+        self.book.settle_due(now, report)
+        if self.settings.resolve_others:
+            self._resolve_others(now, report)
         return report
 
     def _commit_due(self, now: int, report: StepReport) -> None:
@@ -248,51 +210,26 @@ class LiveDetector:
             t0 = now + 1
             prediction = self.detector.predict(self.observation(ticker, t0))
             try:
-                p = self.log.commit(entry.pool.address, s.horizon_s, prediction.label, prediction.confidence_bp,
-                                    self.detector.model_hash)
+                p = self.book.commit(entry.pool.address, s.horizon_s, prediction.label, prediction.confidence_bp,
+                                     self.detector.model_hash)
             except ContractRevert as exc:
                 report.skipped.append(f"{ticker}: commit refused ({exc})")
                 continue
-            self.pending[p.eval_id] = p
             self.predictions[p.eval_id] = prediction
             self.observed_at[p.eval_id] = t0  # the data cut-off; the contract's t0 (the commit block) is >= this
             self.next_due[ticker] = p.t0 + s.commit_every_s
             report.committed.append(p.eval_id)
             log.info("committed #%d on %s (t0=%d)", p.eval_id, ticker, p.t0)
 
-    def _reveal_due(self, now: int, report: StepReport) -> None:
-        for eval_id, p in sorted(self.pending.items()):
-            if now < p.t0 + self.settings.reveal_delay and now < p.t0 + p.horizon - 1:
-                continue
-            del self.pending[eval_id]
-            try:
-                self.log.reveal(p)
-            except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
-                report.skipped.append(f"#{eval_id}: reveal refused ({exc})")
-                continue
-            self.open[eval_id] = p
-            report.revealed.append(eval_id)
-
-    def _resolve_due(self, now: int, report: StepReport) -> None:
-        for eval_id, p in sorted(self.open.items()):
-            if now < p.t0 + p.horizon:
-                continue
-            del self.open[eval_id]
-            if self.log.get(eval_id).status != Status.REVEALED:
-                continue  # somebody else resolved it already
-            try:
-                self.log.resolve(eval_id)
-                report.resolved.append(eval_id)
-            except ContractRevert as exc:  # lost a race with another resolver
-                report.skipped.append(f"#{eval_id}: resolve refused ({exc})")
-        if self.settings.resolve_others:
-            for e in self.log.all():
-                if not e.settled and now >= e.t0 + e.horizon and e.id not in self.pending:
-                    try:
-                        self.log.resolve(e.id)
-                        report.resolved.append(e.id)
-                    except ContractRevert as exc:
-                        report.skipped.append(f"#{e.id}: resolve refused ({exc})")
+    def _resolve_others(self, now: int, report: StepReport) -> None:
+        """Act as a keeper: resolve every due entry of the log (anyone may; it settles other detectors' records)."""
+        for e in self.log.all():
+            if not e.settled and now >= e.t0 + e.horizon and e.id not in self.pending:
+                try:
+                    self.log.resolve(e.id)
+                    report.resolved.append(e.id)
+                except ContractRevert as exc:
+                    report.skipped.append(f"#{e.id}: resolve refused ({exc})")
 
     def run(self, stop: threading.Event, max_steps: int | None = None) -> None:
         """Repeat `step()` every poll interval until `stop` is set (or `max_steps` passes)."""

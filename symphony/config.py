@@ -21,6 +21,7 @@ from agents.settings import LLMSettings
 from chain.errors import ConfigError
 from chain.settings import ChainSettings
 from echo_sync.settings import EchoSettings
+from marl_detector.committee.requester import CommitteeSettings
 from marl_detector.onchain.settings import LiveDetectorSettings
 from scheduler.settings import SchedulerSettings
 
@@ -34,6 +35,7 @@ class SymphonyConfig(BaseSettings):
     agent: AgentProfile | None = None  # only for `symphony agent run`
     echo: EchoSettings = EchoSettings()
     detector: LiveDetectorSettings = LiveDetectorSettings()
+    committee: CommitteeSettings = CommitteeSettings()  # `symphony detect ask`: detection requests to detector agents
     scheduler: SchedulerSettings = SchedulerSettings()
 
 

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: one anvil per session, the core contracts deployed once, a snapshot per test.
+"""Shared pytest fixtures: one anvil per session, the core contracts deployed once, a snapshot per test, and a
+tiny random LLM (built once per session: building it is cheap, loading transformers is not).
 
 `pytest --fork-url URL` runs every chain test against a fork of URL instead of an empty local chain; the
 contracts are then deployed on the fork (the origin is never written to).
@@ -7,6 +8,7 @@ contracts are then deployed on the fork (the origin is never written to).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -87,3 +89,13 @@ def chain(anvil, deployment) -> Iterator[ChainFixture]:
         yield ChainFixture(anvil, deployment)
     finally:
         anvil.revert(snapshot)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    from agents.llm.tiny import build_tiny_model
+
+    torch.set_num_threads(1)
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny", seed=0)

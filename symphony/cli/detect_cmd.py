@@ -1,5 +1,7 @@
 """`symphony detect generate|train` — the Hide-and-Shill dataset and detector (off-chain half).
 
+`detect agent|ask` (detectors as Symphony agents, settled by weighted vote) come from marl_detector.committee.cli.
+
 Why one `detect` group shared with the on-chain half: the live detector (`symphony detect run`) is
 registered by `marl_detector.onchain.cli.register_run(sub)` when that module exists, so both halves appear
 under one command without importing each other. Heavy libraries are imported inside the handlers.
@@ -105,3 +107,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_run = getattr(onchain_cli, "register_run", None)
     if register_run is not None:
         register_run(sub)
+    from marl_detector.committee.cli import register_committee
+
+    register_committee(sub)

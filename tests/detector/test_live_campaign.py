@@ -14,17 +14,15 @@ import json
 import pytest
 
 from chain.client import ChainClient
-from marl_detector.amm import Pool
 from marl_detector.live import LiveDetector, RuleDetector
-from marl_detector.onchain.accounts import TimedSender, chain_time, mine_at
+from marl_detector.onchain.accounts import mine_at
 from marl_detector.onchain.deployment import WAD, deploy_market
 from marl_detector.onchain.evaluation import EvaluationLogClient, Status
-from marl_detector.onchain.market import OnchainMarket, Trade
-from marl_detector.onchain.posts import append_posts
 from marl_detector.onchain.settings import LiveDetectorSettings
 from marl_detector.outcome import Label
 from chain.errors import SymphonyError
 from symphony.cli.main import main
+from tests.detector.campaign import TICKERS, pump_and_dump, stage_market
 
 H = 1_200
 
@@ -33,34 +31,10 @@ H = 1_200
 def campaign(anvil, tmp_path):
     snapshot = anvil.snapshot()
     operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
-    market, manifest = deploy_market(operator, ["PUMP", "CALM"], seed_quote=50 * WAD, seed_price_wad=10**14)
+    market, manifest = deploy_market(operator, TICKERS, seed_quote=50 * WAD, seed_price_wad=10**14)
     manifest_path = manifest.save(tmp_path / "deployment.json")
-    w3 = operator.w3
-    start = chain_time(w3)
-    books = {}
-    sender = TimedSender(w3)  # both books drive the same simulated traders
-    for ticker in ("PUMP", "CALM"):
-        pool = market.pools[ticker].pool
-        r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
-        created = pool.functions.observation(0).call()[0]
-        books[ticker] = OnchainMarket(operator, market.pools[ticker], market.quote, seed=11,
-                                      mirror=Pool.create(r_q, r_t, now=created), sender=sender)
-    # An hour of two-sided noise on both pools, then retail buying into the PUMP shill burst.
-    for k in range(1, 16):
-        for ticker, book in books.items():
-            book.execute(Trade(start + 200 * k, f"noise{k % 4}", k % 2 == 0, (WAD // 10) if k % 2 == 0 else 10**21 // 10))
-    for k, t in enumerate((start + 3_250, start + 3_350, start + 3_450)):
-        books["PUMP"].execute(Trade(t, f"retail{k}", True, WAD))
     posts = tmp_path / "posts.jsonl"
-    sybils = [f"sybil{i}" for i in range(8)]
-    append_posts(posts, [
-        {"timestamp": start + 3_000 + 60 * i, "ticker": "PUMP", "author": a, "text": "PUMP to the moon 🚀🚀 get in now",
-         "age_days": 3.0, "followers": 12, "following": 40, "follows": [b for b in sybils if b != a]}
-        for i, a in enumerate(sybils)
-    ] + [
-        {"timestamp": start + 1_000, "ticker": "CALM", "author": "oldtimer", "text": "CALM devs shipped the docs update",
-         "age_days": 900.0, "followers": 5_000, "following": 200},
-    ])
+    books, start = stage_market(operator, market, posts)
     try:
         yield anvil, operator, market, manifest_path, books, posts, start
     finally:
@@ -85,11 +59,7 @@ def test_live_detector_commits_before_the_pump_and_verify_agrees(campaign, capsy
     for p in by_ticker.values():  # hidden until revealed
         assert live.log.get(p.eval_id).status == Status.COMMITTED
 
-    # The campaign happens after the commit: pump, then dump everything.
-    pump = books["PUMP"]
-    got = pump.execute(Trade(t0 + 30, "whale", True, 20 * WAD)).amount_out
-    pump.execute(Trade(t0 + 300, "whale", False, got))
-    books["CALM"].execute(Trade(t0 + 400, "noise1", True, WAD // 10))
+    pump_and_dump(books, t0)  # the campaign happens after the commit: pump, then dump everything
 
     mine_at(w3, t0 + 700)
     report = live.step()

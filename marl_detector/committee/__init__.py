@@ -1,0 +1,1 @@
+"""Hide-and-Shill detectors as Symphony agents: detection requests are beacons, verdicts a weighted vote."""

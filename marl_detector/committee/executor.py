@@ -1,0 +1,106 @@
+"""A Hide-and-Shill detector doing a Symphony job: answer a detection request, and stand by the answer on chain.
+
+What a detector agent does with a beacon it won:
+1. rebuild the observation the request allows — pool history from chain logs, posts from the feed, nothing at
+   or after the request's `t0` (`marl_detector.live.observe`, the same view the live detector and the trainer use);
+2. ask its detector for a label and a confidence;
+3. commit that prediction under its own address to `EvaluationLog` (pool, horizon), so that when the outcome is
+   known the contract scores it and moves this agent's reputation on the CapabilityLedger — the reputation that
+   weights its bids, hence its votes, the next time;
+4. answer `manipulation` or `organic`, which the worker commits and reveals in the task's weighted vote.
+
+Why the individual commitment on top of the vote: the vote settles one verdict, but only a per-detector record
+makes each agent accountable; without it a detector that is always wrong would keep its full weight.
+A request this agent cannot answer honestly (unknown pool, no price history before `t0`) gets an abstention.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from web3 import Web3
+
+from agents.payloads import PayloadError, ResultPayload
+from chain.client import ChainClient
+from chain.errors import ConfigError
+from chain.reverts import ContractRevert
+from marl_detector.committee.request import DetectionRequest, answer_of
+from marl_detector.live import Detector, observe
+from marl_detector.onchain.book import PredictionBook, StepReport
+from marl_detector.onchain.deployment import Market
+from marl_detector.onchain.posts import PostFeed
+from marl_detector.onchain.reader import MarketReader
+
+log = logging.getLogger("symphony.detector_agent")
+
+
+class DetectionExecutor:
+    """The `agents.executor.Executor` of a detector agent (one market, one detector, one account)."""
+
+    def __init__(self, client: ChainClient, market: Market, detector: Detector, book: PredictionBook,
+                 feed: PostFeed | None = None) -> None:
+        self.client = client
+        self.market = market
+        self.detector = detector
+        self.book = book
+        self.feed = feed
+        self.reader = MarketReader(client.w3, market, consumer=f"committee-{client.address}")
+        self._lock = threading.Lock()  # the worker's executor threads and the keeper share reader, feed and book
+
+    @property
+    def model_id(self) -> str:
+        """What the agent registers as its model: the detector's model hash (the same one its log entries carry)."""
+        return "hideshill-detector:0x" + self.detector.model_hash.hex()
+
+    def accepts(self, payload: bytes) -> bool:
+        try:
+            request = DetectionRequest.decode(payload)
+        except PayloadError:
+            return False
+        return request.evaluation_log == Web3.to_checksum_address(self.market.log.address)
+
+    def run(self, payload: bytes) -> ResultPayload:
+        start = time.perf_counter()
+        try:
+            request = DetectionRequest.decode(payload)
+        except PayloadError as exc:
+            return ResultPayload(output=f"malformed detection request: {exc}", abstained=True)
+        with self._lock:
+            return self._detect(request, start)
+
+    def _detect(self, request: DetectionRequest, start: float) -> ResultPayload:
+        def abstain(why: str) -> ResultPayload:
+            return ResultPayload(output=why, abstained=True, seconds=time.perf_counter() - start)
+
+        try:
+            ticker = self.market.pool_by_address(request.pool).ticker
+        except ConfigError:
+            return abstain(f"pool {request.pool} is not a pool of the market this detector watches")
+        self.reader.poll()
+        if self.feed is not None:
+            self.feed.poll()
+        history = self.reader.history(ticker)
+        if history.created_at is None or request.t0 <= history.created_at:
+            return abstain(f"{ticker} has no price history before t0={request.t0}")
+        prediction = self.detector.predict(observe(self.reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
+        extra: dict = {"confidence_bp": prediction.confidence_bp, "model_hash": "0x" + self.detector.model_hash.hex(),
+                       "ticker": ticker, "observed_until": request.t0}
+        try:
+            p = self.book.commit(request.pool, request.horizon, prediction.label, prediction.confidence_bp,
+                                 self.detector.model_hash)
+            extra["evaluation_id"] = p.eval_id
+        except ContractRevert as exc:  # the vote still gets the answer; the missing record is stated, not hidden
+            log.warning("%s: evaluation commit refused: %s", ticker, exc)
+            extra["evaluation_error"] = str(exc)
+        answer = answer_of(prediction.label)
+        output = (f"{ticker}: {answer} (P(manipulation) = {prediction.confidence_bp / 100:.1f}%) from data before t0={request.t0}"
+                  + (f"; committed as evaluation #{extra['evaluation_id']}" if "evaluation_id" in extra else ""))
+        return ResultPayload(output=output, answer=answer, extra=extra, seconds=time.perf_counter() - start)
+
+    def settle_due(self) -> StepReport:
+        """Reveal and resolve this agent's own log entries that are due (called by the agent's keeper thread)."""
+        with self._lock:
+            now = int(self.client.w3.eth.get_block("latest")["timestamp"])
+            return self.book.settle_due(now)

@@ -1,0 +1,69 @@
+"""The detection request a beacon carries, and the two answers a detector can vote for.
+
+Why its own payload kind: a beacon payload is the whole interface between a requester and whoever takes the
+job, and a reasoning agent must be able to tell at a glance that a detection request is not a chain-of-thought
+step (it then does not bid). The request names the market (its EvaluationLog), the pool, the data cut-off
+`t0` (the detector may only see what happened strictly before it) and the horizon the verdict is about.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from agents.payloads import PayloadError
+
+KIND = "hideshill.detect"
+FORMAT_VERSION = 1
+MANIPULATION = "manipulation"
+ORGANIC = "organic"
+ANSWERS = (ORGANIC, MANIPULATION)  # index = the EvaluationLog label
+
+# What a detection beacon requires; its embedding is the beacon's requirement vector, so agents whose declared
+# capability is close to it score high (and bid), agents with other strengths score low.
+REQUIREMENT = ("Detect pump-and-dump manipulation and shilling campaigns on a DeFi token pool from on-chain trades, "
+               "the social graph of the accounts posting about it, and the text of their posts.")
+
+
+def answer_of(label: int) -> str:
+    return ANSWERS[int(label)]
+
+
+def label_of(answer: str) -> int | None:
+    """0/1 for a detector's answer, None for anything else (an abstention or a foreign answer)."""
+    return ANSWERS.index(answer) if answer in ANSWERS else None
+
+
+@dataclass(frozen=True)
+class DetectionRequest:
+    evaluation_log: str
+    pool: str
+    ticker: str
+    t0: int
+    horizon: int
+    lookback: int
+
+    def encode(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "kind": KIND, "evaluation_log": self.evaluation_log, "pool": self.pool,
+                           "ticker": self.ticker, "t0": self.t0, "horizon": self.horizon, "lookback": self.lookback}).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> "DetectionRequest":
+        try:
+            body = json.loads(data.decode())
+            if not isinstance(body, dict) or body.get("kind") != KIND:
+                raise PayloadError("not a detection request")
+            if body.get("v") != FORMAT_VERSION:
+                raise PayloadError(f"unsupported detection request version {body.get('v')!r}")
+            request = cls(Web3.to_checksum_address(body["evaluation_log"]), Web3.to_checksum_address(body["pool"]),
+                          str(body["ticker"]), int(body["t0"]), int(body["horizon"]), int(body["lookback"]))
+        except PayloadError:
+            raise
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PayloadError(f"malformed detection request: {exc}") from None
+        if request.horizon <= 0 or request.horizon % 4 or request.lookback <= 0 or request.t0 <= 0:
+            raise PayloadError(f"detection request with invalid times: t0={request.t0} horizon={request.horizon} "
+                               f"lookback={request.lookback}")
+        return request

@@ -1,0 +1,205 @@
+"""Ask the network of detector agents about one pool; settle their verdicts by weighted vote; log the verdict.
+
+A detection request is a Symphony task of K one-step chains. Each chain is a final beacon carrying the same
+`DetectionRequest` (pool, data cut-off `t0`, horizon), auctioned one after the other: an agent votes once per
+task, so it bids on one final beacon at a time, and each auction goes to the best-scoring detector not yet
+holding one — the K best detectors, each on its own chain. Its bid score (capability match × reputation, computed
+by the contract) is its chain's weight, so the VoteCommitment tally is a reputation-weighted vote.
+
+The settled verdict is then committed to `EvaluationLog` under the requester's address with
+`modelHash = taskId`: anyone can look the vote up from the log entry and check that the label is its winning
+answer. Every detector also committed its own prediction (see `executor.py`), so resolution scores each of
+them and moves their reputation; the committee entry scores the ensemble itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from eth_utils import keccak
+from pydantic import Field, model_validator
+from web3 import Web3
+
+from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
+from agents.payloads import ResultPayload
+from chain.bindings import SymphonyContracts
+from chain.errors import ConfigError, SymphonyError
+from marl_detector.committee.agent import DETECTOR_TAG
+from marl_detector.committee.request import KIND, REQUIREMENT, DetectionRequest, label_of
+from marl_detector.onchain.book import PredictionBook
+from marl_detector.onchain.deployment import Market
+
+log = logging.getLogger("symphony.detection_requester")
+
+
+class CommitteeSettings(AuctionSettings):
+    detectors: int = Field(3, ge=1, le=16, description="K detector agents asked (fewer if fewer are available)")
+    horizon_s: int = Field(14_400, gt=0, le=30 * 86_400, description="the verdict is about [t0, t0 + horizon] (multiple of 4)")
+    lookback_s: int = Field(14_400, gt=0, description="history before t0 the detectors may look at")
+    max_reposts: int = Field(2, ge=0, description="re-post a detection beacon nobody bid on this many times")
+
+    @model_validator(mode="after")
+    def _check(self) -> "CommitteeSettings":
+        if self.horizon_s % 4:
+            raise ValueError(f"horizon_s must be a multiple of 4, got {self.horizon_s}")
+        return self
+
+
+@dataclass
+class DetectorVote:
+    cot_index: int
+    beacon_ids: list[int]
+    agent: str | None = None
+    score: int = 0  # the bid score the agent won its beacon with = its vote weight
+    result: ResultPayload | None = None
+    revealed_answer: str | None = None
+    weight: int = 0  # as counted by the vote contract at reveal
+    error: str | None = None
+
+    @property
+    def confidence_bp(self) -> int | None:
+        value = self.result.extra.get("confidence_bp") if self.result else None
+        return int(value) if value is not None else None
+
+    @property
+    def evaluation_id(self) -> int | None:
+        value = self.result.extra.get("evaluation_id") if self.result else None
+        return int(value) if value is not None else None
+
+
+@dataclass
+class Verdict:
+    ticker: str
+    pool: str
+    task_id: str
+    t0: int
+    horizon: int
+    answer: str | None  # the vote's winning answer
+    label: int | None  # 1 manipulation, 0 organic, None if the vote had no valid answer
+    confidence_bp: int | None  # weighted mean of the voters' P(manipulation)
+    winning_weight: int
+    total_weight: int
+    votes: list[DetectorVote]
+    evaluation_id: int | None  # the committee's own EvaluationLog entry
+    tx_hashes: list[str] = field(default_factory=list)
+    gas_used: int = 0
+    seconds: float = 0.0
+
+
+class DetectionRequester:
+    def __init__(self, contracts: SymphonyContracts, market: Market, encode: Callable[[str], bytes], book: PredictionBook,
+                 settings: CommitteeSettings | None = None) -> None:
+        self.contracts = contracts
+        self.market = market
+        self.book = book
+        self.settings = settings or CommitteeSettings()
+        self.requirement = encode(REQUIREMENT)
+        self.auction = BeaconAuction(contracts, self.settings, name="detection-requester")
+
+    def close(self) -> None:
+        self.auction.close()
+
+    def available_detectors(self) -> list[str]:
+        """Detector agents that are registered, active and announce free capacity (read from the ledger)."""
+        me = self.contracts.client.address
+        return [a.agent for a in self.contracts.ledger.active_agents()
+                if DETECTOR_TAG in a.tags and a.available and a.free_capacity > 0 and a.agent != me]
+
+    def request(self, ticker: str, *, on_progress: Callable[[str], None] | None = None) -> Verdict:
+        progress = on_progress or (lambda _m: None)
+        started = time.perf_counter()
+        s = self.settings
+        entry = self.market.pools.get(ticker)
+        if entry is None:
+            raise ConfigError(f"no pool for {ticker!r} in this market (pools: {', '.join(sorted(self.market.pools)) or 'none'})")
+        k = min(s.detectors, len(self.available_detectors()))
+        if k == 0:
+            raise AskFailed(f"no detector agent (tag {DETECTOR_TAG!r}) is registered and available on the ledger")
+        auction, timer = self.auction, ChainTimer()
+        auction.receipts = []
+        w3 = self.contracts.client.w3
+        t0 = int(w3.eth.get_block("latest")["timestamp"]) + 1  # everything mined so far is visible, nothing later
+        pool = Web3.to_checksum_address(entry.pool.address)
+        request = DetectionRequest(Web3.to_checksum_address(self.market.log.address), pool, ticker, t0, s.horizon_s, s.lookback_s)
+        task_id = keccak(f"{KIND}|{pool}|{t0}|{uuid.uuid4()}".encode())
+        auction.tx(timer, self.contracts.beacon.open_task, task_id, k)
+        progress(f"task 0x{task_id.hex()[:16]}…: {ticker} as of t0={t0}, horizon {s.horizon_s} s, {k} detectors")
+
+        votes = [DetectorVote(i, []) for i in range(k)]
+        with ThreadPoolExecutor(max_workers=k) as pool_threads:
+            pending = []
+            for vote in votes:  # one auction at a time: each goes to the best detector not yet holding a beacon
+                try:
+                    vote.beacon_ids = auction.post_until_assigned(timer, task_id, vote.cot_index, 0, self.requirement,
+                                                                  request.encode(), is_final=True)
+                except AskFailed as exc:
+                    vote.error = str(exc)
+                    break
+                pending.append(pool_threads.submit(self._collect, vote, timer))
+            for future in pending:
+                future.result()
+        for v in votes:
+            progress(f"chain {v.cot_index}: " + (f"{v.agent} answered {v.result.answer or 'abstained'} "
+                                                 f"(score {v.score / 1e18:.3f})" if v.result else f"failed: {v.error}"))
+        voters = len({v.agent for v in votes if v.result is not None})
+        if voters == 0:
+            raise AskFailed(f"no detector answered the request on {ticker}: " + "; ".join(v.error or "?" for v in votes))
+        auction.settle_vote(task_id, voters, timer)
+        info = self.contracts.vote.get(task_id)
+        self._read_reveals(task_id, votes)
+        label = label_of(info.winning_answer)
+        confidence = self._ensemble_confidence(votes)
+        verdict = Verdict(ticker, pool, "0x" + task_id.hex(), t0, s.horizon_s, info.winning_answer or None, label, confidence,
+                          info.winning_weight, info.total_weight, votes, None)
+        if label is not None:
+            verdict.evaluation_id = self._log_verdict(pool, label, confidence if confidence is not None else label * 10_000, task_id, timer)
+            progress(f"verdict {info.winning_answer} ({info.winning_weight / 1e18:.3f} of {info.total_weight / 1e18:.3f}) "
+                     f"logged as evaluation #{verdict.evaluation_id}")
+        verdict.gas_used, verdict.tx_hashes = auction.gas_and_hashes()
+        verdict.seconds = time.perf_counter() - started
+        return verdict
+
+    # -- pieces ------------------------------------------------------------------------------------------
+    def _collect(self, vote: DetectorVote, timer: ChainTimer) -> None:
+        beacon_id = vote.beacon_ids[-1]
+        try:
+            event = self.auction.await_result(beacon_id, timer)
+        except (SymphonyError, TimeoutError) as exc:
+            vote.error = str(exc)
+            return
+        vote.agent = event.args["agent"]
+        vote.score = self.auction.executor_score(beacon_id, vote.agent)
+        try:
+            vote.result = ResultPayload.decode(event.bytes_arg("result"))
+        except SymphonyError as exc:  # the agent delivered garbage: it still votes (the contract has its commitment)
+            vote.result = ResultPayload(output=f"unreadable result: {exc}", abstained=True)
+
+    def _read_reveals(self, task_id: bytes, votes: list[DetectorVote]) -> None:
+        """Each voter's revealed answer and counted weight, from the vote contract's own events."""
+        events = self.contracts.vote.contract.events.VoteRevealed().get_logs(
+            from_block=self.contracts.manifest.deploy_block, argument_filters={"taskId": task_id})
+        revealed = {e["args"]["voter"]: (e["args"]["answer"], int(e["args"]["weight"])) for e in events}
+        for v in votes:
+            if v.agent in revealed:
+                v.revealed_answer, v.weight = revealed[v.agent]
+
+    @staticmethod
+    def _ensemble_confidence(votes: list[DetectorVote]) -> int | None:
+        """P(manipulation) of the committee: the voters' confidences weighted like their votes."""
+        pairs = [(v.weight, v.confidence_bp) for v in votes if v.weight > 0 and v.confidence_bp is not None
+                 and label_of(v.revealed_answer or "") is not None]
+        total = sum(w for w, _ in pairs)
+        return round(sum(w * c for w, c in pairs) / total) if total else None
+
+    def _log_verdict(self, pool: str, label: int, confidence_bp: int, task_id: bytes, timer: ChainTimer) -> int:
+        """Commit the committee's verdict (modelHash = taskId) and reveal it at once: the vote made it public."""
+        start = time.perf_counter()
+        p = self.book.commit(pool, self.settings.horizon_s, label, max(0, min(10_000, confidence_bp)), task_id)
+        self.book.reveal_now(p.eval_id)
+        timer.add("chain", time.perf_counter() - start)
+        return p.eval_id

@@ -1,0 +1,140 @@
+"""A detector's open predictions on `EvaluationLog`: kept across restarts, revealed and resolved when due.
+
+Why a book of its own: every account that commits predictions — the live detector watching pools, a detector
+agent answering Symphony detection requests, the committee entry a requester logs for a settled vote — owes
+the log the same follow-up. A prediction never revealed scores the worst score, so the salts must survive a
+crash (written before anything else happens, file mode 0600: they are secrets until revealed), the reveal must
+land before `t0 + H`, and the entry is resolved once `t0 + H` has passed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chain.reverts import ContractRevert
+from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, commitment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StepReport:
+    committed: list[int] = field(default_factory=list)
+    revealed: list[int] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class PredictionBook:
+    """Committed-not-revealed (`pending`) and revealed-not-resolved (`open`) predictions of one account.
+
+    `reveal_delay` seconds after its commit a prediction is revealed (None: half its horizon; in any case one
+    second before its horizon ends); `extra` is the owner's own small state (e.g. the live detector's schedule), saved alongside.
+    """
+
+    def __init__(self, log_client: EvaluationLogClient, state_path: Path | None, reveal_delay: int | None) -> None:
+        self.log = log_client
+        self.state_path = Path(state_path) if state_path is not None else None
+        self.reveal_delay = reveal_delay
+        self.pending: dict[int, PendingPrediction] = {}
+        self.open: dict[int, PendingPrediction] = {}
+        self.extra: dict[str, Any] = {}
+        self._load()
+
+    # -- state across restarts -------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self.state_path is None or not self.state_path.exists():
+            return
+        data = json.loads(self.state_path.read_text())
+        dropped = 0
+        for key, target in (("pending", self.pending), ("open", self.open)):
+            for d in data.get(key, []):
+                p = PendingPrediction(**{**d, "model_hash": bytes.fromhex(d["model_hash"]), "salt": bytes.fromhex(d["salt"])})
+                if self._still_ours(p):
+                    target[p.eval_id] = p
+                else:
+                    dropped += 1
+        if dropped:
+            # A state file from another chain or deployment (e.g. a restarted anvil at the same addresses).
+            log.warning("ignored %d saved predictions that this chain's EvaluationLog does not hold", dropped)
+        else:
+            self.extra = dict(data.get("extra", {}))
+
+    def _still_ours(self, p: PendingPrediction) -> bool:
+        """The saved prediction opens the commitment stored under its id, by this account."""
+        try:
+            e = self.log.get(p.eval_id)
+        except ContractRevert:
+            return False
+        c = commitment(p.pool, p.horizon, p.label, p.confidence, p.model_hash, p.salt)
+        return e.detector == self.log.client.address and e.commitment == "0x" + c.hex() and not e.settled
+
+    def save(self) -> None:
+        if self.state_path is None:
+            return
+
+        def enc(p: PendingPrediction) -> dict:
+            return {**asdict(p), "model_hash": p.model_hash.hex(), "salt": p.salt.hex()}
+
+        data = {"pending": [enc(p) for p in self.pending.values()], "open": [enc(p) for p in self.open.values()],
+                "extra": self.extra}
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.chmod(0o600)
+        tmp.replace(self.state_path)
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def commit(self, pool: str, horizon: int, label: int, confidence_bp: int, model_hash: bytes) -> PendingPrediction:
+        """Commit a hidden prediction and save its salt before returning."""
+        p = self.log.commit(pool, horizon, label, confidence_bp, model_hash)
+        self.pending[p.eval_id] = p
+        self.save()
+        return p
+
+    def reveal_now(self, eval_id: int) -> None:
+        """Reveal at once (when the prediction is public anyway, e.g. a revealed vote)."""
+        p = self.pending.pop(eval_id)
+        self.log.reveal(p)
+        self.open[eval_id] = p
+        self.save()
+
+    # -- the follow-up ---------------------------------------------------------------------------------
+    def settle_due(self, now: int, report: StepReport | None = None) -> StepReport:
+        """Reveal what is due for revealing, resolve what is past its horizon; `now` is chain time."""
+        report = report or StepReport()
+        self._reveal_due(now, report)
+        self._resolve_due(now, report)
+        self.save()
+        return report
+
+    def _reveal_due(self, now: int, report: StepReport) -> None:
+        for eval_id, p in sorted(self.pending.items()):
+            delay = p.horizon // 2 if self.reveal_delay is None else self.reveal_delay
+            if now < p.t0 + delay and now < p.t0 + p.horizon - 1:
+                continue
+            del self.pending[eval_id]
+            try:
+                self.log.reveal(p)
+            except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
+                report.skipped.append(f"#{eval_id}: reveal refused ({exc})")
+                continue
+            self.open[eval_id] = p
+            report.revealed.append(eval_id)
+
+    def _resolve_due(self, now: int, report: StepReport) -> None:
+        for eval_id, p in sorted(self.open.items()):
+            if now < p.t0 + p.horizon:
+                continue
+            del self.open[eval_id]
+            if self.log.get(eval_id).status != Status.REVEALED:
+                continue  # somebody else resolved it already
+            try:
+                self.log.resolve(eval_id)
+                report.resolved.append(eval_id)
+            except ContractRevert as exc:  # lost a race with another resolver
+                report.skipped.append(f"#{eval_id}: resolve refused ({exc})")

@@ -1,0 +1,165 @@
+"""Issue #4, Symphony integration: detectors are agents on the capability ledger, a detection request is a beacon,
+their verdicts are settled by the weighted vote, and resolved evaluations move their reputation — which then
+weights their next votes.
+
+Everything is real: anvil, the Symphony contracts and the Hide-and-Shill market, three detector agents (worker
+threads with rule detectors of different thresholds) and one reasoning agent on a tiny random LLM, which must
+not bid on detection work.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from agents.capability import encode_vector
+from agents.executor import StepExecutor
+from agents.profile import AgentProfile
+from agents.settings import LLMSettings
+from agents.worker import AgentWorker
+from chain.vectors import cosine_wad
+from marl_detector.committee.agent import DETECTOR_TAG, build_detector_agent
+from marl_detector.committee.request import MANIPULATION, ORGANIC, REQUIREMENT, DetectionRequest
+from marl_detector.committee.requester import CommitteeSettings, DetectionRequester
+from marl_detector.live import RuleDetector
+from marl_detector.onchain.accounts import chain_time, mine_at
+from marl_detector.onchain.book import PredictionBook
+from marl_detector.onchain.deployment import WAD, deploy_market
+from marl_detector.onchain.evaluation import EvaluationLogClient, Status
+from marl_detector.onchain.posts import PostFeed
+from marl_detector.outcome import Label
+from symphony.cli.main import main
+from tests.detector.campaign import TICKERS, pump_and_dump, stage_market
+
+H = 1_200
+DETECTORS = {  # name: (declared capability, detector); "skeptic" needs 50 posts in 30 min: it calls PUMP organic
+    "hype": ("pump-and-dump detection from on-chain trades and bursts of social posts by coordinated young accounts",
+             RuleDetector()),
+    "graph": ("detecting shilling campaigns from social graph coordination and sybil clusters around DeFi tokens",
+              RuleDetector(min_young_share=0.3)),
+    "skeptic": ("general DeFi token market analysis", RuleDetector(min_posts=50)),
+}
+
+
+def _wait_until(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def scene(chain, tmp_path, tiny_model_path):
+    operator = chain.client(0)
+    market, manifest = deploy_market(operator, TICKERS, seed_quote=50 * WAD, seed_price_wad=10**14,
+                                     ledger=chain.manifest.address("CapabilityLedger"),
+                                     manifest=chain.manifest.model_copy(deep=True))
+    manifest_path = manifest.save(tmp_path / "deployment.json")
+    chain.contracts(0).ledger.set_authorized(market.log.address, True)  # resolutions move reputation
+    posts = tmp_path / "posts.jsonl"
+    books, start = stage_market(operator, market, posts)
+    mine_at(operator.w3, start + 3_600)
+
+    agents = []
+    for i, (name, (capability, detector)) in enumerate(DETECTORS.items(), start=1):
+        profile = AgentProfile(name=name, capability=capability, state_dir=tmp_path / "agents")
+        agents.append(build_detector_agent(profile, chain.contracts(i), market, detector, feed=PostFeed(posts),
+                                           keeper_interval_s=0.2))
+    from agents.llm.transformers_backend import TransformersBackend
+
+    reasoner_profile = AgentProfile(name="reasoner", capability="arithmetic and step by step reasoning",
+                                    state_dir=tmp_path / "agents", llm=LLMSettings(model=str(tiny_model_path), device="cpu"))
+    backend = TransformersBackend(tiny_model_path, device="cpu")
+    reasoner = AgentWorker(reasoner_profile, chain.contracts(4), StepExecutor(backend, reasoner_profile),
+                           encode_vector(reasoner_profile.capability))
+    requester_contracts = chain.contracts(5)  # not the market operator: its own account, its own nonces
+    book = PredictionBook(EvaluationLogClient(requester_contracts.client, market.log), tmp_path / "committee.json", None)
+    requester = None
+    try:
+        for agent in agents:
+            agent.start()
+        reasoner.start()
+        requester = DetectionRequester(requester_contracts, market, encode_vector, book,
+                                       CommitteeSettings(detectors=3, horizon_s=H, lookback_s=3_600, bid_window_s=1, exec_window_s=120))
+        yield chain, market, manifest_path, books, agents, reasoner, requester
+    finally:
+        if requester is not None:
+            requester.close()
+        for agent in agents:
+            agent.stop(announce=False)
+        reasoner.stop(announce=False)
+        backend.close()
+
+
+def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_reputation(scene, capsys):
+    chain, market, manifest_path, books, agents, reasoner, requester = scene
+    w3 = chain.client(0).w3
+    ledger = chain.contracts(0).ledger
+    names = {a.address: a.worker.profile.name for a in agents}
+    for a in agents:  # registered as detectors, with the detector's model hash as their model
+        info = ledger.get_agent(a.address)
+        assert DETECTOR_TAG in info.tags and info.model_id == a.executor.model_id
+    assert sorted(requester.available_detectors()) == sorted(names)
+
+    verdict = requester.request("PUMP")
+
+    # Three different detector agents answered, one per chain, each weighted by its own bid score.
+    answered = {names[v.agent]: v for v in verdict.votes}
+    assert set(answered) == set(DETECTORS)
+    assert {n: v.revealed_answer for n, v in answered.items()} == {"hype": MANIPULATION, "graph": MANIPULATION, "skeptic": ORGANIC}
+    requirement = encode_vector(REQUIREMENT)
+    for name, v in answered.items():
+        capability = encode_vector(DETECTORS[name][0])
+        assert v.score == cosine_wad(capability, requirement)  # reputation 1.0 so far
+        assert v.weight == v.score  # one-step chain: the chain weight is the executor's bid score
+    assert verdict.answer == MANIPULATION and verdict.label == 1
+    assert verdict.winning_weight == answered["hype"].weight + answered["graph"].weight
+    assert verdict.total_weight == sum(v.weight for v in verdict.votes)
+    # The reasoning agent saw every detection beacon and bid on none of them.
+    assert all(b.agent in names for v in verdict.votes for bid_id in v.beacon_ids for b in requester.contracts.beacon.bids(bid_id))
+    assert reasoner.stats.bids == 0
+
+    # Every detector committed its own prediction before the outcome; the committee logged the verdict.
+    log = EvaluationLogClient(chain.client(0), market.log)
+    individual = {names[v.agent]: log.get(v.evaluation_id) for v in verdict.votes}
+    committee = log.get(verdict.evaluation_id)
+    assert committee.detector == requester.contracts.client.address and committee.model_hash == verdict.task_id
+    assert (committee.status, committee.predicted) == (Status.REVEALED, 1)
+    for name, e in individual.items():
+        assert e.detector != committee.detector and e.status == Status.COMMITTED
+        assert verdict.t0 <= e.t0 <= committee.t0 and e.horizon == H
+    request = DetectionRequest.decode(requester.contracts.beacon.contract.events.BeaconPosted().get_logs(
+        from_block=0, argument_filters={"beaconId": verdict.votes[0].beacon_ids[-1]})[0]["args"]["payload"])
+    assert (request.ticker, request.t0, request.horizon) == ("PUMP", verdict.t0, H)
+
+    # The outcome plays out after every commitment: pump and dump inside the horizon.
+    before = {a.address: ledger.reputation(a.address) for a in agents}
+    pump_and_dump(books, chain_time(w3))
+    last_t0 = committee.t0
+    mine_at(w3, last_t0 + H // 2 + 10)  # the agents' keepers reveal at H/2
+    _wait_until(lambda: all(log.get(e.id).status == Status.REVEALED for e in individual.values()), 30, "the keepers' reveals")
+    mine_at(w3, last_t0 + H + 1)
+    _wait_until(lambda: all(log.get(e.id).status == Status.RESOLVED for e in individual.values()), 30, "the keepers' resolves")
+    requester.book.settle_due(chain_time(w3))  # the committee entry is the requester's to resolve (or any keeper's)
+
+    settled = {name: log.get(e.id) for name, e in individual.items()}
+    assert all(e.outcome == Label.MANIPULATION for e in settled.values())
+    assert {n: e.score for n, e in settled.items()} == {"hype": 10, "graph": 10, "skeptic": -5}
+    assert log.get(committee.id).score == 10
+    after = {a.address: ledger.reputation(a.address) for a in agents}
+    assert {names[k]: after[k] - before[k] for k in after} == {"hype": 10**16, "graph": 10**16, "skeptic": -5 * 10**15}
+
+    capsys.readouterr()
+    assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 0
+    assert capsys.readouterr().out.strip().startswith("OK: 4 evaluations (4 resolved")
+
+    # Reputation now weights the next vote: each bid score is the capability match times the new reputation.
+    second = requester.request("CALM")
+    assert second.answer == ORGANIC
+    for v in second.votes:
+        name = names[v.agent]
+        expected = cosine_wad(encode_vector(DETECTORS[name][0]), requirement) * after[v.agent] // 10**18
+        assert v.weight == expected, name
