@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 from web3 import Web3
 
+from chain.bindings import SymphonyContracts
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.errors import SymphonyError
+from marl_detector.committee.audit import audit_entry, is_committee_entry
 from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.evaluation import Evaluation, EvaluationLogClient, Status, commitment
 from marl_detector.outcome import Label, classify, score
@@ -133,6 +135,7 @@ class VerifyReport:
     expired: int = 0
     pending: int = 0
     overdue: int = 0  # pending although their horizon has passed: anyone may resolve them (`symphony eval resolve`)
+    committee: int = 0  # entries logging a Symphony vote, checked against it (when the core contracts are known)
     mismatches: dict[int, list[str]] = field(default_factory=dict)
 
     @property
@@ -143,7 +146,8 @@ class VerifyReport:
         head = f"{self.total} evaluations ({self.resolved} resolved, {self.expired} expired, {self.pending} pending"
         head += f", {self.overdue} overdue)" if self.overdue else ")"
         if self.ok:
-            return f"OK: {head}; every base, outcome and score re-derived from pool logs matches"
+            votes = f"; {self.committee} committee verdicts match their votes" if self.committee else ""
+            return f"OK: {head}; every base, outcome and score re-derived from pool logs matches{votes}"
         return f"MISMATCH: {head}; {len(self.mismatches)} entries disagree with the pool logs"
 
 
@@ -173,8 +177,9 @@ def price_paths(w3: Web3, market: Market) -> dict[str, PricePath]:
     return paths
 
 
-def verify_log(client: EvaluationLogClient, market: Market) -> VerifyReport:
-    """Check every entry of the market's EvaluationLog against the pools' logs."""
+def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyContracts | None = None) -> VerifyReport:
+    """Check every entry of the market's EvaluationLog against the pools' logs; with the Symphony contracts,
+    also check each committee entry against the vote it logs (`marl_detector.committee.audit`)."""
     w3 = client.client.w3
     now = int(w3.eth.get_block("latest")["timestamp"])
     paths = price_paths(w3, market)
@@ -204,6 +209,9 @@ def verify_log(client: EvaluationLogClient, market: Market) -> VerifyReport:
             continue
         assert r is not None
         bad = compare(e, r, revealed.get(e.id))
+        if contracts is not None and is_committee_entry(e, contracts):
+            report.committee += 1
+            bad += audit_entry(e, contracts)
         if bad:
             report.mismatches[e.id] = bad
     return report

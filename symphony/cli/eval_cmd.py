@@ -50,7 +50,7 @@ def _bind(args: argparse.Namespace, key: str | None = None):
     manifest = Manifest.load(args.manifest or load_config(getattr(args, "config", None)).chain.manifest)
     client = ChainClient(args.rpc_url or manifest.rpc_url, key, expected_chain_id=manifest.chain_id)
     market = bind_market(client, manifest)
-    return market, EvaluationLogClient(client, market.log)
+    return market, EvaluationLogClient(client, market.log), manifest
 
 
 def _log(args: argparse.Namespace) -> int:
@@ -60,7 +60,7 @@ def _log(args: argparse.Namespace) -> int:
 
     if args.detector and not Web3.is_address(args.detector):
         raise ConfigError(f"--detector is not an address: {args.detector!r}")
-    market, client = _bind(args)
+    market, client, _ = _bind(args)
     entries = client.all(args.detector)
     tickers = {p.pool.address: t for t, p in market.pools.items()}
     detectors = sorted({e.detector for e in entries})
@@ -88,8 +88,13 @@ def _log(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from marl_detector.onchain.verify import verify_log
 
-    market, client = _bind(args)
-    report = verify_log(client, market)
+    from chain.bindings import SymphonyContracts
+
+    market, client, manifest = _bind(args)
+    # Committee entries (verdicts of a Symphony vote) are also checked against the vote when the manifest holds
+    # the core contracts.
+    contracts = SymphonyContracts.bind(client.client, manifest) if "TaskBeacon" in manifest.contracts else None
+    report = verify_log(client, market, contracts)
     if args.json:
         print(json.dumps({"ok": report.ok, "total": report.total, "resolved": report.resolved, "expired": report.expired,
                           "pending": report.pending, "mismatches": {str(k): v for k, v in report.mismatches.items()}}))
@@ -105,7 +110,7 @@ def _resolve(args: argparse.Namespace) -> int:
     """A keeper pass: without it, a detector that never reveals a bad call would simply never be scored."""
     from chain.client import private_key_from_env
 
-    _, client = _bind(args, private_key_from_env(args.key_env))
+    _, client, _ = _bind(args, private_key_from_env(args.key_env))
     now = int(client.client.w3.eth.get_block("latest")["timestamp"])
     done = 0
     for e in client.all():

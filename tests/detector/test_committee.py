@@ -154,7 +154,8 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
 
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 0
-    assert capsys.readouterr().out.strip().startswith("OK: 4 evaluations (4 resolved")
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("OK: 4 evaluations (4 resolved") and out.endswith("1 committee verdicts match their votes"), out
 
     # Reputation now weights the next vote: each bid score is the capability match times the new reputation.
     second = requester.request("CALM")
@@ -163,3 +164,22 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
         name = names[v.agent]
         expected = cosine_wad(encode_vector(DETECTORS[name][0]), requirement) * after[v.agent] // 10**18
         assert v.weight == expected, name
+
+
+def test_verify_flags_a_committee_entry_without_a_settled_vote(chain, tmp_path, capsys):
+    """An entry whose modelHash names a task of its own detector claims to log that task's vote: with no
+    finalized vote behind it, `symphony eval verify` reports it and fails."""
+    operator = chain.client(0)
+    market, manifest = deploy_market(operator, TICKERS, manifest=chain.manifest.model_copy(deep=True))
+    manifest_path = manifest.save(tmp_path / "deployment.json")
+    mine_at(operator.w3, chain_time(operator.w3) + 100)
+    forger = chain.contracts(6)
+    task_id = bytes(range(32))
+    forger.beacon.open_task(task_id, 3)  # owns the task, but no vote ever happened
+    book = PredictionBook(EvaluationLogClient(forger.client, market.log), None, None)
+    p = book.commit(market.pools["PUMP"].pool.address, H, 1, 9_000, task_id)
+    book.reveal_now(p.eval_id)
+    capsys.readouterr()
+    assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"evaluation #{p.eval_id}: committee entry of task 0x{task_id.hex()}: the vote is not finalized (NONE)" in out
