@@ -29,7 +29,7 @@ from chain.reverts import ContractRevert
 from marl_detector.committee.request import DetectionRequest, answer_of
 from marl_detector.live import Detector, observe
 from marl_detector.onchain.book import PredictionBook, StepReport
-from marl_detector.onchain.deployment import Market
+from marl_detector.onchain.deployment import Market, discover_pools
 from marl_detector.onchain.posts import PostFeed
 from marl_detector.onchain.reader import MarketReader
 
@@ -46,7 +46,7 @@ class DetectionExecutor:
         self.detector = detector
         self.book = book
         self.feed = feed
-        self.reader = MarketReader(client.w3, market, consumer=f"committee-{client.address}")
+        self._readers: dict[str, MarketReader] = {}  # pool address -> a reader following that pool only
         self._lock = threading.Lock()  # the worker's executor threads and the keeper share reader, feed and book
 
     @property
@@ -74,17 +74,17 @@ class DetectionExecutor:
         def abstain(why: str) -> ResultPayload:
             return ResultPayload(output=why, abstained=True, seconds=time.perf_counter() - start)
 
-        try:
-            ticker = self.market.pool_by_address(request.pool).ticker
-        except ConfigError:
+        reader = self._reader(request.pool)
+        if reader is None:
             return abstain(f"pool {request.pool} is not a pool of the market this detector watches")
-        self.reader.poll()
+        (ticker,) = reader.market.pools
+        reader.poll()
         if self.feed is not None:
             self.feed.poll()
-        history = self.reader.history(ticker)
+        history = reader.history(ticker)
         if history.created_at is None or request.t0 <= history.created_at:
             return abstain(f"{ticker} has no price history before t0={request.t0}")
-        prediction = self.detector.predict(observe(self.reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
+        prediction = self.detector.predict(observe(reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
         extra: dict = {"confidence_bp": prediction.confidence_bp, "model_hash": "0x" + self.detector.model_hash.hex(),
                        "ticker": ticker, "observed_until": request.t0}
         try:
@@ -98,6 +98,26 @@ class DetectionExecutor:
         output = (f"{ticker}: {answer} (P(manipulation) = {prediction.confidence_bp / 100:.1f}%) from data before t0={request.t0}"
                   + (f"; committed as evaluation #{extra['evaluation_id']}" if "evaluation_id" in extra else ""))
         return ResultPayload(output=output, answer=answer, extra=extra, seconds=time.perf_counter() - start)
+
+    def _reader(self, pool: str) -> MarketReader | None:
+        """The reader of one pool, made on its first request (pools launched since the start are discovered).
+
+        Why one reader per pool: each follows only its own pool's and token's logs, so a request about one pool
+        never waits on the history of all the others.
+        """
+        pool = Web3.to_checksum_address(pool)
+        if pool not in self._readers:
+            try:
+                entry = self.market.pool_by_address(pool)
+            except ConfigError:
+                discover_pools(self.client, self.market)
+                try:
+                    entry = self.market.pool_by_address(pool)
+                except ConfigError:
+                    return None
+            view = Market(self.market.quote, self.market.factory, self.market.log, {entry.ticker: entry}, self.market.deploy_block)
+            self._readers[pool] = MarketReader(self.client.w3, view, consumer=f"committee-{self.client.address}-{pool}")
+        return self._readers[pool]
 
     def settle_due(self) -> StepReport:
         """Reveal and resolve this agent's own log entries that are due (called by the agent's keeper thread)."""

@@ -120,11 +120,28 @@ def bind_market(client: ChainClient, manifest: Manifest, artifacts: dict[str, Co
     factory = client.contract(manifest.address(FACTORY), artifacts["PoolFactory"].abi, "PoolFactory")
     log = client.contract(manifest.address(EVALUATION_LOG), artifacts["EvaluationLog"].abi, "EvaluationLog")
     market = Market(quote=quote, factory=factory, log=log, deploy_block=manifest.contracts[FACTORY].deploy_block)
-    count = client.call(factory.functions.poolCount())
+    discover_pools(client, market, artifacts)
+    return market
+
+
+def discover_pools(client: ChainClient, market: Market, artifacts: dict[str, ContractArtifact] | None = None) -> list[MarketPool]:
+    """Add the factory's pools this `Market` does not know yet (created since it was bound); returns them.
+
+    Why: a long-running reader (a detector agent) is asked about pools launched after it started.
+    """
+    known = {p.pool.address for p in market.pools.values()}
+    count = client.call(market.factory.functions.poolCount())
+    if count == len(known):
+        return []
+    artifacts = artifacts or compile_contracts()
+    added: list[MarketPool] = []
     for offset in range(0, count, 100):
-        for address in client.call(factory.functions.getPools(offset, 100)):
+        for address in client.call(market.factory.functions.getPools(offset, 100)):
+            if Web3.to_checksum_address(address) in known:
+                continue
             pool = client.contract(address, artifacts["ConstantProductPool"].abi, "ConstantProductPool")
             token = client.contract(client.call(pool.functions.memeToken()), artifacts["MemeToken"].abi, "MemeToken")
             ticker = client.call(token.functions.symbol())
             market.pools[ticker] = MarketPool(ticker, token, pool)
-    return market
+            added.append(market.pools[ticker])
+    return added

@@ -25,7 +25,8 @@ from marl_detector.committee.requester import CommitteeSettings, DetectionReques
 from marl_detector.live import RuleDetector
 from marl_detector.onchain.accounts import chain_time, mine_at
 from marl_detector.onchain.book import PredictionBook
-from marl_detector.onchain.deployment import WAD, deploy_market
+from marl_detector.onchain.deployment import WAD, bind_market, deploy_market
+from marl_detector.onchain.market import OnchainMarket, Trade, launch_pool
 from marl_detector.onchain.evaluation import EvaluationLogClient, Status
 from marl_detector.onchain.posts import PostFeed
 from marl_detector.outcome import Label
@@ -66,8 +67,9 @@ def scene(chain, tmp_path, tiny_model_path):
     agents = []
     for i, (name, (capability, detector)) in enumerate(DETECTORS.items(), start=1):
         profile = AgentProfile(name=name, capability=capability, state_dir=tmp_path / "agents")
-        agents.append(build_detector_agent(profile, chain.contracts(i), market, detector, feed=PostFeed(posts),
-                                           keeper_interval_s=0.2))
+        contracts = chain.contracts(i)  # each agent binds its own view of the market, as a separate process would
+        agents.append(build_detector_agent(profile, contracts, bind_market(contracts.client, manifest), detector,
+                                           feed=PostFeed(posts), keeper_interval_s=0.2))
     from agents.llm.transformers_backend import TransformersBackend
 
     reasoner_profile = AgentProfile(name="reasoner", capability="arithmetic and step by step reasoning",
@@ -158,8 +160,15 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     assert out.startswith("OK: 4 evaluations (4 resolved") and out.endswith("1 committee verdicts match their votes"), out
 
     # Reputation now weights the next vote: each bid score is the capability match times the new reputation.
-    second = requester.request("CALM")
-    assert second.answer == ORGANIC
+    # The pool is launched only now: the agents discover it on the factory when asked about it.
+    operator = chain.client(0)
+    now = chain_time(w3)
+    entry = launch_pool(operator, market, "LATE", 50 * WAD, 50 * WAD * 10**4, now + 10)
+    late = OnchainMarket(operator, entry, market.quote, seed=5)
+    for k in range(1, 6):
+        late.execute(Trade(now + 10 + 60 * k, f"late{k % 2}", k % 2 == 1, WAD // 10 if k % 2 else 10**20))
+    second = requester.request("LATE")
+    assert second.answer == ORGANIC and all(v.result and not v.result.abstained for v in second.votes)
     for v in second.votes:
         name = names[v.agent]
         expected = cosine_wad(encode_vector(DETECTORS[name][0]), requirement) * after[v.agent] // 10**18
