@@ -79,7 +79,8 @@ class RuleDetector:
         volume = sum(s.amount_q for s in window)
         buy_pressure = sum(s.amount_q for s in window if s.is_buy) / volume if volume else 0.5
         flagged = len(recent) >= self.min_posts and young_share >= self.min_young_share and buy_pressure >= self.min_buy_pressure
-        strength = min(1.0, len(recent) / (2 * self.min_posts)) * young_share * min(1.0, buy_pressure / self.min_buy_pressure)
+        pressure = min(1.0, buy_pressure / self.min_buy_pressure) if self.min_buy_pressure > 0 else 1.0
+        strength = min(1.0, len(recent) / (2 * self.min_posts)) * young_share * pressure
         confidence = 0.5 + 0.5 * strength if flagged else 0.5 * strength
         return Prediction(int(flagged), int(round(confidence * 10_000)))
 

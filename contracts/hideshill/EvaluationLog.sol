@@ -54,8 +54,11 @@ contract EvaluationLog {
     uint256 public constant MAX_CONFIDENCE = 10_000;
     uint256 public constant MAX_PAGE = 100;
     int256 public constant EXPIRED_SCORE = -15;
-    /// @notice Reputation moved per score point when a ledger is set (WAD: 10 points = +0.01).
-    int256 public constant REPUTATION_UNIT = 1e15;
+    /// @notice Reputation moved per score point when a ledger is set (WAD: 10 points = +0.1).
+    /// @dev Sized against VoteCommitment's AGREE_REWARD (+0.05): a detector is paid more for being right (a true
+    ///      positive, +0.1) than for siding with the majority, and a wrong flag on price discovery (-0.15) costs
+    ///      more than three agreements earn, so herding never beats accuracy.
+    int256 public constant REPUTATION_UNIT = 1e16;
 
     PoolFactory public immutable factory;
     address public immutable owner;

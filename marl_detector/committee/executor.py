@@ -84,7 +84,11 @@ class DetectionExecutor:
         history = reader.history(ticker)
         if history.created_at is None or request.t0 <= history.created_at:
             return abstain(f"{ticker} has no price history before t0={request.t0}")
-        prediction = self.detector.predict(observe(reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
+        try:
+            prediction = self.detector.predict(observe(reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
+        except Exception as exc:  # a detector that fails says so (an abstention) instead of stalling the vote
+            log.exception("%s: the detector failed", ticker)
+            return abstain(f"the detector failed on {ticker}: {type(exc).__name__}: {exc}")
         extra: dict = {"confidence_bp": prediction.confidence_bp, "model_hash": "0x" + self.detector.model_hash.hex(),
                        "ticker": ticker, "observed_until": request.t0}
         try:

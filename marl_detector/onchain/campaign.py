@@ -61,10 +61,12 @@ def play_episode(
     at_t0: Callable[[int], None] | None = None,
     speedup: float | None = None,
     sender: TimedSender | None = None,
+    pause_s: int = 0,
 ) -> PlayedEpisode:
     """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting `lead_s` seconds
     after the chain's current time, appending its posts to `feed` as chain time reaches them.
-    `at_t0(t0)` runs when the replay reaches the episode's commit time (e.g. a live detector's `step`)."""
+    `at_t0(t0)` runs when the replay reaches the episode's commit time (e.g. a live detector's `step`); with
+    `pause_s`, the market after `t0` is played that many seconds later, so `at_t0` may take chain time."""
     with recording_trades() as recorded:
         episode = simulate()
     rec: RecordedEpisode = recorded[-1]
@@ -86,5 +88,5 @@ def play_episode(
 
         hooks[t0_episode] = commit_hook
     onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks,
-                             speedup=speedup, sender=sender)
+                             speedup=speedup, sender=sender, pause=(t0_episode, pause_s) if pause_s else None)
     return PlayedEpisode(ticker, episode, onchain, offset, t0_episode + offset)

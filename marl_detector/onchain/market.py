@@ -293,12 +293,15 @@ def replay_episode(
     hooks: dict[int, Callable[[], None]] | None = None,
     speedup: float | None = None,
     sender: TimedSender | None = None,
+    pause: tuple[int, int] | None = None,
 ) -> OnchainMarket:
     """Launch a pool like the episode's and execute all its trades on chain, `time_offset` seconds later.
 
     Prices, TWAPs and labels depend only on time differences, so shifting the whole episode into the local
     chain's future changes nothing; every trade is checked against a Python pool shifted the same way.
-    `hooks` are keyed by *episode* time (unshifted) and run when the replay reaches it.
+    `hooks` are keyed by *episode* time (unshifted) and run when the replay reaches it. `pause = (t, d)` moves
+    every trade at or after episode time `t` `d` seconds later: room on the chain's clock for a hook at `t` that
+    mines blocks of its own for a while (a Symphony vote), without pushing the market into the past.
     """
     start = episode.created_at + time_offset
     entry = launch_pool(operator, market, ticker, episode.reserve_q, episode.reserve_t, start, artifacts)
@@ -306,6 +309,8 @@ def replay_episode(
     onchain = OnchainMarket(operator, entry, market.quote, seed=seed, mirror=mirror, sender=sender)
     for holder, amount in sorted(episode.initial_holders.items()):
         onchain.mint(entry.token, onchain.account(holder).address, amount, start)
-    shifted = [Trade(t.timestamp + time_offset, t.trader, t.is_buy, t.amount_in) for t in episode.trades]
+    at, gap = pause or (0, 0)
+    shifted = [Trade(t.timestamp + time_offset + (gap if t.timestamp >= at else 0), t.trader, t.is_buy, t.amount_in)
+               for t in episode.trades]
     onchain.execute_all(shifted, {t + time_offset: h for t, h in (hooks or {}).items()}, speedup=speedup)
     return onchain

@@ -152,7 +152,7 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     assert {n: e.score for n, e in settled.items()} == {"hype": 10, "graph": 10, "skeptic": -5}
     assert log.get(committee.id).score == 10
     after = {a.address: ledger.reputation(a.address) for a in agents}
-    assert {names[k]: after[k] - before[k] for k in after} == {"hype": 10**16, "graph": 10**16, "skeptic": -5 * 10**15}
+    assert {names[k]: after[k] - before[k] for k in after} == {"hype": 10**17, "graph": 10**17, "skeptic": -5 * 10**16}
 
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 0

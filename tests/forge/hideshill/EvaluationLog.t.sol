@@ -194,7 +194,7 @@ contract EvaluationLogTest is MarketFixture {
         _resolveAt(id, t0 + H);
         assertEq(ledger.calls(), 1, "one call");
         assertEq(ledger.lastAgent(), DETECTOR, "agent");
-        assertEq(ledger.lastDelta(), 10 * 1e15, "delta = score * unit");
+        assertEq(ledger.lastDelta(), 10 * 1e16, "delta = score * unit");
     }
 
     function test_refusingLedgerDoesNotBlockResolve() public {

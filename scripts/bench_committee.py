@@ -1,0 +1,255 @@
+#!/usr/bin/env python
+"""Detector committee benchmark: Hide-and-Shill detectors as Symphony agents, on held-out episodes played on anvil.
+
+Each episode of the simulator's test split (held-out campaign styles, news, quiet and organic-hype markets) is
+replayed on an embedded anvil as real swaps, with its posts written to the feed. At the episode's commit time a
+requester posts a detection request (a beacon per detector chain); three detector agents — the GRPO detector,
+the hype-plus-buying rule, and a naive "any burst of posts" rule, all declaring the same capability — answer on
+their own chains, each committing its own prediction to EvaluationLog; the reputation-weighted vote settles the
+verdict, which the requester logs as the committee entry. The market then plays out its horizon and every entry
+is resolved by the contract from on-chain prices; resolutions move each agent's reputation, hence its next weight.
+
+Everything in the table is read back from the chain: per-detector and committee precision/recall/F1 and score
+against the contract's own outcome, the unweighted majority of the revealed answers for comparison, reputation
+after each episode, and per request: wall seconds, transactions and gas of all the blocks the request mined.
+Prints a table and writes results/bench_committee.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agents.capability import encode_vector  # noqa: E402
+from agents.profile import AgentProfile  # noqa: E402
+from chain.bindings import SymphonyContracts  # noqa: E402
+from chain.client import ChainClient  # noqa: E402
+from chain.compile import compile_contracts, compiler_version  # noqa: E402
+from chain.deploy import deploy_symphony  # noqa: E402
+from chain.node import AnvilNode  # noqa: E402
+from marl_detector.calibration import calibrate  # noqa: E402
+from marl_detector.committee.agent import build_detector_agent  # noqa: E402
+from marl_detector.committee.cli import DEFAULT_CAPABILITY  # noqa: E402
+from marl_detector.committee.request import label_of  # noqa: E402
+from marl_detector.committee.requester import CommitteeSettings, DetectionRequester  # noqa: E402
+from marl_detector.live import RuleDetector, load_live_detector  # noqa: E402
+from marl_detector.onchain.accounts import TimedSender, chain_time, mine_at  # noqa: E402
+from marl_detector.onchain.book import PredictionBook  # noqa: E402
+from marl_detector.onchain.campaign import play_episode  # noqa: E402
+from marl_detector.onchain.deployment import bind_market, deploy_market  # noqa: E402
+from marl_detector.onchain.evaluation import EvaluationLogClient, Status  # noqa: E402
+from marl_detector.onchain.posts import PostFeed  # noqa: E402
+from marl_detector.onchain.verify import verify_log  # noqa: E402
+from marl_detector.outcome import Label  # noqa: E402
+from marl_detector.sim import HORIZON, PRE_STEPS, STEP, STYLE_DEFAULTS, EpisodeSpec, simulate_episode  # noqa: E402
+from marl_detector.social import build_world  # noqa: E402
+
+TEST_STYLES = ("whale_alert", "community_meme")  # campaign styles no detector trained on
+KIND_CYCLE = ("campaign", "news", "campaign", "quiet", "organic_hype", "campaign", "news", "organic_hype")
+
+
+def prf(pairs: list[tuple[int, int]]) -> dict:
+    """Precision, recall, F1 and accuracy of (predicted, actual) pairs, positive = manipulation."""
+    tp = sum(1 for p, a in pairs if p == 1 and a == 1)
+    fp = sum(1 for p, a in pairs if p == 1 and a == 0)
+    fn = sum(1 for p, a in pairs if p == 0 and a == 1)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    accuracy = sum(1 for p, a in pairs if p == a) / len(pairs) if pairs else 0.0
+    return {"n": len(pairs), "tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
+
+
+def wait_until(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=16)
+    parser.add_argument("--detector", type=Path, default=ROOT / "out" / "detector" / "model", help="trained GRPO detector")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--pause", type=int, default=180, help="chain seconds left at t0 for the request before the market goes on")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_committee.json")
+    args = parser.parse_args()
+    if args.episodes < 1:
+        parser.error("--episodes must be at least 1")
+    grpo = load_live_detector(args.detector)  # a clear error if the detector was never trained
+    detectors = {
+        "grpo": grpo,
+        "rule": RuleDetector(),  # a burst of >= 5 posts, mostly young accounts, buy pressure >= 0.55
+        "naive": RuleDetector(min_young_share=0.0, min_buy_pressure=0.0),  # any burst of >= 5 posts
+    }
+    settings = {
+        "node": "anvil 1.7.1 (embedded, automine, 127.0.0.1)", "compiler": compiler_version(), "evm": "cancun",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, CPU only",
+        "detectors": {"grpo": f"{args.detector.relative_to(ROOT) if args.detector.is_relative_to(ROOT) else args.detector} "
+                              f"(sha256 {grpo.model_hash.hex()[:16]}…, all-MiniLM-L6-v2 text features)",
+                      "rule": "RuleDetector() hype + young accounts + buy pressure",
+                      "naive": "RuleDetector(min_young_share=0, min_buy_pressure=0): any burst of 5 posts"},
+        "capability": DEFAULT_CAPABILITY + " (the same for every agent: weights differ by reputation only)",
+        "episodes": args.episodes, "split": "test (held-out campaign styles " + ", ".join(TEST_STYLES) + ")",
+        "kinds_cycle": list(KIND_CYCLE), "horizon_s": HORIZON, "lookback_s": PRE_STEPS * STEP, "bid_window_s": 1,
+        "request_pause_s": args.pause, "seed": args.seed, "reputation": "EvaluationLog: 0.01 per score point (TP +10, TN +1, FN -5, FP -5/-15); VoteCommitment: +0.05 for agreeing with the winner",
+    }
+
+    work = Path(tempfile.mkdtemp(prefix="bench-committee-"))
+    feed = work / "posts.jsonl"
+    feed.touch()
+    rows: list[dict] = []
+    reputation_path: list[dict] = []
+    with AnvilNode() as node:
+        operator = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
+        artifacts = compile_contracts()
+        manifest = deploy_symphony(operator, artifacts=artifacts)
+        owner = SymphonyContracts.bind(operator, manifest)
+        market, manifest = deploy_market(operator, ["BASE"], ledger=manifest.address("CapabilityLedger"), manifest=manifest,
+                                         artifacts=artifacts)
+        owner.ledger.set_authorized(market.log.address, True)
+        agents = []
+        for i, (name, detector) in enumerate(detectors.items(), start=1):
+            contracts = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[i].key.to_0x_hex()), manifest)
+            profile = AgentProfile(name=name, capability=DEFAULT_CAPABILITY, state_dir=work / "agents")
+            agents.append(build_detector_agent(profile, contracts, bind_market(contracts.client, manifest, artifacts), detector,
+                                               feed=PostFeed(feed), reveal_after_s=1, keeper_interval_s=0.2).start())
+        names = {a.address: a.worker.profile.name for a in agents}
+        asker = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[5].key.to_0x_hex()), manifest)
+        book = PredictionBook(EvaluationLogClient(asker.client, market.log), None, None)
+        requester = DetectionRequester(asker, market, encode_vector, book, CommitteeSettings(
+            detectors=3, horizon_s=HORIZON, lookback_s=PRE_STEPS * STEP, bid_window_s=1, exec_window_s=60))
+        log = EvaluationLogClient(operator, market.log)
+        w3 = operator.w3
+        calib = calibrate()
+        world = build_world(args.seed, calib)
+        clusters = world.clusters_for("test")
+        sender = TimedSender(w3)
+        try:
+            for i in range(args.episodes):
+                kind = KIND_CYCLE[i % len(KIND_CYCLE)]
+                style = TEST_STYLES[(i // len(KIND_CYCLE) + i) % len(TEST_STYLES)] if kind == "campaign" else ""
+                spec = EpisodeSpec(f"bench-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1,
+                                   STYLE_DEFAULTS[style] if kind == "campaign" else None)
+                ticker = f"E{i}"
+                box: dict = {}
+
+                def at_t0(t0: int, ticker: str = ticker, box: dict = box) -> None:
+                    if chain_time(w3) < t0 - 1:
+                        mine_at(w3, t0 - 1)  # the request's data cut-off is then exactly the episode's t0
+                    first = w3.eth.block_number + 1
+                    start = time.perf_counter()
+                    box["verdict"] = requester.request(ticker)
+                    box["seconds"] = time.perf_counter() - start
+                    blocks = [w3.eth.get_block(b) for b in range(first, w3.eth.block_number + 1)]
+                    box["gas"] = sum(int(b["gasUsed"]) for b in blocks)
+                    box["txs"] = sum(len(b["transactions"]) for b in blocks)
+                    box["chain_seconds"] = chain_time(w3) - t0
+                    if box["chain_seconds"] >= args.pause:
+                        raise SystemExit(f"the request took {box['chain_seconds']} chain seconds, more than --pause {args.pause}: "
+                                         "the market cannot resume in the past; rerun with a larger --pause")
+
+                played = play_episode(operator, market, ticker, lambda s=spec, k=i: simulate_episode(world, calib, s, seed=args.seed * 1000 + k),
+                                      feed, seed=i, at_t0=at_t0, pause_s=args.pause, sender=sender)
+                verdict = box["verdict"]
+                ids = {names[v.agent]: v.evaluation_id for v in verdict.votes if v.agent in names}
+                last_t0 = max(log.get(e).t0 for e in [*ids.values(), verdict.evaluation_id] if e is not None)
+                if chain_time(w3) < last_t0 + HORIZON:
+                    mine_at(w3, last_t0 + HORIZON)
+                wait_until(lambda: all(log.get(e).settled for e in ids.values() if e is not None), 30)
+                book.settle_due(chain_time(w3))
+                entries = {n: log.get(e) for n, e in ids.items() if e is not None}
+                committee = log.get(verdict.evaluation_id) if verdict.evaluation_id is not None else None
+                answers = [label_of(v.revealed_answer or "") for v in verdict.votes]
+                majority = int(sum(a == 1 for a in answers) * 2 > len([a for a in answers if a is not None]))
+                actual = committee.outcome if committee else next(iter(entries.values())).outcome
+                row = {
+                    "episode": i, "ticker": ticker, "kind": kind, "style": style, "sim_label": played.episode.outcome.label.name,
+                    "chain_outcome": actual.name, "verdict": verdict.answer, "committee_score": committee.score if committee else None,
+                    "majority": majority, "votes": {names.get(v.agent, v.agent): {"answer": v.revealed_answer, "confidence_bp": v.confidence_bp,
+                                                                                    "weight": str(v.weight)} for v in verdict.votes},
+                    "entries": {n: {"id": e.id, "status": e.status.name, "predicted": e.predicted, "outcome": e.outcome.name,
+                                    "score": e.score} for n, e in entries.items()},
+                    "request_seconds": box["seconds"], "request_chain_seconds": box["chain_seconds"], "request_gas": box["gas"],
+                    "request_txs": box["txs"],
+                }
+                rows.append(row)
+                reputation_path.append({names[a.address]: owner.ledger.reputation(a.address) / 1e18 for a in agents})
+                print(f"episode {i:2d} {kind:<12} {style:<14} outcome {actual.name:<12} verdict {verdict.answer:<12} "
+                      + " ".join(f"{n}={row['votes'].get(n, {}).get('answer', '-')}" for n in detectors)
+                      + f"  {box['seconds']:.1f} s, {box['txs']} txs", flush=True)
+            report = verify_log(log, market, asker)
+        finally:
+            requester.close()
+            for a in agents:
+                a.stop(announce=False)
+
+    def actual_of(r: dict) -> int:
+        return int(r["chain_outcome"] == Label.MANIPULATION.name)
+
+    per_detector = {}
+    for name in detectors:
+        pairs = [(r["entries"][name]["predicted"], actual_of(r)) for r in rows
+                 if name in r["entries"] and r["entries"][name]["status"] == Status.RESOLVED.name]
+        per_detector[name] = {**prf(pairs), "score": sum(r["entries"][name]["score"] for r in rows if name in r["entries"]),
+                              "expired": sum(1 for r in rows if r["entries"].get(name, {}).get("status") == Status.EXPIRED.name),
+                              "reputation_final": reputation_path[-1][name] if reputation_path else 1.0}
+    committee_pairs = [(int(r["verdict"] == "manipulation"), actual_of(r)) for r in rows if r["verdict"]]
+    majority_pairs = [(r["majority"], actual_of(r)) for r in rows]
+    result = {
+        "settings": settings,
+        "detectors": per_detector,
+        "committee_weighted_vote": {**prf(committee_pairs), "score": sum(r["committee_score"] or 0 for r in rows)},
+        "unweighted_majority": prf(majority_pairs),
+        "weighted_differs_from_majority": sum(1 for r in rows if int(r["verdict"] == "manipulation") != r["majority"]),
+        "sim_vs_chain_label_agreement": sum(1 for r in rows if (r["sim_label"] == "MANIPULATION") == (r["chain_outcome"] == "MANIPULATION")),
+        "request": {
+            "seconds_mean": statistics.mean(r["request_seconds"] for r in rows),
+            "seconds_max": max(r["request_seconds"] for r in rows),
+            "chain_seconds_mean": statistics.mean(r["request_chain_seconds"] for r in rows),
+            "gas_mean": statistics.mean(r["request_gas"] for r in rows),
+            "txs_mean": statistics.mean(r["request_txs"] for r in rows),
+        },
+        "reputation_path": reputation_path,
+        "verify": {"ok": report.ok, "summary": report.summary()},
+        "episodes": rows,
+    }
+
+    print()
+    print(f"Detector committee on chain — {settings['node']}, solc {settings['compiler'].split()[-1]}, {settings['machine']}")
+    print(f"{args.episodes} held-out episodes ({settings['split']}), H = {HORIZON} s, K = 3 agents, same declared capability")
+    print()
+    print(f"{'who':<26}{'n':>4}{'prec':>7}{'recall':>8}{'F1':>7}{'acc':>7}{'score':>7}{'reputation':>12}")
+    for name, m in per_detector.items():
+        print(f"{name + ' (agent)':<26}{m['n']:>4}{m['precision']:>7.3f}{m['recall']:>8.3f}{m['f1']:>7.3f}{m['accuracy']:>7.3f}"
+              f"{m['score']:>7}{m['reputation_final']:>12.3f}")
+    c, mj = result["committee_weighted_vote"], result["unweighted_majority"]
+    print(f"{'committee (weighted vote)':<26}{c['n']:>4}{c['precision']:>7.3f}{c['recall']:>8.3f}{c['f1']:>7.3f}{c['accuracy']:>7.3f}{c['score']:>7}")
+    print(f"{'unweighted majority':<26}{mj['n']:>4}{mj['precision']:>7.3f}{mj['recall']:>8.3f}{mj['f1']:>7.3f}{mj['accuracy']:>7.3f}")
+    print(f"weighted vote differs from the majority on {result['weighted_differs_from_majority']} of {len(rows)} requests")
+    print(f"simulator label agrees with the contract's outcome on {result['sim_vs_chain_label_agreement']} of {len(rows)} episodes")
+    q = result["request"]
+    print(f"per request: {q['seconds_mean']:.1f} s mean ({q['seconds_max']:.1f} max), {q['chain_seconds_mean']:.0f} chain s, "
+          f"{q['txs_mean']:.0f} txs, {q['gas_mean']:,.0f} gas (requester + agents: beacons, bids, results, votes, log entries)")
+    print(f"eval verify: {report.summary()}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
