@@ -20,6 +20,8 @@ from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.market import OnchainMarket, RecordedEpisode, recording_trades, replay_episode
 from marl_detector.onchain.posts import append_posts
 
+WEEK = 7 * 86_400
+
 
 @dataclass
 class PlayedEpisode:
@@ -35,15 +37,21 @@ class PlayedEpisode:
 
 
 def episode_posts(episode, ticker: str, time_offset: int) -> list[dict]:
-    """The episode's observable posts as feed records (chain time)."""
+    """The episode's observable posts as feed records (chain time), cashtags renamed to the on-chain ticker.
+
+    Why rename: the simulator draws a random ticker and its posts say `$XYZ`; on chain the pool is `ticker`, and a
+    detector reading `$XYZ` about pool `ticker` sees foreign text (its text features treat `$<own ticker>` alone
+    as the token's name)."""
     social = episode.observation.social
+    sim_ticker = episode.observation.ticker
     follows: dict[str, list[str]] = defaultdict(list)
     for follower, followee in social.follows:
         follows[follower].append(followee)
     out = []
     for p in social.posts:
         acct = social.accounts[p.author]
-        out.append({"timestamp": p.timestamp + time_offset, "ticker": ticker, "author": p.author, "text": p.text,
+        text = p.text.replace(f"${sim_ticker}", f"${ticker}") if sim_ticker else p.text
+        out.append({"timestamp": p.timestamp + time_offset, "ticker": ticker, "author": p.author, "text": text,
                     "age_days": acct.age_days, "followers": acct.followers, "following": acct.following,
                     "follows": sorted(follows.get(p.author, []))})
     return out
@@ -63,14 +71,16 @@ def play_episode(
     sender: TimedSender | None = None,
     pause_s: int = 0,
 ) -> PlayedEpisode:
-    """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting `lead_s` seconds
-    after the chain's current time, appending its posts to `feed` as chain time reaches them.
+    """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting at least `lead_s`
+    seconds after the chain's current time (shifted by whole weeks), appending its posts to `feed` as chain time reaches them.
     `at_t0(t0)` runs when the replay reaches the episode's commit time (e.g. a live detector's `step`); with
     `pause_s`, the market after `t0` is played that many seconds later, so `at_t0` may take chain time."""
     with recording_trades() as recorded:
         episode = simulate()
     rec: RecordedEpisode = recorded[-1]
-    offset = chain_time(operator.w3) + lead_s - rec.created_at
+    # A whole number of weeks: the shift then keeps every timestamp's hour of day and weekday, which detectors use
+    # as features (real pumps cluster at 17:00 UTC); any other shift would hand them a different episode.
+    offset = -(-(chain_time(operator.w3) + lead_s - rec.created_at) // WEEK) * WEEK
     t0_episode = episode.observation.t0  # type: ignore[attr-defined]
     hooks: dict[int, Callable[[], None]] = {}
     by_time: dict[int, list[dict]] = defaultdict(list)

@@ -50,6 +50,7 @@ def test_live_detector_on_a_simulated_campaign(anvil, tmp_path, capsys):
         assert len(committed) == 1
         p = live.open.get(committed[0]) or live.pending[committed[0]]
         assert p.t0 == played.t0, "committed exactly at the episode's t0"
+        assert played.time_offset % (7 * 86_400) == 0, "hour of day and weekday (detector features) survive the shift"
         assert feed.read_text().count("\n") == len(played.episode.observation.social.posts) > 0
 
         mine_at(operator.w3, played.t0 + HORIZON)

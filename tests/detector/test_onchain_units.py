@@ -166,3 +166,27 @@ def test_prediction_adapter():
     assert as_prediction(Out()) == Prediction(1, 3_000)
     with pytest.raises(SymphonyError, match="cannot read a prediction"):
         as_prediction("yes")
+
+
+def test_replayed_posts_name_the_onchain_ticker_and_keep_their_text_features():
+    """The simulator's posts say `$<random ticker>`; replayed about pool E7 they must say `$E7`, so that a detector
+    reading them about E7 embeds exactly the text it would have embedded in the simulator."""
+    from marl_detector.calibration import calibrate
+    from marl_detector.onchain.campaign import episode_posts
+    from marl_detector.sim import STYLE_DEFAULTS, EpisodeSpec, simulate_episode
+    from marl_detector.social import build_world
+    from marl_detector.text import canonical_text
+
+    calib = calibrate()
+    world = build_world(2, calib)
+    spec = EpisodeSpec("u", "campaign", "moon_emoji", world.clusters_for("train")[0], STYLE_DEFAULTS["moon_emoji"])
+    episode = simulate_episode(world, calib, spec, seed=5)
+    sim_ticker = episode.observation.ticker
+    records = episode_posts(episode, "E7", 1_000)
+    original = episode.observation.social.posts
+    assert len(records) == len(original) > 0
+    assert any(f"${sim_ticker}" in p.text for p in original)
+    for post, record in zip(original, records):
+        assert f"${sim_ticker}" not in record["text"]
+        assert canonical_text(record["text"], "E7") == canonical_text(post.text, sim_ticker)
+        assert record["timestamp"] == post.timestamp + 1_000
