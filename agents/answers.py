@@ -27,6 +27,7 @@ _ANSWER_RE = re.compile(
 _HASHES_RE = re.compile(r"(?m)####\s*(?P<ans>[^\n]*)")
 _OPTION_RE = re.compile(r"\(([A-J])\)")
 _SENTENCE_END_RE = re.compile(r"\.\s+(?=[A-Z])")
+_PLACEHOLDER_RE = re.compile(r"<[^<>]*>|\[[^\[\]]*answer[^\[\]]*\]", re.IGNORECASE)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -57,9 +58,11 @@ def extract_answer(text: str, *, allow_last_number: bool = True) -> str | None:
     if boxed:
         return boxed
     for pattern in (_ANSWER_RE, _HASHES_RE):
-        matches = [m for m in pattern.finditer(text) if _clean_tail(m.group("ans"))]
+        # An echoed template ("Answer: <final answer>") commits to nothing: small models copy the instruction.
+        tails = [_clean_tail(m.group("ans")) for m in pattern.finditer(text)]
+        matches = [t for t in tails if t and not _PLACEHOLDER_RE.fullmatch(t)]
         if matches:
-            answer = _clean_tail(matches[-1].group("ans"))
+            answer = matches[-1]
             inner = extract_boxed(answer)
             return inner or answer
     lines = [line for line in text.splitlines() if line.strip()]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from agents.payloads import SubtaskPayload
 
-FINAL_INSTRUCTION = "End with one line of the form 'Answer: <final answer>' (just the number, word or option letter)."
-STRICT_FINAL_INSTRUCTION = "Reply with exactly one line: 'Answer: <final answer>'. Nothing else."
+# No "<final answer>" template: small models copy it verbatim (extract_answer rejects such echoes anyway).
+FINAL_INSTRUCTION = "End with a last line that starts with 'Answer:' followed only by the final number, word or option letter."
+STRICT_FINAL_INSTRUCTION = "Reply with one line only: the word 'Answer:' followed by the final number, word or option letter."
 
 
 def step_messages(system_prompt: str, payload: SubtaskPayload, *, strict: bool = False) -> list[dict[str, str]]:

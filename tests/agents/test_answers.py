@@ -124,3 +124,12 @@ def test_answers_equal_for_voting() -> None:
     assert answers_equal("(B)", "b) blue")
     assert not answers_equal("47", "48")
     assert not answers_equal(None, "47") and not answers_equal(None, None)
+
+
+@pytest.mark.parametrize("text", ["Answer: <final answer>", "The steps are done.\nAnswer: [your answer]", "Final answer: <answer>"])
+def test_an_echoed_answer_template_commits_to_nothing(text):
+    assert extract_answer(text, allow_last_number=False) is None
+
+
+def test_a_real_answer_after_an_echoed_template_still_counts():
+    assert extract_answer("Format: Answer: <final answer>\n12 + 35 = 47\nAnswer: 47") == "47"
