@@ -52,6 +52,9 @@ class EchoSettings(BaseModel):
     samplers: int = Field(2, ge=0)
     max_staleness: int = Field(1, ge=0, description="S: a rollout from version v is usable while current - v <= S")
     stale_policy: Literal["drop", "requeue"] = "requeue"
+    keep_versions: int = Field(
+        8, ge=1, description="policy checkpoints the trainer keeps on disk (at least max_staleness + 2 are kept)"
+    )
     buffer_capacity: int = Field(
         8, ge=1, description="replay buffer size in groups; samplers get no new tasks while it is full (back-pressure)"
     )

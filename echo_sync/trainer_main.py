@@ -102,7 +102,8 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
     if not (spec.rpc_url and spec.registry_address and publisher_key):
         raise ConfigError(f"mode {s.mode!r} needs rpc_url, registry_address and the publisher key (env {PUBLISHER_KEY_ENV})")
     registry = PolicyRegistryClient(ChainClient(spec.rpc_url, publisher_key), spec.registry_address)
-    store = PolicyStore(Path(spec.run_dir) / "policies")
+    # Samplers may still fetch a version up to max_staleness behind the newest (plus one being published).
+    store = PolicyStore(Path(spec.run_dir) / "policies", keep=max(s.keep_versions, s.max_staleness + 2))
     publisher = PolicyPublisher(store, registry, "http://placeholder")
     buffer = None
     if s.mode == "async":

@@ -25,12 +25,19 @@ def sha256_file(path: Path) -> str:
 
 
 class PolicyStore:
-    """<root>/v000001/model.safetensors, ... written atomically (a reader never sees half a file)."""
+    """<root>/v000001/model.safetensors, ... written atomically (a reader never sees half a file).
+
+    With `keep`, only the newest `keep` versions stay on disk (a 135M-parameter policy is ~0.5 GB per version, and
+    a long run would fill any disk); an older version's sha256 stays on chain, its file is gone.
+    """
 
     FILE = "model.safetensors"
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, keep: int | None = None):
+        if keep is not None and keep < 1:
+            raise ValueError(f"keep must be at least 1, got {keep}")
         self.root = Path(root)
+        self.keep = keep
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, version: int) -> Path:
@@ -53,4 +60,17 @@ class PolicyStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        return dest, sha256_file(dest)
+        sha = sha256_file(dest)
+        if self.keep is not None:
+            self._prune(version - self.keep)
+        return dest, sha
+
+    def _prune(self, up_to: int) -> None:
+        """Delete the files of versions <= `up_to`."""
+        for folder in self.root.glob("v[0-9]*"):
+            if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) <= up_to:
+                (folder / self.FILE).unlink(missing_ok=True)
+                try:
+                    folder.rmdir()
+                except OSError:  # something else lives there: leave it
+                    pass

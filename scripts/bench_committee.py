@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -43,6 +45,7 @@ from marl_detector.committee.cli import DEFAULT_CAPABILITY  # noqa: E402
 from marl_detector.committee.request import label_of  # noqa: E402
 from marl_detector.committee.requester import CommitteeSettings, DetectionRequester  # noqa: E402
 from marl_detector.live import RuleDetector, load_live_detector  # noqa: E402
+from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, train_manipulator  # noqa: E402
 from marl_detector.onchain.accounts import TimedSender, chain_time, mine_at  # noqa: E402
 from marl_detector.onchain.book import PredictionBook  # noqa: E402
 from marl_detector.onchain.campaign import play_episode  # noqa: E402
@@ -70,20 +73,14 @@ def prf(pairs: list[tuple[int, int]]) -> dict:
     return {"n": len(pairs), "tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1, "accuracy": accuracy}
 
 
-def wait_until(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--detector", type=Path, default=ROOT / "out" / "detector" / "model", help="trained GRPO detector")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--adapted-steps", type=int, default=20,
+                        help="train a manipulator policy this many steps against the frozen GRPO detector; every other "
+                             "campaign then uses its evasive parameters (0: style defaults only)")
     parser.add_argument("--pause", type=int, default=180, help="chain seconds left at t0 for the request before the market goes on")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_committee.json")
     args = parser.parse_args()
@@ -105,10 +102,11 @@ def main() -> int:
         "capability": DEFAULT_CAPABILITY + " (the same for every agent: weights differ by reputation only)",
         "episodes": args.episodes, "split": "test (held-out campaign styles " + ", ".join(TEST_STYLES) + ")",
         "kinds_cycle": list(KIND_CYCLE), "horizon_s": HORIZON, "lookback_s": PRE_STEPS * STEP, "bid_window_s": 1,
-        "request_pause_s": args.pause, "seed": args.seed, "reputation": "EvaluationLog: 0.01 per score point (TP +10, TN +1, FN -5, FP -5/-15); VoteCommitment: +0.05 for agreeing with the winner",
+        "adapted_manipulator_steps": args.adapted_steps, "request_pause_s": args.pause, "seed": args.seed, "reputation": "EvaluationLog: 0.01 per score point (TP +10, TN +1, FN -5, FP -5/-15); VoteCommitment: +0.05 for agreeing with the winner",
     }
 
-    work = Path(tempfile.mkdtemp(prefix="bench-committee-"))
+    tmp = tempfile.TemporaryDirectory(prefix="bench-committee-")  # agent state and the post feed; removed at exit
+    work = Path(tmp.name)
     feed = work / "posts.jsonl"
     feed.touch()
     rows: list[dict] = []
@@ -124,9 +122,13 @@ def main() -> int:
         agents = []
         for i, (name, detector) in enumerate(detectors.items(), start=1):
             contracts = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[i].key.to_0x_hex()), manifest)
-            profile = AgentProfile(name=name, capability=DEFAULT_CAPABILITY, state_dir=work / "agents")
+            # Nothing may send transactions on its own while the market replays: the replay mines blocks at exact
+            # timestamps, and a heartbeat or a keeper's reveal/resolve slipping in between two trades of the same
+            # second would move the chain's clock past the second one. So no periodic heartbeat, and the keepers'
+            # passes (`executor.settle_due`) run from here, between the request and the replay and after it.
+            profile = AgentProfile(name=name, capability=DEFAULT_CAPABILITY, state_dir=work / "agents", heartbeat_interval_s=86_400)
             agents.append(build_detector_agent(profile, contracts, bind_market(contracts.client, manifest, artifacts), detector,
-                                               feed=PostFeed(feed), reveal_after_s=1, keeper_interval_s=0.2).start())
+                                               feed=PostFeed(feed), reveal_after_s=1, keeper_interval_s=10**6).start())
         names = {a.address: a.worker.profile.name for a in agents}
         asker = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[5].key.to_0x_hex()), manifest)
         book = PredictionBook(EvaluationLogClient(asker.client, market.log), None, None)
@@ -137,13 +139,27 @@ def main() -> int:
         calib = calibrate()
         world = build_world(args.seed, calib)
         clusters = world.clusters_for("test")
+        policy = None
+        if args.adapted_steps:
+            # Manipulators that learned to evade the GRPO detector after it was frozen (as in bench_detector).
+            policy = ManipulatorPolicy()
+            train_manipulator(policy, grpo.inner.predict_logits, world, calib, grpo.inner.embedder, TEST_STYLES, clusters,
+                              ManipulatorConfig(steps=args.adapted_steps, seed=args.seed + 99), seed_base=777)
+            print(f"manipulator policy trained {args.adapted_steps} steps against the frozen GRPO detector", flush=True)
+        torch.manual_seed(args.seed)
+        adapted_draws = iter(policy.dist().sample((args.episodes,)).numpy()) if policy is not None else None
+        campaigns = 0
         sender = TimedSender(w3)
         try:
             for i in range(args.episodes):
                 kind = KIND_CYCLE[i % len(KIND_CYCLE)]
                 style = TEST_STYLES[(i // len(KIND_CYCLE) + i) % len(TEST_STYLES)] if kind == "campaign" else ""
-                spec = EpisodeSpec(f"bench-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1,
-                                   STYLE_DEFAULTS[style] if kind == "campaign" else None)
+                params, adapted = (STYLE_DEFAULTS[style] if kind == "campaign" else None), False
+                if kind == "campaign":
+                    campaigns += 1
+                    if adapted_draws is not None and campaigns % 2 == 0:
+                        params, adapted = ManipulatorPolicy.params_for(style, next(adapted_draws)), True
+                spec = EpisodeSpec(f"bench-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1, params)
                 ticker = f"E{i}"
                 box: dict = {}
 
@@ -155,6 +171,8 @@ def main() -> int:
                     box["verdict"] = requester.request(ticker)
                     box["seconds"] = time.perf_counter() - start
                     blocks = [w3.eth.get_block(b) for b in range(first, w3.eth.block_number + 1)]
+                    for a in agents:
+                        a.executor.settle_due()  # the agents reveal their own log entries (the vote made them public)
                     box["gas"] = sum(int(b["gasUsed"]) for b in blocks)
                     box["txs"] = sum(len(b["transactions"]) for b in blocks)
                     box["chain_seconds"] = chain_time(w3) - t0
@@ -169,7 +187,8 @@ def main() -> int:
                 last_t0 = max(log.get(e).t0 for e in [*ids.values(), verdict.evaluation_id] if e is not None)
                 if chain_time(w3) < last_t0 + HORIZON:
                     mine_at(w3, last_t0 + HORIZON)
-                wait_until(lambda: all(log.get(e).settled for e in ids.values() if e is not None), 30)
+                for a in agents:
+                    a.executor.settle_due()  # ... and resolve them once the horizon has passed
                 book.settle_due(chain_time(w3))
                 entries = {n: log.get(e) for n, e in ids.items() if e is not None}
                 committee = log.get(verdict.evaluation_id) if verdict.evaluation_id is not None else None
@@ -177,7 +196,7 @@ def main() -> int:
                 majority = int(sum(a == 1 for a in answers) * 2 > len([a for a in answers if a is not None]))
                 actual = committee.outcome if committee else next(iter(entries.values())).outcome
                 row = {
-                    "episode": i, "ticker": ticker, "kind": kind, "style": style, "sim_label": played.episode.outcome.label.name,
+                    "episode": i, "ticker": ticker, "kind": kind, "style": style, "adapted": adapted, "sim_label": played.episode.outcome.label.name,
                     "chain_outcome": actual.name, "verdict": verdict.answer, "committee_score": committee.score if committee else None,
                     "majority": majority, "votes": {names.get(v.agent, v.agent): {"answer": v.revealed_answer, "confidence_bp": v.confidence_bp,
                                                                                     "weight": str(v.weight)} for v in verdict.votes},
@@ -188,7 +207,7 @@ def main() -> int:
                 }
                 rows.append(row)
                 reputation_path.append({names[a.address]: owner.ledger.reputation(a.address) / 1e18 for a in agents})
-                print(f"episode {i:2d} {kind:<12} {style:<14} outcome {actual.name:<12} verdict {verdict.answer:<12} "
+                print(f"episode {i:2d} {kind + ('*' if adapted else ''):<12} {style:<14} outcome {actual.name:<12} verdict {verdict.answer:<12} "
                       + " ".join(f"{n}={row['votes'].get(n, {}).get('answer', '-')}" for n in detectors)
                       + f"  {box['seconds']:.1f} s, {box['txs']} txs", flush=True)
             report = verify_log(log, market, asker)
@@ -239,6 +258,15 @@ def main() -> int:
     c, mj = result["committee_weighted_vote"], result["unweighted_majority"]
     print(f"{'committee (weighted vote)':<26}{c['n']:>4}{c['precision']:>7.3f}{c['recall']:>8.3f}{c['f1']:>7.3f}{c['accuracy']:>7.3f}{c['score']:>7}")
     print(f"{'unweighted majority':<26}{mj['n']:>4}{mj['precision']:>7.3f}{mj['recall']:>8.3f}{mj['f1']:>7.3f}{mj['accuracy']:>7.3f}")
+    adapted_rows = [r for r in rows if r["adapted"]]
+    if adapted_rows:
+        result["adapted_campaigns"] = {"n": len(adapted_rows),
+                                       "realised": sum(actual_of(r) for r in adapted_rows),
+                                       "committee_flags": sum(r["verdict"] == "manipulation" for r in adapted_rows),
+                                       **{f"{n}_flags": sum(r["entries"].get(n, {}).get("predicted") == 1 for r in adapted_rows) for n in detectors}}
+        a = result["adapted_campaigns"]
+        print(f"adapted campaigns (*): {a['n']}, realised a manipulation {a['realised']}; flagged by the committee {a['committee_flags']}, "
+              + ", ".join(f"{n} {a[n + '_flags']}" for n in detectors))
     print(f"weighted vote differs from the majority on {result['weighted_differs_from_majority']} of {len(rows)} requests")
     print(f"simulator label agrees with the contract's outcome on {result['sim_vs_chain_label_agreement']} of {len(rows)} episodes")
     q = result["request"]

@@ -144,12 +144,16 @@ def main() -> int:
 
     import torch
 
-    work = Path(tempfile.mkdtemp(prefix="bench-echo-"))
-    results = []
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in names:
         if name not in ("small", "tiny"):
             parser.error(f"unknown model {name!r}; use small and/or tiny")
-        results.append(run_model(name, args.budget_small if name == "small" else args.budget_tiny, args, work))
+    results = []
+    # Each run writes a checkpoint per policy version (GBs for the small model): the folder goes when we are done.
+    with tempfile.TemporaryDirectory(prefix="bench-echo-") as tmp:
+        work = Path(tmp)
+        for name in names:
+            results.append(run_model(name, args.budget_small if name == "small" else args.budget_tiny, args, work))
     env = {
         "device": "cpu",
         "cpu": platform.processor() or platform.machine(),

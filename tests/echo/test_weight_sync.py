@@ -128,3 +128,22 @@ def test_backends_without_in_memory_reload_get_verified_weights_through_a_file(t
     assert node.backend.loaded == [("v000001.safetensors", 1)] and node.sha256 == v1.sha256
     assert [p.name for p in node.cache_dir.iterdir()] == ["v000001.safetensors"]
     assert node.generate([0])[0].policy_version == 1
+
+
+def test_policy_store_keeps_only_the_newest_versions(tmp_path):
+    """A long run must not fill the disk: with keep=2 only the two newest checkpoints remain, and the hash of what
+    remains is still the hash of what was written."""
+    from echo_sync.weights import PolicyStore, sha256_file
+
+    store = PolicyStore(tmp_path / "policies", keep=2)
+    model = torch.nn.Linear(4, 2)
+    shas = {}
+    for version in range(1, 6):
+        with torch.no_grad():
+            model.weight.fill_(float(version))
+        path, shas[version] = store.write(model, version)
+    assert sorted(p.parent.name for p in (tmp_path / "policies").glob("v*/model.safetensors")) == ["v000004", "v000005"]
+    assert not store.path(3).parent.exists()
+    assert sha256_file(store.path(5)) == shas[5] and shas[4] != shas[5]
+    with pytest.raises(ValueError):
+        PolicyStore(tmp_path / "other", keep=0)
