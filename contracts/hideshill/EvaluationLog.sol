@@ -54,11 +54,15 @@ contract EvaluationLog {
     uint256 public constant MAX_CONFIDENCE = 10_000;
     uint256 public constant MAX_PAGE = 100;
     int256 public constant EXPIRED_SCORE = -15;
-    /// @notice Reputation moved per score point when a ledger is set (WAD: 10 points = +0.1).
-    /// @dev Sized against VoteCommitment's AGREE_REWARD (+0.05): a detector is paid more for being right (a true
-    ///      positive, +0.1) than for siding with the majority, and a wrong flag on price discovery (-0.15) costs
-    ///      more than three agreements earn, so herding never beats accuracy.
-    int256 public constant REPUTATION_UNIT = 1e16;
+    /// @notice A resolution moves the detector's reputation `1 / REPUTATION_STEPS` of the way to its target
+    ///         `clamp(1 + score / 10, 0, 2)` (WAD): TP 2.0, TN 1.1, FN and FP on a quiet market 0.5, FP on price
+    ///         discovery 0.
+    /// @dev Why a moving average and not a sum of scores: a sum with the ledger's cap saturates — every detector
+    ///      with a positive expected score ends at the cap and the weights stop telling good from better. The
+    ///      average settles near the mean target of the detector's recent predictions (an always-right detector
+    ///      on a 40 % pump mix near 1.46, an always-"no" one near 0.86), so reputation keeps ranking detectors.
+    uint256 public constant REPUTATION_STEPS = 8;
+    int256 public constant MAX_REPUTATION_TARGET = 2e18;
 
     PoolFactory public immutable factory;
     address public immutable owner;
@@ -236,11 +240,25 @@ contract EvaluationLog {
         s.totalScore += int128(points);
     }
 
-    /// @dev Last step (CEI): an optional ledger call whose failure is logged and never blocks the resolution.
+    /// @notice The reputation a prediction scoring `points` pulls its detector towards (WAD).
+    function reputationTarget(int256 points) public pure returns (int256 target) {
+        target = 1e18 + points * 1e17;
+        if (target < 0) target = 0;
+        else if (target > MAX_REPUTATION_TARGET) target = MAX_REPUTATION_TARGET;
+    }
+
+    /// @dev Last step (CEI): optional ledger calls whose failure is logged and never blocks the resolution.
     function _adjustReputation(uint256 id, address detector, int256 points) private {
         ICapabilityLedger l = ledger;
         if (address(l) == address(0)) return;
-        int256 delta = points * REPUTATION_UNIT;
+        int256 current;
+        try l.reputationOf(detector) returns (uint64 r) {
+            current = int256(uint256(r));
+        } catch (bytes memory reason) {
+            emit ReputationAdjustmentFailed(id, detector, 0, reason);
+            return;
+        }
+        int256 delta = (reputationTarget(points) - current) / int256(REPUTATION_STEPS);
         try l.adjustReputation(detector, delta) {
             emit ReputationAdjusted(id, detector, delta);
         } catch (bytes memory reason) {

@@ -43,6 +43,12 @@ DETECTORS = {  # name: (declared capability, detector); "skeptic" needs 50 posts
 }
 
 
+def _step_towards(target: int, current: int) -> int:
+    """EvaluationLog's reputation step: 1/8 of the way to the target, rounded towards zero like Solidity."""
+    d = target - current
+    return d // 8 if d >= 0 else -((-d) // 8)
+
+
 def _wait_until(predicate, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -152,7 +158,12 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     assert {n: e.score for n, e in settled.items()} == {"hype": 10, "graph": 10, "skeptic": -5}
     assert log.get(committee.id).score == 10
     after = {a.address: ledger.reputation(a.address) for a in agents}
-    assert {names[k]: after[k] - before[k] for k in after} == {"hype": 10**17, "graph": 10**17, "skeptic": -5 * 10**16}
+    targets = {"hype": 2 * 10**18, "graph": 2 * 10**18, "skeptic": 5 * 10**17}  # TP, TP, FN
+    assert {names[k]: after[k] - before[k] for k in after} == {n: _step_towards(targets[n], before[a.address])
+                                                               for a in agents for n in [names[a.address]]}
+    # The majority's agreement reward came first (+0.05), and the dissenter is now well below the others.
+    assert before[agents[0].address] == before[agents[1].address] == 105 * 10**16 and before[agents[2].address] == 10**18
+    assert after[agents[2].address] < 10**18 < after[agents[0].address]
 
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 0

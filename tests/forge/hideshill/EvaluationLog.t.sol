@@ -194,7 +194,31 @@ contract EvaluationLogTest is MarketFixture {
         _resolveAt(id, t0 + H);
         assertEq(ledger.calls(), 1, "one call");
         assertEq(ledger.lastAgent(), DETECTOR, "agent");
-        assertEq(ledger.lastDelta(), 10 * 1e16, "delta = score * unit");
+        // A true positive (+10) pulls reputation 1/8 of the way from 1.0 to its target 2.0.
+        assertEq(ledger.lastDelta(), (2e18 - 1e18) / 8, "delta = (target - current) / steps");
+    }
+
+    function test_reputationTarget() public view {
+        assertEq(log.reputationTarget(10), 2e18, "TP");
+        assertEq(log.reputationTarget(1), 1.1e18, "TN");
+        assertEq(log.reputationTarget(-5), 0.5e18, "FN / FP on a quiet market");
+        assertEq(log.reputationTarget(-15), 0, "FP on discovery, clamped at 0");
+    }
+
+    function testFuzz_reputationConvergesToTheTarget(uint8 rounds) public {
+        // Repeated true negatives move any reputation towards 1.1 and never past it.
+        RecordingLedger ledger = new RecordingLedger();
+        log.setLedger(ICapabilityLedger(address(ledger)));
+        uint256 n = bound(rounds, 1, 12);
+        uint256 previous = 1e18;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = _commitReveal(0);
+            _resolveAt(id, block.timestamp + H);
+            uint256 r = ledger.reputationOf(DETECTOR);
+            assertGt(r, previous, "moves up towards 1.1");
+            assertLe(r, 1.1e18, "never past the target");
+            previous = r;
+        }
     }
 
     function test_refusingLedgerDoesNotBlockResolve() public {
