@@ -72,6 +72,10 @@ class AnvilNode:
     def command(self) -> list[str]:
         cmd = [str(tool_path("anvil")), "--host", "127.0.0.1", "--port", str(self.port)]
         cmd += ["--accounts", str(self.accounts), "--balance", str(self.balance_eth)]
+        # Anvil spills old blocks' states to ~/.foundry/anvil/tmp and leaves them there when it is killed: a replay
+        # mining thousands of blocks wrote >10 GB per run. Nothing here reads state at old blocks (logs and the
+        # recent in-memory states suffice), so never persist them.
+        cmd += ["--max-persisted-states", "0"]
         if self.chain_id is not None:
             cmd += ["--chain-id", str(self.chain_id)]
         if self.fork_url:
