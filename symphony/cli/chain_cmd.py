@@ -100,15 +100,15 @@ def _chain_up(args: argparse.Namespace) -> int:
         manifest.save(manifest_path, artifacts)
         print(f"anvil running at {node.rpc_url} (websocket {node.ws_url})")
         _print_manifest(manifest, manifest_path)
-        print("press Ctrl-C to stop", flush=True)
+        # Ctrl-C and SIGTERM only set an event. A KeyboardInterrupt raised inside subprocess.Popen.poll() (the
+        # liveness check below) can leave Popen's internal lock held, and stopping anvil would then hang forever.
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            while not stop.wait(0.5):
-                if not node.running:
-                    raise ConfigError("anvil exited unexpectedly")
-        except KeyboardInterrupt:
-            pass
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        print("press Ctrl-C to stop", flush=True)
+        while not stop.wait(0.5):
+            if not node.running:
+                raise ConfigError("anvil exited unexpectedly")
     print("stopped")
     return 0
 
