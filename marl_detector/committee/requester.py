@@ -137,8 +137,10 @@ class DetectionRequester:
                 try:
                     vote.beacon_ids = auction.post_until_assigned(timer, task_id, vote.cot_index, 0, self.requirement,
                                                                   request.encode(), is_final=True)
-                except AskFailed as exc:
+                except AskFailed as exc:  # fewer free detectors than the ledger said: vote with those assigned
                     vote.error = str(exc)
+                    for later in votes[vote.cot_index + 1:]:
+                        later.error = "not posted: an earlier auction found no bidder"
                     break
                 pending.append(pool_threads.submit(self._collect, vote, timer))
             for future in pending:
