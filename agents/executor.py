@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from typing import Protocol, Sequence
 
-from agents.answers import extract_answer, normalize_answer
+from agents.answers import normalize_answer
 from agents.llm.base import LLMBackend
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
-from agents.prompts import step_messages
+from agents.prompts import final_answer, step_messages
 
 
 class Executor(Protocol):
@@ -75,11 +75,11 @@ class StepExecutor:
                 return ResultPayload(output="", abstained=True, tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
             return ResultPayload(output=text.strip(), tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
 
-        answer = extract_answer(text)
+        answer = final_answer(text)
         if answer is None:
             retry, used2, tokens2 = self._generate(step_messages(self.profile.system_prompt, payload, strict=True))
             used, tokens = used + used2, tokens + tokens2
-            answer = extract_answer(retry)
+            answer = final_answer(retry)
             text = text + "\n[retry] " + retry
         seconds = time.perf_counter() - start
         if answer is None:

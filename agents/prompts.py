@@ -6,6 +6,7 @@ same way, or accuracy differences would come from wording instead of from the pr
 
 from __future__ import annotations
 
+from agents.answers import extract_answer
 from agents.payloads import SubtaskPayload
 
 # No "<final answer>" template: small models copy it verbatim (extract_answer rejects such echoes anyway).
@@ -32,3 +33,20 @@ def direct_messages(question: str, *, chain_of_thought: bool) -> list[dict[str, 
     """Single-agent baselines: answer directly, or think step by step first."""
     ask = "Think step by step, then " + FINAL_INSTRUCTION[0].lower() + FINAL_INSTRUCTION[1:] if chain_of_thought else STRICT_FINAL_INSTRUCTION
     return [{"role": "system", "content": "You are a careful assistant."}, {"role": "user", "content": f"{question}\n\n{ask}"}]
+
+
+def final_answer(text: str) -> str | None:
+    """The answer a reply to the final-step instruction commits to, or None.
+
+    None also when the "answer" is a piece of the instruction itself: SmolLM2-135M often copies it
+    ("Answer:' followed only by the final number, …"), and such an echo must read as no answer (retry, then
+    abstain), not as a vote.
+    """
+    answer = extract_answer(text)
+    if answer is None:
+        return None
+    probe = " ".join(answer.strip(" '\"`").lower().split())
+    instructions = (" ".join(i.lower().split()) for i in (FINAL_INSTRUCTION, STRICT_FINAL_INSTRUCTION))
+    if len(probe) >= 6 and any(probe in i for i in instructions):
+        return None
+    return answer

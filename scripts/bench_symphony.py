@@ -30,10 +30,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from agents.answers import extract_answer  # noqa: E402
 from agents.datasets import Question, bigbench_questions, reasoning_gym_questions  # noqa: E402
 from agents.llm.base import SamplingParams  # noqa: E402
-from agents.prompts import direct_messages  # noqa: E402
+from agents.prompts import direct_messages, final_answer  # noqa: E402
 
 # Candidate settings per task, easiest first; calibration keeps the first in the 20-80 % band.
 CANDIDATES: dict[str, list[dict]] = {
@@ -70,7 +69,7 @@ def single_agent(backend, questions: list[Question], *, cot: bool, max_new_token
         for group in result.completions:
             out.append(group[0].text)
             tokens += group[0].prompt_tokens + group[0].completion_tokens
-    answers = [extract_answer(t) for t in out]
+    answers = [final_answer(t) for t in out]
     correct = [q.is_correct(a) for q, a in zip(questions, answers)]
     return {"correct": correct, "answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
 
@@ -173,7 +172,7 @@ def main() -> int:
     header = (f"Symphony benchmark — model {model.name}, device cpu ({platform.machine()}, {os.cpu_count()} cores), greedy decoding, "
               f"max_new_tokens {args.max_new_tokens}, K={args.chains}, 4 agents")
     print(header)
-    kept = calibrate(backend, args.calibration, args.max_new_tokens)
+    kept = calibrate(backend, args.calibration, args.max_new_tokens) if args.calibration > 0 else {}
     if not kept:
         print("no task setting puts the single agent between 20 % and 80 %: using the easiest setting of each task")
         kept = {t: {"setting": s[0], "calibration_accuracy": None} for t, s in CANDIDATES.items()}
