@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
+
+from chain.shutdown import StopSignal
 
 DEFAULT_CAPABILITY = ("pump-and-dump detection from on-chain trades, the social graph of posting accounts and the "
                       "text of their posts")
@@ -84,15 +84,11 @@ def _agent(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {profile.name} %(message)s", stream=sys.stdout)
     agent = build_detector_agent(profile, contracts, market, detector, feed=PostFeed(args.posts) if args.posts else None,
                                  reveal_after_s=args.reveal_after)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    agent.start()
-    print(f"detector agent {profile.name} running as {agent.address} (model {agent.worker.model_id[:40]}…)", flush=True)
-    try:
+    with StopSignal() as stop:
+        agent.start()
+        print(f"detector agent {profile.name} running as {agent.address} (model {agent.worker.model_id[:40]}…)", flush=True)
         stop.wait(args.seconds or None)
-    except KeyboardInterrupt:
-        pass
-    agent.stop()
+        agent.stop()
     print(f"detector agent {profile.name} stopped: {agent.worker.stats}", flush=True)
     return 0
 

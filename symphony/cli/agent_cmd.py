@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from chain.errors import ConfigError
+from chain.shutdown import StopSignal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,16 +43,11 @@ def _agent_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.agent_config} has no [agent] section")
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {cfg.agent.name} %(message)s", stream=sys.stdout)
     worker = build_worker(cfg.agent, cfg.chain, private_key_from_env(cfg.chain.private_key_env))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker.start()
-    print(f"agent {cfg.agent.name} running as {worker.address}", flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    worker.stop()
+    with StopSignal() as stop:
+        worker.start()
+        print(f"agent {cfg.agent.name} running as {worker.address}", flush=True)
+        stop.wait()
+        worker.stop()
     print(f"agent {cfg.agent.name} stopped: {worker.stats}", flush=True)
     return 0
 

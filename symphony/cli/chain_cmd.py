@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
 from pathlib import Path
 
 from chain.errors import ConfigError
+from chain.shutdown import StopSignal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,15 +99,13 @@ def _chain_up(args: argparse.Namespace) -> int:
         manifest.save(manifest_path, artifacts)
         print(f"anvil running at {node.rpc_url} (websocket {node.ws_url})")
         _print_manifest(manifest, manifest_path)
-        # Ctrl-C and SIGTERM only set an event. A KeyboardInterrupt raised inside subprocess.Popen.poll() (the
-        # liveness check below) can leave Popen's internal lock held, and stopping anvil would then hang forever.
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
-        print("press Ctrl-C to stop", flush=True)
-        while not stop.wait(0.5):
+        def alive() -> None:
             if not node.running:
                 raise ConfigError("anvil exited unexpectedly")
+
+        with StopSignal() as stop:  # Ctrl-C / SIGTERM (see chain.shutdown for why not KeyboardInterrupt)
+            print("press Ctrl-C to stop", flush=True)
+            stop.wait(check=alive)
     print("stopped")
     return 0
 
