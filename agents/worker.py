@@ -136,12 +136,12 @@ class AgentWorker:
     def _should_bid(self, seen: SeenBeacon) -> bool:
         if self.state.in_flight() >= self.profile.capacity:
             return False
+        if not self.executor.accepts(seen.payload):  # a kind of work this agent cannot do (local: before any RPC)
+            return False
         now = self._chain_time()
         if seen.is_final and self.state.holds_final_bid(seen.task_id, now):
             return False  # the vote counts one commitment per agent: leave other chains' final steps to others
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
-            return False
-        if not self.executor.accepts(seen.payload):  # a kind of work this agent cannot do
             return False
         from chain.vectors import cosine_wad
 

@@ -38,6 +38,7 @@ from chain.bindings import SymphonyContracts  # noqa: E402
 from chain.client import ChainClient  # noqa: E402
 from chain.compile import compile_contracts, compiler_version  # noqa: E402
 from chain.deploy import deploy_symphony  # noqa: E402
+from chain.errors import SymphonyError  # noqa: E402
 from chain.node import AnvilNode  # noqa: E402
 from marl_detector.calibration import calibrate  # noqa: E402
 from marl_detector.committee.agent import build_detector_agent  # noqa: E402
@@ -86,7 +87,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")
-    grpo = load_live_detector(args.detector)  # a clear error if the detector was never trained
+    try:
+        grpo = load_live_detector(args.detector)
+    except SymphonyError as exc:  # never trained here: say so in one line
+        parser.error(f"{exc} (train one with `symphony detect train`, or pass --detector)")
     detectors = {
         "grpo": grpo,
         "rule": RuleDetector(),  # a burst of >= 5 posts, mostly young accounts, buy pressure >= 0.55

@@ -168,7 +168,7 @@ def test_state_from_another_deployment_is_ignored(campaign, tmp_path):
     state = tmp_path / "stale.json"
     state.write_text(json.dumps({"pending": [{"eval_id": 0, "pool": market.pools["PUMP"].pool.address, "horizon": 1200,
                                               "label": 1, "confidence": 5, "model_hash": "00" * 32, "salt": "11" * 32,
-                                              "t0": 1}], "open": [], "next_due": {"PUMP": 2**60}}))
+                                              "t0": 1}], "open": [], "extra": {"next_due": {"PUMP": 2**60}}}))
     settings = LiveDetectorSettings(horizon_s=H, lookback_s=3_600, posts_path=posts, state_path=state)
     live = LiveDetector(ChainClient(anvil.rpc_url, anvil.dev_accounts[3].key.to_0x_hex()), market, RuleDetector(), settings)
     assert live.pending == {} and live.next_due == {}
