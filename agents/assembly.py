@@ -8,7 +8,7 @@ from agents.profile import AgentProfile
 from chain.bindings import SymphonyContracts
 from chain.client import ChainClient
 from chain.deploy import Manifest
-from chain.errors import ConfigError
+from core.errors import ConfigError
 from chain.settings import ChainSettings
 
 

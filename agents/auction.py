@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from agents.event_router import EventRouter
 from chain.bindings import SymphonyContracts
 from chain.bindings.vote import VotePhase
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from chain.vectors import DIMENSIONS, WAD, bid_score, cosine_wad, norm, pack, unpack
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 
 from agents.answers import normalize_answer
-from chain.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 BIGBENCH_DIR = PROJECT_ROOT / "data" / "bigbench"
 LETTERS = "ABCDEFGHIJ"

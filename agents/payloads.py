@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 FORMAT_VERSION = 1
 

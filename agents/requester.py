@@ -24,7 +24,7 @@ from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import ResultPayload, StepResult, SubtaskPayload
 from agents.planner import Plan, Planner
 from chain.bindings import SymphonyContracts
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 log = logging.getLogger("symphony.requester")
 

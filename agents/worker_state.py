@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from chain.sqlite import open_store
+from core.sqlite import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS beacons (

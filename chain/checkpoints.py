@@ -11,7 +11,7 @@ import json
 import threading
 from pathlib import Path
 
-from chain.sqlite import open_store
+from core.sqlite import open_store
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (consumer TEXT PRIMARY KEY, block INTEGER NOT NULL, block_hash TEXT NOT NULL);

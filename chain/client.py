@@ -23,7 +23,7 @@ from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TimeExhau
 from web3.types import TxReceipt
 
 from chain.compile import ContractArtifact
-from chain.errors import ChainConnectionError, ConfigError, SymphonyError
+from core.errors import ChainConnectionError, ConfigError, SymphonyError
 from chain.reverts import ContractRevert, decode_revert
 
 GAS_HEADROOM = 1.25  # estimate * headroom: state can change between estimation and inclusion

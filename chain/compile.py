@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chain.errors import ToolchainError
-from chain.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT, tool_path
+from core.errors import ToolchainError
+from core.paths import BUILD_DIR, CONTRACTS_DIR, PROJECT_ROOT, tool_path
 
 EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from chain.client import ChainClient
 from chain.compile import ContractArtifact, compile_contracts
-from chain.errors import ConfigError
+from core.errors import ConfigError
 from chain.settings import ChainSettings
 
 CORE_CONTRACTS = ("CapabilityLedger", "TaskBeacon", "VoteCommitment")

@@ -6,11 +6,9 @@ native binary with PR_SET_PDEATHSIG so the kernel kills anvil if our process die
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import re
-import signal
 import subprocess
 import tempfile
 import time
@@ -21,18 +19,12 @@ from typing import Self
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from chain.errors import ChainConnectionError, ToolchainError
-from chain.paths import tool_path
+from core.errors import ChainConnectionError, ToolchainError
+from core.paths import tool_path
+from core.processes import die_with_parent
 
 _LISTENING = re.compile(r"Listening on ([0-9.]+):(\d+)")
 _PRIVATE_KEY = re.compile(r"^\((\d+)\) (0x[0-9a-fA-F]{64})\s*$", re.MULTILINE)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: ask the kernel to SIGTERM anvil when its parent dies."""
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class AnvilNode:
@@ -99,7 +91,7 @@ class AnvilNode:
         self._log_path = Path(log_name)
         with os.fdopen(fd, "wb") as log:
             self._process = subprocess.Popen(
-                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent
             )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from chain.paths import STATE_DIR
+from core.paths import STATE_DIR
 
 
 class ChainSettings(BaseModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 class WeightHashMismatch(SymphonyError):

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from echo_sync.metrics import summarize
-from echo_sync.processes import ChildProcess, free_port
+from core.processes import free_port
+from echo_sync.processes import ChildProcess
 from echo_sync.settings import EchoSettings
 from echo_sync.specs import PUBLISHER_KEY_ENV, SamplerSpec, TrainerSpec
 

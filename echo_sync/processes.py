@@ -6,11 +6,8 @@ instead of leaving model-sized orphans on a shared 2-core machine.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +16,9 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
+from core.processes import die_with_parent
 from echo_sync.specs import write_spec
-
-
-def _die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ChildProcess:
@@ -45,7 +33,7 @@ class ChildProcess:
             self.popen = subprocess.Popen(
                 [sys.executable, "-m", module, str(self.spec_path)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
+                env={**os.environ, **(env or {})}, preexec_fn=die_with_parent,
                 # Own session => own scheduler autogroup: each node gets a CPU share of its own, as it would
                 # on its own machine, instead of all nodes splitting the launcher's share on a busy host.
                 start_new_session=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from chain.errors import ConfigError
+from core.errors import ConfigError
 
 
 def setup_process(torch_threads: int, cpu: int | None) -> None:

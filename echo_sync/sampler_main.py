@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m echo_sync.sampler_main SPEC.json", file=sys.stderr)
         return 2
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
 
     spec = SamplerSpec.model_validate_json(Path(args[0]).read_text())
     try:

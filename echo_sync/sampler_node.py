@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.llm.base import LLMBackend, SamplingParams
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
 from echo_sync.registry import PolicyRegistryClient
 from echo_sync.rollout import RolloutGroup, Sample

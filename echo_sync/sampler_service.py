@@ -19,7 +19,8 @@ import time
 import aiohttp
 from aiohttp import web
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
+from core.http import start_site
 from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
 from echo_sync.sampler_node import SamplerNode
 
@@ -112,11 +113,7 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
 
 async def serve(node: SamplerNode, host: str, port: int, ready_file: str | None, trainer_url: str | None, tasks_per_request: int) -> None:
     """Serve until cancelled (SIGTERM in the process entry point)."""
-    runner = web.AppRunner(sampler_app(node), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, bound = await start_site(sampler_app(node), host, port)
     if ready_file:
         with open(ready_file + ".tmp", "w") as handle:
             json.dump({"url": f"http://{host}:{bound}", "sampler_id": node.sampler_id}, handle)

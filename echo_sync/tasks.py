@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from chain.errors import ConfigError
+from core.errors import ConfigError
 
 CPU_DATASETS = ("chain_sum", "basic_arithmetic")
 LARGE_MODEL_DATASETS = ("knights_knaves", "sokoban")

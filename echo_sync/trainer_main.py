@@ -85,8 +85,8 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=Non
 def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: str | None):
     """Batch source, publish callable, HTTP endpoint and clean-up callbacks for rank 0."""
     from chain.client import ChainClient
-    from chain.errors import ConfigError
-    from echo_sync.http_server import BackgroundServer
+    from core.errors import ConfigError
+    from core.http import BackgroundServer
     from echo_sync.publisher import PolicyPublisher
     from echo_sync.registry import PolicyRegistryClient
     from echo_sync.replay_buffer import ReplayBuffer
@@ -130,7 +130,7 @@ def _wait_for(gate: Path, timeout_s: float = 900.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not gate.exists():
         if time.monotonic() > deadline:
-            from chain.errors import SymphonyError
+            from core.errors import SymphonyError
 
             raise SymphonyError(f"samplers did not start within {timeout_s:.0f} s")
         time.sleep(0.05)
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m echo_sync.trainer_main SPEC.json", file=sys.stderr)
         return 2
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
 
     spec = TrainerSpec.model_validate_json(Path(args[0]).read_text())
     try:

@@ -20,7 +20,7 @@ from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 WAD = 10**18
 FEE_NUMERATOR = 997

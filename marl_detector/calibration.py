@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 DEFAULT_EVENTS = Path(__file__).resolve().parent.parent / "data" / "pump_and_dump" / "pump_telegram.csv"
 

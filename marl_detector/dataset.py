@@ -24,7 +24,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.calibration import calibrate
 from marl_detector.embed import TextEmbedder
 from marl_detector.features import FEATURE_NAMES, extract_features

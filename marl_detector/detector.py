@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.embed import TextEmbedder
 from marl_detector.features import FEATURE_NAMES, extract_features
 from marl_detector.model import DetectorNet

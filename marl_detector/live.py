@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from chain.client import ChainClient
-from chain.errors import ConfigError, SymphonyError
+from core.errors import ConfigError, SymphonyError
 from chain.reverts import ContractRevert
 from marl_detector.observation import EpisodeObservation, SocialObservation
 from marl_detector.onchain.deployment import Market

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.baselines import f1_score
 from marl_detector.calibration import calibrate
 from marl_detector.dataset import load_split

@@ -8,7 +8,7 @@ in a structured error payload (see `scheduler.toolkit.error_payload`) so it neve
 
 from __future__ import annotations
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 class SchedulerError(SymphonyError):

@@ -38,7 +38,7 @@ from chain.bindings import SymphonyContracts  # noqa: E402
 from chain.client import ChainClient  # noqa: E402
 from chain.compile import compile_contracts, compiler_version  # noqa: E402
 from chain.deploy import deploy_symphony  # noqa: E402
-from chain.errors import SymphonyError  # noqa: E402
+from core.errors import SymphonyError  # noqa: E402
 from chain.node import AnvilNode  # noqa: E402
 from marl_detector.calibration import calibrate  # noqa: E402
 from marl_detector.committee.agent import build_detector_agent  # noqa: E402

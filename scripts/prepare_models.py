@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from agents.llm.models import conversion_info, default_model_path, gguf_source, is_prepared
     from agents.llm.models import prepare_default_model
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
 
     try:
         dest = default_model_path()

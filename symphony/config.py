@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.profile import AgentProfile
 from agents.requester import RequesterSettings
 from agents.settings import LLMSettings
-from chain.errors import ConfigError
+from core.errors import ConfigError
 from chain.settings import ChainSettings
 from echo_sync.settings import EchoSettings
 from marl_detector.committee.requester import CommitteeSettings

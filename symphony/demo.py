@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chain.paths import PROJECT_ROOT
+from core.paths import PROJECT_ROOT
 
 DEMO_PROFILES: list[dict] = [
     {"name": "calculator", "tools": ["python"], "tags": ["math", "arithmetic"],

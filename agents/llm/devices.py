@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 if TYPE_CHECKING:
     import torch

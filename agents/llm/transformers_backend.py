@@ -22,7 +22,7 @@ from agents.llm.base import (
 from agents.llm.devices import resolve_device, resolve_dtype
 from agents.llm.stops import first_stop, tokens_through_stop
 from agents.llm.weights import iter_safetensors
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 if TYPE_CHECKING:
     import torch

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from agents.llm.base import Completion, Conversation, GenerationResult, LLMBackend, SamplingParams
 from agents.llm.weights import safetensors_files
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 WORKER_EXTENSION = "agents.llm.vllm_worker.WeightReloadExtension"
 

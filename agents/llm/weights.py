@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 if TYPE_CHECKING:
     import torch

@@ -18,7 +18,7 @@ from agents.tools.loop import ToolExchange, ToolRunOutcome, run_with_tools, tool
 from agents.tools.python_tool import PythonTool
 from agents.tools.retrieval import RetrievalTool
 from agents.tools.sandbox import SandboxLimits, SandboxResult, run_python
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 TOOL_NAMES = ("python", "calculator", "retrieval")
 

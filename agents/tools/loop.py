@@ -15,7 +15,7 @@ from typing import Sequence
 
 from agents.llm.base import ChatMessage, Conversation, LLMBackend, SamplingParams
 from agents.tools.base import Tool, ToolCall, ToolResult
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 LIMIT_NOTE = "(Tool limit reached: give your final answer now without calling tools.)"
 

@@ -14,7 +14,7 @@ from typing import Literal, Sequence
 
 from agents.tools.base import TaggedTool, ToolResult
 from agents.tools.bm25 import BM25Index
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 DOCUMENT_SUFFIXES = (".txt", ".md", ".rst")
 Method = Literal["bm25", "embedding"]

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 # Runs inside the child before the user's code: apply the limits (argv), then install an audit hook, which
 # cannot be removed afterwards. Writes are confined to the working directory because the agent may run as a

@@ -14,7 +14,7 @@ import logging
 import sys
 from pathlib import Path
 
-from chain.shutdown import StopSignal
+from core.shutdown import StopSignal
 
 DEFAULT_CAPABILITY = ("pump-and-dump detection from on-chain trades, the social graph of posting accounts and the "
                       "text of their posts")
@@ -65,7 +65,7 @@ def _agent(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from agents.profile import AgentProfile
-    from chain.errors import ConfigError
+    from core.errors import ConfigError
     from marl_detector.committee.agent import build_detector_agent
     from marl_detector.live import load_live_detector
     from marl_detector.onchain.posts import PostFeed
@@ -95,7 +95,7 @@ def _agent(args: argparse.Namespace) -> int:
 
 def _ask(args: argparse.Namespace) -> int:
     from agents.capability import encode_vector
-    from chain.paths import STATE_DIR
+    from core.paths import STATE_DIR
     from marl_detector.committee.requester import DetectionRequester
     from marl_detector.onchain.book import PredictionBook
     from marl_detector.onchain.evaluation import EvaluationLogClient

@@ -24,7 +24,7 @@ from web3 import Web3
 
 from agents.payloads import PayloadError, ResultPayload
 from chain.client import ChainClient
-from chain.errors import ConfigError
+from core.errors import ConfigError
 from chain.reverts import ContractRevert
 from marl_detector.committee.request import DetectionRequest, answer_of
 from marl_detector.live import Detector, observe

@@ -28,7 +28,7 @@ from web3 import Web3
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import ResultPayload
 from chain.bindings import SymphonyContracts
-from chain.errors import ConfigError, SymphonyError
+from core.errors import ConfigError, SymphonyError
 from marl_detector.committee.agent import DETECTOR_TAG
 from marl_detector.committee.request import KIND, REQUIREMENT, DetectionRequest, label_of
 from marl_detector.onchain.book import PredictionBook

@@ -21,7 +21,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3 import Web3
 
-from chain.errors import ConfigError, SymphonyError
+from core.errors import ConfigError, SymphonyError
 from chain.reverts import decode_revert
 
 

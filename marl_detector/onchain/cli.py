@@ -51,8 +51,8 @@ def _run(args: argparse.Namespace) -> int:
 
     from chain.client import ChainClient, private_key_from_env
     from chain.deploy import Manifest
-    from chain.errors import ConfigError
-    from chain.paths import STATE_DIR
+    from core.errors import ConfigError
+    from core.paths import STATE_DIR
     from marl_detector.live import LiveDetector, load_live_detector
     from marl_detector.onchain.deployment import bind_market, deploy_market
     from marl_detector.onchain.settings import LiveDetectorSettings
@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
 def _market(args: argparse.Namespace) -> int:
     from chain.client import ChainClient, private_key_from_env
     from chain.deploy import Manifest
-    from chain.errors import ConfigError
+    from core.errors import ConfigError
     from marl_detector.calibration import calibrate
     from marl_detector.onchain.accounts import TimedSender
     from marl_detector.onchain.campaign import play_episode

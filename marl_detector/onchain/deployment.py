@@ -15,7 +15,7 @@ from web3.contract import Contract
 from chain.client import ChainClient
 from chain.compile import ContractArtifact, compile_contracts
 from chain.deploy import Manifest
-from chain.errors import ConfigError
+from core.errors import ConfigError
 
 WAD = 10**18
 PREFIX = "HideShill."

@@ -17,7 +17,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from chain.client import ChainClient
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.outcome import MAX_CONFIDENCE_BP, Label
 
 PAGE = 100

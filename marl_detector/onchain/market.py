@@ -23,7 +23,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from chain.client import ChainClient
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.amm import Pool
 from marl_detector.onchain.accounts import TimedSender, trader_account
 from marl_detector.onchain.deployment import Market, MarketPool

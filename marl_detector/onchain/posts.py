@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.observation import AccountInfo, PostRecord, SocialObservation
 
 REQUIRED = ("timestamp", "ticker", "author", "text")

@@ -16,7 +16,7 @@ from web3 import Web3
 
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.observation import MarketObservation, SwapRecord
 from marl_detector.onchain.deployment import Market, MarketPool
 

@@ -18,7 +18,7 @@ from web3 import Web3
 from chain.bindings import SymphonyContracts
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.committee.audit import audit_entry, is_committee_entry
 from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.evaluation import Evaluation, EvaluationLogClient, Status, commitment

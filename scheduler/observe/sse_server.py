@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from scheduler.engine import Engine, RunResult
 from scheduler.observe.bus import ALL
 from scheduler.planning.base import Planner

@@ -11,21 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
 from pydantic import BaseModel
 
+from core.processes import free_port
+
 from scheduler.toolkit.faults import FaultPlan
 from scheduler.toolkit.schema_hash import schema_hash
 from scheduler.toolkit.typed_tool import TypedTool, mcp_function
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def quiet_sdk_logs() -> None:

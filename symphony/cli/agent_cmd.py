@@ -7,8 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
-from chain.errors import ConfigError
-from chain.shutdown import StopSignal
+from core.errors import ConfigError
+from core.shutdown import StopSignal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from chain.errors import ConfigError
-from chain.shutdown import StopSignal
+from core.errors import ConfigError
+from core.shutdown import StopSignal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,7 +103,7 @@ def _chain_up(args: argparse.Namespace) -> int:
             if not node.running:
                 raise ConfigError("anvil exited unexpectedly")
 
-        with StopSignal() as stop:  # Ctrl-C / SIGTERM (see chain.shutdown for why not KeyboardInterrupt)
+        with StopSignal() as stop:  # Ctrl-C / SIGTERM (see core.shutdown for why not KeyboardInterrupt)
             print("press Ctrl-C to stop", flush=True)
             stop.wait(check=alive)
     print("stopped")

@@ -38,7 +38,7 @@ def _progress_printer(label: str):  # noqa: ANN202 - callback
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
     from marl_detector.dataset import DatasetConfig, generate
 
     if args.episodes < 10:

@@ -10,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from chain.errors import ConfigError
+from core.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -56,7 +56,7 @@ def _bind(args: argparse.Namespace, key: str | None = None):
 def _log(args: argparse.Namespace) -> int:
     from web3 import Web3
 
-    from chain.errors import ConfigError
+    from core.errors import ConfigError
 
     if args.detector and not Web3.is_address(args.detector):
         raise ConfigError(f"--detector is not an address: {args.detector!r}")

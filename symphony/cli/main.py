@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
 
     parser = build_parser()
     args = parser.parse_args(argv)

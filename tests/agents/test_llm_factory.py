@@ -13,7 +13,7 @@ from agents.llm.base import SamplingParams
 from agents.llm.factory import load_backend
 from agents.llm.transformers_backend import TransformersBackend
 from agents.settings import LLMSettings
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 def test_transformers_backend_from_settings(tiny_model_path: Path) -> None:

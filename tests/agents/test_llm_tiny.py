@@ -10,7 +10,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from agents.llm.tiny import build_tiny_model
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 def _digest(path: Path) -> str:

@@ -11,7 +11,7 @@ import pytest
 from agents.llm.base import SamplingParams
 from agents.llm.tiny import build_tiny_model
 from agents.llm.transformers_backend import TransformersBackend
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 SHORT = [{"role": "user", "content": "What is 2+2?"}]
 LONG = [

@@ -10,7 +10,7 @@ from agents.tools import CalculatorTool, RetrievalTool, build_tools
 from agents.tools.bm25 import BM25Index, tokenize
 from agents.tools.calculator import CalculatorError, evaluate, format_number
 from agents.tools.retrieval import load_corpus, split_passages
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 @pytest.mark.parametrize(

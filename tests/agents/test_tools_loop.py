@@ -87,7 +87,7 @@ def test_zero_rounds_is_a_plain_generation(tool_model: TransformersBackend) -> N
 
 
 def test_bad_arguments(tool_model: TransformersBackend) -> None:
-    from chain.errors import SymphonyError
+    from core.errors import SymphonyError
 
     with pytest.raises(SymphonyError):
         run_with_tools(tool_model, QUESTION, [PythonTool(), PythonTool()])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.tools import PythonTool, SandboxLimits, run_python
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 
 
 def test_runs_code_and_captures_stdout_and_errors() -> None:

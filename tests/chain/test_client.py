@@ -6,7 +6,7 @@ import pytest
 
 from chain import reverts
 from chain.client import ChainClient, connect, private_key_from_env
-from chain.errors import ChainConnectionError, ConfigError
+from core.errors import ChainConnectionError, ConfigError
 
 
 def test_transact_and_read(probe):

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from chain import compile as compile_module
-from chain.errors import ToolchainError
+from core.errors import ToolchainError
 
 
 def test_compiler_is_the_offline_shim():

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chain.deploy import CORE_CONTRACTS, Manifest
-from chain.errors import ConfigError
+from core.errors import ConfigError
 
 
 def test_manifest_describes_the_deployment(chain, artifacts):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from chain.errors import ToolchainError
+from core.errors import ToolchainError
 from chain.node import AnvilNode
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.calibration import calibrate
 from marl_detector.embed import EMBED_DIM, TextEmbedder
 from marl_detector.features import FEATURE_NAMES, MODALITIES, N_FEATURES, extract_features

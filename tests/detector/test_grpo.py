@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from marl_detector.detector import load_detector, save_detector
 from marl_detector.features import N_FEATURES
 from marl_detector.grpo import GRPOConfig, group_advantages, grpo_train, predict_proba, reward_table

@@ -20,7 +20,7 @@ from marl_detector.onchain.deployment import WAD, deploy_market
 from marl_detector.onchain.evaluation import EvaluationLogClient, Status
 from marl_detector.onchain.settings import LiveDetectorSettings
 from marl_detector.outcome import Label
-from chain.errors import SymphonyError
+from core.errors import SymphonyError
 from symphony.cli.main import main
 from tests.detector.campaign import TICKERS, pump_and_dump, stage_market
 

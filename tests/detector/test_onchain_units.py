@@ -11,7 +11,7 @@ from pydantic import ValidationError
 import chain.reverts as reverts
 from chain.client import ChainClient
 from chain.deploy import Manifest
-from chain.errors import ConfigError, SymphonyError
+from core.errors import ConfigError, SymphonyError
 from marl_detector.amm import Pool
 from marl_detector.live import Prediction, as_prediction
 from marl_detector.onchain.deployment import WAD, bind_market, deploy_market

@@ -90,7 +90,7 @@ def test_trainer_endpoint_rejects_unknown_versions_and_bad_hashes_over_http(tiny
     import json
     import urllib.request
 
-    from echo_sync.http_server import BackgroundServer
+    from core.http import BackgroundServer
     from echo_sync.publisher import PolicyPublisher
     from echo_sync.trainer import load_causal_lm
     from echo_sync.trainer_app import TrainerEndpoint

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from echo_sync.processes import free_port
+from core.processes import free_port
 
 WORKER = Path(__file__).with_name("dp_worker.py")
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
-from echo_sync.http_server import BackgroundServer
+from core.http import BackgroundServer
 from echo_sync.publisher import PolicyPublisher
 from echo_sync.sampler_node import SamplerNode
 from echo_sync.settings import SamplingSettings

@@ -14,7 +14,7 @@ from scheduler.engine import Engine
 from scheduler.observe.bus import EventBus, read_trace
 from scheduler.observe.sse_server import SchedulerService
 from scheduler.planning.scripted import ScriptedPlanner
-from scheduler.toolkit.agent_server import free_port
+from core.processes import free_port
 from scheduler.toolkit.agents import build_agent
 
 from .conftest import serve

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from chain.errors import ConfigError
-from chain.shutdown import StopSignal
+from core.errors import ConfigError
+from core.shutdown import StopSignal
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

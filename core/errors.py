@@ -22,3 +22,7 @@ class ChainConnectionError(SymphonyError):
 
 class ToolchainError(SymphonyError):
     """A toolchain binary (anvil, forge, solc) is missing or failed."""
+
+
+class ServiceStartError(SymphonyError):
+    """A server could not start: its port is in use, the address is not local, or a dependency is missing."""

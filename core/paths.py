@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from chain.errors import ToolchainError
+from core.errors import ToolchainError
 
 PROJECT_ROOT = Path(os.environ.get("SYMPHONY_HOME", Path(__file__).resolve().parents[1]))
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
