@@ -5,17 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.profile import AgentProfile
-from chain.bindings import SymphonyContracts
-from chain.client import ChainClient
-from chain.deploy import Manifest
+from chain.connection import connect
 from core.errors import ConfigError
 from chain.settings import ChainSettings
-
-
-def bind_contracts(chain: ChainSettings, private_key: str, manifest_path: Path | None = None) -> SymphonyContracts:
-    manifest = Manifest.load(manifest_path or chain.manifest)
-    client = ChainClient(chain.rpc_url or manifest.rpc_url, private_key, expected_chain_id=chain.chain_id or manifest.chain_id)
-    return SymphonyContracts.bind(client, manifest)
 
 
 def build_tools(profile: AgentProfile) -> list[object]:
@@ -27,14 +19,15 @@ def build_tools(profile: AgentProfile) -> list[object]:
     return tools_by_name(profile.tools, profile.corpus)
 
 
-def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str, *, backend=None, manifest_path: Path | None = None):
-    """An AgentWorker for `profile`; `backend` may be shared (tests) or is loaded from `profile.llm`."""
+def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str | None = None, *, backend=None):
+    """An AgentWorker for `profile` on the deployment `chain` names; the key is `private_key` or read from the
+    environment variable `chain.private_key_env`; `backend` may be shared (tests) or is loaded from `profile.llm`."""
     from agents.capability import encode_vector
     from agents.executor import StepExecutor
     from agents.llm.factory import load_backend
     from agents.worker import AgentWorker
 
-    contracts = bind_contracts(chain, private_key, manifest_path)
+    contracts = connect(chain, signer=True, private_key=private_key).contracts()
     backend = backend or load_backend(profile.llm)
     executor = StepExecutor(backend, profile, build_tools(profile))
     return AgentWorker(profile, contracts, executor, encode_vector(profile.capability))

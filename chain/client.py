@@ -122,9 +122,6 @@ class ChainClient:
         except BadFunctionCallOutput:
             raise ConfigError(f"no contract answers at {call.address} on chain {self.chain_id} (wrong manifest or chain?)") from None
 
-    def send_value(self, to: str, wei: int) -> TxReceipt:
-        return self._send({"to": Web3.to_checksum_address(to), "value": wei, "data": b""})
-
     # -- transaction plumbing --------------------------------------------------------------------------
     def _next_nonce(self) -> int:
         if self._nonce is None:

@@ -9,6 +9,16 @@ from pydantic import BaseModel, Field
 from core.paths import STATE_DIR
 
 
+class LocalChainSettings(BaseModel):
+    """`symphony chain up`: the embedded anvil and where it keeps state between runs."""
+
+    port: int = Field(8545, ge=0, le=65535, description="port on 127.0.0.1 (0: any free port)")
+    chain_id: int = Field(31337, ge=1, description="chain id of a fresh local chain (a fork keeps its origin's)")
+    fork_url: str | None = Field(None, description="fork this RPC endpoint instead of starting an empty chain")
+    state_path: Path | None = Field(None, description="load chain state from this file if it exists, dump it there on exit")
+    block_time_s: float | None = Field(None, gt=0, description="mine every N seconds instead of on every transaction")
+
+
 class ChainSettings(BaseModel):
     """Where the chain is and how Symphony's contracts are parameterised on it."""
 
@@ -24,3 +34,4 @@ class ChainSettings(BaseModel):
     # The commit phase ends as soon as every declared voter committed; the window only bounds a missing voter.
     commit_window_s: int = Field(600, ge=1)
     reveal_window_s: int = Field(300, ge=1)
+    local: LocalChainSettings = LocalChainSettings()

@@ -45,3 +45,10 @@ class StopSignal:
             if check is not None and not self.requested:
                 check()
         return True
+
+    async def wait_async(self, *, every: float = 0.2) -> None:
+        """The same wait inside an event loop (servers): returns once a stop was requested."""
+        import asyncio
+
+        while not self.requested:
+            await asyncio.sleep(every)

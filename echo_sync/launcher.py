@@ -19,7 +19,7 @@ from typing import Callable
 from core.errors import SymphonyError
 from echo_sync.metrics import summarize
 from core.processes import free_port
-from echo_sync.processes import ChildProcess
+from echo_sync.processes import ChildProcess, RoleCommand
 from echo_sync.settings import EchoSettings
 from echo_sync.specs import PUBLISHER_KEY_ENV, SamplerSpec, TrainerSpec
 
@@ -27,8 +27,10 @@ ProgressHook = Callable[[dict, "LocalRun"], None]
 
 
 class LocalRun:
-    def __init__(self, settings: EchoSettings, model_path: Path, run_dir: Path | None = None, log: Callable[[str], None] = print):
+    def __init__(self, settings: EchoSettings, model_path: Path, role_command: RoleCommand, run_dir: Path | None = None,
+                 log: Callable[[str], None] = print):
         self.settings, self.model_path, self.log = settings, Path(model_path), log
+        self.role_command = role_command
         self.run_dir = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="echo-run-"))
         if self.run_dir.exists():
             for name in ("progress.jsonl", "trainer_summary.json"):
@@ -68,7 +70,7 @@ class LocalRun:
             tasks_per_request=max(1, self.settings.grpo.groups_per_step // max(self.settings.samplers, 1)),
             cpu=self._cpu_for("sampler", index),
         )
-        proc = ChildProcess(name, "echo_sync.sampler_main", spec, self.run_dir)
+        proc = ChildProcess(name, "sampler", spec, self.run_dir, self.role_command)
         if index < len(self.samplers):
             self.samplers[index] = proc
         else:
@@ -90,7 +92,7 @@ class LocalRun:
                 start_gate=str(self._gate) if rank == 0 and self.settings.mode == "async" else None,
             )
             env = {PUBLISHER_KEY_ENV: publisher_key} if publisher_key and rank == 0 else None
-            self.trainers.append(ChildProcess(f"trainer-{rank}", "echo_sync.trainer_main", spec, self.run_dir, env))
+            self.trainers.append(ChildProcess(f"trainer-{rank}", "trainer", spec, self.run_dir, self.role_command, env))
 
     # ------------------------------------------------------------------ orchestration
     def run(self, on_progress: ProgressHook | None = None, timeout_s: float = 3600.0) -> dict:
@@ -103,7 +105,7 @@ class LocalRun:
             from echo_sync.registry import PolicyRegistryClient
 
             with AnvilNode() as node:
-                key = node.dev_accounts[0].key.hex()  # anvil dev key: local chain only, never logged
+                key = node.dev_accounts[0].key.to_0x_hex()  # anvil dev key: local chain only, never logged
                 self.rpc_url = node.rpc_url
                 registry = PolicyRegistryClient.deploy(ChainClient(node.rpc_url, key))
                 self.registry_address = registry.address

@@ -1,4 +1,7 @@
-"""Child processes of a local Echo run: start with a spec file, wait until ready, stop for sure.
+"""Child processes of a local Echo run: start a role with its spec file, wait until ready, stop for sure.
+
+The command that runs a role is given by the caller (the CLI passes `symphony echo trainer|sampler --spec`),
+so this layer never needs to know about the entry-point layer above it.
 
 Why PR_SET_PDEATHSIG: if the launcher (or a test) dies, the kernel kills its trainer and sampler children
 instead of leaving model-sized orphans on a shared 2-core machine.
@@ -9,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 from pydantic import BaseModel
 
@@ -21,8 +24,13 @@ from core.processes import die_with_parent
 from echo_sync.specs import write_spec
 
 
+RoleCommand = Callable[[str, Path], list[str]]
+"""argv that runs one role ("trainer" | "sampler") from a spec file, e.g. `symphony echo trainer --spec FILE`."""
+
+
 class ChildProcess:
-    def __init__(self, name: str, module: str, spec: BaseModel, run_dir: Path, env: dict[str, str] | None = None):
+    def __init__(self, name: str, role: str, spec: BaseModel, run_dir: Path, role_command: RoleCommand,
+                 env: dict[str, str] | None = None):
         self.name = name
         logs = run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -31,7 +39,7 @@ class ChildProcess:
         self.ready_file: str | None = getattr(spec, "ready_file", None)
         with open(self.log_path, "wb") as log:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", module, str(self.spec_path)],
+                role_command(role, self.spec_path),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, **(env or {})}, preexec_fn=die_with_parent,
                 # Own session => own scheduler autogroup: each node gets a CPU share of its own, as it would

@@ -1,4 +1,4 @@
-"""Echo's configuration section (composed into symphony/config.py by the lead).
+"""Echo's configuration section.
 
 Why one pydantic model: the same numbers drive the CLI, the local launcher, the benchmark and the tests, and
 they cross process boundaries as JSON (trainer and sampler processes read the run's settings file), so they
@@ -7,6 +7,7 @@ must validate the same way everywhere.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
@@ -59,6 +60,7 @@ class EchoSettings(BaseModel):
         8, ge=1, description="replay buffer size in groups; samplers get no new tasks while it is full (back-pressure)"
     )
     wall_budget_s: float | None = Field(None, gt=0, description="stop training after this many seconds even if steps remain")
+    run_dir: Path | None = Field(None, description="where weights, logs and summary.json go (none: a temporary folder)")
     torch_threads: int = Field(1, ge=1)
     pin_cpus: bool = Field(False, description="pin each process to one core (os.sched_setaffinity), round robin")
     grpo: GRPOSettings = GRPOSettings()
@@ -67,7 +69,9 @@ class EchoSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "EchoSettings":
-        if self.mode != "colocated" and self.samplers < 1:
+        if self.mode == "colocated":
+            self.samplers = 0  # the trainer samples for itself
+        elif self.samplers < 1:
             raise ValueError(f"mode {self.mode!r} needs at least one sampler")
         if self.grpo.groups_per_step % self.trainers:
             raise ValueError(

@@ -9,7 +9,7 @@ before the horizon ends, so nothing expires by accident) and resolves its entrie
 Each `step()` is one pass, so tests drive it against warped chain time; `run()` repeats it.
 
 The detector is the trained one (`marl_detector.detector.load_detector(path).predict(obs)`) when a path is
-given and that module exists, else `RuleDetector`, a transparent hype-plus-buying rule.
+given, else `RuleDetector`, a transparent hype-plus-buying rule.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from chain.client import ChainClient
 from core.errors import ConfigError, SymphonyError
@@ -125,16 +124,14 @@ def _file_hash(path: Path) -> bytes:
 
 
 def load_live_detector(path: Path | None) -> Detector:
-    """The trained detector at `path` (needs `marl_detector.detector`), or the rule-based one if `path` is None."""
+    """The trained detector at `path`, or the rule-based one if `path` is None."""
     if path is None:
         return RuleDetector()
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"no detector at {path}")
-    try:
-        from marl_detector.detector import load_detector  # type: ignore[import-not-found]
-    except ImportError:
-        raise ConfigError("marl_detector.detector is not available in this checkout; run without --detector to use the rule-based detector") from None
+    from marl_detector.detector import load_detector
+
     inner = load_detector(path)
     # The trainer's own model hash (sha256 of the weights) when it offers one, so the chain and the
     # training report name the same artifact; else a hash of the files.
@@ -232,13 +229,19 @@ class LiveDetector:
                 except ContractRevert as exc:
                     report.skipped.append(f"#{e.id}: resolve refused ({exc})")
 
-    def run(self, stop: threading.Event, max_steps: int | None = None) -> None:
-        """Repeat `step()` every poll interval until `stop` is set (or `max_steps` passes)."""
+    def run(self, stop: "Waiter", max_steps: int | None = None, on_report: Callable[[StepReport], None] | None = None) -> None:
+        """Repeat `step()` every poll interval until `stop.wait(...)` says a stop was asked for (a
+        `core.shutdown.StopSignal` in the CLI) or `max_steps` passes were made."""
         n = 0
-        while not stop.is_set() and (max_steps is None or n < max_steps):
+        while max_steps is None or n < max_steps:
             report = self.step()
-            for kind in ("committed", "revealed", "resolved"):
-                for eval_id in getattr(report, kind):
-                    print(f"{kind:<9} evaluation #{eval_id}", flush=True)
+            if on_report is not None:
+                on_report(report)
             n += 1
-            stop.wait(self.settings.poll_interval_s)
+            if (max_steps is None or n < max_steps) and stop.wait(self.settings.poll_interval_s):
+                break
+
+
+class Waiter(Protocol):
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to `timeout` seconds; True as soon as a stop is requested."""

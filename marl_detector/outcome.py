@@ -128,9 +128,3 @@ def reward(predicted: int, label: Label) -> float:
     """The trainer's reward: the on-chain score divided by 10, nothing else."""
     return score(predicted, label) / 10.0
 
-
-def check_confidence(confidence_bp: int) -> int:
-    """Confidence travels on chain in basis points; it feeds AUC, never the reward."""
-    if not 0 <= confidence_bp <= MAX_CONFIDENCE_BP:
-        raise ValueError(f"confidence must be in [0, {MAX_CONFIDENCE_BP}] bp, got {confidence_bp}")
-    return confidence_bp

@@ -42,7 +42,7 @@ from core.errors import SymphonyError  # noqa: E402
 from chain.node import AnvilNode  # noqa: E402
 from marl_detector.calibration import calibrate  # noqa: E402
 from marl_detector.committee.agent import build_detector_agent  # noqa: E402
-from marl_detector.committee.cli import DEFAULT_CAPABILITY  # noqa: E402
+from marl_detector.settings import DEFAULT_CAPABILITY  # noqa: E402
 from marl_detector.committee.request import label_of  # noqa: E402
 from marl_detector.committee.requester import CommitteeSettings, DetectionRequester  # noqa: E402
 from marl_detector.live import RuleDetector, load_live_detector  # noqa: E402

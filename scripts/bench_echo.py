@@ -65,6 +65,7 @@ def reward_at(summary: dict, steps: int, window: int) -> float:
 
 def run_model(name: str, budget_s: float, args: argparse.Namespace, work: Path) -> dict:
     from echo_sync.launcher import LocalRun
+    from symphony.cli.echo_cmd import role_command
 
     path = model_path(name, work)
     out: dict = {"model": name if name == "tiny" else "SmolLM2-135M-Instruct", "model_path": str(path), "budget_s": budget_s, "modes": {}}
@@ -74,7 +75,7 @@ def run_model(name: str, budget_s: float, args: argparse.Namespace, work: Path) 
         print(f"\n== {out['model']} / {mode} (budget {budget_s:.0f} s) ==", flush=True)
         load_before = os.getloadavg()[0]  # a shared box: record how busy it was for this mode
         t0 = time.perf_counter()
-        summary = LocalRun(settings, path, work / f"{name}-{mode}", log=lambda line: print("  " + line, flush=True)).run()
+        summary = LocalRun(settings, path, role_command, work / f"{name}-{mode}", log=lambda line: print("  " + line, flush=True)).run()
         summary["total_s_including_startup"] = time.perf_counter() - t0
         summary["load_avg_1min_before"] = load_before
         summary["load_avg_1min_after"] = os.getloadavg()[0]

@@ -125,8 +125,8 @@ def run_symphony(model: Path, questions: list[Question], chains: int, max_new_to
         try:
             for i, spec in enumerate(SYMPHONY_AGENTS, start=1):
                 profile = AgentProfile(state_dir=workdir / "state", llm=llm, **spec)
-                worker = build_worker(profile, ChainSettings(rpc_url=node.rpc_url), node.dev_accounts[i].key.to_0x_hex(),
-                                      backend=TransformersBackend(model, device="cpu"), manifest_path=manifest_path)
+                worker = build_worker(profile, ChainSettings(rpc_url=node.rpc_url, manifest=manifest_path),
+                                      node.dev_accounts[i].key.to_0x_hex(), backend=TransformersBackend(model, device="cpu"))
                 workers.append(worker.start())
             requester = Requester(SymphonyContracts.bind(deployer, manifest), Planner(TransformersBackend(model, device="cpu"), max_new_tokens=96),
                                   encode_vector, RequesterSettings(chains=chains, bid_window_s=1, exec_window_s=600))

@@ -1,8 +1,10 @@
 """The one configuration model of Symphony, composed of the sections each layer owns.
 
 Why composition: each layer defines (and validates) its own section next to the code that uses it; this model
-only puts them together and loads them from a TOML/JSON file, with `SYMPHONY_<SECTION>__<FIELD>` environment
-variables taking precedence (e.g. `SYMPHONY_CHAIN__RPC_URL`).
+only puts them together. Precedence, lowest first: the settings classes' defaults, a TOML/JSON file,
+`SYMPHONY_<SECTION>__<FIELD>[__<FIELD>…]` environment variables (e.g. `SYMPHONY_ECHO__GRPO__LEARNING_RATE`),
+then command-line options. Nested sections merge field by field, so a variable that sets one field of a
+section keeps the file's other fields.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.profile import AgentProfile
 from agents.requester import RequesterSettings
 from agents.settings import LLMSettings
-from core.errors import ConfigError
 from chain.settings import ChainSettings
+from core.errors import ConfigError
 from echo_sync.settings import EchoSettings
 from marl_detector.committee.requester import CommitteeSettings
-from marl_detector.onchain.settings import LiveDetectorSettings
+from marl_detector.settings import DetectorSettings
 from scheduler.settings import SchedulerSettings
+from symphony.demo_settings import DemoSettings
 
 
 class SymphonyConfig(BaseSettings):
@@ -34,40 +37,56 @@ class SymphonyConfig(BaseSettings):
     requester: RequesterSettings = RequesterSettings()
     agent: AgentProfile | None = None  # only for `symphony agent run`
     echo: EchoSettings = EchoSettings()
-    detector: LiveDetectorSettings = LiveDetectorSettings()
+    detector: DetectorSettings = DetectorSettings()
     committee: CommitteeSettings = CommitteeSettings()  # `symphony detect ask`: detection requests to detector agents
     scheduler: SchedulerSettings = SchedulerSettings()
+    demo: DemoSettings = DemoSettings()
+
+
+SECTIONS = tuple(SymphonyConfig.model_fields)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"configuration file not found: {path}")
     try:
-        if path.suffix == ".toml":
-            return tomllib.loads(path.read_text())
-        return json.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot parse configuration file {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file {path} must hold a table of sections")
+    return data
 
 
-def load_config(path: str | Path | None = None, **overrides: Any) -> SymphonyConfig:
-    """File values, then environment variables, then explicit overrides (e.g. from CLI options)."""
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """`top` over `base`, recursing into nested tables (a field set in `top` replaces only that field)."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _from_environment() -> dict[str, Any]:
+    """Only the fields the SYMPHONY_* variables set, nested like the model."""
+    env = SymphonyConfig()
+    return {name: section.model_dump(exclude_unset=True) for name in SECTIONS
+            if (section := getattr(env, name)) is not None and section.model_fields_set}
+
+
+def _error_line(exc: ValidationError, source: str) -> ConfigError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "configuration"
+    return ConfigError(f"invalid configuration at {where} ({source}): {first['msg']}")
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SymphonyConfig:
+    """Defaults < file < environment < `overrides` (command-line options), as one validated SymphonyConfig."""
     data = _read_file(Path(path)) if path else {}
-    for section, values in overrides.items():
-        data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
     try:
-        # Environment variables beat file values: pydantic-settings gives init kwargs priority, so merge by hand.
-        from_env = SymphonyConfig()
-        merged: dict[str, Any] = {}
-        for name in SymphonyConfig.model_fields:
-            section = getattr(from_env, name)
-            env_values = section.model_dump(exclude_unset=True) if section is not None else {}
-            if name in data or env_values:
-                merged[name] = {**data.get(name, {}), **env_values}
-        for section, values in overrides.items():
-            merged.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
-        return SymphonyConfig(**merged)
+        env = _from_environment()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid configuration at {where}: {first['msg']}") from None
+        raise _error_line(exc, "environment") from None
+    try:
+        return SymphonyConfig(**_merge(_merge(data, env), overrides or {}))
+    except ValidationError as exc:
+        raise _error_line(exc, f"file {path}" if path else "options") from None

@@ -16,7 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from core.paths import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from agents.requester import RequesterSettings
+    from agents.settings import LLMSettings
+    from symphony.demo_settings import DemoSettings
 
 DEMO_PROFILES: list[dict] = [
     {"name": "calculator", "tools": ["python"], "tags": ["math", "arithmetic"],
@@ -55,35 +62,33 @@ def _wait_for_agents(contracts, count: int, processes: list, timeout: float) -> 
     raise RuntimeError(f"only {contracts.ledger.active_count()} of {count} agents registered within {timeout:.0f} s")
 
 
-def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, workdir: Path | None = None) -> int:
+def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm: "LLMSettings") -> int:
+    """Run the demo network and print each answer's provenance and a summary table."""
     from agents.capability import encode_vector
     from agents.datasets import demo_questions
     from agents.llm.factory import load_backend
     from agents.llm.models import prepare_default_model
     from agents.planner import Planner
     from agents.report import print_provenance
-    from agents.requester import Requester, RequesterSettings
-    from agents.settings import LLMSettings
+    from agents.requester import Requester
     from chain.bindings import SymphonyContracts
     from chain.client import ChainClient
-    from chain.compile import compile_contracts
-    from chain.deploy import deploy_symphony
-    from chain.node import AnvilNode
-    from chain.settings import ChainSettings
+    from chain.local import local_chain
+    from chain.settings import ChainSettings, LocalChainSettings
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    work = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
+    questions, chains = demo.questions, requester_settings.chains
+    work = Path(demo.workdir) if demo.workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
     work.mkdir(parents=True, exist_ok=True)
-    model_path = model or str(prepare_default_model())
+    model_path = llm.model or str(prepare_default_model())
     print(f"Symphony demo — model {Path(model_path).name} on CPU, {len(DEMO_PROFILES)} agents, K={chains} chains, files in {work}")
-    artifacts = compile_contracts()
     processes: list[subprocess.Popen] = []
-    with AnvilNode() as node:
-        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
-        settings = ChainSettings(commit_window_s=900, reveal_window_s=300)
-        manifest = deploy_symphony(deployer, settings, artifacts=artifacts)
-        manifest_path = manifest.save(work / "deployment.json", artifacts)
+    settings = ChainSettings(commit_window_s=900, reveal_window_s=300, manifest=work / "deployment.json",
+                             local=LocalChainSettings(port=0))
+    with local_chain(settings) as local:
+        node, manifest, manifest_path = local.node, local.manifest, local.manifest_path
+        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())  # local dev key, never printed
         print(f"anvil at {node.rpc_url}; contracts deployed (manifest {manifest_path})")
         names: dict[str, str] = {}
         try:
@@ -101,8 +106,8 @@ def run_demo(*, questions: int = 5, chains: int = 3, model: str | None = None, w
             _wait_for_agents(contracts, len(DEMO_PROFILES), processes, timeout=300)
             print(f"{len(DEMO_PROFILES)} agents registered: " + ", ".join(f"{n} ({a[:8]}…)" for a, n in names.items()))
 
-            planner = Planner(load_backend(LLMSettings(model=model_path)), max_new_tokens=96)
-            requester = Requester(contracts, planner, encode_vector, RequesterSettings(chains=chains, bid_window_s=1))
+            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=96)
+            requester = Requester(contracts, planner, encode_vector, requester_settings)
             rows = []
             for q in demo_questions()[:questions]:
                 print(f"\n[{len(rows) + 1}/{min(questions, 5)}] {q.source}: {q.prompt[:110]!r}")

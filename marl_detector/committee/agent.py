@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from agents.profile import AgentProfile
 from agents.worker import AgentWorker, deployment_key
@@ -27,15 +24,6 @@ from marl_detector.onchain.posts import PostFeed
 log = logging.getLogger("symphony.detector_agent")
 
 DETECTOR_TAG = "hideshill-detector"  # how requesters find detector agents on the ledger
-
-
-class DetectorAgentSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    detector_path: Path | None = Field(None, description="trained detector (marl_detector.detector); None: rule-based")
-    posts_path: Path | None = Field(None, description="JSONL social feed the detector reads")
-    reveal_after_s: int | None = Field(None, ge=0, description="reveal own log entries this long after committing (None: H/2)")
-    keeper_interval_s: float = Field(1.0, gt=0, description="seconds between two passes of the reveal/resolve keeper")
 
 
 class DetectorAgent:

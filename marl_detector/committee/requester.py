@@ -19,6 +19,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from eth_utils import keccak
@@ -42,6 +43,8 @@ class CommitteeSettings(AuctionSettings):
     horizon_s: int = Field(14_400, gt=0, le=30 * 86_400, description="the verdict is about [t0, t0 + horizon] (multiple of 4)")
     lookback_s: int = Field(14_400, gt=0, description="history before t0 the detectors may look at")
     max_reposts: int = Field(2, ge=0, description="re-post a detection beacon nobody bid on this many times")
+    state_path: Path | None = Field(None, description="file remembering the committee's log entries until resolved "
+                                    "(none: <state dir>/committee-<chain>-<address>.json)")
 
     @model_validator(mode="after")
     def _check(self) -> "CommitteeSettings":

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from chain.client import ChainClient
 from marl_detector.onchain.accounts import TimedSender, chain_time
 from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.market import OnchainMarket, RecordedEpisode, recording_trades, replay_episode
 from marl_detector.onchain.posts import append_posts
+
+if TYPE_CHECKING:
+    from marl_detector.settings import MarketSettings
 
 WEEK = 7 * 86_400
 
@@ -100,3 +103,43 @@ def play_episode(
     onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks,
                              speedup=speedup, sender=sender, pause=(t0_episode, pause_s) if pause_s else None)
     return PlayedEpisode(ticker, episode, onchain, offset, t0_episode + offset)
+
+
+def play_market(operator: ChainClient, market: Market, settings: "MarketSettings",
+                on_played: Callable[[PlayedEpisode], None] | None = None) -> list[PlayedEpisode]:
+    """`detect market`: play `settings.episodes` simulated episodes of the given kinds (cycled) onto new pools
+    of `market`, their posts into `settings.posts`. The operator must be the market's deployer (it mints the
+    quote token the simulated traders spend)."""
+    from core.errors import ConfigError
+    from marl_detector.calibration import calibrate
+    from marl_detector.sim import KINDS, STYLE_DEFAULTS, EpisodeSpec, simulate_episode
+    from marl_detector.social import build_world
+
+    unknown = [k for k in settings.kinds if k not in KINDS]
+    if unknown:
+        raise ConfigError(f"unknown episode kind(s) {unknown}; choose from {', '.join(KINDS)}")
+    if settings.posts is None:
+        raise ConfigError("detect market needs a post feed: --posts FILE")
+    if operator.call(market.quote.functions.minter()) != operator.address:
+        raise ConfigError("the market operator must be the account that deployed the market (it mints the quote token)")
+    calib = calibrate()
+    world = build_world(settings.seed, calib)
+    styles = sorted(STYLE_DEFAULTS)
+    sender = TimedSender(operator.w3)
+    played: list[PlayedEpisode] = []
+    for i in range(settings.episodes):
+        kind = settings.kinds[i % len(settings.kinds)]
+        style = styles[i % len(styles)] if kind == "campaign" else ""
+        clusters = world.clusters_for("test")
+        spec = EpisodeSpec(f"live-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1,
+                           STYLE_DEFAULTS[style] if kind == "campaign" else None)
+        ticker = f"SIM{len(market.pools)}"
+        episode = play_episode(
+            operator, market, ticker,
+            lambda s=spec, k=i: simulate_episode(world, calib, s, seed=settings.seed * 1000 + k),
+            settings.posts, seed=settings.seed, speedup=settings.speedup or None, sender=sender,
+        )
+        played.append(episode)
+        if on_played is not None:
+            on_played(episode)
+    return played

@@ -1,4 +1,4 @@
-"""The live-detector section of Symphony's configuration (the lead composes it into `symphony.config`).
+"""The live-detector section of Symphony's configuration.
 
 Why these knobs: a detector commits one prediction per pool every `commit_every_s` seconds of chain time,
 looking back `lookback_s` seconds, about the window `[t0, t0 + horizon_s]`; it reveals `reveal_after_s`

@@ -8,7 +8,6 @@ scheduler lists the server's tools, hashes them the same way and refuses an agen
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from scheduler.client.connection import AgentConnection
@@ -30,17 +29,10 @@ class DiscoveredAgent:
 
 
 def capability_for(description: str) -> bytes:
-    """The agent's capability vector: agents.capability.encode_vector when that module exists.
+    """The agent's capability vector: its description embedded as every Symphony agent's is, so requesters
+    match tool agents and reasoning agents on one scale."""
+    from agents.capability import encode_vector
 
-    Fallback (until it lands): 32 signed bytes from SHA-256 of the description, never all zero — a stable,
-    non-semantic placeholder that satisfies the ledger's ZeroCapability check. Reported as a gap.
-    """
-    try:
-        from agents.capability import encode_vector  # type: ignore[import-not-found]
-    except ImportError:
-        digest = bytearray(hashlib.sha256(description.encode()).digest())
-        digest[0] |= 1
-        return bytes(digest)
     return bytes(encode_vector(description))
 
 

@@ -16,6 +16,7 @@ from typing import Any, AsyncIterator
 
 from pydantic import BaseModel
 
+from core.errors import ServiceStartError
 from core.processes import free_port
 
 from scheduler.toolkit.faults import FaultPlan
@@ -47,6 +48,13 @@ class ToolAgent:
         self._slots = asyncio.Semaphore(self.capacity)
         self.in_flight = 0
         self.max_in_flight = 0
+
+    def set_capacity(self, capacity: int) -> None:
+        """Declare (and enforce) a different number of concurrent calls; before the agent serves."""
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self.capacity = capacity
+        self._slots = asyncio.Semaphore(capacity)
 
     def tool(self, name: str) -> TypedTool:
         for t in self.tools:
@@ -105,16 +113,25 @@ class ToolAgent:
 
         port = port or free_port(host)
         app = self.build_server().streamable_http_app(host=host)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
-        task = asyncio.create_task(server.serve())
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="critical", lifespan="on"))
+        task = asyncio.create_task(_serve_quietly(server))
         try:
             while not server.started:
                 if task.done():
-                    task.result()  # re-raise a bind failure
-                    raise RuntimeError(f"tool agent {self.name} stopped before it started")
+                    # uvicorn reports a bind failure by logging it and exiting: say it in one line instead.
+                    raise ServiceStartError(f"tool agent {self.name} could not listen on {host}:{port} "
+                                            "(address in use or not available)")
                 await asyncio.sleep(0.02)
             yield f"http://{host}:{port}/mcp"
         finally:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
+
+
+async def _serve_quietly(server: Any) -> None:
+    """uvicorn exits the process (SystemExit) when it cannot bind; keep that inside the serving task."""
+    try:
+        await server.serve()
+    except SystemExit:
+        pass

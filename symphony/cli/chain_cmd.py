@@ -3,65 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from core.errors import ConfigError
-from core.shutdown import StopSignal
+from symphony.cli.options import command, config, connection_options, setting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     chain = subparsers.add_parser("chain", help="run or inspect the chain")
     chain_sub = chain.add_subparsers(dest="chain_command", metavar="SUBCOMMAND", required=True)
 
-    up = chain_sub.add_parser("up", help="start an embedded anvil, deploy the contracts, write the manifest; runs until interrupted")
-    up.add_argument("--port", type=int, default=8545, help="port on 127.0.0.1 (0: any free port; default 8545)")
-    up.add_argument("--chain-id", type=int, default=31337)
-    up.add_argument("--fork-url", help="fork this RPC endpoint instead of starting an empty chain")
-    up.add_argument("--state", type=Path, help="load chain state from this file if it exists and dump it there on exit")
-    up.add_argument("--manifest", type=Path, help="where to write the deployment manifest")
-    up.add_argument("--block-time", type=float, help="mine blocks every N seconds instead of on every transaction")
+    up = command(chain_sub, "up", "start an embedded anvil, deploy the contracts, write the manifest; runs until interrupted")
+    setting(up, "--port", path="chain.local.port", type=int, help="port on 127.0.0.1 (0: any free port)")
+    setting(up, "--chain-id", path="chain.local.chain_id", type=int, help="chain id of the new chain")
+    setting(up, "--fork-url", path="chain.local.fork_url", help="fork this RPC endpoint instead of starting an empty chain")
+    setting(up, "--state", path="chain.local.state_path", type=Path,
+            help="load chain state from this file if it exists and dump it there on exit")
+    setting(up, "--manifest", path="chain.manifest", type=Path, help="where to write the deployment manifest")
+    setting(up, "--block-time", path="chain.local.block_time_s", type=float,
+            help="mine blocks every N seconds instead of on every transaction")
     up.set_defaults(func=_chain_up)
 
-    status = chain_sub.add_parser("status", help="chain, block height and the deployed contracts")
-    _add_connection_options(status)
+    status = command(chain_sub, "status", "chain, block height and the deployed contracts")
+    connection_options(status)
     status.set_defaults(func=_chain_status)
 
-    deploy = subparsers.add_parser("deploy", help="deploy the core contracts to an RPC endpoint (key from $SYMPHONY_PRIVATE_KEY)")
-    deploy.add_argument("--rpc-url", required=True)
-    deploy.add_argument("--chain-id", type=int, help="refuse to deploy unless the endpoint is this chain")
-    deploy.add_argument("--key-env", default="SYMPHONY_PRIVATE_KEY", help="environment variable holding the deployer key")
-    deploy.add_argument("--manifest", type=Path)
+    deploy = command(subparsers, "deploy", "deploy the core contracts to an RPC endpoint (key from the environment)")
+    setting(deploy, "--rpc-url", path="chain.rpc_url", help="the endpoint to deploy to (required)")
+    setting(deploy, "--chain-id", path="chain.chain_id", type=int, help="refuse to deploy unless the endpoint is this chain")
+    setting(deploy, "--key-env", path="chain.private_key_env", help="environment variable holding the deployer key")
+    setting(deploy, "--manifest", path="chain.manifest", type=Path, help="where to write the deployment manifest")
     deploy.set_defaults(func=_deploy)
 
     agents = subparsers.add_parser("agents", help="agents on the capability ledger")
     agents_sub = agents.add_subparsers(dest="agents_command", metavar="SUBCOMMAND", required=True)
-    listing = agents_sub.add_parser("list", help="active agents with capability, capacity and reputation")
-    _add_connection_options(listing)
-    listing.add_argument("--json", action="store_true")
+    listing = command(agents_sub, "list", "active agents with capability, capacity and reputation")
+    connection_options(listing)
+    listing.add_argument("--json", action="store_true", help="print the agents as JSON")
     listing.set_defaults(func=_agents_list)
-
-
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", type=Path, help="deployment manifest (default: from configuration)")
-    parser.add_argument("--rpc-url", help="override the manifest's RPC endpoint")
-
-
-def _config(args: argparse.Namespace):
-    from symphony.config import load_config
-
-    return load_config(getattr(args, "config", None))
-
-
-def _read_only_contracts(args: argparse.Namespace):
-    """Bind the core contracts with a key-less client from the manifest (and an optional RPC override)."""
-    from chain.bindings import SymphonyContracts
-    from chain.client import ChainClient
-    from chain.deploy import Manifest
-
-    cfg = _config(args)
-    manifest = Manifest.load(args.manifest or cfg.chain.manifest)
-    client = ChainClient(args.rpc_url or manifest.rpc_url, expected_chain_id=manifest.chain_id)
-    return manifest, client, SymphonyContracts.bind(client, manifest)
 
 
 def _print_manifest(manifest, path: Path) -> None:
@@ -74,33 +53,17 @@ def _print_manifest(manifest, path: Path) -> None:
 
 
 def _chain_up(args: argparse.Namespace) -> int:
-    from chain.client import ChainClient
-    from chain.compile import compile_contracts
-    from chain.deploy import deploy_symphony
-    from chain.node import AnvilNode
+    from chain.local import local_chain
+    from core.errors import ConfigError
+    from core.shutdown import StopSignal
 
-    cfg = _config(args)
-    manifest_path = args.manifest or cfg.chain.manifest
-    if args.port < 0 or args.port > 65535:
-        raise ConfigError(f"invalid port {args.port}")
-    artifacts = compile_contracts()
-    node = AnvilNode(
-        port=args.port,
-        chain_id=args.chain_id if not args.fork_url else None,
-        fork_url=args.fork_url,
-        load_state=args.state if args.state and args.state.exists() else None,
-        dump_state=args.state,
-        block_time=args.block_time,
-    )
-    with node:
-        deployer = node.dev_accounts[0]  # anvil's dev key: local chain only, never printed
-        client = ChainClient(node.rpc_url, deployer.key.to_0x_hex())
-        manifest = deploy_symphony(client, cfg.chain, artifacts=artifacts)
-        manifest.save(manifest_path, artifacts)
-        print(f"anvil running at {node.rpc_url} (websocket {node.ws_url})")
-        _print_manifest(manifest, manifest_path)
+    cfg = config(args)
+    with local_chain(cfg.chain) as local:
+        print(f"anvil running at {local.node.rpc_url} (websocket {local.node.ws_url})")
+        _print_manifest(local.manifest, local.manifest_path)
+
         def alive() -> None:
-            if not node.running:
+            if not local.node.running:
                 raise ConfigError("anvil exited unexpectedly")
 
         with StopSignal() as stop:  # Ctrl-C / SIGTERM (see core.shutdown for why not KeyboardInterrupt)
@@ -114,25 +77,30 @@ def _deploy(args: argparse.Namespace) -> int:
     from chain.client import ChainClient, private_key_from_env
     from chain.compile import compile_contracts
     from chain.deploy import deploy_symphony
+    from core.errors import ConfigError
 
-    cfg = _config(args)
-    key = private_key_from_env(args.key_env)
-    client = ChainClient(args.rpc_url, key, expected_chain_id=args.chain_id)
+    cfg = config(args)
+    if not cfg.chain.rpc_url:
+        raise ConfigError("deploy needs an RPC endpoint: --rpc-url or SYMPHONY_CHAIN__RPC_URL")
+    client = ChainClient(cfg.chain.rpc_url, private_key_from_env(cfg.chain.private_key_env),
+                         expected_chain_id=cfg.chain.chain_id)
     if client.balance() == 0:
         raise ConfigError(f"deployer {client.address} has no funds on chain {client.chain_id}")
     artifacts = compile_contracts()
     manifest = deploy_symphony(client, cfg.chain, artifacts=artifacts)
-    path = manifest.save(args.manifest or cfg.chain.manifest, artifacts)
-    _print_manifest(manifest, path)
+    _print_manifest(manifest, manifest.save(cfg.chain.manifest, artifacts))
     return 0
 
 
 def _chain_status(args: argparse.Namespace) -> int:
-    manifest, client, contracts = _read_only_contracts(args)
-    w3 = client.w3
-    print(f"chain id     {client.chain_id}")
+    from chain.connection import connect
+
+    deployment = connect(config(args).chain)
+    w3 = deployment.client.w3
+    contracts = deployment.contracts()
+    print(f"chain id     {deployment.client.chain_id}")
     print(f"block        {w3.eth.block_number}")
-    for name, entry in manifest.contracts.items():
+    for name, entry in deployment.manifest.contracts.items():
         has_code = len(w3.eth.get_code(entry.address)) > 0
         print(f"{name:<17}{entry.address} {'ok' if has_code else 'NO CODE'}")
     print(f"agents       {contracts.ledger.active_count()} active")
@@ -141,10 +109,9 @@ def _chain_status(args: argparse.Namespace) -> int:
 
 
 def _agents_list(args: argparse.Namespace) -> int:
-    import json
+    from chain.connection import connect
 
-    _, _, contracts = _read_only_contracts(args)
-    agents = contracts.ledger.active_agents()
+    agents = connect(config(args).chain).contracts().ledger.active_agents()
     if args.json:
         print(json.dumps([{**a.__dict__, "capability": "0x" + a.capability.hex(), "tags": list(a.tags)} for a in agents], indent=1))
         return 0

@@ -1,56 +1,129 @@
-"""`symphony detect generate|train` — the Hide-and-Shill dataset and detector (off-chain half).
+"""`symphony detect generate|train|market|run|agent|ask`: Hide-and-Shill pump-and-dump detection.
 
-`detect agent|ask` (detectors as Symphony agents, settled by weighted vote) come from marl_detector.committee.cli.
-
-Why one `detect` group shared with the on-chain half: the live detector (`symphony detect run`) is
-registered by `marl_detector.onchain.cli.register_run(sub)` when that module exists, so both halves appear
-under one command without importing each other. Heavy libraries are imported inside the handlers.
+`generate` and `train` make the dataset and the detector off chain; `market` plays simulated episodes onto a
+local chain; `run` is the live detector (commit, reveal, resolve on the EvaluationLog); `agent` runs a detector
+as a Symphony agent and `ask` has K of them answer about a pool, settled by the weighted vote.
+Every option overrides a setting of the `detector` (or `committee`, `chain`) section.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import json
+import logging
 import sys
 import time
 from pathlib import Path
 
-DEFAULT_DATA = Path("out/detector/dataset")
-DEFAULT_MODEL = Path("out/detector/model")
+from symphony.cli.options import command, config, connection_options, csv, flag, setting
 
 
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("detect", help="Hide-and-Shill pump-and-dump detection")
+    sub = p.add_subparsers(dest="detect_command", metavar="SUBCOMMAND", required=True)
+
+    g = command(sub, "generate", "simulate discourse episodes and write the Parquet dataset")
+    setting(g, "--out", path="detector.dataset.out", type=Path, help="dataset folder")
+    setting(g, "--episodes", path="detector.dataset.episodes", type=int, help="episodes over all splits")
+    setting(g, "--seed", path="detector.dataset.seed", type=int, help="episode seed")
+    setting(g, "--world-seed", path="detector.dataset.world_seed", type=int, help="seed of the simulated social world")
+    setting(g, "--workers", path="detector.dataset.workers", type=int, help="processes (each ~10 ms per episode)")
+    g.set_defaults(func=_generate)
+
+    t = command(sub, "train", "train the GRPO detector with manipulator co-evolution")
+    setting(t, "--data", path="detector.training.data", type=Path, help="dataset folder")
+    setting(t, "--out", path="detector.training.out", type=Path, help="model folder")
+    setting(t, "--iterations", path="detector.training.iterations", type=int, help="base GRPO iterations")
+    setting(t, "--finetune-iterations", path="detector.training.finetune_iterations", type=int,
+            help="GRPO iterations per co-evolution round")
+    setting(t, "--batch", path="detector.training.batch_episodes", type=int, help="episodes per GRPO iteration")
+    setting(t, "--group-size", path="detector.training.group_size", type=int, help="sampled decisions per episode")
+    setting(t, "--rounds", path="detector.training.rounds", type=int, help="co-evolution rounds")
+    setting(t, "--manipulator-steps", path="detector.training.manipulator_steps", type=int,
+            help="optimisation steps of each adapted manipulator")
+    setting(t, "--threads", path="detector.training.threads", type=int, help="torch threads")
+    setting(t, "--seed", path="detector.training.seed", type=int, help="training seed")
+    t.set_defaults(func=_train)
+
+    run = command(sub, "run", "watch the chain and a post feed, commit/reveal/resolve predictions")
+    connection_options(run, signer=True)
+    setting(run, "--posts", path="detector.live.posts_path", type=Path, help="JSONL post feed to tail")
+    setting(run, "--detector", path="detector.live.detector_path", type=Path, help="trained detector (none: rule-based)")
+    setting(run, "--horizon", path="detector.live.horizon_s", type=int, help="prediction horizon in seconds (multiple of 4)")
+    setting(run, "--lookback", path="detector.live.lookback_s", type=int, help="history the detector sees, in seconds")
+    setting(run, "--every", path="detector.live.commit_every_s", type=int, help="chain seconds between predictions per pool")
+    setting(run, "--poll", path="detector.live.poll_interval_s", type=float, help="seconds between passes")
+    setting(run, "--state", path="detector.live.state_path", type=Path,
+            help="file keeping unrevealed salts across restarts (none: <state dir>/live-detector-<chain>-<address>.json)")
+    flag(run, "--resolve-others", path="detector.live.resolve_others", help="also resolve other detectors' due entries")
+    run.add_argument("--steps", type=int, default=0, help="stop after this many passes (0: until interrupted)")
+    run.add_argument("--deploy-market", metavar="TICKERS", help="first deploy a market with these comma-separated tickers")
+    run.set_defaults(func=_run)
+
+    market = command(sub, "market", "play simulated episodes onto a local chain as real swaps and write their posts to a feed")
+    connection_options(market, signer=True)
+    setting(market, "--posts", path="detector.market.posts", type=Path, help="JSONL feed to append the episodes' posts to")
+    setting(market, "--episodes", path="detector.market.episodes", type=int, help="how many episodes to play")
+    setting(market, "--kinds", path="detector.market.kinds", type=csv,
+            help="episode kinds, cycled (campaign, news, quiet, organic_hype)")
+    setting(market, "--seed", path="detector.market.seed", type=int, help="simulation seed")
+    setting(market, "--speedup", path="detector.market.speedup", type=float, help="chain seconds per wall second (0: fastest)")
+    market.set_defaults(func=_market)
+
+    agent = command(sub, "agent", "run a detector as a Symphony agent (bids on detection requests)")
+    connection_options(agent, signer=True)
+    setting(agent, "--name", path="detector.agent.name", help="agent name on the ledger")
+    setting(agent, "--capability", path="detector.agent.capability", help="declared capability (embedded into its vector)")
+    setting(agent, "--detector", path="detector.agent.detector_path", type=Path, help="trained detector (none: rule-based)")
+    setting(agent, "--posts", path="detector.agent.posts_path", type=Path, help="JSONL post feed the detector reads")
+    setting(agent, "--reveal-after", path="detector.agent.reveal_after_s", type=int,
+            help="reveal own log entries this many seconds after committing (none: H/2)")
+    setting(agent, "--state-dir", path="detector.agent.state_dir", type=Path, help="worker state and unrevealed salts")
+    setting(agent, "--seconds", path="detector.agent.seconds", type=float, help="stop after this many seconds (0: until interrupted)")
+    agent.set_defaults(func=_agent)
+
+    ask = command(sub, "ask", "ask the detector agents about a pool; weighted vote; log the verdict")
+    connection_options(ask, signer=True)
+    ask.add_argument("ticker", help="the pool's meme token symbol")
+    setting(ask, "--detectors", path="committee.detectors", type=int, help="K detector agents to ask")
+    setting(ask, "--horizon", path="committee.horizon_s", type=int, help="seconds the verdict is about (multiple of 4)")
+    setting(ask, "--lookback", path="committee.lookback_s", type=int, help="history the detectors may look at, in seconds")
+    setting(ask, "--state", path="committee.state_path", type=Path, help="file remembering the committee's log entries")
+    ask.add_argument("--json", action="store_true", help="print the verdict and its provenance as JSON")
+    ask.set_defaults(func=_ask)
+
+
+# -- off chain -----------------------------------------------------------------------------------------
 def _progress_printer(label: str):  # noqa: ANN202 - callback
     start = time.time()
     last = [0.0]
+    interactive = sys.stderr.isatty()
 
     def show(done: int, total: int) -> None:
         now = time.time()
-        if now - last[0] < 1.0 and done < total:
+        if now - last[0] < (1.0 if interactive else 30.0) and done < total:
             return
         last[0] = now
         rate = done / max(now - start, 1e-9)
         eta = (total - done) / rate if rate > 0 else float("inf")
-        print(f"\r{label}: {done}/{total} ({100 * done / total:.0f}%) {rate:.0f}/s eta {eta:.0f}s", end="", file=sys.stderr)
-        if done >= total:
+        line = f"{label}: {done}/{total} ({100 * done / total:.0f}%) {rate:.0f}/s eta {eta:.0f}s"
+        print(f"\r{line}" if interactive else line, end="" if interactive else "\n", file=sys.stderr)
+        if done >= total and interactive:
             print(file=sys.stderr)
 
     return show
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from core.errors import SymphonyError
     from marl_detector.dataset import DatasetConfig, generate
 
-    if args.episodes < 10:
-        raise SymphonyError("--episodes must be at least 10")
-    if args.workers < 1:
-        raise SymphonyError("--workers must be at least 1")
-    manifest = generate(Path(args.out), DatasetConfig(n_episodes=args.episodes, seed=args.seed, world_seed=args.world_seed),
-                        workers=args.workers, progress=_progress_printer("episodes"))
-    for split, s in manifest["splits"].items():
-        print(f"{split:5s} {s['episodes']:7d} episodes  manipulation {s['positives']:6d}  discovery {s['discovery']:6d}  "
-              f"none {s['none']:6d}  styles {','.join(s['styles'])}")
-    print(f"wrote {args.out} in {manifest['seconds']}s")
+    s = config(args).detector.dataset
+    manifest = generate(s.out, DatasetConfig(n_episodes=s.episodes, seed=s.seed, world_seed=s.world_seed),
+                        workers=s.workers, progress=_progress_printer("episodes"))
+    for split, info in manifest["splits"].items():
+        print(f"{split:5s} {info['episodes']:7d} episodes  manipulation {info['positives']:6d}  discovery {info['discovery']:6d}  "
+              f"none {info['none']:6d}  styles {','.join(info['styles'])}")
+    print(f"wrote {s.out} in {manifest['seconds']}s")
     return 0
 
 
@@ -61,52 +134,160 @@ def _train(args: argparse.Namespace) -> int:
     from marl_detector.manipulator import ManipulatorConfig
     from marl_detector.train import TrainConfig, train_detector
 
-    torch.set_num_threads(max(1, args.threads))
+    s = config(args).detector.training
+    torch.set_num_threads(s.threads)
     cfg = TrainConfig(
-        base=GRPOConfig(iterations=args.iterations, batch_episodes=args.batch, group_size=args.group_size, seed=args.seed),
-        finetune=GRPOConfig(iterations=args.finetune_iterations, batch_episodes=args.batch, group_size=args.group_size,
-                            lr=3e-3, kl_coef=0.05, seed=args.seed),
-        manipulator=ManipulatorConfig(steps=args.manipulator_steps, seed=args.seed),
-        rounds=args.rounds, seed=args.seed,
+        base=GRPOConfig(iterations=s.iterations, batch_episodes=s.batch_episodes, group_size=s.group_size, seed=s.seed),
+        finetune=GRPOConfig(iterations=s.finetune_iterations, batch_episodes=s.batch_episodes, group_size=s.group_size,
+                            lr=3e-3, kl_coef=0.05, seed=s.seed),
+        manipulator=ManipulatorConfig(steps=s.manipulator_steps, seed=s.seed),
+        rounds=s.rounds, seed=s.seed,
     )
-    result = train_detector(Path(args.data), Path(args.out), cfg, log=lambda s: print(s, flush=True))
+    result = train_detector(s.data, s.out, cfg, log=lambda line: print(line, flush=True))
     print(f"detector sha256 {result['sha256']}")
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("detect", help="Hide-and-Shill pump-and-dump detection")
-    sub = p.add_subparsers(dest="detect_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+# -- on chain ------------------------------------------------------------------------------------------
+def _market_of(deployment):  # noqa: ANN001, ANN202 - chain.connection.Deployment -> Market
+    from marl_detector.onchain.deployment import bind_market
 
-    g = sub.add_parser("generate", help="simulate discourse episodes and write the Parquet dataset")
-    g.add_argument("--out", default=str(DEFAULT_DATA), help=f"dataset directory (default {DEFAULT_DATA})")
-    g.add_argument("--episodes", type=int, default=100_000)
-    g.add_argument("--seed", type=int, default=7)
-    g.add_argument("--world-seed", type=int, default=1)
-    g.add_argument("--workers", type=int, default=1, help="processes (each ~10 ms per episode)")
-    g.set_defaults(func=_generate)
+    return bind_market(deployment.client, deployment.manifest)
 
-    t = sub.add_parser("train", help="train the GRPO detector with manipulator co-evolution")
-    t.add_argument("--data", default=str(DEFAULT_DATA))
-    t.add_argument("--out", default=str(DEFAULT_MODEL), help=f"model directory (default {DEFAULT_MODEL})")
-    t.add_argument("--iterations", type=int, default=400, help="base GRPO iterations")
-    t.add_argument("--finetune-iterations", type=int, default=300, help="GRPO iterations per co-evolution round")
-    t.add_argument("--batch", type=int, default=512, help="episodes per GRPO iteration")
-    t.add_argument("--group-size", type=int, default=16, help="sampled decisions per episode (the GRPO group)")
-    t.add_argument("--rounds", type=int, default=3, help="co-evolution rounds")
-    t.add_argument("--manipulator-steps", type=int, default=15)
-    t.add_argument("--threads", type=int, default=1)
-    t.add_argument("--seed", type=int, default=0)
-    t.set_defaults(func=_train)
 
+def _run(args: argparse.Namespace) -> int:
+    from chain.connection import connect
+    from core.paths import STATE_DIR
+    from core.shutdown import StopSignal
+    from marl_detector.live import LiveDetector, load_live_detector
+    from marl_detector.onchain.deployment import deploy_market
+
+    cfg = config(args)
+    deployment = connect(cfg.chain, signer=True)
+    client = deployment.client
+    settings = cfg.detector.live
+    if settings.state_path is None:
+        settings = settings.model_copy(
+            update={"state_path": STATE_DIR / f"live-detector-{client.chain_id}-{client.address}.json"})
+    if args.deploy_market:
+        tickers = [t.strip() for t in args.deploy_market.split(",") if t.strip()]
+        market, manifest = deploy_market(client, tickers, manifest=deployment.manifest)
+        manifest.save(deployment.manifest_path)
+        print(f"deployed market {', '.join(tickers)}; EvaluationLog {market.log.address}")
+    else:
+        market = _market_of(deployment)
+    detector = load_live_detector(settings.detector_path)
+    live = LiveDetector(client, market, detector, settings)
+    print(f"detector {client.address} watching {len(market.pools)} pools (model 0x{detector.model_hash.hex()[:16]}…)")
+
+    def show(report) -> None:  # noqa: ANN001 - marl_detector.onchain.book.StepReport
+        for kind in ("committed", "revealed", "resolved"):
+            for eval_id in getattr(report, kind):
+                print(f"{kind:<9} evaluation #{eval_id}", flush=True)
+
+    with StopSignal() as stop:
+        live.run(stop, max_steps=args.steps or None, on_report=show)
+    if stop.requested:
+        print("stopped")
+    return 0
+
+
+def _market(args: argparse.Namespace) -> int:
+    from chain.connection import connect
+    from marl_detector.onchain.campaign import play_market
+
+    cfg = config(args)
+    deployment = connect(cfg.chain, signer=True)
+
+    def show(played) -> None:  # noqa: ANN001 - PlayedEpisode
+        print(f"{played.ticker}: {played.episode.spec.kind:<12} t0={played.t0} trades={len(played.market.executed)} "
+              f"realised={played.episode.outcome.label.name}", flush=True)
+
+    play_market(deployment.client, _market_of(deployment), cfg.detector.market, on_played=show)
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from agents.profile import AgentProfile
+    from chain.connection import connect
+    from core.errors import ConfigError
+    from core.shutdown import StopSignal
+    from marl_detector.committee.agent import build_detector_agent
+    from marl_detector.live import load_live_detector
+    from marl_detector.onchain.posts import PostFeed
+
+    cfg = config(args)
+    s = cfg.detector.agent
     try:
-        onchain_cli = importlib.import_module("marl_detector.onchain.cli")
-    except ModuleNotFoundError:
-        return
-    register_run = getattr(onchain_cli, "register_run", None)
-    if register_run is not None:
-        register_run(sub)
-    from marl_detector.committee.cli import register_committee
+        profile = AgentProfile(name=s.name, capability=s.capability, **({"state_dir": s.state_dir} if s.state_dir else {}))
+    except ValidationError as exc:
+        raise ConfigError(f"invalid agent profile: {exc.errors()[0]['msg']}") from None
+    if s.posts_path is not None and not s.posts_path.exists():
+        raise ConfigError(f"post feed not found: {s.posts_path}")
+    deployment = connect(cfg.chain, signer=True)
+    detector = load_live_detector(s.detector_path)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {profile.name} %(message)s", stream=sys.stdout)
+    agent = build_detector_agent(profile, deployment.contracts(), _market_of(deployment), detector,
+                                 feed=PostFeed(s.posts_path) if s.posts_path else None, reveal_after_s=s.reveal_after_s,
+                                 keeper_interval_s=s.keeper_interval_s)
+    with StopSignal() as stop:
+        agent.start()
+        print(f"detector agent {profile.name} running as {agent.address} (model {agent.worker.model_id[:40]}…)", flush=True)
+        stop.wait(s.seconds or None)
+        agent.stop()
+    print(f"detector agent {profile.name} stopped: {agent.worker.stats}", flush=True)
+    return 0
 
-    register_committee(sub)
+
+def _ask(args: argparse.Namespace) -> int:
+    from agents.capability import encode_vector
+    from chain.connection import connect
+    from core.paths import STATE_DIR
+    from marl_detector.committee.requester import DetectionRequester
+    from marl_detector.onchain.book import PredictionBook
+    from marl_detector.onchain.evaluation import EvaluationLogClient
+
+    cfg = config(args)
+    deployment = connect(cfg.chain, signer=True)
+    contracts, market, client = deployment.contracts(), _market_of(deployment), deployment.client
+    # The committee's entry is revealed at once; the file only remembers it until it is resolved.
+    state = cfg.committee.state_path or STATE_DIR / f"committee-{client.chain_id}-{client.address}.json"
+    book = PredictionBook(EvaluationLogClient(client, market.log), state, None)
+    book.settle_due(int(client.w3.eth.get_block("latest")["timestamp"]))  # resolve earlier verdicts now due
+    requester = DetectionRequester(contracts, market, encode_vector, book, cfg.committee)
+    try:
+        verdict = requester.request(args.ticker, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
+    finally:
+        requester.close()
+    if args.json:
+        print(json.dumps(_verdict_json(verdict), indent=1))
+    else:
+        _print_verdict(verdict)
+    return 0 if verdict.label is not None else 1
+
+
+def _verdict_json(v) -> dict:  # noqa: ANN001 - Verdict
+    return {
+        "ticker": v.ticker, "pool": v.pool, "task_id": v.task_id, "t0": v.t0, "horizon": v.horizon,
+        "answer": v.answer, "label": v.label, "confidence_bp": v.confidence_bp,
+        "winning_weight": str(v.winning_weight), "total_weight": str(v.total_weight), "evaluation_id": v.evaluation_id,
+        "votes": [{"chain": x.cot_index, "agent": x.agent, "beacons": x.beacon_ids, "answer": x.revealed_answer,
+                   "confidence_bp": x.confidence_bp, "score": str(x.score), "weight": str(x.weight),
+                   "evaluation_id": x.evaluation_id, "error": x.error} for x in v.votes],
+        "gas_used": v.gas_used, "tx_hashes": v.tx_hashes, "seconds": round(v.seconds, 3),
+    }
+
+
+def _print_verdict(v) -> None:  # noqa: ANN001 - Verdict
+    print(f"{v.ticker} ({v.pool}) as of t0={v.t0}, horizon {v.horizon} s — task {v.task_id}")
+    print(f"{'chain':>5}  {'agent':42}  {'answer':12}  {'P(manip)':>8}  {'weight':>7}  {'eval #':>6}")
+    for x in v.votes:
+        conf = f"{x.confidence_bp / 100:.1f}%" if x.confidence_bp is not None else "-"
+        print(f"{x.cot_index:>5}  {x.agent or '-':42}  {x.revealed_answer or x.error or 'abstained':12.12}  {conf:>8}  "
+              f"{x.weight / 1e18:7.3f}  {x.evaluation_id if x.evaluation_id is not None else '-':>6}")
+    share = v.winning_weight / v.total_weight if v.total_weight else 0.0
+    print(f"verdict: {v.answer or 'none'} ({share:.0%} of the weight)"
+          + (f", logged as evaluation #{v.evaluation_id}" if v.evaluation_id is not None else ", not logged"))
+    print(f"{len(v.tx_hashes)} transactions, {v.gas_used} gas, {v.seconds:.1f} s")

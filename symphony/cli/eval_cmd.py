@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from symphony.cli.options import command, config, connection_options
 
 MISMATCH_EXIT = 1
 
@@ -18,39 +19,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev = subparsers.add_parser("eval", help="the Hide-and-Shill evaluation log on chain")
     sub = ev.add_subparsers(dest="eval_command", metavar="SUBCOMMAND", required=True)
 
-    log = sub.add_parser("log", help="list logged predictions and per-detector scores")
-    _connection(log)
+    log = command(sub, "log", "list logged predictions and per-detector scores")
+    connection_options(log)
     log.add_argument("--detector", help="only this detector's entries")
     log.add_argument("--json", action="store_true", help="machine-readable output")
     log.set_defaults(func=_log)
 
-    verify = sub.add_parser("verify", help="re-derive every outcome from pool logs and check every score")
-    _connection(verify)
+    verify = command(sub, "verify", "re-derive every outcome from pool logs and check every score")
+    connection_options(verify)
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(func=_verify)
 
-    resolve = sub.add_parser("resolve", help="resolve every entry whose horizon has passed (anyone may; unrevealed ones expire)")
-    _connection(resolve)
-    resolve.add_argument("--key-env", default="SYMPHONY_PRIVATE_KEY", help="environment variable holding the paying key")
+    resolve = command(sub, "resolve", "resolve every entry whose horizon has passed (anyone may; unrevealed ones expire)")
+    connection_options(resolve, signer=True)
     resolve.set_defaults(func=_resolve)
 
 
-def _connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--manifest", type=Path, help="deployment manifest (default: from configuration)")
-    parser.add_argument("--rpc-url", help="override the manifest's RPC endpoint")
-
-
-def _bind(args: argparse.Namespace, key: str | None = None):
-    from chain.client import ChainClient
-    from chain.deploy import Manifest
+def _bind(args: argparse.Namespace, *, signer: bool = False):
+    from chain.connection import connect
     from marl_detector.onchain.deployment import bind_market
     from marl_detector.onchain.evaluation import EvaluationLogClient
-    from symphony.config import load_config
 
-    manifest = Manifest.load(args.manifest or load_config(getattr(args, "config", None)).chain.manifest)
-    client = ChainClient(args.rpc_url or manifest.rpc_url, key, expected_chain_id=manifest.chain_id)
-    market = bind_market(client, manifest)
-    return market, EvaluationLogClient(client, market.log), manifest
+    deployment = connect(config(args).chain, signer=signer)
+    market = bind_market(deployment.client, deployment.manifest)
+    return market, EvaluationLogClient(deployment.client, market.log), deployment
 
 
 def _log(args: argparse.Namespace) -> int:
@@ -88,12 +80,10 @@ def _log(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from marl_detector.onchain.verify import verify_log
 
-    from chain.bindings import SymphonyContracts
-
-    market, client, manifest = _bind(args)
+    market, client, deployment = _bind(args)
     # Committee entries (verdicts of a Symphony vote) are also checked against the vote when the manifest holds
     # the core contracts.
-    contracts = SymphonyContracts.bind(client.client, manifest) if "TaskBeacon" in manifest.contracts else None
+    contracts = deployment.contracts() if "TaskBeacon" in deployment.manifest.contracts else None
     report = verify_log(client, market, contracts)
     if args.json:
         print(json.dumps({"ok": report.ok, "total": report.total, "resolved": report.resolved, "expired": report.expired,
@@ -108,9 +98,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _resolve(args: argparse.Namespace) -> int:
     """A keeper pass: without it, a detector that never reveals a bad call would simply never be scored."""
-    from chain.client import private_key_from_env
-
-    _, client, _ = _bind(args, private_key_from_env(args.key_env))
+    _, client, _ = _bind(args, signer=True)
     now = int(client.client.w3.eth.get_block("latest")["timestamp"])
     done = 0
     for e in client.all():

@@ -2,7 +2,9 @@
 
 Why argparse and lazy imports: `symphony chain status` must answer in well under a second, so command
 modules import heavy libraries (torch, transformers) inside their handlers, never at module level.
-Errors a user can fix (`SymphonyError`) become one line on stderr and exit code 2; Ctrl-C exits 130.
+Every command does the same three things: load the configuration (file < SYMPHONY_* variables < options,
+`symphony.cli.options.config`), take its section, make one library call. Errors a user can fix
+(`SymphonyError`) become one line on stderr and exit code 2; Ctrl-C exits 130.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 import symphony.cli as cli_package
@@ -25,7 +28,8 @@ def command_modules() -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="symphony", description="Symphony: decentralized LLM agents on an EVM chain.")
-    parser.add_argument("--config", help="configuration file (TOML or JSON); environment variables SYMPHONY_* override it")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="configuration file (TOML or JSON); SYMPHONY_* variables and options override it")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in command_modules():
         importlib.import_module(name).register(subparsers)

@@ -38,8 +38,8 @@ def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(ch
     try:
         for i, profile in enumerate(profiles, start=1):
             backend = TransformersBackend(smollm, device="cpu")
-            workers.append(build_worker(profile, _chain_settings(chain),
-                                        chain.node.dev_accounts[i].key.to_0x_hex(), backend=backend, manifest_path=_manifest(chain, tmp_path)).start())
+            workers.append(build_worker(profile, _chain_settings(chain, tmp_path),
+                                        chain.node.dev_accounts[i].key.to_0x_hex(), backend=backend).start())
         requester_contracts = chain.contracts(0)
         planner = Planner(TransformersBackend(smollm, device="cpu"), max_new_tokens=64)
         requester = Requester(requester_contracts, planner, encode_vector, RequesterSettings(chains=2, bid_window_s=1, exec_window_s=300))
@@ -75,11 +75,7 @@ def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(ch
     assert provenance(result)["tx_hashes"] == result.tx_hashes and result.gas_used > 0
 
 
-def _chain_settings(chain):
+def _chain_settings(chain, tmp_path):
     from chain.settings import ChainSettings
 
-    return ChainSettings(rpc_url=chain.node.rpc_url)
-
-
-def _manifest(chain, tmp_path):
-    return chain.manifest.save(tmp_path / "deployment.json")
+    return ChainSettings(rpc_url=chain.node.rpc_url, manifest=chain.manifest.save(tmp_path / "deployment.json"))

@@ -69,7 +69,7 @@ def test_deploy_to_anvil_with_key_from_environment(anvil, tmp_path):
         (("deploy", "--rpc-url", "http://127.0.0.1:9"), {"SYMPHONY_PRIVATE_KEY": ""}, "no private key"),
         (("deploy", "--rpc-url", "http://127.0.0.1:9"), {"SYMPHONY_PRIVATE_KEY": "0xnothex"}, "not hold a valid private key"),
         (("chain", "status", "--manifest", "/nonexistent/m.json"), {}, "no deployment manifest"),
-        (("chain", "up", "--port", "70000"), {}, "invalid port"),
+        (("chain", "up", "--port", "70000"), {}, "invalid configuration at chain.local.port"),
     ],
 )
 def test_bad_input_gets_one_line(args, env, expected):

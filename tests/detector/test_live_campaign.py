@@ -8,7 +8,6 @@ prices, and `symphony eval verify` (in-process) re-derives the same outcomes fro
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -20,7 +19,6 @@ from marl_detector.onchain.deployment import WAD, deploy_market
 from marl_detector.onchain.evaluation import EvaluationLogClient, Status
 from marl_detector.onchain.settings import LiveDetectorSettings
 from marl_detector.outcome import Label
-from core.errors import SymphonyError
 from symphony.cli.main import main
 from tests.detector.campaign import TICKERS, pump_and_dump, stage_market
 
@@ -107,7 +105,7 @@ def test_verify_exits_nonzero_when_a_score_disagrees(campaign, capsys, monkeypat
 
 
 def test_detect_run_command_commits(campaign, monkeypatch, capsys):
-    """Through the real CLI entry point (`symphony detect run`, registered by the off-chain half's detect_cmd)."""
+    """Through the real CLI entry point (`symphony detect run`)."""
     anvil, operator, market, manifest_path, books, posts, start = campaign
     monkeypatch.setenv("HS_TEST_KEY", anvil.dev_accounts[4].key.to_0x_hex())  # anvil dev key, local chain only
     mine_at(operator.w3, start + 3_600)
@@ -135,15 +133,10 @@ def test_detect_market_command_plays_an_episode(anvil, tmp_path, monkeypatch, ca
         operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
         _, manifest = deploy_market(operator, ["BASE"])
         path = manifest.save(tmp_path / "deployment.json")
-        from marl_detector.onchain.cli import register_run
-
-        parser = argparse.ArgumentParser(prog="symphony detect")
-        register_run(parser.add_subparsers(dest="cmd"))
         feed = tmp_path / "feed.jsonl"
         monkeypatch.setenv("HS_OPERATOR_KEY", anvil.dev_accounts[0].key.to_0x_hex())  # anvil dev key, local only
-        args = parser.parse_args(["market", "--manifest", str(path), "--key-env", "HS_OPERATOR_KEY", "--posts", str(feed),
-                                  "--episodes", "1", "--kinds", "quiet", "--seed", "2"])
-        assert args.func(args) == 0
+        assert main(["detect", "market", "--manifest", str(path), "--key-env", "HS_OPERATOR_KEY", "--posts", str(feed),
+                     "--episodes", "1", "--kinds", "quiet", "--seed", "2"]) == 0
         line = capsys.readouterr().out.strip()
         assert line.startswith("SIM1: quiet") and "realised=" in line
         assert feed.exists() and feed.read_text().count("\n") >= 1
@@ -151,15 +144,12 @@ def test_detect_market_command_plays_an_episode(anvil, tmp_path, monkeypatch, ca
         anvil.revert(snapshot)
 
 
-def test_detect_market_rejects_unknown_kinds(tmp_path):
-    from marl_detector.onchain.cli import register_run
-
-    parser = argparse.ArgumentParser(prog="symphony detect")
-    register_run(parser.add_subparsers(dest="cmd"))
-    args = parser.parse_args(["market", "--manifest", str(tmp_path / "m.json"), "--posts", str(tmp_path / "f"),
-                              "--kinds", "campaign,rugpull"])
-    with pytest.raises(SymphonyError, match="unknown episode kind"):
-        args.func(args)
+def test_detect_market_rejects_unknown_kinds(campaign, monkeypatch, capsys):
+    anvil, operator, market, manifest_path, books, posts, start = campaign
+    monkeypatch.setenv("HS_OPERATOR_KEY", anvil.dev_accounts[0].key.to_0x_hex())  # anvil dev key, local only
+    assert main(["detect", "market", "--manifest", str(manifest_path), "--key-env", "HS_OPERATOR_KEY",
+                 "--posts", str(posts), "--kinds", "campaign,rugpull"]) == 2
+    assert "unknown episode kind" in capsys.readouterr().err
 
 
 def test_state_from_another_deployment_is_ignored(campaign, tmp_path):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from echo_sync.launcher import LocalRun
+from symphony.cli.echo_cmd import role_command
 from echo_sync.settings import EchoSettings
 
 
@@ -45,10 +46,10 @@ class ChainChecks:
 def test_sequential_pull_is_zero_staleness_and_survives_a_killed_sampler(tiny_model, anvil, registry, tmp_path):
     """Trainer in this process (so the kill lands exactly after step 1), samplers as real processes."""
     from echo_sync.specs import TrainerSpec
-    from echo_sync.trainer_main import run_trainer
+    from echo_sync.trainer_process import run_trainer
 
     s = settings("sequential")
-    run = LocalRun(s, tiny_model, tmp_path / "run", log=lambda _: None)
+    run = LocalRun(s, tiny_model, role_command, tmp_path / "run", log=lambda _: None)
     run.rpc_url, run.registry_address = anvil.rpc_url, registry.address
     samplers = [run.start_sampler(i, wait=False) for i in range(2)]
     try:
@@ -84,10 +85,10 @@ def test_async_push_pull_respects_the_staleness_bound_and_a_restarted_sampler_ca
     import threading
 
     from echo_sync.specs import TrainerSpec
-    from echo_sync.trainer_main import run_trainer
+    from echo_sync.trainer_process import run_trainer
 
     s = settings("async", steps=8, max_staleness=1, buffer_capacity=4)
-    run = LocalRun(s, tiny_model, tmp_path / "run", log=lambda _: None)
+    run = LocalRun(s, tiny_model, role_command, tmp_path / "run", log=lambda _: None)
     run.rpc_url, run.registry_address = anvil.rpc_url, registry.address
     ready, gate = run.run_dir / "trainer.ready", run.run_dir / "go"
     events: dict = {}

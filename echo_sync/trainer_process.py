@@ -1,4 +1,4 @@
-"""Entry point of one trainer process (rank r of a torch.distributed group): `python -m echo_sync.trainer_main SPEC`.
+"""One trainer process (rank r of a torch.distributed group), as `symphony echo trainer --spec FILE` runs it.
 
 Rank 0 additionally serves weights over HTTP, publishes versions on chain and owns the batch source.
 """
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -140,23 +139,3 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
-    if len(args) != 1:
-        print("usage: python -m echo_sync.trainer_main SPEC.json", file=sys.stderr)
-        return 2
-    from core.errors import SymphonyError
-
-    spec = TrainerSpec.model_validate_json(Path(args[0]).read_text())
-    try:
-        run_trainer(spec, os.environ.get(PUBLISHER_KEY_ENV))
-    except SymphonyError as exc:
-        print(f"echo trainer (rank {spec.rank}): error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

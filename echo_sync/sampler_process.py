@@ -1,4 +1,4 @@
-"""Entry point of one sampler process: `python -m echo_sync.sampler_main SPEC.json`.
+"""One sampler process, as `symphony echo sampler --spec FILE` runs it.
 
 Loads the backend, catches up to the newest on-chain version (a restarted node rejoins at the head), then
 serves /generate and, in async mode, pushes rollouts to the trainer until told to stop.
@@ -58,23 +58,3 @@ def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = argv if argv is not None else sys.argv[1:]
-    if len(args) != 1:
-        print("usage: python -m echo_sync.sampler_main SPEC.json", file=sys.stderr)
-        return 2
-    from core.errors import SymphonyError
-
-    spec = SamplerSpec.model_validate_json(Path(args[0]).read_text())
-    try:
-        run_sampler(spec)
-    except SymphonyError as exc:
-        print(f"echo sampler {spec.sampler_id}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
