@@ -7,17 +7,67 @@ given many prompts at once, and callers (K chains of thought, GRPO groups) natur
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Sequence
+
+from core.errors import SymphonyError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 ChatMessage = Mapping[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
 Conversation = Sequence[ChatMessage]
 
 
+ConstraintKind = Literal["json_schema", "regex", "lark"]
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What the decoder may emit: text matching a JSON schema, a regular expression or a Lark grammar.
+
+    Why in the one interface: every program that parses a small model's output needs the syntax to be right;
+    with the constraint enforced while decoding, the model chooses content and never syntax. `name` says whose
+    constraint it is (e.g. "Plan", "calculator.arguments") in every error about it.
+    """
+
+    kind: ConstraintKind
+    source: str  # the JSON schema as JSON text, the regex, or the Lark grammar
+    name: str
+
+    @classmethod
+    def for_model(cls, model: "type[BaseModel]", name: str | None = None) -> "Constraint":
+        """The JSON schema of a pydantic model: the same model then validates what was generated."""
+        return cls.json_schema(model.model_json_schema(), name or model.__name__)
+
+    @classmethod
+    def json_schema(cls, schema: Mapping[str, Any], name: str) -> "Constraint":
+        return cls("json_schema", json.dumps(schema, sort_keys=True), name)
+
+    @classmethod
+    def regex(cls, pattern: str, name: str) -> "Constraint":
+        return cls("regex", pattern, name)
+
+    @classmethod
+    def lark(cls, grammar: str, name: str) -> "Constraint":
+        return cls("lark", grammar, name)
+
+
+class ConstraintError(SymphonyError):
+    """A constraint that cannot be used: it does not compile, or this model's tokenizer is not supported."""
+
+
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to sample. temperature == 0 means greedy decoding."""
+    """How to sample. temperature == 0 means greedy decoding.
+
+    `constraint` limits every completion to the constrained language; a constrained completion that hits
+    `max_new_tokens` before the language allows it to end has finish_reason "length" (callers must not use
+    it as if complete). `logprobs` asks for the log-probability of each sampled token under the distribution
+    it was actually drawn from (constraint mask, then temperature and top-p applied).
+    """
 
     max_new_tokens: int = 256
     temperature: float = 0.0
@@ -25,17 +75,20 @@ class SamplingParams:
     n: int = 1  # completions per prompt (GRPO groups use n > 1)
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    constraint: Constraint | None = None
+    logprobs: bool = False
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One sampled continuation. token_ids/logprobs are filled when the backend can (Echo needs token_ids)."""
+    """One sampled continuation. token_ids are filled when the backend can (Echo needs them); logprobs when asked."""
 
     text: str
     prompt_tokens: int
     completion_tokens: int
     token_ids: tuple[int, ...] = ()
     finish_reason: str = "stop"  # "stop" | "length"
+    logprobs: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from agents.llm.base import (
     LLMBackend,
     SamplingParams,
 )
+from agents.llm.constraints import ConstraintCompiler, GuidedLogits, LogprobRecorder
 from agents.llm.devices import resolve_device, resolve_dtype
 from agents.llm.stops import first_stop, tokens_through_stop
 from agents.llm.weights import iter_safetensors
@@ -77,6 +78,7 @@ class TransformersBackend(LLMBackend):
             bos_token_id=getattr(self.model.generation_config, "bos_token_id", None),
         )
         self._torch = torch
+        self._compiler: ConstraintCompiler | None = None
 
     # ------------------------------------------------------------------ generation
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> GenerationResult:
@@ -122,15 +124,31 @@ class TransformersBackend(LLMBackend):
 
     def _generate_rows(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
         torch = self._torch
-        from transformers import GenerationConfig
+        from transformers import GenerationConfig, LogitsProcessorList, TemperatureLogitsWarper, TopPLogitsWarper
 
         width = max(len(r) for r in rows)
         pad = self.tokenizer.pad_token_id
         input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=self.device)
         attention = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=self.device)
+        # The processors run in this order: constraint mask, temperature, top-p, then the log-prob recorder, so
+        # recorded log-probs are those of the distribution each token was drawn from. generate() is told
+        # temperature 1 / top-p 1 so that it adds no warpers of its own (it would put them before the mask).
+        processors: list = []
+        guided = None
+        if params.constraint is not None:
+            compiler = self.constraint_compiler()
+            guided = GuidedLogits(compiler, [compiler.matcher(params.constraint) for _ in rows], width, self._eos_ids)
+            processors.append(guided)
         sampling: dict[str, Any] = {"do_sample": False}
         if params.temperature > 0:
-            sampling = {"do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": 0}
+            sampling = {"do_sample": True, "temperature": 1.0, "top_p": 1.0, "top_k": 0}
+            if params.temperature != 1.0:
+                processors.append(TemperatureLogitsWarper(params.temperature))
+            if params.top_p < 1.0:
+                processors.append(TopPLogitsWarper(params.top_p))
+        recorder = LogprobRecorder(width) if params.logprobs else None
+        if recorder is not None:
+            processors.append(recorder)
         config = GenerationConfig(
             max_new_tokens=params.max_new_tokens,
             eos_token_id=sorted(self._eos_ids),
@@ -143,13 +161,22 @@ class TransformersBackend(LLMBackend):
                 input_ids=input_ids,
                 attention_mask=attention,
                 generation_config=config,
+                logits_processor=LogitsProcessorList(processors) if processors else None,
                 tokenizer=self.tokenizer if params.stop else None,
             )
-        new = out[:, width:].tolist()
-        return [self._finish(prompt, generated, params) for prompt, generated in zip(rows, new)]
+        block = out[:, width:]
+        new = block.tolist()
+        logprobs = recorder.logprobs(block) if recorder is not None else [[] for _ in rows]
+        return [
+            self._finish(prompt, generated, params, logprobs[i],
+                         complete=guided.complete(i, _until_eos(generated, self._eos_ids)) if guided else None)
+            for i, (prompt, generated) in enumerate(zip(rows, new))
+        ]
 
-    def _finish(self, prompt: list[int], generated: list[int], params: SamplingParams) -> Completion:
-        """Cut padding after EOS / stop string and build the Completion."""
+    def _finish(self, prompt: list[int], generated: list[int], params: SamplingParams, logprobs: list[float],
+                complete: bool | None = None) -> Completion:
+        """Cut padding after EOS / stop string and build the Completion. `complete` (constrained rows): whether
+        the output is a whole sentence of the constrained language; if not, the finish reason is "length"."""
         reason = "length"
         for k, tok in enumerate(generated):
             if tok in self._eos_ids:
@@ -167,13 +194,23 @@ class TransformersBackend(LLMBackend):
             while generated and generated[-1] == self.tokenizer.pad_token_id:
                 generated = generated[:-1]
             text = self._decode(generated)
+        if complete is not None:
+            reason = "stop" if complete else "length"
         return Completion(
             text=text,
             prompt_tokens=len(prompt),
             completion_tokens=len(generated),
             token_ids=tuple(generated),
             finish_reason=reason,
+            logprobs=tuple(logprobs[: len(generated)]),
         )
+
+    def constraint_compiler(self) -> ConstraintCompiler:
+        """The llguidance compiler for this model's tokenizer (built once, on first use: about half a second)."""
+        if self._compiler is None:
+            vocab = int(self.model.get_output_embeddings().weight.shape[0])
+            self._compiler = ConstraintCompiler(self.tokenizer, vocab, self._eos_ids)
+        return self._compiler
 
     def _decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
@@ -248,3 +285,11 @@ def _check_params(params: SamplingParams) -> None:
         raise SymphonyError(f"SamplingParams.temperature must be >= 0, got {params.temperature}")
     if not 0 < params.top_p <= 1:
         raise SymphonyError(f"SamplingParams.top_p must be in (0, 1], got {params.top_p}")
+
+
+def _until_eos(generated: list[int], eos_ids: set[int]) -> list[int]:
+    """The tokens of a row up to and including its first EOS (the rest is padding)."""
+    for k, tok in enumerate(generated):
+        if tok in eos_ids:
+            return generated[: k + 1]
+    return generated
