@@ -234,6 +234,13 @@ contract EvaluationLogTest is MarketFixture {
         vm.prank(DETECTOR);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
         log.setLedger(ICapabilityLedger(address(1)));
+        vm.prank(DETECTOR);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
+        log.transferOwnership(DETECTOR);
+        // Renounced ownership: nobody, the old owner included, can repoint the ledger.
+        log.transferOwnership(address(0));
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, address(this)));
+        log.setLedger(ICapabilityLedger(address(1)));
     }
 
     function test_revert_UnknownPool() public {
