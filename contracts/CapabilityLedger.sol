@@ -94,6 +94,7 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
         a.name = name;
         _storeProfile(a, modelId, endpoint, tags);
         unchecked {
+            // cannot overflow: it counts addresses with `active` set (< 2^160), and this one was not active
             ++activeAgentCount;
         }
         _emitRegistered(a);
@@ -139,6 +140,7 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
         a.available = false;
         a.unlockAt = unlockAt;
         unchecked {
+            // cannot underflow: this agent was active, so it was counted by its register() and not yet uncounted
             --activeAgentCount;
         }
         emit AgentDeregistered(msg.sender, unlockAt);

@@ -114,6 +114,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
         _claimTask(taskId);
         unchecked {
+            // cannot under/overflow: the counter starts at 1 and grows by one per beacon (2^256 posts are out of reach)
             beaconId = _beaconCountPlusOne - 1;
             _beaconCountPlusOne = beaconId + 2;
         }
@@ -174,6 +175,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (!available) revert AgentNotAvailable(msg.sender);
         bids[n] = BidSlot({agent: msg.sender, score: score, state: BIDDER});
         unchecked {
+            // cannot overflow: n < MAX_BIDS (32) was checked above, so n + 1 fits uint8
             b.bidCount = uint8(n + 1);
         }
         emit BidPlaced(beaconId, msg.sender, score);
@@ -234,7 +236,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             if (resultHashOf[beaconId][msg.sender] != bytes32(0)) revert AlreadySubmitted(beaconId, msg.sender);
             ChainSum storage c = _chains[b.taskId][b.cotIndex];
             unchecked {
-                c.scoreSum += slot.score; // ≤ 2e18 per result: cannot overflow 128 bits
+                // cannot overflow: one add per delivery tx (2^64 txs are out of reach), score <= 2e18 < 2^61
+                c.scoreSum += slot.score;
                 c.count += 1;
             }
         }
@@ -422,6 +425,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         amount = b.reward / uint96(slots - delivered);
         b.reward -= amount;
         unchecked {
+            // cannot overflow: delivered < slots <= MAX_EXECUTORS (8), else `slots - delivered` above reverted
             ++delivered;
         }
         b.delivered = uint8(delivered);

@@ -114,6 +114,7 @@ contract VoteCommitment is IVoteCommitment {
         commitments[msg.sender] = commitment;
         _voters[taskId][commits] = VoterSlot({voter: msg.sender, cotIndex: cotIndex, revealed: false, answer: 0});
         unchecked {
+            // cannot overflow: commits < MAX_VOTERS (32) was checked above
             ++commits;
         }
         v.commits = uint8(commits);
@@ -157,6 +158,7 @@ contract VoteCommitment is IVoteCommitment {
         slot.revealed = true;
         slot.answer = order;
         unchecked {
+            // cannot overflow: each committed voter reveals once (slot.revealed), commits <= MAX_VOTERS (32)
             v.reveals += 1;
         }
         emit VoteRevealed(taskId, msg.sender, answer, cotHash, weight);
@@ -274,7 +276,8 @@ contract VoteCommitment is IVoteCommitment {
         }
         if (order == 0) {
             unchecked {
-                order = uint8(n + 1); // ≤ MAX_VOTERS distinct answers
+                // cannot overflow: distinct answers n <= reveals <= MAX_VOTERS (32), so n + 1 fits uint8
+                order = uint8(n + 1);
             }
             w = uint96(weight);
             v.answers = order;

@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {IHideShillPool} from "./IHideShillPool.sol";
+import {Owned} from "../lib/Owned.sol";
+import {ReentrancyLock} from "../lib/ReentrancyLock.sol";
 
 /// @notice The two ERC-20 calls the pool needs.
 interface IERC20Minimal {
@@ -17,7 +19,9 @@ interface IERC20Minimal {
 ///      `cum += p_before * (now - tLast)` and one observation is appended (so at most one per block);
 ///      `cumulativeAt(t)` interpolates between observations and extrapolates with the spot price after tLast.
 ///      Liquidity is owner-seeded only: the pool is a price venue for the detector study, not a DEX.
-contract ConstantProductPool is IHideShillPool {
+///      Ownership is `Owned` (the liquidity owner can hand the pool on); the lock is the transient `ReentrancyLock`,
+///      whose `Reentrancy()` error is the one this ABI exposes.
+contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
     uint256 internal constant WAD = 1e18;
     uint256 public constant FEE_NUMERATOR = 997;
     uint256 public constant FEE_DENOMINATOR = 1000;
@@ -30,7 +34,6 @@ contract ConstantProductPool is IHideShillPool {
 
     address public immutable quoteToken;
     address public immutable memeToken;
-    address public immutable owner;
 
     uint256 public reserveQ;
     uint256 public reserveT;
@@ -45,8 +48,6 @@ contract ConstantProductPool is IHideShillPool {
     /// @notice Number of filled ring slots (<= 1024).
     uint16 public observationCount;
 
-    uint256 private _lock = 1;
-
     error NotOwner(address caller);
     error ZeroAmount();
     error NoLiquidity();
@@ -55,7 +56,6 @@ contract ConstantProductPool is IHideShillPool {
     error FutureTime(uint256 t, uint256 nowTs);
     error HistoryUnavailable(uint256 t, uint256 oldest);
     error EmptyInterval(uint256 t0, uint256 t1);
-    error Reentrancy();
     error TransferFailed();
     error IdenticalTokens();
     error CumulativeOverflow(uint256 value);
@@ -66,26 +66,17 @@ contract ConstantProductPool is IHideShillPool {
     event Sync(uint256 reserveQ, uint256 reserveT);
     event LiquidityAdded(address indexed provider, uint256 amountQ, uint256 amountT);
 
-    modifier nonReentrant() {
-        if (_lock != 1) revert Reentrancy();
-        _lock = 2;
-        _;
-        _lock = 1;
-    }
-
-    constructor(address quoteToken_, address memeToken_, address owner_) {
+    constructor(address quoteToken_, address memeToken_, address owner_) Owned(owner_) {
         if (quoteToken_ == memeToken_) revert IdenticalTokens();
         quoteToken = quoteToken_;
         memeToken = memeToken_;
-        owner = owner_;
     }
 
     // ------------------------------------------------------------------------------------------ liquidity
 
     /// @notice Owner adds `amountQ` of Q and `amountT` of T (pulled with `transferFrom`). The first call
     ///         initialises the oracle; later calls move the price like any other reserve change.
-    function addLiquidity(uint256 amountQ, uint256 amountT) external nonReentrant {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
+    function addLiquidity(uint256 amountQ, uint256 amountT) external nonReentrant onlyOwner {
         if (amountQ == 0 || amountT == 0) revert ZeroAmount();
         if (observationCount == 0) {
             _observations[0] = Observation(uint40(block.timestamp), 0);
@@ -225,6 +216,10 @@ contract ConstantProductPool is IHideShillPool {
 
     function _pull(address token, uint256 amount) private {
         if (!IERC20Minimal(token).transferFrom(msg.sender, address(this), amount)) revert TransferFailed();
+    }
+
+    function _revertNotOwner() internal view override {
+        revert NotOwner(msg.sender);
     }
 
     function _toUint216(uint256 x) private pure returns (uint216) {

@@ -5,6 +5,7 @@ import {IHideShillPool} from "./IHideShillPool.sol";
 import {OutcomeLib} from "./OutcomeLib.sol";
 import {PoolFactory} from "./PoolFactory.sol";
 import {ICapabilityLedger} from "../interfaces/ICapabilityLedger.sol";
+import {Owned} from "../lib/Owned.sol";
 
 /// @title EvaluationLog
 /// @notice Append-only, commit-reveal log of pump-and-dump predictions, scored from on-chain prices.
@@ -15,7 +16,8 @@ import {ICapabilityLedger} from "../interfaces/ICapabilityLedger.sol";
 ///      the pre-window base price at commit time). After `t0 + H` anyone resolves: the contract reads the
 ///      pool's cumulative prices, applies the rule of docs/hideshill_protocol.md and scores the prediction.
 ///      A prediction never revealed scores `EXPIRED_SCORE`, the worst score, so hiding a bad call never pays.
-contract EvaluationLog {
+///      The deployer owns it through `Owned`; the owner's only power is `setLedger`.
+contract EvaluationLog is Owned {
     enum Status {
         Committed,
         Revealed,
@@ -65,7 +67,6 @@ contract EvaluationLog {
     int256 public constant MAX_REPUTATION_TARGET = 2e18;
 
     PoolFactory public immutable factory;
-    address public immutable owner;
     /// @notice Optional CapabilityLedger whose reputation resolved evaluations adjust (zero: none).
     ICapabilityLedger public ledger;
 
@@ -115,16 +116,14 @@ contract EvaluationLog {
     event ReputationAdjusted(uint256 indexed id, address indexed detector, int256 delta);
     event ReputationAdjustmentFailed(uint256 indexed id, address indexed detector, int256 delta, bytes reason);
 
-    constructor(PoolFactory factory_, ICapabilityLedger ledger_) {
+    constructor(PoolFactory factory_, ICapabilityLedger ledger_) Owned(msg.sender) {
         factory = factory_;
-        owner = msg.sender;
         ledger = ledger_;
         emit LedgerSet(address(ledger_));
     }
 
     /// @notice Point resolved evaluations at a CapabilityLedger (the ledger owner must authorise this contract).
-    function setLedger(ICapabilityLedger ledger_) external {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
+    function setLedger(ICapabilityLedger ledger_) external onlyOwner {
         ledger = ledger_;
         emit LedgerSet(address(ledger_));
     }
@@ -311,6 +310,10 @@ contract EvaluationLog {
 
     function statsOf(address detector) external view returns (DetectorStats memory) {
         return _stats[detector];
+    }
+
+    function _revertNotOwner() internal view override {
+        revert NotOwner(msg.sender);
     }
 
     function _get(uint256 id) private view returns (Evaluation storage) {

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {Owned} from "../lib/Owned.sol";
+
 /// @title MemeToken
 /// @notice Minimal ERC-20 for the Hide-and-Shill market: the quote token and every meme token are instances.
 /// @dev Why our own: the repository builds offline with no external imports. Only the deployer (the market
 ///      operator) may mint, so the simulator can fund its accounts; every balance change emits `Transfer`, which
-///      the off-chain reader folds into holder concentration.
-contract MemeToken {
+///      the off-chain reader folds into holder concentration. The minter is the `Owned` owner (`minter()` is kept
+///      as the name the market tooling reads); a non-owner mint reverts `NotMinter`.
+contract MemeToken is Owned {
     string public name;
     string public symbol;
     uint8 public constant decimals = 18;
     uint256 public totalSupply;
-    address public immutable minter;
 
     mapping(address => uint256) public balanceOf;
     mapping(address => mapping(address => uint256)) public allowance;
@@ -24,19 +26,23 @@ contract MemeToken {
     event Transfer(address indexed from, address indexed to, uint256 value);
     event Approval(address indexed owner, address indexed spender, uint256 value);
 
-    constructor(string memory name_, string memory symbol_) {
+    constructor(string memory name_, string memory symbol_) Owned(msg.sender) {
         name = name_;
         symbol = symbol_;
-        minter = msg.sender;
     }
 
-    /// @notice Mint `amount` to `to`; only the deployer.
-    function mint(address to, uint256 amount) external {
-        if (msg.sender != minter) revert NotMinter(msg.sender);
+    /// @notice The account allowed to mint: the owner (the deployer unless ownership was transferred).
+    function minter() external view returns (address) {
+        return owner;
+    }
+
+    /// @notice Mint `amount` to `to`; only the minter.
+    function mint(address to, uint256 amount) external onlyOwner {
         if (to == address(0)) revert ZeroAddress();
         totalSupply += amount;
         unchecked {
-            balanceOf[to] += amount; // cannot overflow: bounded by totalSupply
+            // cannot overflow: the checked totalSupply increment above bounds every balance, and balances sum to it
+            balanceOf[to] += amount;
         }
         emit Transfer(address(0), to, amount);
     }
@@ -58,6 +64,7 @@ contract MemeToken {
         if (allowed != type(uint256).max) {
             if (allowed < amount) revert InsufficientAllowance(from, msg.sender, allowed, amount);
             unchecked {
+                // cannot underflow: allowed >= amount was checked just above
                 allowance[from][msg.sender] = allowed - amount;
             }
         }
@@ -70,9 +77,14 @@ contract MemeToken {
         uint256 bal = balanceOf[from];
         if (bal < amount) revert InsufficientBalance(from, bal, amount);
         unchecked {
+            // cannot under/overflow: bal >= amount was checked above, and balances sum to totalSupply <= 2^256-1
             balanceOf[from] = bal - amount;
-            balanceOf[to] += amount; // cannot overflow: bounded by totalSupply
+            balanceOf[to] += amount;
         }
         emit Transfer(from, to, amount);
+    }
+
+    function _revertNotOwner() internal view override {
+        revert NotMinter(msg.sender);
     }
 }

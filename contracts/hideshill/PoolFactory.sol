@@ -2,17 +2,19 @@
 pragma solidity ^0.8.24;
 
 import {ConstantProductPool} from "./ConstantProductPool.sol";
+import {Owned} from "../lib/Owned.sol";
 
 /// @title PoolFactory
 /// @notice Creates and registers one `ConstantProductPool` per meme token against a single quote token.
 /// @dev Why a registry: `EvaluationLog` only scores predictions on pools this factory created, so a detector
-///      cannot point the resolver at a contract that reports whatever price it likes.
-contract PoolFactory {
+///      cannot point the resolver at a contract that reports whatever price it likes. The deployer owns it
+///      through `Owned`: only the owner creates pools, and each pool's liquidity owner is the factory owner at the
+///      time of creation.
+contract PoolFactory is Owned {
     /// @notice Maximum page size of `getPools`.
     uint256 public constant MAX_PAGE = 100;
 
     address public immutable quoteToken;
-    address public immutable owner;
 
     address[] internal _pools;
     mapping(address => address) public poolOf; // meme token => pool
@@ -25,15 +27,13 @@ contract PoolFactory {
 
     event PoolCreated(address indexed memeToken, address indexed pool, uint256 index);
 
-    constructor(address quoteToken_) {
+    constructor(address quoteToken_) Owned(msg.sender) {
         if (quoteToken_ == address(0)) revert ZeroAddress();
         quoteToken = quoteToken_;
-        owner = msg.sender;
     }
 
     /// @notice Deploy the pool for `memeToken`; the caller (the owner) becomes the pool's liquidity owner.
-    function createPool(address memeToken) external returns (address pool) {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
+    function createPool(address memeToken) external onlyOwner returns (address pool) {
         if (memeToken == address(0)) revert ZeroAddress();
         address existing = poolOf[memeToken];
         if (existing != address(0)) revert PoolExists(memeToken, existing);
@@ -58,5 +58,9 @@ contract PoolFactory {
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _pools[i];
         }
+    }
+
+    function _revertNotOwner() internal view override {
+        revert NotOwner(msg.sender);
     }
 }

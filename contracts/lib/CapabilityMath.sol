@@ -46,6 +46,7 @@ library CapabilityMath {
     function sqrt(uint256 x) internal pure returns (uint256 r) {
         if (x <= 1) return x;
         unchecked {
+            // cannot overflow: log <= 255 and every iterate r lies in (sqrt(x) / 2, 1.25 sqrt(x)], so r + x / r < 2^131
             uint256 y = x;
             uint256 log = 0;
             if (y >> 128 > 0) { y >>= 128; log += 128; }

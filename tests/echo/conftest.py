@@ -15,13 +15,16 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def registry_artifact():
-    from chain.compile import compile_contracts
+def registry_artifact(artifacts):
+    """The compiled PolicyRegistry, from the session's compile of contracts/.
 
-    artifacts = compile_contracts()
-    if "PolicyRegistry" not in artifacts:
-        pytest.skip("contracts/echo/PolicyRegistry.sol is not in the tree yet")
-    return artifacts["PolicyRegistry"]
+    Why no skip: the registry is part of the tree, so a contract that does not compile (ToolchainError from
+    `compile_contracts`) or no longer produces a deployable PolicyRegistry must make every registry test fail.
+    """
+    artifact = artifacts.get("PolicyRegistry")
+    if artifact is None or not artifact.deployable:
+        pytest.fail("contracts/echo/PolicyRegistry.sol produced no deployable PolicyRegistry contract", pytrace=False)
+    return artifact
 
 
 @pytest.fixture

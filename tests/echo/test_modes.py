@@ -24,25 +24,6 @@ def settings(mode: str, **kw) -> EchoSettings:
     return EchoSettings(**base)
 
 
-class ChainChecks:
-    """Progress hook: every new version is on chain with the sha256 of the file the trainer serves."""
-
-    def __init__(self):
-        self.checked: list[int] = []
-
-    def __call__(self, record: dict, run: LocalRun) -> None:
-        from chain.client import ChainClient
-        from echo_sync.registry import PolicyRegistryClient
-
-        registry = PolicyRegistryClient(ChainClient(run.rpc_url), run.registry_address)
-        on_chain = registry.get(record["new_version"])
-        served = run.run_dir / "policies" / f"v{record['new_version']:06d}" / "model.safetensors"
-        assert on_chain is not None and on_chain.sha256 == record["new_sha256"]
-        assert hashlib.sha256(served.read_bytes()).hexdigest() == on_chain.sha256
-        assert registry.latest_version() >= record["new_version"]
-        self.checked.append(record["new_version"])
-
-
 def test_sequential_pull_is_zero_staleness_and_survives_a_killed_sampler(tiny_model, anvil, registry, tmp_path):
     """Trainer in this process (so the kill lands exactly after step 1), samplers as real processes."""
     from echo_sync.specs import TrainerSpec

@@ -84,8 +84,7 @@ async def test_llm_planner_drives_a_real_model(tiny_backend, tmp_path: Path) -> 
     assert result.llm_calls == 2 and result.prompt_tokens > 0 and result.completion_tokens > 0
     thoughts = [e for e in bus.history["r"] if e.type == EventType.THOUGHT]
     assert len(thoughts) == 2
-    if not result.ok:
-        assert "step limit" in result.error
+    assert not result.ok and "step limit (2)" in result.error and result.steps == 2
 
 
 async def test_llm_planner_prompt_lists_tools_and_observations(tiny_backend, tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ async def test_transient_failure_is_retried_and_streamed(suite_files: Path, tmp_
     retries = [d["data"] for d in data if d["type"] == "RETRY"]
     assert [r["call_id"] for r in retries] == ["c1"]  # only the first call of `calculate` is faulty
     assert all("injected fault" in r["error"] and r["attempt"] == 1 for r in retries)
+    assert [r["delay_s"] for r in retries] == [0.05]  # the policy's first backoff, no jitter
     results = {d["data"]["call_id"]: d["data"] for d in data if d["type"] == "TOOL_CALL_RESULT"}
     assert results["c1"]["ok"] and results["c1"]["result"] == {"value": "42"}
     ends = {d["data"]["call_id"]: d["data"] for d in data if d["type"] == "TOOL_CALL_END"}
@@ -88,13 +89,20 @@ async def test_transient_failure_is_retried_and_streamed(suite_files: Path, tmp_
 async def test_retries_exhausted_become_a_visible_failure(suite_files: Path) -> None:
     python = build_agent("python", suite_files)
     python.faults.fail_first = 10
+    # Full jitter with a cap between the first and the second backoff: the waits the dispatcher announces
+    # (and sleeps) stay within the policy's bounds, the cap included.
+    policy = RetryPolicy(max_attempts=4, base_delay_s=0.01, max_delay_s=0.015, jitter=1.0)
+    bus = EventBus()
     async with serve(python) as connections:
-        dispatcher = Dispatcher(connections, EventBus(), RetryPolicy(max_attempts=3, base_delay_s=0.01))
+        dispatcher = Dispatcher(connections, bus, policy)
         from scheduler.dispatch.dispatcher import ToolCall
 
-        outcome = await dispatcher.call(ToolCall("x", "calculate", {"expression": "1"}))
-    assert not outcome.ok and outcome.attempts == 3 and outcome.error_kind == "transient"
-    assert "injected fault: call 3" in outcome.error
+        outcome = await dispatcher.call(ToolCall("x", "calculate", {"expression": "1"}), "r")
+    assert not outcome.ok and outcome.attempts == 4 and outcome.error_kind == "transient"
+    assert "injected fault: call 4" in outcome.error
+    retries = [e.data for e in bus.history["r"] if e.type.value == "RETRY"]
+    assert [r["attempt"] for r in retries] == [1, 2, 3]  # no wait after the last attempt
+    assert all(policy.backoff(r["attempt"]) <= r["delay_s"] <= 0.015 for r in retries)
 
 
 async def test_unknown_run_and_bad_request_are_clear_errors(tmp_path: Path) -> None:

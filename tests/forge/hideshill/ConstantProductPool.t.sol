@@ -5,6 +5,7 @@ import {MarketFixture} from "./utils/MarketFixture.sol";
 import {ReentrantToken, FalseToken} from "./utils/BadTokens.sol";
 import {MemeToken} from "../../../contracts/hideshill/MemeToken.sol";
 import {ConstantProductPool} from "../../../contracts/hideshill/ConstantProductPool.sol";
+import {ReentrancyLock} from "../../../contracts/lib/ReentrancyLock.sol";
 
 contract ConstantProductPoolTest is MarketFixture {
     event Swap(address indexed sender, bool buy, uint256 amountIn, uint256 amountOut, uint256 reserveQ, uint256 reserveT);
@@ -149,7 +150,7 @@ contract ConstantProductPoolTest is MarketFixture {
         quote.approve(address(p), type(uint256).max);
         p.addLiquidity(1e18, 1e18);
         evil.arm(p);
-        vm.expectRevert(ConstantProductPool.Reentrancy.selector);
+        vm.expectRevert(ReentrancyLock.Reentrancy.selector);
         p.swap(false, 1e17, 0, address(this));
     }
 

@@ -234,6 +234,13 @@ contract EvaluationLogTest is MarketFixture {
         vm.prank(DETECTOR);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
         log.setLedger(ICapabilityLedger(address(1)));
+        vm.prank(DETECTOR);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
+        log.transferOwnership(DETECTOR);
+        // Renounced ownership: nobody, the old owner included, can repoint the ledger.
+        log.transferOwnership(address(0));
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, address(this)));
+        log.setLedger(ICapabilityLedger(address(1)));
     }
 
     function test_revert_UnknownPool() public {
@@ -366,9 +373,18 @@ contract EvaluationLogTest is MarketFixture {
         uint256 amount = (bought * bound(sellFrac, 0, 100)) / 100;
         if (amount > 0 && pool.getAmountOut(false, amount) > 0) _sell(amount);
         EvaluationLog.Evaluation memory e = _resolveAt(id, t0 + H);
-        int256 expected = OutcomeLib.score(predicted ? 1 : 0, e.outcome);
+        // The documented table, written out here rather than read from OutcomeLib.score (which resolve itself
+        // calls, so comparing with it could never fail): TP +10, FP -5 on NONE and -15 on DISCOVERY, FN -5, TN +1.
+        bool manipulated = e.outcome == OutcomeLib.Outcome.MANIPULATION;
+        int256 expected;
+        if (predicted) expected = manipulated ? int256(10) : (e.outcome == OutcomeLib.Outcome.DISCOVERY ? -15 : -5);
+        else expected = manipulated ? int256(-5) : int256(1);
         assertEq(e.score, expected, "score");
         EvaluationLog.DetectorStats memory s = log.statsOf(DETECTOR);
         assertEq(s.truePositives + s.falsePositives + s.trueNegatives + s.falseNegatives, 1, "one counter moved");
+        uint256 counted = predicted ? (manipulated ? s.truePositives : s.falsePositives)
+            : (manipulated ? s.falseNegatives : s.trueNegatives);
+        assertEq(counted, 1, "the matching counter moved");
+        assertEq(s.totalScore, expected, "running score");
     }
 }

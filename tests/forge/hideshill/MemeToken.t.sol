@@ -10,6 +10,7 @@ contract MemeTokenTest is HSTest {
     address internal constant BOB = address(0xB0B);
 
     event Transfer(address indexed from, address indexed to, uint256 value);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
 
     function setUp() public {
         token = new MemeToken("Pepe", "PEPE");
@@ -33,6 +34,23 @@ contract MemeTokenTest is HSTest {
         vm.prank(ALICE);
         vm.expectRevert(abi.encodeWithSelector(MemeToken.NotMinter.selector, ALICE));
         token.mint(ALICE, 1);
+    }
+
+    /// @dev The minter is the Owned owner: handing ownership on moves the mint right, and a stranger's
+    ///      transferOwnership reverts with this token's NotMinter, not a generic owner error.
+    function test_transferOwnershipMovesMintRight() public {
+        vm.prank(ALICE);
+        vm.expectRevert(abi.encodeWithSelector(MemeToken.NotMinter.selector, ALICE));
+        token.transferOwnership(ALICE);
+        vm.expectEmit(true, true, false, false);
+        emit OwnershipTransferred(address(this), BOB);
+        token.transferOwnership(BOB);
+        assertEq(token.minter(), BOB, "minter follows the owner");
+        vm.expectRevert(abi.encodeWithSelector(MemeToken.NotMinter.selector, address(this)));
+        token.mint(ALICE, 1);
+        vm.prank(BOB);
+        token.mint(BOB, 7);
+        assertEq(token.balanceOf(BOB), 7, "new minter mints");
     }
 
     function test_revert_ZeroAddress() public {

@@ -48,6 +48,22 @@ contract PoolFactoryTest is HSTest {
         factory.createPool(address(0x1234));
     }
 
+    /// @dev Pools are owned by the factory owner at creation time, and a transferred factory hands the next
+    ///      pools to its new owner (not to the factory contract, not to the old owner).
+    function test_ownershipTransferRoutesNewPools() public {
+        address next = address(0xCAFE);
+        factory.transferOwnership(next);
+        assertEq(factory.owner(), next, "factory owner");
+        MemeToken m = new MemeToken("N", "N");
+        vm.expectRevert(abi.encodeWithSelector(PoolFactory.NotOwner.selector, address(this)));
+        factory.createPool(address(m));
+        vm.prank(next);
+        ConstantProductPool p = ConstantProductPool(factory.createPool(address(m)));
+        assertEq(p.owner(), next, "pool owner is the creating owner");
+        vm.expectRevert(abi.encodeWithSelector(ConstantProductPool.NotOwner.selector, address(this)));
+        p.addLiquidity(1, 1);
+    }
+
     function test_revert_ZeroAddress() public {
         vm.expectRevert(PoolFactory.ZeroAddress.selector);
         factory.createPool(address(0));
