@@ -99,3 +99,11 @@ def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     torch.set_num_threads(1)
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model") / "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def smollm() -> Path:
+    """The default model (SmolLM2-135M-Instruct), converted by set-up; prepared here if set-up did not."""
+    from agents.llm.models import prepare_default_model
+
+    return Path(prepare_default_model())

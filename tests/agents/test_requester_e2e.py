@@ -9,7 +9,6 @@ import pytest
 
 from agents.assembly import build_worker
 from agents.capability import encode_vector
-from agents.llm.models import default_model_path
 from agents.llm.transformers_backend import TransformersBackend
 from agents.planner import Planner
 from agents.profile import AgentProfile
@@ -17,14 +16,6 @@ from agents.report import provenance
 from agents.requester import Requester, RequesterSettings
 from agents.settings import LLMSettings
 from chain.bindings.vote import VotePhase
-
-
-@pytest.fixture(scope="module")
-def smollm():
-    path = default_model_path()
-    if not (path / "config.json").exists():
-        pytest.skip("default model not prepared (run scripts/setup.sh)")
-    return path
 
 
 def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(chain, smollm, tmp_path):
