@@ -4,15 +4,20 @@ Why lazy: vLLM is a heavy, GPU-only dependency; nothing imports it until a VLLMB
 rest of the project (and its tests) runs without it. Weight reloads go through a worker extension
 (`agents.llm.vllm_worker`) and `collective_rpc`, then the prefix cache is reset, because cached KV blocks
 computed with the old weights would otherwise leak into new samples.
+
+Constraints go to vLLM's own structured outputs with the "guidance" backend, the same engine (llguidance) the
+transformers backend uses, so a constraint means the same on CPU and GPU. Log-probs are asked for as
+"processed" where vLLM offers it (after the mask and temperature), the distribution the token was drawn from.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from agents.llm.base import Completion, Conversation, GenerationResult, LLMBackend, SamplingParams
+from agents.llm.base import Completion, Constraint, Conversation, GenerationResult, LLMBackend, SamplingParams
 from agents.llm.weights import safetensors_files
 from core.errors import SymphonyError
 
@@ -49,6 +54,8 @@ class VLLMBackend(LLMBackend):
         self.model_id = model_id or (Path(source).name if Path(source).is_dir() else source)
         self.policy_version: int | None = None
         self._vllm = vllm
+        engine_kwargs.setdefault("structured_outputs_config", {"backend": "guidance"})
+        engine_kwargs.setdefault("logprobs_mode", "processed_logprobs")
         try:
             self.llm = vllm.LLM(
                 model=source,
@@ -74,6 +81,8 @@ class VLLMBackend(LLMBackend):
             max_tokens=params.max_new_tokens,
             seed=params.seed,
             stop=list(params.stop) or None,
+            logprobs=0 if params.logprobs else None,
+            **self._structured(params.constraint),
         )
         start = time.perf_counter()
         outputs = self.llm.chat(
@@ -92,6 +101,7 @@ class VLLMBackend(LLMBackend):
                     completion_tokens=len(o.token_ids),
                     token_ids=tuple(o.token_ids),
                     finish_reason="length" if o.finish_reason == "length" else "stop",
+                    logprobs=tuple(step[t].logprob for step, t in zip(o.logprobs, o.token_ids)) if o.logprobs else (),
                 )
                 for o in out.outputs
             ]
@@ -103,6 +113,16 @@ class VLLMBackend(LLMBackend):
             policy_version=self.policy_version,
             extra={"backend": "vllm"},
         )
+
+    def _structured(self, constraint: Constraint | None) -> dict[str, Any]:
+        """The SamplingParams keyword that carries a constraint to vLLM's structured outputs."""
+        if constraint is None:
+            return {}
+        key = {"json_schema": "json", "regex": "regex", "lark": "grammar"}[constraint.kind]
+        value: Any = json.loads(constraint.source) if constraint.kind == "json_schema" else constraint.source
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return {"structured_outputs": StructuredOutputsParams(**{key: value})}
 
     def load_weights(self, path: Path, version: int | None = None) -> None:
         safetensors_files(Path(path))  # fail here, with a clear message, before touching the workers
