@@ -96,8 +96,7 @@ def format_number(value: Number) -> str:
             rounded = Decimal(value.numerator) / Decimal(value.denominator)
         else:
             rounded = +Decimal(value)
-        text = format(rounded.normalize(), "f")
-    return "0" if text == "-0" else text
+        return format(rounded.normalize(), "f")  # plus() turns -0 into 0, so "-0" never comes out
 
 
 # --- input conventions --------------------------------------------------------------------------------------
