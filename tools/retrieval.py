@@ -31,6 +31,7 @@ __all__ = [
     "SearchOutput",
     "load_corpus",
     "read_document",
+    "read_pdf",
     "split_passages",
 ]
 
@@ -89,17 +90,23 @@ def split_passages(text: str, target_chars: int = PASSAGE_CHARS) -> list[str]:
     return merged
 
 
+def read_pdf(path: Path) -> tuple[str, int]:
+    """The text of a PDF (pages joined by newlines, via pypdf) and its number of pages."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(str(path))
+        return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
+    except (PyPdfError, OSError, ValueError) as exc:
+        raise CorpusError(f"cannot read PDF {Path(path).name}: {exc}") from exc
+
+
 def read_document(path: Path) -> str:
-    """The text of one .txt/.md/.rst/.pdf file (PDF text via pypdf); undecodable bytes are replaced."""
+    """The text of one .txt/.md/.rst/.pdf file; undecodable bytes are replaced."""
     path = Path(path)
     if path.suffix.lower() == ".pdf":
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-
-        try:
-            return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
-        except (PyPdfError, OSError, ValueError) as exc:
-            raise CorpusError(f"cannot read PDF {path.name}: {exc}") from exc
+        return read_pdf(path)[0]
     return path.read_text(encoding="utf-8", errors="replace")
 
 

@@ -38,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _build(args: argparse.Namespace, name: str):
-    from scheduler.toolkit.agents import build_agent
+    from scheduler.toolkit.builtin import build_agent
 
     root = Path(args.root)
     if name == "search" and (root / "corpus").is_dir() and root == DEFAULT_ROOT:
@@ -55,7 +55,7 @@ def _build(args: argparse.Namespace, name: str):
 def _list(args: argparse.Namespace) -> int:
     import asyncio
 
-    from scheduler.toolkit.agents import BUILTIN_AGENTS
+    from scheduler.toolkit.builtin import BUILTIN_AGENTS
 
     for name in BUILTIN_AGENTS:
         if name == "llm":
