@@ -12,7 +12,7 @@ from chain.settings import ChainSettings
 
 def build_tools(profile: AgentProfile) -> list[object]:
     """The real tools this agent declares (sandboxed Python, calculator, retrieval over its corpus)."""
-    from agents.tools import build_tools as tools_by_name
+    from agents.tool_use import build_tools as tools_by_name
 
     if "retrieval" in profile.tools and (profile.corpus is None or not Path(profile.corpus).is_dir()):
         raise ConfigError(f"agent {profile.name} declares the retrieval tool but its corpus folder is missing: {profile.corpus}")

@@ -69,7 +69,7 @@ def minilm_path() -> Path:
 @lru_cache(maxsize=1)
 def sentence_encoder():
     """all-MiniLM-L6-v2 as a SentenceTransformer, loaded once per process on CPU (tiny; a GPU would not pay
-    off). Also used by the retrieval tool's dense search."""
+    off)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 

@@ -1,7 +1,7 @@
 """Verifiable questions for the demo and the benchmark: reasoning-gym generators and BIG-bench (BBH source) tasks.
 
 Why our own wrapper: the single-agent baselines, Symphony and the voting variants must be scored by exactly the
-same rule. Every question carries its accepted answers in normalised form (agents.answers.normalize_answer),
+same rule. Every question carries its accepted answers in normalised form (tools.answers.normalize_answer),
 so scoring is an exact match of normalised strings; multiple-choice tasks are shown with lettered options and
 accept the letter or the option text.
 """
@@ -12,8 +12,8 @@ import json
 import random
 from dataclasses import dataclass
 
-from agents.answers import normalize_answer
 from core.paths import PROJECT_ROOT
+from tools.answers import normalize_answer
 
 BIGBENCH_DIR = PROJECT_ROOT / "data" / "bigbench"
 LETTERS = "ABCDEFGHIJ"

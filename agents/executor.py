@@ -14,11 +14,11 @@ from __future__ import annotations
 import time
 from typing import Protocol, Sequence
 
-from agents.answers import normalize_answer
 from agents.llm.base import LLMBackend
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
 from agents.prompts import final_answer, step_messages
+from tools.answers import normalize_answer
 
 
 class Executor(Protocol):
@@ -42,7 +42,7 @@ class StepExecutor:
     def _generate(self, messages: list[dict[str, str]]) -> tuple[str, tuple[str, ...], int]:
         params = self.profile.llm.sampling_params()
         if self.tools:
-            from agents.tools import run_with_tools
+            from agents.tool_use import run_with_tools
 
             outcome = run_with_tools(self.backend, messages, self.tools, max_rounds=self.profile.max_tool_rounds, params=params)
             return outcome.text, tuple(outcome.tools_used), outcome.tokens

@@ -6,8 +6,8 @@ same way, or accuracy differences would come from wording instead of from the pr
 
 from __future__ import annotations
 
-from agents.answers import extract_answer
 from agents.payloads import SubtaskPayload
+from tools.answers import extract_answer
 
 # No "<final answer>" template: small models copy it verbatim (extract_answer rejects such echoes anyway).
 FINAL_INSTRUCTION = "End with a last line that starts with 'Answer:' followed only by the final number, word or option letter."

@@ -3,16 +3,20 @@
 Why indices: trainer and samplers build the same deterministic datasets from (names, seed, size), so a task
 travels as one integer and the *trainer* re-scores every completion with its own copy of the verifier —
 a sampler cannot inflate its rewards.
+
+Why the project's one answer extraction (`tools.answers`): the prompt asks for <answer>...</answer>, which
+wins over every other marker; without a tag, a last number counts only for the numeric datasets, where a
+bare number is a plausible answer and not a piece of a puzzle's statement.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from core.errors import ConfigError
+from tools.answers import extract_answer
 
 CPU_DATASETS = ("chain_sum", "basic_arithmetic")
 LARGE_MODEL_DATASETS = ("knights_knaves", "sokoban")
@@ -28,8 +32,6 @@ _CONFIGS: dict[str, dict[str, Any]] = {
 _NUMERIC = {"chain_sum", "basic_arithmetic"}
 
 SYSTEM_PROMPT = "Solve the problem. Reply with the final answer only, inside <answer></answer>."
-_TAG = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.S)
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,6 @@ class Task:
     question: str
     answer: str
     entry: dict
-
-
-def extract_answer(text: str, numeric: bool) -> str | None:
-    """The model's final answer: the <answer> tag if present, else (numeric tasks) the last number."""
-    tagged = _TAG.search(text)
-    if tagged:
-        return tagged.group(1).strip()
-    if numeric:
-        numbers = _NUMBER.findall(text)
-        return numbers[-1] if numbers else None
-    return None
 
 
 class TaskSet:
@@ -85,7 +76,7 @@ class TaskSet:
     def reward(self, index: int, completion: str) -> float:
         """Verifier score (0..1, reasoning-gym's own `score_answer`) plus `format_weight` for a parsable answer."""
         task = self[index]
-        answer = extract_answer(completion, task.dataset in _NUMERIC)
+        answer = extract_answer(completion, allow_last_number=task.dataset in _NUMERIC)
         if answer is None:
             return 0.0
         score = float(self._datasets[task.dataset].score_answer(answer=answer, entry=task.entry) or 0.0)

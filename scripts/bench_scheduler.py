@@ -117,7 +117,7 @@ def ideal_ratio(tasks, replicas: int) -> float:
     import math
 
     from scheduler.evaluation.harness import EVAL_AGENTS
-    from scheduler.toolkit.agents import build_agent
+    from scheduler.toolkit.builtin import build_agent
 
     capacity, owner = {}, {}
     for name in EVAL_AGENTS:

@@ -23,7 +23,7 @@ from scheduler.evaluation.tasks import SUITE_DIR, EvalTask
 from scheduler.observe.bus import EventBus
 from scheduler.planning.base import Planner
 from scheduler.toolkit.agent_server import ToolAgent
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 from scheduler.toolkit.faults import FaultPlan
 
 EVAL_AGENTS = ("documents", "search", "python", "webpage")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from scheduler.errors import TransientToolError
+from tools.errors import TransientToolError
 
 
 @dataclass

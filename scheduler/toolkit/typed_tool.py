@@ -16,8 +16,8 @@ from typing import Annotated, Any, Awaitable, Callable, Generic, Protocol, TypeV
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticUndefined
 
-from scheduler.errors import ToolFailure
 from scheduler.toolkit import error_payload
+from tools.errors import ToolFailure
 
 InT = TypeVar("InT", bound=BaseModel)
 OutT = TypeVar("OutT", bound=BaseModel)

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _build(cfg, name: str):  # noqa: ANN001 - SymphonyConfig -> ToolAgent
-    from scheduler.toolkit.agents import build_agent
+    from scheduler.toolkit.builtin import build_agent
 
     server = cfg.scheduler.tool_server
     root = Path(server.root or DEFAULT_ROOT)
@@ -59,7 +59,7 @@ def _build(cfg, name: str):  # noqa: ANN001 - SymphonyConfig -> ToolAgent
 def _list(args: argparse.Namespace) -> int:
     import asyncio
 
-    from scheduler.toolkit.agents import BUILTIN_AGENTS
+    from scheduler.toolkit.builtin import BUILTIN_AGENTS
 
     cfg = config(args)
     for name in BUILTIN_AGENTS:

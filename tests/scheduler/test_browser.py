@@ -16,7 +16,7 @@ from scheduler.engine import Engine
 from scheduler.observe.bus import EventBus
 from scheduler.observe.sse_server import SchedulerService
 from scheduler.planning.scripted import ScriptedPlanner
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 
 from .conftest import serve
 from .cdp import chromium_page

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scheduler.dispatch.dispatcher import Dispatcher, ToolCall
 from scheduler.observe.bus import EventBus
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 
 from .conftest import serve
 

@@ -10,7 +10,7 @@ from scheduler.client.discovery import connect_discovered, discover, register_to
 from scheduler.dispatch.dispatcher import Dispatcher, ToolCall
 from scheduler.errors import SchemaMismatchError
 from scheduler.observe.bus import EventBus
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 from scheduler.toolkit.schema_hash import hash_from_tags
 
 

@@ -6,7 +6,7 @@ from agents.llm.base import SamplingParams
 from scheduler.dispatch.dispatcher import Dispatcher, ToolCall
 from scheduler.observe.bus import EventBus
 from scheduler.observe.events import EventType
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 
 from .conftest import serve
 

@@ -15,7 +15,7 @@ from scheduler.planning.llm_react import LLMPlanner
 from scheduler.planning.scripted import ScriptedPlanner
 from scheduler.planning.step import find_json_object, step_from_json
 from scheduler.planning.templates import TemplateError, render
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 
 from .conftest import serve
 

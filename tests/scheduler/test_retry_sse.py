@@ -15,7 +15,7 @@ from scheduler.observe.bus import EventBus, read_trace
 from scheduler.observe.sse_server import SchedulerService
 from scheduler.planning.scripted import ScriptedPlanner
 from core.processes import free_port
-from scheduler.toolkit.agents import build_agent
+from scheduler.toolkit.builtin import build_agent
 
 from .conftest import serve
 from .sse_client import read_sse

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.errors import PermanentToolError
-from scheduler.toolkit.agents import build_agent
-from scheduler.toolkit.agents.calculator import calculate
+from scheduler.toolkit.builtin import build_agent
+from tools.errors import PermanentToolError
 
 
-def test_calculator_is_exact_and_refuses_code() -> None:
-    assert calculate("0.1 + 0.2") == "0.3"
-    assert calculate("(3 + 4) * 2 / 7") == "2"
-    assert calculate("round(10 / 3, 2)") == "3.33"
-    assert calculate("floor(4875300 / 37)") == str(4875300 // 37)
+async def test_calculate_tool_is_exact_and_refuses_code(tmp_path: Path) -> None:
+    calculate = build_agent("python", tmp_path).tool("calculate")
+    assert (await calculate.run({"expression": "0.1 + 0.2"})).value == "0.3"
+    assert (await calculate.run({"expression": "(3 + 4) * 2 / 7"})).value == "2"
+    assert (await calculate.run({"expression": "round(10 / 3, 2)"})).value == "3.33"
+    assert (await calculate.run({"expression": "floor(4875300 / 37)"})).value == str(4875300 // 37)
+    assert (await calculate.run({"expression": "1e20"})).value == "100000000000000000000"
     for bad in ("__import__('os').system('true')", "a + 1", "2 ** 100000", "1 / 0", "1 +"):
         with pytest.raises(PermanentToolError):
-            calculate(bad)
+            await calculate.run({"expression": bad})
 
 
 async def test_documents_parse_pdf_csv_and_refuse_escape(suite_files: Path) -> None:
@@ -63,10 +64,20 @@ async def test_python_runner_limits(tmp_path: Path) -> None:
         await run.run({"code": "1/0"})
 
 
+async def test_python_runner_reads_copies_of_the_folder_files(suite_files: Path) -> None:
+    run = build_agent("python", suite_files).tool("run_python")
+    original = (suite_files / "sales.csv").read_text()
+    code = "import os\nprint(open('sales.csv').readline().strip())\nopen('sales.csv', 'w').write('gone')\nprint(os.getcwd())"
+    out = await run.run({"code": code})
+    header, cwd = out.stdout.splitlines()
+    assert header == original.splitlines()[0] and Path(cwd) != suite_files and not Path(cwd).exists()
+    assert (suite_files / "sales.csv").read_text() == original
+
+
 async def test_fault_plan_is_keyed_by_call_and_reproducible() -> None:
     from pydantic import BaseModel
 
-    from scheduler.errors import TransientToolError
+    from tools.errors import TransientToolError
     from scheduler.toolkit.faults import FaultPlan
 
     class Args(BaseModel):

@@ -1,4 +1,4 @@
-"""The Python tool: the model writes <python>code</python>, the sandbox runs it, stdout comes back.
+"""The Python protocol: the model writes <python>code</python>, tools.sandbox runs it, stdout comes back.
 
 Why: code turns the model's plan into exact computation (arithmetic, combinatorics, parsing) — the thing
 small models are worst at doing "in their head"; an agent with this tool really is better at such subtasks.
@@ -6,8 +6,8 @@ small models are worst at doing "in their head"; an agent with this tool really 
 
 from __future__ import annotations
 
-from agents.tools.base import TaggedTool, ToolResult
-from agents.tools.sandbox import SandboxLimits, run_python
+from agents.tool_use.base import TaggedTool, ToolResult
+from tools.sandbox import SandboxLimits, run_python
 
 
 class PythonTool(TaggedTool):

@@ -1,8 +1,9 @@
 """Okapi BM25 over a fixed list of passages (pure Python, no extra dependency).
 
-Why BM25 as the default retriever: it is exact-term, deterministic, instant to index and needs no model,
-which suits small local corpora (an agent's notes, manuals) and keyword-heavy questions; the dense MiniLM
-search in agents.tools.retrieval covers paraphrases.
+Why BM25 as the one retriever: it is exact-term, deterministic, instant to index and needs no model, which
+suits small local corpora (an agent's notes, manuals, a task suite's documents) and keyword-heavy queries,
+and it keeps scripted evaluation plans reproducible. Stopwords are dropped so that question words ("what
+is the ...") do not outweigh the terms that identify a passage.
 """
 
 from __future__ import annotations

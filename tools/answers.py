@@ -1,14 +1,17 @@
-"""Pulling the final answer out of a chain of thought, and normalising it so independent agents' answers vote.
+"""Pulling the final answer out of a model's text, and normalising it: the one answer extraction of the project.
 
-Why: Symphony aggregates K chains of thought by (weighted) majority vote, and Echo rewards correct answers,
-so "47", "47.0", "**Answer:** 47." and "\\boxed{47}" must all become the same string, while an output with no
-recognisable answer must be reported as None (the executor then retries or abstains) rather than guessed.
+Why: Symphony aggregates K chains of thought by (weighted) majority vote, Echo rewards correct answers and the
+scheduler's suite scores exact matches, so "47", "47.0", "**Answer:** 47." and "\\boxed{47}" must all become
+the same string, while an output with no recognisable answer must be reported as None (the executor then
+retries or abstains, a reward is zero) rather than guessed.
 
 Extraction precedence (the most explicit marker wins; within a kind the LAST occurrence wins, because models
 restate the question first and conclude last):
-  1. \\boxed{X} (nested braces handled)   2. "Answer: X" / "The answer is X" / "Final answer: X"
-  3. "#### X" (GSM8K style)               4. an option letter "(B)" on the last non-empty line
-  5. the last number in the text
+  1. <answer>X</answer> (Echo's prompts ask for it; an unclosed last tag counts up to the end of the text,
+     since generation may stop at the closing tag or run out of tokens)
+  2. \\boxed{X} (nested braces handled)   3. "Answer: X" / "The answer is X" / "Final answer: X"
+  4. "#### X" (GSM8K style)               5. an option letter "(B)" on the last non-empty line
+  6. the last number in the text (callers switch this off where an answer need not be a number)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-__all__ = ["answers_equal", "extract_answer", "extract_boxed", "normalize_answer", "normalize_number"]
+__all__ = ["answers_equal", "extract_answer", "extract_boxed", "extract_tagged", "normalize_answer", "normalize_number"]
 
 _NUMBER = r"[-+−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+−]?\.\d+"
 _NUMBER_RE = re.compile(rf"(?<![\w.])(?:{_NUMBER})(?:\s*/\s*(?:\d+))?(?![\w])")
@@ -28,6 +31,8 @@ _HASHES_RE = re.compile(r"(?m)####\s*(?P<ans>[^\n]*)")
 _OPTION_RE = re.compile(r"\(([A-J])\)")
 _SENTENCE_END_RE = re.compile(r"\.\s+(?=[A-Z])")
 _PLACEHOLDER_RE = re.compile(r"<[^<>]*>|\[[^\[\]]*answer[^\[\]]*\]", re.IGNORECASE)
+_TAG_RE = re.compile(r"<answer>(?P<ans>.*?)</answer>", re.DOTALL | re.IGNORECASE)
+_OPEN_TAG_RE = re.compile(r"<answer>(?P<ans>(?:(?!</?answer>).)*)\Z", re.DOTALL | re.IGNORECASE)
 
 
 def extract_boxed(text: str) -> str | None:
@@ -50,10 +55,24 @@ def _clean_tail(answer: str) -> str:
     return answer.rstrip(".").strip()
 
 
+def extract_tagged(text: str) -> str | None:
+    """Content of the last non-empty <answer>...</answer>, else of an unclosed <answer> ending the text."""
+    closed = [m.group("ans") for m in _TAG_RE.finditer(text)]
+    unclosed = _OPEN_TAG_RE.search(text)
+    for candidate in reversed(closed + ([unclosed.group("ans")] if unclosed else [])):
+        answer = candidate.strip()
+        if answer and not _PLACEHOLDER_RE.fullmatch(answer):  # "<answer></answer>" echoed from the prompt
+            return extract_boxed(answer) or answer
+    return None
+
+
 def extract_answer(text: str, *, allow_last_number: bool = True) -> str | None:
     """The final answer as written (not normalised), or None when the text commits to nothing."""
     if not isinstance(text, str):
         raise TypeError(f"extract_answer expects str, got {type(text).__name__}")
+    tagged = extract_tagged(text)
+    if tagged:
+        return tagged
     boxed = extract_boxed(text)
     if boxed:
         return boxed

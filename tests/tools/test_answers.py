@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.answers import answers_equal, extract_answer, extract_boxed, normalize_answer, normalize_number
+from tools.answers import answers_equal, extract_answer, extract_boxed, extract_tagged, normalize_answer, normalize_number
 
 
 @pytest.mark.parametrize(
@@ -32,7 +32,8 @@ def test_extract_answer_formats(text: str, expected: str) -> None:
     assert extract_answer(text) == expected
 
 
-def test_precedence_boxed_over_answer_over_hashes_over_number() -> None:
+def test_precedence_tag_over_boxed_over_answer_over_hashes_over_number() -> None:
+    assert extract_answer("\\boxed{5}\nAnswer: 3\n<answer>7</answer> then 6") == "7"
     assert extract_answer("Answer: 3\n#### 4\n\\boxed{5} then 6") == "5"
     assert extract_answer("#### 4\nAnswer: 3\nthen 6") == "3"
     assert extract_answer("#### 4\nthen 6") == "4"
@@ -135,11 +136,25 @@ def test_a_real_answer_after_an_echoed_template_still_counts():
     assert extract_answer("Format: Answer: <final answer>\n12 + 35 = 47\nAnswer: 47") == "47"
 
 
-def test_an_echo_of_the_final_instruction_is_not_an_answer():
-    from agents.prompts import FINAL_INSTRUCTION, final_answer
+@pytest.mark.parametrize(
+    ("text", "tagged"),
+    [
+        ("<answer>42</answer>", "42"),
+        ("Thinking: 3 + 4 = 7.\n<answer> 7 </answer>", "7"),
+        ("<answer>1</answer> no, <answer>2</answer>", "2"),
+        ("<ANSWER>blue</ANSWER>", "blue"),
+        ("<answer>\\boxed{3}</answer>", "3"),
+        ("Reply inside <answer></answer>. So <answer>9", "9"),  # generation stopped at the closing tag
+        ("<answer>4</answer> and then <answer>", "4"),
+        ("<answer><final answer></answer>", None),
+        ("<answer>   </answer>", None),
+    ],
+)
+def test_answer_tag(text: str, tagged: str | None) -> None:
+    assert extract_tagged(text) == tagged
+    assert extract_answer(text, allow_last_number=False) == tagged
 
-    echo = "Step done. " + FINAL_INSTRUCTION.replace("with a last line that starts with ", "")
-    assert final_answer(echo) is None
-    assert final_answer("Answer:' followed only by the final number, word or option letter") is None
-    assert final_answer("12 + 35 = 47\nAnswer: 47") == "47"
-    assert final_answer("Answer: word") == "word"  # short answers that happen to occur in the instruction still count
+
+def test_an_empty_tag_leaves_the_other_markers() -> None:
+    text = "Reply inside <answer></answer>. The answer is 5"
+    assert extract_tagged(text) is None and extract_answer(text) == "5"

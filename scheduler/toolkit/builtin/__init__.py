@@ -1,4 +1,9 @@
-"""Built-in tool agents. `BUILTIN_AGENTS` maps the name used by `symphony tools serve NAME` to a factory."""
+"""Built-in tool agents. `BUILTIN_AGENTS` maps the name used by `symphony tools serve NAME` to a factory.
+
+Why "builtin" and thin: these are MCP servings of the shared `tools/` implementations (calculator, sandbox,
+corpus search) plus the scheduler-only documents, webpage and LLM agents; the pydantic models in `tools/` are
+the served schemas.
+"""
 
 from __future__ import annotations
 
@@ -9,31 +14,31 @@ from scheduler.toolkit.agent_server import ToolAgent
 
 
 def _documents(root: Path, **_: object) -> ToolAgent:
-    from scheduler.toolkit.agents.documents import documents_agent
+    from scheduler.toolkit.builtin.documents import documents_agent
 
     return documents_agent(root)
 
 
 def _search(root: Path, **_: object) -> ToolAgent:
-    from scheduler.toolkit.agents.search import search_agent
+    from scheduler.toolkit.builtin.search import search_agent
 
     return search_agent(root)
 
 
 def _python(root: Path, **_: object) -> ToolAgent:
-    from scheduler.toolkit.agents.python_runner import python_agent
+    from scheduler.toolkit.builtin.python_runner import python_agent
 
     return python_agent(root)
 
 
 def _webpage(root: Path, output_dir: Path | None = None, **_: object) -> ToolAgent:
-    from scheduler.toolkit.agents.webpage import webpage_agent
+    from scheduler.toolkit.builtin.webpage import webpage_agent
 
     return webpage_agent(output_dir or root / "_artefacts")
 
 
 def _llm(root: Path, backend: object | None = None, **_: object) -> ToolAgent:
-    from scheduler.toolkit.agents.llm_agent import llm_agent
+    from scheduler.toolkit.builtin.llm_agent import llm_agent
 
     return llm_agent(backend)  # type: ignore[arg-type]
 

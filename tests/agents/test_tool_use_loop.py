@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from agents.answers import extract_answer
 from agents.llm.base import SamplingParams
 from agents.llm.transformers_backend import TransformersBackend
-from agents.tools import CalculatorTool, PythonTool, run_with_tools
-from agents.tools.loop import LIMIT_NOTE, with_instructions
+from agents.tool_use import CalculatorTool, PythonTool, run_with_tools
+from agents.tool_use.loop import LIMIT_NOTE, with_instructions
+from tools.answers import extract_answer
 
 QUESTION = [{"role": "user", "content": "What is six times seven?"}]
 CALL = "<python>print(6*7)</python>"

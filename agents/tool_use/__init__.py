@@ -1,10 +1,12 @@
-"""Agent tools with plain-text protocols, and the loop that lets a chat model use them.
+"""How an agent's chat model uses tools: plain-text protocols and the generate -> call -> output loop.
 
-    <python>print(2**10)</python>      sandboxed Python (agents.tools.python_tool)
-    CALCULATE: 12*(3+4)                 safe arithmetic (agents.tools.calculator)
-    <search>graph coloring</search>     passages from a local folder (agents.tools.retrieval)
+    <python>print(2**10)</python>      sandboxed Python (agents.tool_use.python_tool -> tools.sandbox)
+    CALCULATE: 12*(3+4)                 exact arithmetic (agents.tool_use.calculator_tool -> tools.calculator)
+    <search>graph coloring</search>     passages from a local folder (agents.tool_use.retrieval_tool -> tools.retrieval)
 
-`run_with_tools(backend, conversation, tools, max_rounds)` runs the generate -> call -> output loop.
+Why only the protocols live here: what a tool computes is the shared implementation in `tools/` (the same one
+the scheduler's MCP tool agents serve); this package turns the model's text into calls and results back into
+text. `run_with_tools(backend, conversation, tools, max_rounds)` runs the loop.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from agents.tools.base import Tool, ToolCall, ToolResult
-from agents.tools.calculator import CalculatorTool
-from agents.tools.loop import ToolExchange, ToolRunOutcome, run_with_tools, tool_instructions
-from agents.tools.python_tool import PythonTool
-from agents.tools.retrieval import RetrievalTool
-from agents.tools.sandbox import SandboxLimits, SandboxResult, run_python
+from agents.tool_use.base import Tool, ToolCall, ToolResult
+from agents.tool_use.calculator_tool import CalculatorTool
+from agents.tool_use.loop import ToolExchange, ToolRunOutcome, run_with_tools, tool_instructions
+from agents.tool_use.python_tool import PythonTool
+from agents.tool_use.retrieval_tool import RetrievalTool
 from core.errors import SymphonyError
 
 TOOL_NAMES = ("python", "calculator", "retrieval")
@@ -27,15 +28,12 @@ __all__ = [
     "CalculatorTool",
     "PythonTool",
     "RetrievalTool",
-    "SandboxLimits",
-    "SandboxResult",
     "Tool",
     "ToolCall",
     "ToolExchange",
     "ToolResult",
     "ToolRunOutcome",
     "build_tools",
-    "run_python",
     "run_with_tools",
     "tool_instructions",
 ]

@@ -11,9 +11,9 @@ import asyncio
 from pydantic import BaseModel, Field
 
 from agents.llm.base import LLMBackend, SamplingParams
-from scheduler.errors import PermanentToolError
 from scheduler.toolkit.agent_server import ToolAgent
 from scheduler.toolkit.typed_tool import Progress, TypedTool
+from tools.errors import PermanentToolError
 
 
 class AskInput(BaseModel):

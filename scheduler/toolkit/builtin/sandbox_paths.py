@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scheduler.errors import PermanentToolError
+from tools.errors import PermanentToolError
 
 
 def inside(root: Path, relative: str) -> Path:

@@ -15,10 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from scheduler.errors import PermanentToolError
 from scheduler.toolkit.agent_server import ToolAgent
-from scheduler.toolkit.agents.sandbox_paths import inside
+from scheduler.toolkit.builtin.sandbox_paths import inside
 from scheduler.toolkit.typed_tool import Progress, TypedTool
+from tools.errors import PermanentToolError
+from tools.retrieval import read_pdf
 
 MAX_CHARS = 20_000
 
@@ -61,13 +62,6 @@ class LookupOutput(BaseModel):
     value: str
 
 
-def _read_pdf(path: Path) -> tuple[str, int]:
-    from pypdf import PdfReader
-
-    reader = PdfReader(str(path))
-    return "\n".join(page.extract_text() or "" for page in reader.pages), len(reader.pages)
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
@@ -82,7 +76,7 @@ def documents_agent(root: Path) -> ToolAgent:
         suffix = path.suffix.lower()
         await progress(0, 1, f"parsing {data.path}")
         if suffix == ".pdf":
-            text, pages = await asyncio.to_thread(_read_pdf, path)
+            text, pages = await asyncio.to_thread(read_pdf, path)
             out = ParseOutput(path=data.path, kind="pdf", text=text, pages=pages)
         elif suffix == ".csv":
             columns, rows = await asyncio.to_thread(_read_csv, path)

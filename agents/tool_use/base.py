@@ -2,7 +2,7 @@
 
 Why text protocols: the agents run small chat models without native function calling, so a tool call is a
 tagged span in the model's own chain of thought (`<python>...</python>`, `<search>...</search>`,
-`CALCULATE: 2*(3+4)`). The loop (agents.tools.loop) finds the earliest call, cuts the model's text there
+`CALCULATE: 2*(3+4)`). The loop (agents.tool_use.loop) finds the earliest call, cuts the model's text there
 (anything after it would be the model hallucinating the result), runs the tool and feeds back `<output>`.
 """
 

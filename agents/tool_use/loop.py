@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from agents.llm.base import ChatMessage, Conversation, LLMBackend, SamplingParams
-from agents.tools.base import Tool, ToolCall, ToolResult
+from agents.tool_use.base import Tool, ToolCall, ToolResult
 from core.errors import SymphonyError
 
 LIMIT_NOTE = "(Tool limit reached: give your final answer now without calling tools.)"
