@@ -1,8 +1,5 @@
 """Carry out one subtask with the agent's LLM (and tools): the work an assigned executor is paid for.
 
-Malformed output policy (issue #3): a final step whose answer cannot be extracted is retried once with a
-stricter instruction; if that fails too the executor abstains explicitly instead of guessing.
-
 `Executor` is the seam between the worker (auctions, results, votes: the same for every agent) and the work
 itself. A beacon payload is opaque bytes to the worker; the executor says whether it can do the job at all
 (`accepts`, checked before bidding, so an agent never wins work of a kind it cannot do) and does it (`run`).
@@ -11,14 +8,20 @@ A reasoning agent takes `SubtaskPayload`s; a Hide-and-Shill detector agent takes
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Protocol, Sequence
 
+from agents.answer_format import Answer, answer_constraint
 from agents.llm.base import LLMBackend
+from agents.llm.structured import StructuredOutputError, ask_structured
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
 from agents.prompts import final_answer, step_messages
+from agents.tool_use import AgentTool, run_with_tools
 from tools.answers import normalize_answer
+
+log = logging.getLogger("symphony.executor")
 
 
 class Executor(Protocol):
@@ -32,23 +35,19 @@ class Executor(Protocol):
 
 
 class StepExecutor:
-    """Executes one step of a chain of thought (`SubtaskPayload`) with the agent's LLM and tools."""
+    """Executes one step of a chain of thought (`SubtaskPayload`) with the agent's LLM and tools.
 
-    def __init__(self, backend: LLMBackend, profile: AgentProfile, tools: Sequence[object] = ()) -> None:
+    Constrained (the default): the reply is an `Answer` decoded under the step's constraint — the final step's
+    answer format, or one short result — after at most `max_tool_rounds` constrained tool calls. A reply that
+    cannot finish within the token budget is an explicit abstention naming the schema, never a truncated vote.
+    Free (`profile.decoding == "free"`, the baseline benchmarks compare against): free text, the answer
+    extracted from an "Answer:" line, retried once with a stricter instruction, else an abstention.
+    """
+
+    def __init__(self, backend: LLMBackend, profile: AgentProfile, tools: Sequence[AgentTool] = ()) -> None:
         self.backend = backend
         self.profile = profile
         self.tools = list(tools)
-
-    def _generate(self, messages: list[dict[str, str]]) -> tuple[str, tuple[str, ...], int]:
-        params = self.profile.llm.sampling_params()
-        if self.tools:
-            from agents.tool_use import run_with_tools
-
-            outcome = run_with_tools(self.backend, messages, self.tools, max_rounds=self.profile.max_tool_rounds, params=params)
-            return outcome.text, tuple(outcome.tools_used), outcome.tokens
-        result = self.backend.generate([messages], params)
-        completion = result.completions[0][0]
-        return completion.text, (), completion.prompt_tokens + completion.completion_tokens
 
     def accepts(self, payload: bytes) -> bool:
         try:
@@ -65,24 +64,49 @@ class StepExecutor:
         return self.execute(subtask)
 
     def execute(self, payload: SubtaskPayload) -> ResultPayload:
+        if self.profile.decoding == "free":
+            return self._execute_free(payload)
         start = time.perf_counter()
-        text, used, tokens = self._generate(step_messages(self.profile.system_prompt, payload))
+        messages = step_messages(self.profile.system_prompt, payload)
+        constraint = answer_constraint(payload.answer_format, payload.question, final=payload.final)
+        params = self.profile.llm.sampling_params()
+        used: tuple[str, ...] = ()
+        try:
+            if self.tools:
+                outcome = run_with_tools(self.backend, messages, self.tools, constraint, params=params,
+                                         max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)
+                text, used, tokens, transcript = outcome.text, tuple(outcome.tools_used), outcome.tokens, outcome.transcript
+            else:
+                sample = ask_structured(self.backend, messages, Answer, params, who=self.profile.name, constraint=constraint)
+                completion = sample.completion
+                text, tokens, transcript = completion.text, completion.prompt_tokens + completion.completion_tokens, completion.text
+        except StructuredOutputError as exc:
+            log.info("%s abstains on step %d: %s", self.profile.name, payload.step_index, exc)
+            return ResultPayload(output=f"abstained: {exc}", abstained=True, seconds=time.perf_counter() - start)
+        answer = Answer.model_validate_json(text).answer.strip()
+        seconds = time.perf_counter() - start
         if not payload.final:
-            if not text.strip():
-                text, used2, tokens2 = self._generate(step_messages(self.profile.system_prompt, payload, strict=True))
-                used, tokens = used + used2, tokens + tokens2
-            if not text.strip():
-                return ResultPayload(output="", abstained=True, tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
-            return ResultPayload(output=text.strip(), tools_used=used, tokens=tokens, seconds=time.perf_counter() - start)
+            return ResultPayload(output=answer, tools_used=used, tokens=tokens, seconds=seconds)
+        return ResultPayload(output=transcript, answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
 
+    # -- the unconstrained baseline ------------------------------------------------------------------------
+    def _generate_free(self, messages: list[dict[str, str]]) -> tuple[str, int]:
+        completion = self.backend.generate([messages], self.profile.llm.sampling_params()).completions[0][0]
+        return completion.text, completion.prompt_tokens + completion.completion_tokens
+
+    def _execute_free(self, payload: SubtaskPayload) -> ResultPayload:
+        start = time.perf_counter()
+        text, tokens = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True))
+        if not payload.final:
+            ok = bool(text.strip())
+            return ResultPayload(output=text.strip(), abstained=not ok, tokens=tokens, seconds=time.perf_counter() - start)
         answer = final_answer(text)
         if answer is None:
-            retry, used2, tokens2 = self._generate(step_messages(self.profile.system_prompt, payload, strict=True))
-            used, tokens = used + used2, tokens + tokens2
+            retry, tokens2 = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True, strict=True))
+            tokens += tokens2
             answer = final_answer(retry)
             text = text + "\n[retry] " + retry
         seconds = time.perf_counter() - start
         if answer is None:
-            return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds)
-        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
-
+            return ResultPayload(output=text.strip(), abstained=True, tokens=tokens, seconds=seconds)
+        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tokens=tokens, seconds=seconds)

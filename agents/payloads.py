@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+from agents.answer_format import FORMATS
 from core.errors import SymphonyError
 
 FORMAT_VERSION = 1
@@ -33,6 +34,7 @@ class SubtaskPayload:
     step_index: int
     previous: tuple[StepResult, ...] = ()
     final: bool = False
+    answer_format: str = "text"  # agents.answer_format: how the final step must answer ("option", "number", ...)
 
     @property
     def step(self) -> str:
@@ -43,7 +45,7 @@ class SubtaskPayload:
         previous = list(self.previous)
         while True:
             body = {"v": FORMAT_VERSION, "question": self.question, "plan": list(self.plan), "step_index": self.step_index,
-                    "previous": [asdict(p) for p in previous], "final": self.final}
+                    "previous": [asdict(p) for p in previous], "final": self.final, "answer_format": self.answer_format}
             data = json.dumps(body, ensure_ascii=False).encode()
             if len(data) <= max_bytes:
                 return data
@@ -63,7 +65,11 @@ class SubtaskPayload:
             index = int(body["step_index"])
             if not 0 <= index < len(plan):
                 raise PayloadError(f"step_index {index} outside a plan of {len(plan)} steps")
-            return cls(str(body["question"]), plan, index, tuple(StepResult(str(p["step"]), str(p["result"])) for p in body.get("previous", [])), bool(body.get("final", False)))
+            fmt = str(body.get("answer_format", "text"))
+            if fmt not in FORMATS:
+                raise PayloadError(f"unknown answer_format {fmt!r}")
+            previous = tuple(StepResult(str(p["step"]), str(p["result"])) for p in body.get("previous", []))
+            return cls(str(body["question"]), plan, index, previous, bool(body.get("final", False)), fmt)
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, PayloadError):
                 raise

@@ -1,18 +1,26 @@
 """The requester's planner: an LLM writes K independent plans of 3-8 subtasks, the last giving the final answer.
 
-Why validation and a fallback: small local models often return no usable list. A plan that cannot be parsed,
-or has too few steps, is replaced by one of a few fixed decompositions, and the provenance records which plans
-came from the model and which from the fallback, so reports never overstate what the planner did.
+Why constrained plans: a plan is decoded under the JSON schema of `PlanDraft` (3 to 8 short steps), so every
+sample the model finishes is a plan; the model only chooses the steps. The fixed decompositions remain as a
+last resort for a sample that did not finish within the token budget (or repeated an earlier plan), and the
+provenance records which plans came from the model and which from the fallback, so reports never overstate
+what the planner did. `decoding="free"` keeps the old numbered-list parsing as the baseline benchmarks use.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from agents.llm.base import LLMBackend, SamplingParams
+from agents.llm.structured import generate_structured
 
 MIN_STEPS, MAX_STEPS = 3, 8
+STEP_CHARS = 120
 _NUMBERED = re.compile(r"^\s*(?:step\s*)?(\d{1,2})\s*[.):-]\s*(.+?)\s*$", re.IGNORECASE)
 _FINAL_WORDS = ("final answer", "answer")
 
@@ -22,7 +30,23 @@ FALLBACK_PLANS: tuple[tuple[str, ...], ...] = (
     ("Find the key information needed to answer.", "Reason from it to a result, showing each step.", "State the final answer clearly."),
 )
 
-PLANNER_SYSTEM = "You are a planner. You split a task into a short numbered list of simple steps. You never solve the task."
+PLANNER_SYSTEM = "You are a planner. You split a task into a short list of simple steps. You never solve the task."
+EXAMPLE_TASK = "A shop sells 3 pens at 2 dollars each and 4 pencils at 1 dollar each. How much do they cost in total?"
+EXAMPLE_PLAN = {"steps": ["List the items, their counts and prices.", "Compute the cost of the pens and of the pencils.",
+                          "Add the two costs and give the final answer."]}
+
+
+class PlanDraft(BaseModel):
+    """What the planner model writes: the steps of one chain of thought, the last one answering."""
+
+    steps: list[str] = Field(min_length=MIN_STEPS, max_length=MAX_STEPS)
+
+
+def _step_schema() -> dict:
+    schema = PlanDraft.model_json_schema()
+    schema["properties"]["steps"]["items"] = {"type": "string", "minLength": 3, "maxLength": STEP_CHARS,
+                                              "pattern": r"^[^\n]+$"}
+    return schema
 
 
 @dataclass(frozen=True)
@@ -31,8 +55,16 @@ class Plan:
     source: str  # "llm" | "fallback"
 
 
+def finish_plan(steps: list[str]) -> tuple[str, ...] | None:
+    """De-duplicated steps with a final-answer step at the end, or None if not 3-8 steps."""
+    unique = list(dict.fromkeys(s.strip() for s in steps if s.strip()))
+    if unique and not any(word in unique[-1].lower() for word in _FINAL_WORDS):
+        unique.append("State the final answer.")
+    return tuple(unique) if MIN_STEPS <= len(unique) <= MAX_STEPS else None
+
+
 def parse_plan(text: str) -> tuple[str, ...] | None:
-    """Numbered steps from a model's answer, or None if it does not contain a valid 3-8 step plan."""
+    """Numbered steps from a free-text answer (the unconstrained baseline), or None if no valid 3-8 step plan."""
     steps: list[str] = []
     for line in text.splitlines():
         match = _NUMBERED.match(line)
@@ -42,35 +74,50 @@ def parse_plan(text: str) -> tuple[str, ...] | None:
                 steps.append(step[:300])
     if len(steps) < MIN_STEPS - 1:
         return None
-    if not any(word in steps[-1].lower() for word in _FINAL_WORDS):
-        steps.append("State the final answer.")
-    if not MIN_STEPS <= len(steps) <= MAX_STEPS:
-        return None
-    return tuple(steps)
+    return finish_plan(steps)
 
 
 class Planner:
-    def __init__(self, backend: LLMBackend, *, temperature: float = 0.8, max_new_tokens: int = 160, seed: int | None = 0) -> None:
+    def __init__(self, backend: LLMBackend, *, temperature: float = 0.8, max_new_tokens: int = 160, seed: int | None = 0,
+                 decoding: Literal["constrained", "free"] = "constrained") -> None:
         self.backend = backend
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
         self.seed = seed
+        self.decoding = decoding
 
     def messages(self, question: str) -> list[dict[str, str]]:
-        ask = (f"Task: {question}\n\nWrite a plan of 3 to 5 numbered steps to solve this task. "
-               "The last step must give the final answer. Write only the numbered steps.")
-        return [{"role": "system", "content": PLANNER_SYSTEM}, {"role": "user", "content": ask}]
+        if self.decoding == "free":
+            ask = (f"Task: {question}\n\nWrite a plan of 3 to 5 numbered steps to solve this task. "
+                   "The last step must give the final answer. Write only the numbered steps.")
+            return [{"role": "system", "content": PLANNER_SYSTEM}, {"role": "user", "content": ask}]
+        ask = "Task: {}\n\nWrite a plan of 3 to 5 short steps. The last step gives the final answer."
+        return [
+            {"role": "system", "content": PLANNER_SYSTEM},
+            {"role": "user", "content": ask.format(EXAMPLE_TASK)},
+            {"role": "assistant", "content": json.dumps(EXAMPLE_PLAN)},
+            {"role": "user", "content": ask.format(question)},
+        ]
 
     def plans(self, question: str, k: int) -> tuple[list[Plan], int]:
         """K plans (distinct where possible) and the tokens the planner used."""
         params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, n=k, seed=self.seed)
-        result = self.backend.generate([self.messages(question)], params)
+        if self.decoding == "free":
+            result = self.backend.generate([self.messages(question)], params)
+            drafts = [parse_plan(c.text) for c in result.completions[0]]
+            tokens = result.total_tokens
+        else:
+            from agents.llm.base import Constraint
+
+            samples = generate_structured(self.backend, [self.messages(question)], PlanDraft, params,
+                                          constraint=Constraint.json_schema(_step_schema(), "PlanDraft"))[0]
+            drafts = [finish_plan(s.value.steps) if s.value is not None else None for s in samples]
+            tokens = sum(s.completion.prompt_tokens + s.completion.completion_tokens for s in samples)
         plans: list[Plan] = []
-        for completion in result.completions[0]:
-            steps = parse_plan(completion.text)
+        for steps in drafts:
             if steps is not None and all(p.steps != steps for p in plans):
                 plans.append(Plan(steps, "llm"))
         fallback = iter(FALLBACK_PLANS)
         while len(plans) < k:
             plans.append(Plan(next(fallback, FALLBACK_PLANS[len(plans) % len(FALLBACK_PLANS)]), "fallback"))
-        return plans[:k], result.total_tokens
+        return plans[:k], tokens

@@ -32,6 +32,8 @@ class AgentProfile(BaseModel):
     endpoint: str = ""
     state_dir: Path = Field(Path(".symphony/agents"), description="checkpoint and worker state live here")
     heartbeat_interval_s: float = Field(60.0, gt=0)
-    max_tool_rounds: int = Field(3, ge=0, le=10)
+    max_tool_rounds: int = Field(2, ge=0, le=10, description="tool calls per step (a failed call may be retried)")
+    decoding: Literal["constrained", "free"] = Field(
+        "constrained", description="constrained JSON replies (default), or free text (the benchmarks' baseline)")
     llm: LLMSettings = LLMSettings()
 

@@ -20,6 +20,7 @@ from typing import Callable
 from eth_utils import keccak
 from pydantic import Field
 
+from agents.answer_format import infer_format
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import ResultPayload, StepResult, SubtaskPayload
 from agents.planner import Plan, Planner
@@ -95,7 +96,8 @@ class Requester:
         auction = self.auction
         record = StepRecord(chain.plan.steps[index])
         previous = tuple(StepResult(p.step, (p.result.answer or p.result.output) if p.result else "") for p in chain.steps)
-        payload = SubtaskPayload(self._question, chain.plan.steps, index, previous, final=index == len(chain.plan.steps) - 1)
+        payload = SubtaskPayload(self._question, chain.plan.steps, index, previous, final=index == len(chain.plan.steps) - 1,
+                                 answer_format=self._format)
         data = payload.encode(self.contracts.manifest.parameters.get("max_payload_bytes", 8192))
         start = time.perf_counter()
         record.beacon_ids = auction.post_until_assigned(timer, task_id, chain.cot_index, index, self.encode(record.step), data,
@@ -129,6 +131,7 @@ class Requester:
         progress = on_progress or (lambda _m: None)
         started = time.perf_counter()
         self._question = question
+        self._format = infer_format(question)
         self.auction.receipts = []
         timer = ChainTimer()
         task_id = keccak(f"{question}|{uuid.uuid4()}".encode())

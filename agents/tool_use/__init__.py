@@ -1,12 +1,12 @@
-"""How an agent's chat model uses tools: plain-text protocols and the generate -> call -> output loop.
+"""How an agent's chat model uses tools: constrained JSON calls, real results, constrained answers.
 
-    <python>print(2**10)</python>      sandboxed Python (agents.tool_use.python_tool -> tools.sandbox)
-    CALCULATE: 12*(3+4)                 exact arithmetic (agents.tool_use.calculator_tool -> tools.calculator)
-    <search>graph coloring</search>     passages from a local folder (agents.tool_use.retrieval_tool -> tools.retrieval)
+    {"tool": "calculator", "arguments": {"expression": "12 * (3 + 4)"}}   tools.calculator (exact arithmetic)
+    {"tool": "python", "arguments": {"code": "print(2 ** 10)"}}           tools.sandbox (sandboxed Python)
+    {"tool": "retrieval", "arguments": {"query": "leap year days"}}       tools.retrieval (BM25 over a corpus)
 
-Why only the protocols live here: what a tool computes is the shared implementation in `tools/` (the same one
-the scheduler's MCP tool agents serve); this package turns the model's text into calls and results back into
-text. `run_with_tools(backend, conversation, tools, max_rounds)` runs the loop.
+Why only the calling lives here: what a tool computes is the shared implementation in `tools/` (the same one
+the scheduler's MCP tool agents serve), with its pydantic input model as the call's schema; this package turns
+a model's constrained call into a run and the result back into a conversation turn. `run_with_tools` is the loop.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-from agents.tool_use.base import Tool, ToolCall, ToolResult
+from agents.tool_use.base import AgentTool, Example, ToolResult, call_constraint, parse_call
 from agents.tool_use.calculator_tool import CalculatorTool
 from agents.tool_use.loop import ToolExchange, ToolRunOutcome, run_with_tools, tool_instructions
 from agents.tool_use.python_tool import PythonTool
@@ -25,23 +25,25 @@ TOOL_NAMES = ("python", "calculator", "retrieval")
 
 __all__ = [
     "TOOL_NAMES",
+    "AgentTool",
     "CalculatorTool",
+    "Example",
     "PythonTool",
     "RetrievalTool",
-    "Tool",
-    "ToolCall",
     "ToolExchange",
     "ToolResult",
     "ToolRunOutcome",
     "build_tools",
+    "call_constraint",
+    "parse_call",
     "run_with_tools",
     "tool_instructions",
 ]
 
 
-def build_tools(names: Iterable[str], corpus: Path | None = None) -> list[Tool]:
+def build_tools(names: Iterable[str], corpus: Path | None = None) -> list[AgentTool]:
     """Tools by name ("python", "calculator", "retrieval"); retrieval needs a corpus folder."""
-    tools: list[Tool] = []
+    tools: list[AgentTool] = []
     for name in dict.fromkeys(names):  # de-duplicate, keep order
         if name == "python":
             tools.append(PythonTool())

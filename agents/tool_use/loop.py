@@ -1,23 +1,27 @@
-"""The tool-use loop: generate, find the first tool call, run it, feed the output back, repeat.
+"""The tool-use loop: a constrained tool call, the tool's real result, then a constrained answer.
 
-Why this shape: generation pauses on the tools' closing tags (stop strings), so the model never gets to
-invent a tool's output; the text after the earliest call is discarded for the same reason. Tool results
-come back as a user turn wrapped in <output>...</output> (every chat template accepts a user turn, not every
-one accepts a "tool" role). After `max_rounds` tool runs the model is told to answer without tools.
+Why this shape: the call is decoded under the union of the tools' argument schemas (`call_constraint`), so it
+always parses; the tool runs and its output goes back to the model as the next user turn (every chat template
+accepts a user turn, not every one a "tool" role); a failed call is shown with its error and, while rounds
+remain, the model may call again; the answer is decoded under the caller's answer constraint. A worked example
+of each tool is put before the task as real chat turns, because a small model copies a shown exchange much
+more reliably than it follows a description.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from agents.llm.base import ChatMessage, Conversation, LLMBackend, SamplingParams
-from agents.tool_use.base import Tool, ToolCall, ToolResult
+from agents.llm.base import Completion, Constraint, Conversation, LLMBackend, SamplingParams
+from agents.llm.structured import StructuredOutputError
+from agents.tool_use.base import AgentTool, ToolResult, call_constraint, call_json, parse_call
 from core.errors import SymphonyError
 
-LIMIT_NOTE = "(Tool limit reached: give your final answer now without calling tools.)"
+ANSWER_HINT = 'Now reply with the answer as JSON: {"answer": "..."}.'
 
 
 @dataclass(frozen=True)
@@ -25,22 +29,23 @@ class ToolExchange:
     """One executed call: what the model asked for and what it got back."""
 
     tool: str
-    argument: str
+    arguments: dict
     output: str
     ok: bool
 
 
 @dataclass
 class ToolRunOutcome:
-    """Result of run_with_tools. `text` is the model's final message (where the answer is)."""
+    """Result of run_with_tools: the final answer's completion text (JSON) and everything before it."""
 
     text: str
-    messages: list[dict[str, str]]  # the whole conversation, instructions and tool turns included
+    messages: list[dict[str, str]]  # the whole conversation, examples and tool turns included
     exchanges: list[ToolExchange] = field(default_factory=list)
     tokens: int = 0
     generations: int = 0
     seconds: float = 0.0
     finish_reason: str = "stop"
+    invalid_calls: int = 0  # calls whose arguments the tool's own model refused (the constraint is narrower)
 
     @property
     def tools_used(self) -> list[str]:
@@ -48,87 +53,105 @@ class ToolRunOutcome:
 
     @property
     def transcript(self) -> str:
-        """Every assistant turn and tool output after the prompt, in order (for result payloads and logs)."""
-        start = next((i for i, m in enumerate(self.messages) if m["role"] == "assistant"), len(self.messages))
-        return "\n".join(m["content"] for m in self.messages[start:])
+        """Every tool call and result after the prompt, then the answer (for result payloads and logs)."""
+        lines = [f"{e.tool}({json.dumps(e.arguments, ensure_ascii=False)}) -> {e.output}" for e in self.exchanges]
+        return "\n".join([*lines, self.text])
 
 
-def tool_instructions(tools: Sequence[Tool]) -> str:
-    """The system-prompt paragraph that teaches the model the tools' text protocols."""
-    lines = [
-        "You can use tools. Write a call exactly in the format shown, then stop and wait: the result is "
-        "given back to you inside <output>...</output>. Use the results, then continue.",
-    ]
-    lines += [f"- {t.name}: {t.description}. Call: {t.usage}" for t in tools]
+def tool_instructions(tools: Sequence[AgentTool]) -> str:
+    """The system-prompt paragraph that names the tools and the call format."""
+    lines = ['You can use a tool. Reply with one JSON call {"tool": ..., "arguments": {...}}; the result is '
+             "given back to you; then reply with the answer."]
+    lines += [f"- {t.name}: {t.description}" for t in tools]
     return "\n".join(lines)
 
 
-def with_instructions(conversation: Conversation, tools: Sequence[Tool]) -> list[dict[str, str]]:
-    """A copy of the conversation whose system message also describes the tools."""
+def _with_instructions(conversation: Conversation, tools: Sequence[AgentTool]) -> list[dict[str, str]]:
     messages = [dict(m) for m in conversation]
     note = tool_instructions(tools)
     if messages and messages[0].get("role") == "system":
         messages[0]["content"] = f"{messages[0]['content']}\n\n{note}"
     else:
         messages.insert(0, {"role": "system", "content": note})
-    return messages
+    examples: list[dict[str, str]] = []
+    for tool in tools:
+        if tool.example is not None:
+            ex = tool.example
+            examples += [
+                {"role": "user", "content": ex.task},
+                {"role": "assistant", "content": call_json(tool, ex.arguments)},
+                {"role": "user", "content": f"Result of {tool.name}: {ex.result}\n{ANSWER_HINT}"},
+                {"role": "assistant", "content": json.dumps({"answer": ex.answer})},
+            ]
+    return messages[:1] + examples + messages[1:]
 
 
-def first_call(text: str, tools: Sequence[Tool]) -> tuple[Tool, ToolCall] | None:
-    """The earliest complete tool call in `text` over all tools."""
-    found = [(tool, call) for tool in tools if (call := tool.find_call(text)) is not None]
-    return min(found, key=lambda pair: pair[1].start) if found else None
-
-
-def _run_tool(tool: Tool, call: ToolCall) -> ToolResult:
-    try:
-        return tool.run(call.argument)
-    except SymphonyError as exc:  # user-fixable tool problems are shown to the model, not raised
-        return ToolResult(f"error: {exc}", ok=False)
+def _context(conversation: Conversation) -> str:
+    return "\n".join(m["content"] for m in conversation if m.get("role") == "user")
 
 
 def run_with_tools(
     backend: LLMBackend,
-    conversation: Conversation | Sequence[ChatMessage],
-    tools: Sequence[Tool],
-    max_rounds: int = 3,
+    conversation: Conversation,
+    tools: Sequence[AgentTool],
+    answer: Constraint,
+    *,
+    max_rounds: int = 2,
     params: SamplingParams | None = None,
+    who: str = "",
 ) -> ToolRunOutcome:
-    """Let the model call `tools` up to `max_rounds` times while answering `conversation`."""
-    if max_rounds < 0:
-        raise SymphonyError(f"max_rounds must be >= 0, got {max_rounds}")
+    """Call one of `tools` (again after a failed call, up to `max_rounds` calls), then answer under `answer`.
+
+    Raises StructuredOutputError (naming the schema and `who`) when the answer does not finish in budget."""
+    if max_rounds < 1:
+        raise SymphonyError(f"max_rounds must be >= 1, got {max_rounds}")
     names = [t.name for t in tools]
-    if len(set(names)) != len(names):
-        raise SymphonyError(f"tool names must be unique, got {names}")
-    params = dataclasses.replace(params or SamplingParams(max_new_tokens=512), n=1)
-    tool_stops = tuple(s for t in tools for s in t.stop_strings)
+    if not tools or len(set(names)) != len(names):
+        raise SymphonyError(f"tool names must be present and unique, got {names}")
+    params = dataclasses.replace(params or SamplingParams(max_new_tokens=256), n=1, stop=())
     start = time.perf_counter()
-    use_tools = bool(tools) and max_rounds > 0
-    messages = with_instructions(conversation, tools) if use_tools else [dict(m) for m in conversation]
+    context = _context(conversation)
+    messages = _with_instructions(conversation, tools)
     outcome = ToolRunOutcome(text="", messages=messages)
-    while True:
-        budget_left = len(outcome.exchanges) < max_rounds
-        stops = params.stop + tool_stops if budget_left else params.stop
-        result = backend.generate([messages], dataclasses.replace(params, stop=stops))
-        completion = result.completions[0][0]
+    call = call_constraint(tools, context)
+
+    def generate(constraint: Constraint) -> Completion:
+        completion = backend.generate([messages], dataclasses.replace(params, constraint=constraint)).completions[0][0]
         outcome.generations += 1
         outcome.tokens += completion.prompt_tokens + completion.completion_tokens
-        text = completion.text
-        if completion.finish_reason == "stop":
-            for tool in tools:
-                text = tool.close_unfinished(text)
-        found = first_call(text, tools) if budget_left else None
-        if found is None:
-            messages.append({"role": "assistant", "content": text})
-            outcome.text, outcome.finish_reason = text, completion.finish_reason
+        return completion
+
+    for round_index in range(max_rounds):
+        completion = generate(call)
+        if completion.finish_reason == "length":
+            raise StructuredOutputError(call.name, who, f"the call did not finish within {params.max_new_tokens} tokens")
+        parsed = parse_call(completion.text, tools)
+        messages.append({"role": "assistant", "content": completion.text})
+        if parsed.tool is None or parsed.arguments is None:
+            outcome.invalid_calls += 1
+            result = ToolResult(f"error: {parsed.error}", ok=False)
+            arguments: dict = {}
+        else:
+            result = _run(parsed.tool, parsed.arguments)
+            arguments = parsed.arguments.model_dump()
+        outcome.exchanges.append(ToolExchange(parsed.tool.name if parsed.tool else "?", arguments, result.output, result.ok))
+        label = parsed.tool.name if parsed.tool else "the call"
+        retry = not result.ok and round_index + 1 < max_rounds
+        hint = "Correct the call and call the tool again." if retry else ANSWER_HINT
+        messages.append({"role": "user", "content": f"Result of {label}: {result.output}\n{hint}"})
+        if not retry:
             break
-        tool, call = found
-        tool_result = _run_tool(tool, call)
-        outcome.exchanges.append(ToolExchange(tool.name, call.argument, tool_result.output, tool_result.ok))
-        messages.append({"role": "assistant", "content": text[: call.end]})
-        feedback = f"<output>\n{tool_result.output}\n</output>"
-        if len(outcome.exchanges) >= max_rounds:
-            feedback += f"\n{LIMIT_NOTE}"
-        messages.append({"role": "user", "content": feedback})
+    final = generate(answer)
+    messages.append({"role": "assistant", "content": final.text})
+    outcome.text, outcome.finish_reason = final.text, final.finish_reason
     outcome.seconds = time.perf_counter() - start
+    if final.finish_reason == "length":
+        raise StructuredOutputError(answer.name, who, f"the answer did not finish within {params.max_new_tokens} tokens")
     return outcome
+
+
+def _run(tool: AgentTool, arguments) -> ToolResult:  # noqa: ANN001 - the tool's input model
+    try:
+        return tool.run(arguments)
+    except SymphonyError as exc:  # user-fixable tool problems are shown to the model, not raised
+        return ToolResult(f"error: {exc}", ok=False)

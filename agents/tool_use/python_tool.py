@@ -1,4 +1,4 @@
-"""The Python protocol: the model writes <python>code</python>, tools.sandbox runs it, stdout comes back.
+"""Python as an agent tool: the model writes a program, `tools.sandbox` runs it, stdout comes back.
 
 Why: code turns the model's plan into exact computation (arithmetic, combinatorics, parsing) — the thing
 small models are worst at doing "in their head"; an agent with this tool really is better at such subtasks.
@@ -6,26 +6,26 @@ small models are worst at doing "in their head"; an agent with this tool really 
 
 from __future__ import annotations
 
-from agents.tool_use.base import TaggedTool, ToolResult
-from tools.sandbox import SandboxLimits, run_python
+from pydantic import BaseModel
+
+from agents.tool_use.base import AgentTool, Example, ToolResult
+from tools.sandbox import PythonInput, SandboxLimits, run_python
 
 
-class PythonTool(TaggedTool):
+class PythonTool(AgentTool):
     name = "python"
-    tag = "python"
-    description = "runs a Python 3 program in a sandbox (no network, time and memory limits); print() what you need"
+    description = "runs a Python 3 program in a sandbox (no network, time and memory limits); print() the result"
+    input_model = PythonInput
+    example = Example("What is 2 to the power 10?", {"code": "print(2 ** 10)"}, "1024", "1024")
 
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()
 
-    @property
-    def usage(self) -> str:
-        return "<python>\nprint(...)\n</python>"
-
-    def run(self, argument: str) -> ToolResult:
-        if not argument.strip():
+    def run(self, arguments: BaseModel) -> ToolResult:
+        code = arguments.code  # type: ignore[attr-defined]
+        if not code.strip():
             return ToolResult("error: empty program", ok=False)
-        result = run_python(argument, self.limits)
+        result = run_python(code, self.limits)
         parts = []
         if result.stdout:
             parts.append(result.stdout.rstrip("\n"))

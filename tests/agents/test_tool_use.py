@@ -1,47 +1,82 @@
-"""The agents' text protocols: finding calls in model text, running them through tools/, reporting back as text."""
+"""The agents' tool calls: schemas derived from the tools' input models, grounding, parsing, running through tools/."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
-from agents.tool_use import CalculatorTool, PythonTool, RetrievalTool, build_tools
+from agents.tool_use import CalculatorTool, PythonTool, RetrievalTool, build_tools, call_constraint, parse_call
+from agents.tool_use.calculator_tool import grounded_pattern, numbers_in
 from core.errors import SymphonyError
+from tools.calculator import CalculatorInput
+
+QUESTION = "Calculate ( 2 + -8 ) + 14. Then add 1,200."
 
 
-def test_calculator_protocol() -> None:
+def test_arguments_schema_is_the_input_model_required_fields() -> None:
+    python = PythonTool().arguments_schema("")
+    assert list(python["properties"]) == ["code"]  # timeout_s and memory_mb keep their defaults
+    assert python["properties"]["code"]["maxLength"] == PythonTool.input_model.model_json_schema()["properties"]["code"]["maxLength"]
+    free = CalculatorTool(grounded=False).arguments_schema(QUESTION)
+    assert free["properties"]["expression"] == CalculatorInput.model_json_schema()["properties"]["expression"]
+
+
+def test_grounded_expressions_use_only_the_question_numbers_and_small_constants() -> None:
+    pattern = re.compile(grounded_pattern(QUESTION))
+    for ok in ("( 2 + -8 ) + 14", "2+-8+14", "(2 + -8) + 14 + 1200", "1,200 / 12", "((2 + 3) * 4) - 14"):
+        assert pattern.fullmatch(ok), ok
+    for bad in ("2 + -8 + 14 = 8", "2 + 99", "2 + x", "28 + 14", "2 + (", "2 14", "(((2)))"):
+        assert not pattern.fullmatch(bad), bad
+    assert numbers_in("pay $1,200.50 for 3.5 kg") == ["1,200.50", "1200.50", "3.5"]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=999), min_size=2, max_size=4),
+       st.lists(st.sampled_from("+-*/"), min_size=3, max_size=3))
+def test_any_expression_over_the_question_numbers_is_grounded(numbers, ops) -> None:
+    question = "Numbers: " + ", ".join(map(str, numbers))
+    expression = str(numbers[0]) + "".join(f" {op} {n}" for op, n in zip(ops, numbers[1:]))
+    assert re.fullmatch(grounded_pattern(question), expression)
+
+
+def test_call_constraint_names_each_tool() -> None:
+    tools = [CalculatorTool(), PythonTool()]
+    constraint = call_constraint(tools, QUESTION)
+    schema = json.loads(constraint.source)
+    assert constraint.name == "ToolCall(calculator,python)"
+    assert [v["properties"]["tool"]["const"] for v in schema["anyOf"]] == ["calculator", "python"]
+    with pytest.raises(SymphonyError):
+        call_constraint([], QUESTION)
+
+
+def test_parse_call() -> None:
+    tools = [CalculatorTool(), PythonTool()]
+    ok = parse_call('{"tool": "calculator", "arguments": {"expression": "2 + 3"}}', tools)
+    assert ok.tool is tools[0] and ok.arguments.expression == "2 + 3" and ok.error is None
+    assert "not JSON" in parse_call("CALCULATE: 2 + 3", tools).error
+    assert "unknown tool" in parse_call('{"tool": "browser", "arguments": {}}', tools).error
+    assert "expression" in parse_call('{"tool": "calculator", "arguments": {"expression": ""}}', tools).error
+
+
+def test_calculator_runs_the_exact_calculator() -> None:
     tool = CalculatorTool()
-    text = "First the cost.\nCALCULATE: 3*1.25 + 2*0.80\nSo the answer is 999"
-    call = tool.find_call(text)
-    assert call is not None and call.argument == "3*1.25 + 2*0.80"
-    assert text[: call.end].endswith("2*0.80\n")
-    assert tool.run(call.argument).output == "3*1.25 + 2*0.80 = 5.35"
-    assert tool.run("1e20 + 1").output == "1e20 + 1 = 100000000000000000001"  # the exact tools.calculator
-    tagged = tool.find_call("CALCULATE in prose is not a call. <calc>2+2</calc>")
-    assert tagged is not None and tagged.argument == "2+2"
-    assert tool.close_unfinished("so <calc>2+2") == "so <calc>2+2</calc>"
-    failed = tool.run("os.system('x')")
-    assert not failed.ok and failed.output.startswith("error: unknown function")
-    assert not tool.run("2 ** 100000").ok
-    assert tool.find_call("nothing to compute here") is None
+    assert tool.run(CalculatorInput(expression="3*1.25 + 2*0.80")).output == "5.35"
+    assert tool.run(CalculatorInput(expression="1e20 + 1")).output == "100000000000000000001"
+    failed = tool.run(CalculatorInput(expression="1/0"))
+    assert not failed.ok and failed.output.startswith("error:")
 
 
-def test_python_tool_protocol() -> None:
+def test_python_tool_runs_the_sandbox() -> None:
     tool = PythonTool()
-    text = "Let me compute.\n<python>\n```python\nprint(6 * 7)\n```\n</python> and then more"
-    call = tool.find_call(text)
-    assert call is not None and call.argument == "print(6 * 7)" and text[call.end :] == " and then more"
-    assert tool.run(call.argument).output == "42"
-    assert tool.find_call("<python>print(1)") is None
-    assert tool.close_unfinished("x <python>print(1)") == "x <python>print(1)</python>"
-    indented = tool.find_call("<python>\n    for i in range(2):\n        print(i)\n</python>")
-    assert indented is not None and tool.run(indented.argument).output == "0\n1"
-    silent = tool.run("x = 1")
-    assert "no output" in silent.output
-    failing = tool.run("raise ValueError('boom')")
+    parse = lambda code: tool.parse({"code": code})  # noqa: E731
+    assert tool.run(parse("print(6 * 7)")).output == "42"
+    assert "no output" in tool.run(parse("x = 1")).output
+    failing = tool.run(parse("raise ValueError('boom')"))
     assert not failing.ok and "ValueError: boom" in failing.output
-    assert not tool.run("   ").ok
+    assert not tool.run(parse("   ")).ok
 
 
 DOCS = {
@@ -59,16 +94,13 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
-def test_retrieval_protocol(corpus: Path) -> None:
+def test_retrieval_tool(corpus: Path) -> None:
     tool = RetrievalTool.from_folder(corpus, k=2)
-    call = tool.find_call("Look it up: <search>Dijkstra</search> ...")
-    assert call is not None and call.argument == "Dijkstra"
-    result = tool.run("bread dough")
+    result = tool.run(tool.parse({"query": "bread dough"}))
     assert result.ok and result.output.startswith("[1] (cooking.txt) To bake sourdough")
     assert tool.search("shortest path algorithm")[0].path == "graphs.md"
-    missing = tool.run("zzzz qqqq")
+    missing = tool.run(tool.parse({"query": "zzzz qqqq"}))
     assert "no passages" in missing.output and missing.ok
-    assert not tool.run("  ").ok
 
 
 def test_retrieval_needs_a_corpus_with_text(corpus: Path, tmp_path: Path) -> None:

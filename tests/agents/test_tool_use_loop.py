@@ -1,95 +1,104 @@
-"""run_with_tools end to end with a real (tiny, briefly trained) model that learned to call the Python tool.
+"""run_with_tools end to end: a constrained call, the real tool, a constrained answer — with real models.
 
-The tiny random model never writes tool calls by chance, so the test first teaches it two turns by
-supervised fine-tuning (a second or two on CPU): on the question it writes a <python> call; after seeing the
-<output> it writes "Answer: 42". The loop must then stop generation at </python>, run the real sandbox,
-feed the output back, and return the final answer.
+The tiny random model writes whatever the constraint leaves open, so with it the tests check the mechanics
+(every call parses and runs, errors go back to the model, the answer validates); the default model checks that
+a real 135M model drives the calculator to the right result.
 """
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
+import json
 
 import pytest
-import torch
+from pydantic import BaseModel
 
+from agents.answer_format import Answer, answer_constraint
 from agents.llm.base import SamplingParams
+from agents.llm.structured import StructuredOutputError
 from agents.llm.transformers_backend import TransformersBackend
-from agents.tool_use import CalculatorTool, PythonTool, run_with_tools
-from agents.tool_use.loop import LIMIT_NOTE, with_instructions
-from tools.answers import extract_answer
+from agents.tool_use import AgentTool, CalculatorTool, PythonTool, ToolResult, run_with_tools
+from core.errors import SymphonyError
+from tools.calculator import calculate
 
-QUESTION = [{"role": "user", "content": "What is six times seven?"}]
-CALL = "<python>print(6*7)</python>"
-FINAL = "Answer: 42"
+QUESTION = [{"role": "system", "content": "You are a math agent."}, {"role": "user", "content": "What is 12 + 35?"}]
 
 
-def _train(backend: TransformersBackend, examples: list[tuple[list[dict], str]], steps: int = 40) -> None:
-    """Supervised fine-tuning on (conversation, assistant reply) pairs; loss on the reply tokens only."""
-    tok, model = backend.tokenizer, backend.model
-    batch = []
-    for messages, reply in examples:
-        prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        p_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        r_ids = tok(reply, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        batch.append((torch.tensor(p_ids + r_ids), torch.tensor([-100] * len(p_ids) + r_ids)))
-    torch.manual_seed(0)
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    for _ in range(steps):
-        opt.zero_grad()
-        for ids, labels in batch:
-            model(input_ids=ids[None], labels=labels[None]).loss.backward()
-        opt.step()
-    model.eval()
+class FlakyTool(CalculatorTool):
+    """A real calculator that refuses its first call: the loop must show the error and let the model call again."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def run(self, arguments: BaseModel) -> ToolResult:
+        self.calls += 1
+        return ToolResult("error: busy, try again", ok=False) if self.calls == 1 else super().run(arguments)
 
 
-@pytest.fixture(scope="module")
-def tool_model(tiny_model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> TransformersBackend:
-    torch.set_num_threads(1)
-    path = shutil.copytree(tiny_model_path, tmp_path_factory.mktemp("tool-model") / "m")
-    backend = TransformersBackend(path, device="cpu")
-    tools = [PythonTool(), CalculatorTool()]
-    first = with_instructions(QUESTION, tools)
-    second = first + [{"role": "assistant", "content": CALL}, {"role": "user", "content": "<output>\n42\n</output>"}]
-    _train(backend, [(first, CALL), (second, FINAL)])
-    return backend
+def test_the_call_parses_runs_and_the_answer_validates(tiny_backend) -> None:
+    outcome = run_with_tools(tiny_backend, QUESTION, [CalculatorTool()], answer_constraint("number"),
+                             params=SamplingParams(max_new_tokens=320, temperature=1.0, seed=4))
+    assert 1 <= len(outcome.exchanges) <= 2  # a failed first call (e.g. 0/0) may be retried once
+    for exchange in outcome.exchanges:
+        assert exchange.tool == "calculator" and set(exchange.arguments) == {"expression"}
+        if exchange.ok:
+            assert exchange.output == calculate(exchange.arguments["expression"])
+        else:
+            assert exchange.output.startswith("error:")
+    answer = Answer.model_validate_json(outcome.text).answer
+    assert json.loads(outcome.messages[-1]["content"])["answer"] == answer
+    assert outcome.messages[-2]["content"].startswith(f"Result of calculator: {outcome.exchanges[-1].output}")
+    assert outcome.generations == len(outcome.exchanges) + 1 and outcome.tokens > 0
+    assert "calculator:" in outcome.messages[0]["content"]  # the tools are named in the system prompt
+    assert outcome.messages[1] == {"role": "user", "content": CalculatorTool.example.task}  # the worked example
 
 
-def test_model_calls_python_and_answers_from_the_output(tool_model: TransformersBackend) -> None:
-    outcome = run_with_tools(tool_model, QUESTION, [PythonTool(), CalculatorTool()], max_rounds=3,
-                             params=SamplingParams(max_new_tokens=24))
-    assert outcome.tools_used == ["python"]
+def test_a_failed_call_is_shown_and_called_again(tiny_backend) -> None:
+    tool = FlakyTool()
+    outcome = run_with_tools(tiny_backend, QUESTION, [tool], answer_constraint("number"), max_rounds=2,
+                             params=SamplingParams(max_new_tokens=320, temperature=1.0, seed=5))
+    assert tool.calls == 2 and [e.ok for e in outcome.exchanges][0] is False
+    assert "Correct the call" in outcome.messages[-4]["content"]
+    once = FlakyTool()
+    outcome = run_with_tools(tiny_backend, QUESTION, [once], answer_constraint("number"), max_rounds=1,
+                             params=SamplingParams(max_new_tokens=320, temperature=1.0, seed=5))
+    assert once.calls == 1 and outcome.generations == 2  # no rounds left: answer anyway
+
+
+def test_a_budget_too_small_raises_naming_the_schema(tiny_backend) -> None:
+    with pytest.raises(StructuredOutputError, match=r"calc-agent: no valid ToolCall\(calculator\)"):
+        run_with_tools(tiny_backend, QUESTION, [CalculatorTool()], answer_constraint("number"),
+                       params=SamplingParams(max_new_tokens=4), who="calc-agent")
+
+
+def test_bad_arguments(tiny_backend) -> None:
+    with pytest.raises(SymphonyError):
+        run_with_tools(tiny_backend, QUESTION, [PythonTool(), PythonTool()], answer_constraint("text"))
+    with pytest.raises(SymphonyError):
+        run_with_tools(tiny_backend, QUESTION, [PythonTool()], answer_constraint("text"), max_rounds=0)
+    with pytest.raises(SymphonyError):
+        run_with_tools(tiny_backend, QUESTION, [], answer_constraint("text"))
+
+
+def test_default_model_drives_the_calculator_to_the_right_answer(smollm) -> None:
+    backend = TransformersBackend(smollm, device="cpu")
+    outcome = run_with_tools(backend, QUESTION, [CalculatorTool()], answer_constraint("number"),
+                             params=SamplingParams(max_new_tokens=64))
     (exchange,) = outcome.exchanges
-    assert exchange.argument == "print(6*7)" and exchange.output == "42" and exchange.ok
-    assert outcome.messages[-3] == {"role": "assistant", "content": CALL}
-    assert outcome.messages[-2] == {"role": "user", "content": "<output>\n42\n</output>"}
-    assert outcome.text == FINAL and extract_answer(outcome.text) == "42"
-    assert outcome.generations == 2 and outcome.tokens > 0 and outcome.seconds > 0
-    assert "python:" in outcome.messages[0]["content"]  # the instructions went into the system prompt
-    assert CALL in outcome.transcript and FINAL in outcome.transcript
+    assert exchange.arguments["expression"].replace(" ", "") == "12+35" and exchange.output == "47"
+    assert Answer.model_validate_json(outcome.text).answer == "47"
 
 
-def test_round_limit_tells_the_model_and_stops_running_tools(tool_model: TransformersBackend) -> None:
-    outcome = run_with_tools(tool_model, QUESTION, [PythonTool(), CalculatorTool()], max_rounds=1,
-                             params=SamplingParams(max_new_tokens=24))
-    assert len(outcome.exchanges) == 1
-    assert outcome.messages[-2]["content"].endswith(LIMIT_NOTE)
-    assert outcome.generations == 2
+class _Unused(AgentTool):  # the abstract interface stays implementable by other projects' tools
+    name, description, input_model = "x", "x", Answer
+
+    def run(self, arguments: BaseModel) -> ToolResult:
+        return ToolResult(arguments.answer)  # type: ignore[attr-defined]
 
 
-def test_zero_rounds_is_a_plain_generation(tool_model: TransformersBackend) -> None:
-    outcome = run_with_tools(tool_model, QUESTION, [PythonTool()], max_rounds=0,
-                             params=SamplingParams(max_new_tokens=8))
-    assert outcome.exchanges == [] and outcome.generations == 1
-    assert outcome.messages[0] == QUESTION[0]
-
-
-def test_bad_arguments(tool_model: TransformersBackend) -> None:
-    from core.errors import SymphonyError
-
-    with pytest.raises(SymphonyError):
-        run_with_tools(tool_model, QUESTION, [PythonTool(), PythonTool()])
-    with pytest.raises(SymphonyError):
-        run_with_tools(tool_model, QUESTION, [PythonTool()], max_rounds=-1)
+def test_any_agent_tool_can_be_called(tiny_backend) -> None:
+    outcome = run_with_tools(tiny_backend, QUESTION, [_Unused()], answer_constraint("text"),
+                             params=SamplingParams(max_new_tokens=320, temperature=1.0, seed=1))
+    assert outcome.exchanges[0].tool == "x" and outcome.exchanges[0].ok
