@@ -33,7 +33,7 @@ from marl_detector.dataset import load_split  # noqa: E402
 from marl_detector.detector import load_detector  # noqa: E402
 from marl_detector.embed import MODEL_NAME, TextEmbedder  # noqa: E402
 from marl_detector.features import MODALITIES, N_FEATURES, extract_features  # noqa: E402
-from marl_detector.grpo import GRPOConfig, predict_proba  # noqa: E402
+from marl_detector.grpo import DetectorGRPOSettings, predict_proba  # noqa: E402
 from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, sample_adapted, train_manipulator  # noqa: E402
 from marl_detector.outcome import Label, score  # noqa: E402
 from marl_detector.sim import STEP, STYLE_DEFAULTS, EpisodeSpec, simulate_episode  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> int:
     print(f"[{time.time() - t_all:.0f}s] held-out done", flush=True)
 
     # --- ablation: GRPO retrained on modality subsets (same budget for every variant) -------------------------
-    cfg = GRPOConfig(iterations=args.ablation_iterations, batch_episodes=512, seed=args.seed)
+    cfg = DetectorGRPOSettings(iterations=args.ablation_iterations, seed=args.seed)
     variants = {"all modalities": ("text", "social", "market")}
     for m in MODALITIES:
         variants[f"only {m}"] = (m,)

@@ -57,15 +57,16 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import torch
 
-    from marl_detector.grpo import GRPOConfig
+    from marl_detector.grpo import DetectorGRPOSettings
     from marl_detector.manipulator import ManipulatorConfig
     from marl_detector.train import TrainConfig, train_detector
 
     torch.set_num_threads(max(1, args.threads))
     cfg = TrainConfig(
-        base=GRPOConfig(iterations=args.iterations, batch_episodes=args.batch, group_size=args.group_size, seed=args.seed),
-        finetune=GRPOConfig(iterations=args.finetune_iterations, batch_episodes=args.batch, group_size=args.group_size,
-                            lr=3e-3, kl_coef=0.05, seed=args.seed),
+        base=DetectorGRPOSettings(iterations=args.iterations, groups_per_step=args.batch, group_size=args.group_size,
+                                  seed=args.seed),
+        finetune=DetectorGRPOSettings(iterations=args.finetune_iterations, groups_per_step=args.batch,
+                                      group_size=args.group_size, learning_rate=3e-3, kl_beta=0.05, seed=args.seed),
         manipulator=ManipulatorConfig(steps=args.manipulator_steps, seed=args.seed),
         rounds=args.rounds, seed=args.seed,
     )
