@@ -19,8 +19,7 @@ def registry_artifact():
     from chain.compile import compile_contracts
 
     artifacts = compile_contracts()
-    if "PolicyRegistry" not in artifacts:
-        pytest.skip("contracts/echo/PolicyRegistry.sol is not in the tree yet")
+    assert "PolicyRegistry" in artifacts, "contracts/echo/PolicyRegistry.sol did not compile into the artifacts"
     return artifacts["PolicyRegistry"]
 
 
