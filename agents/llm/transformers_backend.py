@@ -82,7 +82,7 @@ class TransformersBackend(LLMBackend):
     def generate(self, conversations: Sequence[Conversation], params: SamplingParams) -> GenerationResult:
         _check_params(params)
         start = time.perf_counter()
-        prompts = [encode_chat(self.tokenizer, conv) for conv in conversations]
+        prompts = [self._encode_prompt(conv) for conv in conversations]
         # Greedy samples are identical: decode each prompt once and repeat the completion n times.
         per_prompt = 1 if params.temperature == 0 else params.n
         # Row r of the flattened batch is sample (r % per_prompt) of prompt (r // per_prompt).
@@ -108,6 +108,10 @@ class TransformersBackend(LLMBackend):
             policy_version=self.policy_version,
             extra={"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")},
         )
+
+    def _encode_prompt(self, conversation: Conversation) -> list[int]:
+        """This backend's prompt ids for `conversation`: `encode_chat` with its tokenizer."""
+        return encode_chat(self.tokenizer, conversation)
 
     def _generate_rows(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
         torch = self._torch
