@@ -16,6 +16,7 @@ from typing import Sequence
 
 import torch
 
+from agents.llm.transformers_backend import encode_chat
 from echo_sync.grpo import group_advantages, grpo_loss, pack, token_logprobs
 from echo_sync.rollout import RolloutGroup
 from echo_sync.settings import GRPOSettings
@@ -51,16 +52,6 @@ def load_causal_lm(model_path: str | Path, device: str = "cpu"):
     return model, tokenizer
 
 
-def encode_prompt(tokenizer, conversation: Sequence[dict]) -> list[int]:
-    """Token ids of the chat prompt, built exactly as TransformersBackend builds them (template text, no
-    extra special tokens), so trainer log-probs condition on the same context the sampler saw."""
-    if tokenizer.chat_template:
-        text = tokenizer.apply_chat_template([dict(m) for m in conversation], tokenize=False, add_generation_prompt=True)
-    else:
-        text = "".join(f"{m['role']}: {m['content']}\n" for m in conversation) + "assistant:"
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 class GRPOTrainer:
     """Owns the policy, its optimiser and (if kl_beta > 0) a frozen reference copy."""
 
@@ -79,7 +70,7 @@ class GRPOTrainer:
 
     def prompt_ids(self, task_index: int) -> list[int]:
         if task_index not in self._prompt_cache:
-            self._prompt_cache[task_index] = encode_prompt(self.tokenizer, self.tasks.conversation(task_index))
+            self._prompt_cache[task_index] = encode_chat(self.tokenizer, self.tasks.conversation(task_index))
         return self._prompt_cache[task_index]
 
     def completion_ids(self, sample) -> list[int]:

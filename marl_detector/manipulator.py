@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from echo_sync.grpo import group_advantages, grpo_loss
 from marl_detector.calibration import TimingCalibration
 from marl_detector.embed import TextEmbedder
 from marl_detector.features import extract_features
@@ -34,7 +35,7 @@ class ManipulatorConfig:
     group_size: int = 8
     groups_per_step: int = 6
     steps: int = 15
-    lr: float = 0.15
+    learning_rate: float = 0.15
     clip_eps: float = 0.2
     inner_epochs: int = 2
     init_std: float = 1.5
@@ -102,7 +103,7 @@ def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, c
                       cfg: ManipulatorConfig, seed_base: int,
                       progress: Callable[[int, dict], None] | None = None) -> list[dict]:
     """GRPO-style updates of the manipulator against a frozen detector; returns per-step statistics."""
-    opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam(policy.parameters(), lr=cfg.learning_rate)
     rng = np.random.default_rng([cfg.seed, seed_base])
     history = []
     for step in range(cfg.steps):
@@ -124,11 +125,11 @@ def train_manipulator(policy: ManipulatorPolicy, scorer: Scorer, world: World, c
         flagged = logits >= 0
         risk = 1 / (1 + np.exp(-np.clip(logits / cfg.temperature, -50, 50)))
         r = torch.as_tensor(campaign_reward(eps, risk), dtype=torch.float32).view(n_groups, g)
-        adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True, unbiased=False) + 1e-6)).view(-1)
+        adv = group_advantages(r).view(-1)
         for _ in range(cfg.inner_epochs):
-            lp = policy.dist().log_prob(deltas).sum(-1)
-            ratio = torch.exp(lp - lp_old)
-            loss = -torch.minimum(ratio * adv, ratio.clamp(1 - cfg.clip_eps, 1 + cfg.clip_eps) * adv).mean()
+            # echo_sync's clipped loss with each campaign a one-token sequence (log-prob of its whole shift)
+            lp = policy.dist().log_prob(deltas).sum(-1, keepdim=True)
+            loss = grpo_loss(lp, lp_old.unsqueeze(1), adv, torch.ones_like(lp), cfg.clip_eps).loss
             opt.zero_grad()
             loss.backward()
             opt.step()

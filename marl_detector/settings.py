@@ -38,7 +38,7 @@ class TrainingSettings(BaseModel):
     out: Path = Field(Path("out/detector/model"), description="model folder")
     iterations: int = Field(400, ge=1, description="base GRPO iterations")
     finetune_iterations: int = Field(300, ge=0, description="GRPO iterations per co-evolution round")
-    batch_episodes: int = Field(512, ge=1, description="episodes per GRPO iteration")
+    groups_per_step: int = Field(512, ge=1, description="episodes per GRPO iteration (each episode is one group)")
     group_size: int = Field(16, ge=2, description="sampled decisions per episode (the GRPO group)")
     rounds: int = Field(3, ge=0, description="co-evolution rounds")
     manipulator_steps: int = Field(15, ge=1, description="optimisation steps of each adapted manipulator")

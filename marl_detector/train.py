@@ -14,12 +14,13 @@ from __future__ import annotations
 import copy
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import SymphonyError
 from marl_detector.baselines import f1_score
@@ -27,7 +28,7 @@ from marl_detector.calibration import calibrate
 from marl_detector.dataset import load_split
 from marl_detector.detector import save_detector
 from marl_detector.embed import TextEmbedder
-from marl_detector.grpo import GRPOConfig, grpo_train, predict_logits, predict_proba
+from marl_detector.grpo import DetectorGRPOSettings, grpo_train, predict_logits, predict_proba
 from marl_detector.manipulator import (
     ManipulatorConfig,
     ManipulatorPolicy,
@@ -40,14 +41,20 @@ from marl_detector.model import DetectorNet
 from marl_detector.social import build_world
 from marl_detector.text import TRAIN_STYLES
 
+if TYPE_CHECKING:
+    from marl_detector.settings import TrainingSettings
+
 Log = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    base: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=400, batch_episodes=512))
-    finetune: GRPOConfig = field(default_factory=lambda: GRPOConfig(iterations=300, batch_episodes=512, lr=3e-3, kl_coef=0.05))
-    manipulator: ManipulatorConfig = field(default_factory=ManipulatorConfig)
+class TrainConfig(BaseModel):
+    """One `symphony detect train` run; stored with the detector (`train_config` in its metadata)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base: DetectorGRPOSettings = Field(default_factory=lambda: DetectorGRPOSettings(iterations=400))
+    finetune: DetectorGRPOSettings = Field(default_factory=lambda: DetectorGRPOSettings(iterations=300, kl_beta=0.05))
+    manipulator: ManipulatorConfig = Field(default_factory=ManipulatorConfig)
     rounds: int = 3
     adapted_train: int = 600
     adapted_eval: int = 300
@@ -56,6 +63,18 @@ class TrainConfig:
     population_campaigns: int = 0  # campaigns with random behaviour added to the replay once (2000 tried: no gain)
     hidden: tuple[int, ...] = (128, 64)
     seed: int = 0
+
+
+def train_config(settings: "TrainingSettings") -> TrainConfig:
+    """The run `symphony detect train` makes from the `detector.training` settings: base training, then
+    fine-tuning rounds at the same batch and group size with a KL pull towards the base policy."""
+    common = {"groups_per_step": settings.groups_per_step, "group_size": settings.group_size, "seed": settings.seed}
+    return TrainConfig(
+        base=DetectorGRPOSettings(iterations=settings.iterations, **common),
+        finetune=DetectorGRPOSettings(iterations=settings.finetune_iterations, learning_rate=3e-3, kl_beta=0.05, **common),
+        manipulator=ManipulatorConfig(steps=settings.manipulator_steps, seed=settings.seed),
+        rounds=settings.rounds, seed=settings.seed,
+    )
 
 
 def auc_score(y: np.ndarray, p: np.ndarray) -> float:
@@ -72,7 +91,7 @@ def kinds(split) -> np.ndarray:  # noqa: ANN001
     return np.array(split.meta.column("kind").to_pylist())
 
 
-def train_base(X: np.ndarray, y3: np.ndarray, cfg: GRPOConfig, hidden: tuple[int, ...], mask: np.ndarray | None = None,
+def train_base(X: np.ndarray, y3: np.ndarray, cfg: DetectorGRPOSettings, hidden: tuple[int, ...], mask: np.ndarray | None = None,
                log: Log | None = None) -> tuple[DetectorNet, list[dict]]:
     torch.manual_seed(cfg.seed)
     model = DetectorNet(X.shape[1], hidden)
@@ -151,7 +170,7 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         X_ft = np.concatenate([tr.X[sub]] + replay_X * cfg.adapted_weight)
         y_ft = np.concatenate([y3_tr[sub]] + replay_y * cfg.adapted_weight)
         ref = copy.deepcopy(model).eval()
-        ft_cfg = GRPOConfig(**{**asdict(cfg.finetune), "seed": cfg.seed + r})
+        ft_cfg = cfg.finetune.model_copy(update={"seed": cfg.seed + r})
         grpo_train(model, X_ft, y_ft, ft_cfg, ref=ref)
         p_after = predict_proba(model, X_eval)
         p_va = predict_proba(model, va.X)
@@ -168,7 +187,7 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
             f"val F1 {rec['val_f1']:.3f}")
     extra = {
         "trained_on": str(data_dir), "dataset_manifest_sha256": __import__("hashlib").sha256(manifest_path.read_bytes()).hexdigest(),
-        "train_config": json.loads(json.dumps(asdict(cfg))), "base_history_tail": base_hist[-5:],
+        "train_config": cfg.model_dump(mode="json"), "base_history_tail": base_hist[-5:],
         "coevolution": rounds, "seconds": round(time.time() - t_start, 1),
         "manipulator_policy": {"mu": policy.mu.detach().tolist(), "log_std": policy.log_std.detach().tolist()},
     }

@@ -19,7 +19,9 @@ import json
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -28,16 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from marl_detector.baselines import ThresholdDetector, f1_score, fit_gbm, fit_logreg, modality_columns  # noqa: E402
-from marl_detector.calibration import calibrate  # noqa: E402
-from marl_detector.dataset import load_split  # noqa: E402
-from marl_detector.detector import load_detector  # noqa: E402
+from marl_detector.calibration import TimingCalibration, calibrate  # noqa: E402
+from marl_detector.dataset import SplitData, load_split  # noqa: E402
+from marl_detector.detector import LoadedDetector, load_detector  # noqa: E402
 from marl_detector.embed import MODEL_NAME, TextEmbedder  # noqa: E402
 from marl_detector.features import MODALITIES, N_FEATURES, extract_features  # noqa: E402
-from marl_detector.grpo import GRPOConfig, predict_proba  # noqa: E402
+from marl_detector.grpo import DetectorGRPOSettings, predict_proba  # noqa: E402
 from marl_detector.manipulator import ManipulatorConfig, ManipulatorPolicy, sample_adapted, train_manipulator  # noqa: E402
 from marl_detector.outcome import Label, score  # noqa: E402
 from marl_detector.sim import STEP, STYLE_DEFAULTS, EpisodeSpec, simulate_episode  # noqa: E402
-from marl_detector.social import build_world  # noqa: E402
+from marl_detector.social import World, build_world  # noqa: E402
 from marl_detector.text import TEST_STYLES  # noqa: E402
 from marl_detector.train import auc_score, kinds, labels3, train_base  # noqa: E402
 
@@ -55,7 +57,30 @@ def metrics(y: np.ndarray, p: np.ndarray, pred: np.ndarray, y3: np.ndarray | Non
     return out
 
 
-def main() -> int:
+@dataclass
+class Bench:
+    """What every part of the benchmark reads: the splits, their 3-class labels and the trained detector."""
+
+    args: argparse.Namespace
+    data: Path
+    tr: SplitData
+    va: SplitData
+    te: SplitData
+    y3_tr: np.ndarray
+    y3_te: np.ndarray
+    det: LoadedDetector
+
+
+@dataclass
+class Simulation:
+    """The simulator the dataset came from (same world seed), for the post-freeze manipulators and latency."""
+
+    calib: TimingCalibration
+    world: World
+    embedder: TextEmbedder
+
+
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(ROOT / "out/detector/dataset"))
     ap.add_argument("--model", default=str(ROOT / "out/detector/model"))
@@ -65,81 +90,93 @@ def main() -> int:
     ap.add_argument("--robust-episodes", type=int, default=1000, help="adapted test campaigns to evaluate on")
     ap.add_argument("--latency-episodes", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    t_all = time.time()
+    return ap.parse_args()
+
+
+def load_bench(args: argparse.Namespace) -> Bench:
     data = Path(args.data)
     tr, va, te = load_split(data, "train"), load_split(data, "val"), load_split(data, "test")
-    y3_tr, y3_te = labels3(tr), labels3(te)
-    det = load_detector(args.model)
-    results: dict = {
-        "setup": {
-            "detector": f"DetectorNet MLP {det.metadata['hidden']} tanh, GRPO (group {det.metadata['train_config']['base']['group_size']})",
-            "detector_sha256": det.sha256, "embedding_model": MODEL_NAME, "n_features": N_FEATURES,
-            "device": f"cpu ({platform.processor() or platform.machine()}), torch threads 1",
-            "train/val/test episodes": [len(tr.y), len(va.y), len(te.y)],
-            "test styles (unseen in training)": list(TEST_STYLES), "data": str(data),
-        },
-        "held_out": {}, "ablation": {}, "robustness": {}, "latency": {},
+    return Bench(args, data, tr, va, te, labels3(tr), labels3(te), load_detector(args.model))
+
+
+def load_simulation(data: Path) -> Simulation:
+    calib = calibrate()
+    manifest = json.loads((data / "manifest.json").read_text())
+    return Simulation(calib, build_world(int(manifest["config"]["world_seed"]), calib), TextEmbedder())
+
+
+def setup_info(b: Bench) -> dict:
+    return {
+        "detector": f"DetectorNet MLP {b.det.metadata['hidden']} tanh, GRPO (group {b.det.metadata['train_config']['base']['group_size']})",
+        "detector_sha256": b.det.sha256, "embedding_model": MODEL_NAME, "n_features": N_FEATURES,
+        "device": f"cpu ({platform.processor() or platform.machine()}), torch threads 1",
+        "train/val/test episodes": [len(b.tr.y), len(b.va.y), len(b.te.y)],
+        "test styles (unseen in training)": list(TEST_STYLES), "data": str(b.data),
     }
-    rows: list[tuple[str, dict]] = []
+
+
+def held_out(b: Bench) -> tuple[dict, dict[str, tuple[np.ndarray, np.ndarray]], ThresholdDetector, object]:
+    """The GRPO detector and the baselines on the test split: (metrics, ROC inputs, the K&K rule, the GBM)."""
+    tr, te, seed = b.tr, b.te, b.args.seed
+    results: dict = {}
     rocs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
-    # --- held-out test: GRPO detector and baselines ---------------------------------------------------
-    p = det.predict_features(te.X)
-    results["held_out"]["GRPO detector"] = metrics(te.y, p, (p >= det.threshold).astype(int), y3_te)
-    rocs["GRPO detector"] = (te.y, p)
-    kk = ThresholdDetector.fit(tr.X, tr.y)
-    s = kk.scores(te.X)
-    results["held_out"]["threshold rule (K&K)"] = {**metrics(te.y, s, kk.predict(te.X), y3_te),
-                                                    "thresholds": {"log_vol_ratio_1h": kk.vol_ratio, "ret_1h": kk.ret}}
-    rocs["threshold rule (K&K)"] = (te.y, s)
-    lr = fit_logreg(tr.X, tr.y, args.seed)
-    p_lr = lr.predict_proba(te.X)[:, 1]
-    results["held_out"]["logistic regression"] = metrics(te.y, p_lr, (p_lr >= 0.5).astype(int), y3_te)
-    rocs["logistic regression"] = (te.y, p_lr)
-    gbm = fit_gbm(tr.X, tr.y, args.seed)
-    p_gb = gbm.predict_proba(te.X)[:, 1]
-    results["held_out"]["gradient boosting"] = metrics(te.y, p_gb, (p_gb >= 0.5).astype(int), y3_te)
-    rocs["gradient boosting"] = (te.y, p_gb)
-    tcols = modality_columns(("text",))
-    lr_t = fit_logreg(tr.X[:, tcols], tr.y, args.seed)
-    p_t = lr_t.predict_proba(te.X[:, tcols])[:, 1]
-    results["held_out"]["text-only (MiniLM + LR)"] = metrics(te.y, p_t, (p_t >= 0.5).astype(int), y3_te)
-    rocs["text-only (MiniLM + LR)"] = (te.y, p_t)
-    print(f"[{time.time() - t_all:.0f}s] held-out done", flush=True)
+    def add(name: str, scores: np.ndarray, pred: np.ndarray, **extra: object) -> None:
+        results[name] = {**metrics(te.y, scores, pred, b.y3_te), **extra}
+        rocs[name] = (te.y, scores)
 
-    # --- ablation: GRPO retrained on modality subsets (same budget for every variant) -------------------------
-    cfg = GRPOConfig(iterations=args.ablation_iterations, batch_episodes=512, seed=args.seed)
+    p = b.det.predict_features(te.X)
+    add("GRPO detector", p, (p >= b.det.threshold).astype(int))
+    kk = ThresholdDetector.fit(tr.X, tr.y)
+    add("threshold rule (K&K)", kk.scores(te.X), kk.predict(te.X),
+        thresholds={"log_vol_ratio_1h": kk.vol_ratio, "ret_1h": kk.ret})
+    p_lr = fit_logreg(tr.X, tr.y, seed).predict_proba(te.X)[:, 1]
+    add("logistic regression", p_lr, (p_lr >= 0.5).astype(int))
+    gbm = fit_gbm(tr.X, tr.y, seed)
+    p_gb = gbm.predict_proba(te.X)[:, 1]
+    add("gradient boosting", p_gb, (p_gb >= 0.5).astype(int))
+    tcols = modality_columns(("text",))
+    p_t = fit_logreg(tr.X[:, tcols], tr.y, seed).predict_proba(te.X[:, tcols])[:, 1]
+    add("text-only (MiniLM + LR)", p_t, (p_t >= 0.5).astype(int))
+    return results, rocs, kk, gbm
+
+
+def ablation(b: Bench, log: Callable[[str], None]) -> dict:
+    """GRPO retrained on modality subsets, the same budget for every variant."""
+    cfg = DetectorGRPOSettings(iterations=b.args.ablation_iterations, seed=b.args.seed)
     variants = {"all modalities": ("text", "social", "market")}
     for m in MODALITIES:
         variants[f"only {m}"] = (m,)
         variants[f"without {m}"] = tuple(x for x in MODALITIES if x != m)
+    results = {}
     for name, mods in variants.items():
         mask = np.zeros(N_FEATURES)
         mask[modality_columns(mods)] = 1
-        model, _ = train_base(tr.X, y3_tr, cfg, tuple(det.metadata["hidden"]), mask=mask)
-        pa = predict_proba(model, te.X)
-        results["ablation"][name] = metrics(te.y, pa, (pa >= 0.5).astype(int))
-        print(f"[{time.time() - t_all:.0f}s] ablation {name}: F1 {results['ablation'][name]['f1']:.3f}", flush=True)
+        model, _ = train_base(b.tr.X, b.y3_tr, cfg, tuple(b.det.metadata["hidden"]), mask=mask)
+        pa = predict_proba(model, b.te.X)
+        results[name] = metrics(b.te.y, pa, (pa >= 0.5).astype(int))
+        log(f"ablation {name}: F1 {results[name]['f1']:.3f}")
+    return results
 
-    # --- robustness: a fresh manipulator trained against the frozen detector --------------------------------
-    calib = calibrate()
-    manifest = json.loads((data / "manifest.json").read_text())
-    world = build_world(int(manifest["config"]["world_seed"]), calib)
-    embedder = TextEmbedder()
+
+def robustness(b: Bench, sim: Simulation, kk: ThresholdDetector, gbm) -> dict:  # noqa: ANN001 - sklearn model
+    """A fresh manipulator trained against the frozen detector, then every detector on its campaigns."""
+    args, te, det = b.args, b.te, b.det
+    clusters = sim.world.clusters_for("test")
     policy = ManipulatorPolicy()
     t0 = time.time()
-    mh = train_manipulator(policy, det.predict_logits, world, calib, embedder, TEST_STYLES, world.clusters_for("test"),
+    mh = train_manipulator(policy, det.predict_logits, sim.world, sim.calib, sim.embedder, TEST_STYLES, clusters,
                            ManipulatorConfig(steps=args.robust_steps, seed=args.seed + 99), seed_base=777)
-    eps, Xa = sample_adapted(policy, args.robust_episodes, world, calib, embedder, TEST_STYLES, world.clusters_for("test"),
+    eps, Xa = sample_adapted(policy, args.robust_episodes, sim.world, sim.calib, sim.embedder, TEST_STYLES, clusters,
                              seed=31_337)
     neg = kinds(te) != "campaign"
+    n_neg = int(neg.sum())
     X_r = np.concatenate([te.X[neg], Xa])
     y_r = np.concatenate([te.y[neg], np.array([e.outcome.binary for e in eps])])
-    y3_r = np.concatenate([y3_te[neg], np.array([int(e.outcome.label) for e in eps])])
+    y3_r = np.concatenate([b.y3_te[neg], np.array([int(e.outcome.label) for e in eps])])
     p_r = det.predict_features(X_r)
-    results["robustness"] = {
+    attempts = np.r_[np.zeros(n_neg, int), np.ones(len(eps), int)]
+    return {
         "manipulator_training": {"steps": args.robust_steps, "episodes_simulated": len(mh) * 48,
                                  "final_evasion_rate": mh[-1]["evasion_rate"], "final_reward": mh[-1]["reward"],
                                  "learned_params": {s: vars(policy.mean_params(s)) for s in TEST_STYLES},
@@ -150,21 +187,21 @@ def main() -> int:
         "gradient boosting": metrics(y_r, gbm.predict_proba(X_r)[:, 1], gbm.predict(X_r), y3_r),
         # context: a detector that flags exactly the campaign attempts (knows who is a manipulator) is still
         # scored against *realised* labels, and many adapted attempts fail to move the price (label NONE)
-        "attempt oracle (flags every adapted campaign)": metrics(
-            y_r, np.r_[np.zeros(int(neg.sum())), np.ones(len(eps))], np.r_[np.zeros(int(neg.sum()), int), np.ones(len(eps), int)], y3_r),
-        "GRPO flag rate on adapted attempts": float((p_r[int(neg.sum()):] >= det.threshold).mean()),
-        "GRPO flag rate on realised adapted pumps": float((p_r[int(neg.sum()):][y_r[int(neg.sum()):] == 1] >= det.threshold).mean()),
+        "attempt oracle (flags every adapted campaign)": metrics(y_r, attempts.astype(float), attempts, y3_r),
+        "GRPO flag rate on adapted attempts": float((p_r[n_neg:] >= det.threshold).mean()),
+        "GRPO flag rate on realised adapted pumps": float((p_r[n_neg:][y_r[n_neg:] == 1] >= det.threshold).mean()),
     }
-    print(f"[{time.time() - t_all:.0f}s] robustness: F1 {results['robustness']['GRPO detector']['f1']:.3f}", flush=True)
 
-    # --- latency: warning time before the pump, and compute time per decision --------------------------------
-    rng = np.random.default_rng(args.seed + 5)
-    clusters = world.clusters_for("test")
+
+def latency(b: Bench, sim: Simulation) -> dict:
+    """Warning time before the pump on realised campaigns, and compute time per decision."""
+    det, rng = b.det, np.random.default_rng(b.args.seed + 5)
+    clusters = sim.world.clusters_for("test")
     warnings, feat_ms, inf_ms, flagged_at_t0 = [], [], [], 0
-    for i in range(args.latency_episodes):
+    for i in range(b.args.latency_episodes):
         style = TEST_STYLES[i % len(TEST_STYLES)]
         spec = EpisodeSpec(f"lat-{i}", "campaign", style, int(rng.choice(clusters)), STYLE_DEFAULTS[style])
-        ep = simulate_episode(world, calib, spec, 900_000 + i)
+        ep = simulate_episode(sim.world, sim.calib, spec, 900_000 + i)
         if ep.outcome.binary != 1:
             continue
         obs = ep.observation
@@ -172,23 +209,21 @@ def main() -> int:
         for j in range(0, 45):  # cutoffs every 5 minutes, up to 3 h 40 min before t0 (the window starts 4 h before)
             cut = obs.t0 - j * STEP
             a = time.perf_counter()
-            x = extract_features(obs.truncated(cut) if j else obs, embedder)
-            b = time.perf_counter()
+            x = extract_features(obs.truncated(cut) if j else obs, sim.embedder)
+            mid = time.perf_counter()
             flag = det.predict_features(x)[0] >= det.threshold
             c = time.perf_counter()
             if j == 0:
-                feat_ms.append((b - a) * 1000)
-                inf_ms.append((c - b) * 1000)
+                feat_ms.append((mid - a) * 1000)
+                inf_ms.append((c - mid) * 1000)
                 flagged_at_t0 += int(flag)
-                if not flag:
-                    break
             if not flag:
                 break
             earliest = cut
         if earliest is not None:
             warnings.append((ep.pump_time - earliest) / 60)
     n_pos = len(feat_ms)
-    results["latency"] = {
+    return {
         "campaigns_evaluated": n_pos,
         "flagged_at_commit_time": flagged_at_t0 / max(n_pos, 1),
         "median_warning_minutes_before_pump": float(np.median(warnings)) if warnings else None,
@@ -198,14 +233,19 @@ def main() -> int:
         "inference_ms_median": float(np.median(inf_ms)) if inf_ms else None,
         "note": "warning time = pump time minus the earliest 5-minute cutoff from which the detector flags at every later cutoff",
     }
-    results["coevolution"] = det.metadata.get("coevolution", [])
-    results["seconds"] = round(time.time() - t_all, 1)
 
-    # --- table ---------------------------------------------------------------------------------------------
+
+def targets(results: dict) -> dict:
+    h, r = results["held_out"]["GRPO detector"], results["robustness"]["GRPO detector"]
+    return {"held_out_f1>=0.92": h["f1"] >= 0.92, "held_out_auc>=0.95": h["auc"] >= 0.95, "adapted_f1>=0.85": r["f1"] >= 0.85}
+
+
+def print_tables(results: dict) -> None:
     def line(name: str, m: dict) -> str:
         return f"| {name:34s} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['auc']:.3f} | {m.get('mean_score', float('nan')):+.2f} |"
 
-    print("\nHeld-out test split (unseen campaign styles: " + ", ".join(TEST_STYLES) + f"), n={len(te.y)}")
+    n_test = results["setup"]["train/val/test episodes"][2]
+    print("\nHeld-out test split (unseen campaign styles: " + ", ".join(TEST_STYLES) + f"), n={n_test}")
     print("| detector                           | prec  | rec   | F1    | AUC   | score |")
     print("|------------------------------------|-------|-------|-------|-------|-------|")
     for name, m in results["held_out"].items():
@@ -213,27 +253,50 @@ def main() -> int:
     print("\nAblation (GRPO retrained, same budget, feature masks)")
     for name, m in results["ablation"].items():
         print(line(name, m))
-    print(f"\nRobustness: manipulators trained {args.robust_steps} steps after the detector was frozen "
-          f"(evasion during their training {mh[-1]['evasion_rate']:.2f})")
-    for name in ("GRPO detector", "threshold rule (K&K)", "gradient boosting", "attempt oracle (flags every adapted campaign)"):
-        print(line(name, results["robustness"][name]))
     rb = results["robustness"]
+    training = rb["manipulator_training"]
+    print(f"\nRobustness: manipulators trained {training['steps']} steps after the detector was frozen "
+          f"(evasion during their training {training['final_evasion_rate']:.2f})")
+    for name in ("GRPO detector", "threshold rule (K&K)", "gradient boosting", "attempt oracle (flags every adapted campaign)"):
+        print(line(name, rb[name]))
     print(f"adapted campaigns that realised a manipulation: {rb['adapted_manipulation_rate']:.2f}; GRPO flags "
           f"{rb['GRPO flag rate on adapted attempts']:.2f} of attempts and {rb['GRPO flag rate on realised adapted pumps']:.2f} of realised pumps")
     lat = results["latency"]
     print(f"\nLatency: {lat['campaigns_evaluated']} realised pumps; flagged at commit {lat['flagged_at_commit_time']:.2f}; "
           f"median warning {lat['median_warning_minutes_before_pump']} min before the pump; "
           f"features {lat['feature_extraction_ms_median']:.2f} ms + inference {lat['inference_ms_median']:.2f} ms per decision")
-    h, r = results["held_out"]["GRPO detector"], results["robustness"]["GRPO detector"]
-    results["targets"] = {
-        "held_out_f1>=0.92": h["f1"] >= 0.92, "held_out_auc>=0.95": h["auc"] >= 0.95, "adapted_f1>=0.85": r["f1"] >= 0.85,
-    }
     print("targets:", results["targets"])
-    out = Path(args.out)
+
+
+def write_outputs(results: dict, rocs: dict[str, tuple[np.ndarray, np.ndarray]], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=float))
     _plots(rocs, results, out.parent)
     print(f"wrote {out} ({results['seconds']}s)")
+
+
+def main() -> int:
+    args = parse_args()
+    torch.set_num_threads(1)
+    t_all = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.time() - t_all:.0f}s] {msg}", flush=True)
+
+    b = load_bench(args)
+    results: dict = {"setup": setup_info(b)}
+    results["held_out"], rocs, kk, gbm = held_out(b)
+    log("held-out done")
+    results["ablation"] = ablation(b, log)
+    sim = load_simulation(b.data)
+    results["robustness"] = robustness(b, sim, kk, gbm)
+    log(f"robustness: F1 {results['robustness']['GRPO detector']['f1']:.3f}")
+    results["latency"] = latency(b, sim)
+    results["coevolution"] = b.det.metadata.get("coevolution", [])
+    results["seconds"] = round(time.time() - t_all, 1)
+    results["targets"] = targets(results)
+    print_tables(results)
+    write_outputs(results, rocs, Path(args.out))
     return 0
 
 

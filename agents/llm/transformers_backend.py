@@ -112,15 +112,8 @@ class TransformersBackend(LLMBackend):
         )
 
     def _encode_prompt(self, conversation: Conversation) -> list[int]:
-        messages = [dict(m) for m in conversation]
-        if not messages or any("role" not in m or "content" not in m for m in messages):
-            raise SymphonyError("each conversation needs at least one message with 'role' and 'content'")
-        if self.tokenizer.chat_template:
-            text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        else:  # base models without a template: a plain transcript that ends where the assistant speaks
-            text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
-        # The template already contains any BOS/special tokens the model expects.
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """This backend's prompt ids for `conversation`: `encode_chat` with its tokenizer."""
+        return encode_chat(self.tokenizer, conversation)
 
     def _generate_rows(self, rows: list[list[int]], params: SamplingParams) -> list[Completion]:
         torch = self._torch
@@ -255,6 +248,23 @@ class TransformersBackend(LLMBackend):
         self.model = None  # type: ignore[assignment]
         if self.device.type == "cuda":
             self._torch.cuda.empty_cache()
+
+
+def encode_chat(tokenizer: Any, conversation: Conversation) -> list[int]:
+    """Token ids of a chat prompt that ends where the assistant speaks.
+
+    Why a module-level function: the sampler (this backend) and Echo's trainer (echo_sync/trainer.py) must
+    build byte-identical prompts, or the trainer computes log-probs of the completion under another context.
+    """
+    messages = [dict(m) for m in conversation]
+    if not messages or any("role" not in m or "content" not in m for m in messages):
+        raise SymphonyError("each conversation needs at least one message with 'role' and 'content'")
+    if tokenizer.chat_template:
+        text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    else:  # base models without a template: a plain transcript that ends where the assistant speaks
+        text = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+    # The template already contains any BOS/special tokens the model expects.
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def _looks_like_path(source: str) -> bool:

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setting(t, "--iterations", path="detector.training.iterations", type=int, help="base GRPO iterations")
     setting(t, "--finetune-iterations", path="detector.training.finetune_iterations", type=int,
             help="GRPO iterations per co-evolution round")
-    setting(t, "--batch", path="detector.training.batch_episodes", type=int, help="episodes per GRPO iteration")
+    setting(t, "--batch", path="detector.training.groups_per_step", type=int, help="episodes per GRPO iteration")
     setting(t, "--group-size", path="detector.training.group_size", type=int, help="sampled decisions per episode")
     setting(t, "--rounds", path="detector.training.rounds", type=int, help="co-evolution rounds")
     setting(t, "--manipulator-steps", path="detector.training.manipulator_steps", type=int,
@@ -130,20 +130,11 @@ def _generate(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     import torch
 
-    from marl_detector.grpo import GRPOConfig
-    from marl_detector.manipulator import ManipulatorConfig
-    from marl_detector.train import TrainConfig, train_detector
+    from marl_detector.train import train_config, train_detector
 
     s = config(args).detector.training
     torch.set_num_threads(s.threads)
-    cfg = TrainConfig(
-        base=GRPOConfig(iterations=s.iterations, batch_episodes=s.batch_episodes, group_size=s.group_size, seed=s.seed),
-        finetune=GRPOConfig(iterations=s.finetune_iterations, batch_episodes=s.batch_episodes, group_size=s.group_size,
-                            lr=3e-3, kl_coef=0.05, seed=s.seed),
-        manipulator=ManipulatorConfig(steps=s.manipulator_steps, seed=s.seed),
-        rounds=s.rounds, seed=s.seed,
-    )
-    result = train_detector(s.data, s.out, cfg, log=lambda line: print(line, flush=True))
+    result = train_detector(s.data, s.out, train_config(s), log=lambda line: print(line, flush=True))
     print(f"detector sha256 {result['sha256']}")
     return 0
 

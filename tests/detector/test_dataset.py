@@ -8,9 +8,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from marl_detector.calibration import calibrate
 from marl_detector.dataset import DatasetConfig, generate, load_split, observation_from_row
 from marl_detector.embed import TextEmbedder
 from marl_detector.features import N_FEATURES, extract_features
+from marl_detector.social import build_world
 from marl_detector.text import TEST_STYLES, TRAIN_STYLES
 
 COLUMNS = {
@@ -41,18 +43,20 @@ def test_schema_and_manifest(dataset) -> None:
 
 
 def test_splits_by_style_cluster_and_seed(dataset) -> None:
-    out, _ = dataset
+    out, manifest = dataset
     rows = {s: [r for f in sorted(out.glob(f"episodes-{s}-*.parquet")) for r in pq.read_table(f).to_pylist()]
             for s in ("train", "val", "test")}
     styles = {s: {r["style"] for r in rs if r["kind"] == "campaign"} for s, rs in rows.items()}
     assert styles["train"] <= set(TRAIN_STYLES) and styles["val"] <= set(TRAIN_STYLES)
     assert styles["test"] and styles["test"] <= set(TEST_STYLES)
-    camp = {s: {r["campaign_id"] for r in rs if r["campaign_id"]} for s, rs in rows.items()}
-    assert not (camp["train"] & camp["val"] or camp["train"] & camp["test"] or camp["val"] & camp["test"])
-    accounts = {s: {p["author"] for r in rs if r["kind"] == "campaign" for p in r["posts"]} for s, rs in rows.items()}
+    # campaign ids are "<style>-c<cluster>": each split's sybil clusters come from its own partition of the world
+    world = build_world(int(manifest["config"]["world_seed"]), calibrate())
+    clusters = {s: {int(r["campaign_id"].rsplit("-c", 1)[1]) for r in rs if r["kind"] == "campaign"} for s, rs in rows.items()}
+    for split, used in clusters.items():
+        assert used and used <= set(world.clusters_for(split)), split
+    assert not (clusters["train"] & clusters["val"] or clusters["train"] & clusters["test"] or clusters["val"] & clusters["test"])
     seeds = {s: {r["seed"] for r in rs} for s, rs in rows.items()}
-    assert not (seeds["train"] & seeds["test"] or seeds["train"] & seeds["val"])
-    assert accounts["test"]
+    assert not (seeds["train"] & seeds["test"] or seeds["train"] & seeds["val"] or seeds["val"] & seeds["test"])
 
 
 def test_rows_rebuild_the_exact_observation(dataset) -> None:

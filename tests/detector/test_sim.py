@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from marl_detector.calibration import calibrate
-from marl_detector.outcome import Label, classify
+from marl_detector.onchain.market import RecordedEpisode, recording_trades
+from marl_detector.outcome import Label
 from marl_detector.sim import (
     HORIZON,
     PRE_STEPS,
@@ -54,11 +55,62 @@ def test_same_seed_same_episode_different_seed_different(world) -> None:
     assert a.observation.market.swaps != c.observation.market.swaps
 
 
+def _price_steps(rec: RecordedEpisode) -> list[tuple[int, int]]:
+    """(timestamp, WAD spot price after every trade of that timestamp), replaying the trades by hand with the
+    Uniswap-V2 formula (0.3 % fee on the input), starting with the pool's creation."""
+    rq, rt = rec.reserve_q, rec.reserve_t
+    steps = [(rec.created_at, rq * 10**18 // rt)]
+    for tr in rec.trades:
+        r_in, r_out = (rq, rt) if tr.is_buy else (rt, rq)
+        out = tr.amount_in * 997 * r_out // (r_in * 1000 + tr.amount_in * 997)
+        rq, rt = (rq + tr.amount_in, rt - out) if tr.is_buy else (rq - out, rt + tr.amount_in)
+        price = rq * 10**18 // rt
+        if steps[-1][0] == tr.timestamp:
+            steps[-1] = (tr.timestamp, price)
+        else:
+            steps.append((tr.timestamp, price))
+    return steps
+
+
+def _twap(steps: list[tuple[int, int]], a: int, b: int) -> int:
+    """Integral of the step price over [a, b], floor-divided by b - a (a price holds until the next timestamp)."""
+    total = 0
+    for (t, price), (t_next, _) in zip(steps, steps[1:] + [(max(b, steps[-1][0]) + 1, 0)]):
+        lo, hi = max(a, t), min(b, t_next)
+        if hi > lo:
+            total += price * (hi - lo)
+    return total // (b - a)
+
+
+def _bp(x: int, base: int) -> int:
+    """Return of x over base in basis points, truncated toward zero (the contract's int256 division)."""
+    d = (x - base) * 10_000
+    return d // base if d >= 0 else -(-d // base)
+
+
 def test_label_is_the_protocol_rule_on_the_price_path(world) -> None:
-    for seed in range(4):
-        ep = _campaign(world, 100 + seed)
-        again = classify(ep.outcome.base, ep.outcome.sub_twaps)
-        assert again == ep.outcome
+    """Labels from the simulated price path with the documented rule written out here: NONE if the peak
+    sub-window TWAP is less than 10 % above the base TWAP (the hour before t0), else MANIPULATION if the last
+    sub-window keeps at most half of the peak return, else DISCOVERY."""
+    cluster, moon = world.clusters_for("train")[0], STYLE_DEFAULTS["moon_emoji"]
+    episodes = [(EpisodeSpec(f"n{s}", "news"), 100 + s) for s in range(10)]
+    # campaigns 137 and 117 keep about 50 % and 60 % of their peak return at the end: they did not reverse
+    episodes += [(EpisodeSpec(f"c{s}", "campaign", "moon_emoji", cluster, moon), s) for s in (100, 114, 117, 137)]
+    episodes += [(EpisodeSpec(f"{k}{s}", k), s) for k in ("quiet", "organic_hype") for s in (100, 101)]
+    seen = set()
+    for spec, seed in episodes:
+        with recording_trades() as recorded:
+            ep = simulate_episode(world, calibrate(), spec, seed)
+        steps = _price_steps(recorded[0])
+        t0, quarter = ep.observation.t0, HORIZON // 4
+        base = _twap(steps, t0 - quarter, t0)
+        subs = [_twap(steps, t0 + k * quarter, t0 + (k + 1) * quarter) for k in range(4)]
+        r_peak, r_end = _bp(max(subs), base), _bp(subs[3], base)
+        expected = Label.NONE if r_peak < 1000 else Label.MANIPULATION if 2 * r_end <= r_peak else Label.DISCOVERY
+        assert (ep.outcome.base, list(ep.outcome.sub_twaps)) == (base, subs), spec
+        assert (ep.outcome.r_peak_bp, ep.outcome.r_end_bp, ep.outcome.label) == (r_peak, r_end, expected), spec
+        seen.add(expected)
+    assert seen == set(Label)  # every branch of the rule was exercised
 
 
 def test_campaigns_pump_and_reverse_news_persists(world) -> None:

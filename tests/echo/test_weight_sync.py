@@ -131,9 +131,11 @@ def test_backends_without_in_memory_reload_get_verified_weights_through_a_file(t
 
 
 def test_policy_store_keeps_only_the_newest_versions(tmp_path):
-    """A long run must not fill the disk: with keep=2 only the two newest checkpoints remain, and the hash of what
-    remains is still the hash of what was written."""
-    from echo_sync.weights import PolicyStore, sha256_file
+    """A long run must not fill the disk: with keep=2 only the two newest checkpoints remain, each still holding
+    its own version's weights under the sha256 returned when it was written."""
+    from safetensors.torch import load_file
+
+    from echo_sync.weights import PolicyStore
 
     store = PolicyStore(tmp_path / "policies", keep=2)
     model = torch.nn.Linear(4, 2)
@@ -144,6 +146,9 @@ def test_policy_store_keeps_only_the_newest_versions(tmp_path):
         path, shas[version] = store.write(model, version)
     assert sorted(p.parent.name for p in (tmp_path / "policies").glob("v*/model.safetensors")) == ["v000004", "v000005"]
     assert not store.path(3).parent.exists()
-    assert sha256_file(store.path(5)) == shas[5] and shas[4] != shas[5]
+    for version in (4, 5):
+        assert hashlib.sha256(store.path(version).read_bytes()).hexdigest() == shas[version]
+        assert torch.equal(load_file(str(store.path(version)))["weight"], torch.full((2, 4), float(version)))
+    assert shas[4] != shas[5]
     with pytest.raises(ValueError):
         PolicyStore(tmp_path / "other", keep=0)
