@@ -146,3 +146,26 @@ async def test_a_crashing_planner_ends_the_run_with_run_error(tmp_path: Path) ->
         result = await Engine(Dispatcher(connections, bus)).run("t", Broken([{"final_answer": "x"}]), run_id="r")
     assert not result.ok and "planner failed: RuntimeError: model server went away" in result.error
     assert bus.history["r"][-1].type == EventType.RUN_ERROR
+
+
+async def test_constrained_steps_always_name_listed_tools_with_valid_arguments(tiny_backend) -> None:
+    """Even a random model's steps validate against the discovered tools' own schemas: every action names a
+    listed tool with arguments its input schema accepts, or the step gives a final answer."""
+    from scheduler.evaluation.harness import running_agents
+    from scheduler.planning.llm_react import step_constraint
+    from scheduler.planning.validate import validate_call
+
+    async with running_agents() as connections:
+        tools = Dispatcher(connections, EventBus()).tools
+    plain = {k: v for k, v in tools.items() if "." not in k}
+    assert len(plain) >= 7  # the documents, search, python and webpage agents. tools
+    planner = LLMPlanner(tiny_backend)
+    messages = planner.messages("What is 17 * 3?", tools, [])
+    params = SamplingParams(max_new_tokens=400, temperature=1.0, n=6, seed=9, constraint=step_constraint(tools))
+    finished = [c for c in tiny_backend.generate([messages], params).completions[0] if c.finish_reason == "stop"]
+    assert len(finished) >= 3
+    for completion in finished:
+        step = step_from_json(find_json_object(completion.text), "s")
+        assert step.final_answer is not None or step.actions
+        for action in step.actions:
+            assert validate_call(action, tools) is None, (action, completion.text)
