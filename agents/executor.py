@@ -90,23 +90,29 @@ class StepExecutor:
         return ResultPayload(output=transcript, answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
 
     # -- the unconstrained baseline ------------------------------------------------------------------------
-    def _generate_free(self, messages: list[dict[str, str]]) -> tuple[str, int]:
-        completion = self.backend.generate([messages], self.profile.llm.sampling_params()).completions[0][0]
-        return completion.text, completion.prompt_tokens + completion.completion_tokens
+    def _generate_free(self, messages: list[dict[str, str]]) -> tuple[str, int, tuple[str, ...]]:
+        params = self.profile.llm.sampling_params()
+        if self.tools:
+            outcome = run_with_tools(self.backend, messages, self.tools, None, params=params,
+                                     max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)
+            return outcome.text, outcome.tokens, tuple(e.tool for e in outcome.exchanges if e.ok)
+        completion = self.backend.generate([messages], params).completions[0][0]
+        return completion.text, completion.prompt_tokens + completion.completion_tokens, ()
 
     def _execute_free(self, payload: SubtaskPayload) -> ResultPayload:
         start = time.perf_counter()
-        text, tokens = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True))
+        text, tokens, used = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True))
         if not payload.final:
             ok = bool(text.strip())
-            return ResultPayload(output=text.strip(), abstained=not ok, tokens=tokens, seconds=time.perf_counter() - start)
+            return ResultPayload(output=text.strip(), abstained=not ok, tools_used=used, tokens=tokens,
+                                 seconds=time.perf_counter() - start)
         answer = final_answer(text)
         if answer is None:
-            retry, tokens2 = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True, strict=True))
-            tokens += tokens2
+            retry, tokens2, used2 = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True, strict=True))
+            tokens, used = tokens + tokens2, used + used2
             answer = final_answer(retry)
             text = text + "\n[retry] " + retry
         seconds = time.perf_counter() - start
         if answer is None:
-            return ResultPayload(output=text.strip(), abstained=True, tokens=tokens, seconds=seconds)
-        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tokens=tokens, seconds=seconds)
+            return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds)
+        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)

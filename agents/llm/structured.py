@@ -10,8 +10,10 @@ of a silently truncated answer.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from dataclasses import dataclass
-from typing import Generic, Sequence, TypeVar
+from typing import Any, Generic, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -79,3 +81,35 @@ def ask_structured(
     if sample.value is None:
         raise StructuredOutputError(constraint.name, who, sample.error or "invalid")
     return sample
+
+
+def find_json_object(text: str) -> dict[str, Any]:
+    """The first balanced {...} in `text` that parses as JSON: how unconstrained (free-text) output is read,
+    since models wrap JSON in prose or code fences. Raises ValueError when there is none."""
+    text = re.sub(r"```(?:json)?", "", text)
+    start = text.find("{")
+    while start != -1:
+        depth, in_str, esc = 0, False, False
+        for i in range(start, len(text)):
+            ch = text[i]
+            if in_str:
+                esc = (ch == "\\") and not esc
+                if ch == '"' and not esc:
+                    in_str = False
+                continue
+            if ch == '"':
+                in_str = True
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    try:
+                        value = json.loads(text[start : i + 1])
+                    except json.JSONDecodeError:
+                        break
+                    if isinstance(value, dict):
+                        return value
+                    break
+        start = text.find("{", start + 1)
+    raise ValueError("no JSON object found in the planner output")

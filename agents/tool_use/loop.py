@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from agents.llm.base import Completion, Constraint, Conversation, LLMBackend, SamplingParams
-from agents.llm.structured import StructuredOutputError
+from agents.llm.structured import StructuredOutputError, find_json_object
 from agents.tool_use.base import AgentTool, ToolResult, call_constraint, call_json, parse_call
 from core.errors import SymphonyError
 
@@ -94,7 +94,7 @@ def run_with_tools(
     backend: LLMBackend,
     conversation: Conversation,
     tools: Sequence[AgentTool],
-    answer: Constraint,
+    answer: Constraint | None,
     *,
     max_rounds: int = 2,
     params: SamplingParams | None = None,
@@ -102,7 +102,9 @@ def run_with_tools(
 ) -> ToolRunOutcome:
     """Call one of `tools` (again after a failed call, up to `max_rounds` calls), then answer under `answer`.
 
-    Raises StructuredOutputError (naming the schema and `who`) when the answer does not finish in budget."""
+    Raises StructuredOutputError (naming the schema and `who`) when the answer does not finish in budget.
+    `answer=None` is the free-text baseline: nothing is constrained, the call is read as the first JSON object
+    of the reply (a reply without one counts as an invalid call), and the answer text is returned as written."""
     if max_rounds < 1:
         raise SymphonyError(f"max_rounds must be >= 1, got {max_rounds}")
     names = [t.name for t in tools]
@@ -113,9 +115,10 @@ def run_with_tools(
     context = _context(conversation)
     messages = _with_instructions(conversation, tools)
     outcome = ToolRunOutcome(text="", messages=messages)
-    call = call_constraint(tools, context)
+    constrained = answer is not None
+    call = call_constraint(tools, context) if constrained else None
 
-    def generate(constraint: Constraint) -> Completion:
+    def generate(constraint: Constraint | None) -> Completion:
         completion = backend.generate([messages], dataclasses.replace(params, constraint=constraint)).completions[0][0]
         outcome.generations += 1
         outcome.tokens += completion.prompt_tokens + completion.completion_tokens
@@ -123,9 +126,9 @@ def run_with_tools(
 
     for round_index in range(max_rounds):
         completion = generate(call)
-        if completion.finish_reason == "length":
+        if call is not None and completion.finish_reason == "length":
             raise StructuredOutputError(call.name, who, f"the call did not finish within {params.max_new_tokens} tokens")
-        parsed = parse_call(completion.text, tools)
+        parsed = parse_call(completion.text if constrained else _first_json(completion.text), tools)
         messages.append({"role": "assistant", "content": completion.text})
         if parsed.tool is None or parsed.arguments is None:
             outcome.invalid_calls += 1
@@ -145,9 +148,16 @@ def run_with_tools(
     messages.append({"role": "assistant", "content": final.text})
     outcome.text, outcome.finish_reason = final.text, final.finish_reason
     outcome.seconds = time.perf_counter() - start
-    if final.finish_reason == "length":
+    if answer is not None and final.finish_reason == "length":
         raise StructuredOutputError(answer.name, who, f"the answer did not finish within {params.max_new_tokens} tokens")
     return outcome
+
+
+def _first_json(text: str) -> str:
+    try:
+        return json.dumps(find_json_object(text))
+    except ValueError:
+        return text
 
 
 def _run(tool: AgentTool, arguments) -> ToolResult:  # noqa: ANN001 - the tool's input model

@@ -21,7 +21,8 @@ from typing import Any
 from agents.llm.base import Constraint, LLMBackend, SamplingParams
 from scheduler.client.tool_spec import ToolSpec
 from scheduler.planning.base import Planner
-from scheduler.planning.step import PlanStep, StepRecord, find_json_object, step_from_json
+from agents.llm.structured import find_json_object
+from scheduler.planning.step import PlanStep, StepRecord, step_from_json
 
 SYSTEM = """You are a planner that solves a task by calling tools. Answer with ONE JSON object and nothing else:
 {{"thought": "<short reasoning>", "actions": [{{"id": "a1", "tool": "<tool name>", "args": {{...}}}}]}}

@@ -6,8 +6,6 @@ the dispatcher runs them in parallel. `mode="async"` marks fire-and-collect-late
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,37 +35,6 @@ class StepRecord:
     @property
     def failed(self) -> list[dict[str, Any]]:
         return [o for o in self.observations if not o.get("ok", False)]
-
-
-def find_json_object(text: str) -> dict[str, Any]:
-    """The first balanced {...} in `text` that parses as JSON (models wrap JSON in prose or code fences)."""
-    text = re.sub(r"```(?:json)?", "", text)
-    start = text.find("{")
-    while start != -1:
-        depth, in_str, esc = 0, False, False
-        for i in range(start, len(text)):
-            ch = text[i]
-            if in_str:
-                esc = (ch == "\\") and not esc
-                if ch == '"' and not esc:
-                    in_str = False
-                continue
-            if ch == '"':
-                in_str = True
-            elif ch == "{":
-                depth += 1
-            elif ch == "}":
-                depth -= 1
-                if depth == 0:
-                    try:
-                        value = json.loads(text[start : i + 1])
-                    except json.JSONDecodeError:
-                        break
-                    if isinstance(value, dict):
-                        return value
-                    break
-        start = text.find("{", start + 1)
-    raise ValueError("no JSON object found in the planner output")
 
 
 def step_from_json(data: dict[str, Any], default_prefix: str) -> PlanStep:

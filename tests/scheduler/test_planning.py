@@ -13,7 +13,8 @@ from scheduler.observe.bus import EventBus
 from scheduler.observe.events import EventType
 from scheduler.planning.llm_react import LLMPlanner
 from scheduler.planning.scripted import ScriptedPlanner
-from scheduler.planning.step import find_json_object, step_from_json
+from agents.llm.structured import find_json_object
+from scheduler.planning.step import step_from_json
 from scheduler.planning.templates import TemplateError, render
 from scheduler.toolkit.builtin import build_agent
 
