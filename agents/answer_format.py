@@ -72,3 +72,11 @@ def answer_constraint(fmt: str, question: str = "", *, final: bool = True) -> Co
     else:
         field.update({"pattern": r"^[^\n]+$", "maxLength": TEXT_ANSWER_CHARS})
     return Constraint.json_schema(schema, f"Answer({fmt})")
+
+
+def result_constraint(values: list[str]) -> Constraint:
+    """A final answer that must be one of `values`: what an agent answers with when its tool computed the
+    answer (a calculator's value), so the model cannot miscopy it."""
+    schema = Answer.model_json_schema()
+    schema["properties"]["answer"] = {"enum": list(dict.fromkeys(values))}
+    return Constraint.json_schema(schema, "Answer(tool result)")

@@ -9,16 +9,17 @@ A reasoning agent takes `SubtaskPayload`s; a Hide-and-Shill detector agent takes
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Protocol, Sequence
 
-from agents.answer_format import Answer, answer_constraint
+from agents.answer_format import NUMBER_PATTERN, Answer, answer_constraint, result_constraint
 from agents.llm.base import LLMBackend
 from agents.llm.structured import StructuredOutputError, ask_structured
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
 from agents.prompts import final_answer, step_messages
-from agents.tool_use import AgentTool, run_with_tools
+from agents.tool_use import AgentTool, ToolExchange, run_with_tools
 from tools.answers import normalize_answer
 
 log = logging.getLogger("symphony.executor")
@@ -73,8 +74,10 @@ class StepExecutor:
         used: tuple[str, ...] = ()
         try:
             if self.tools:
-                outcome = run_with_tools(self.backend, messages, self.tools, constraint, params=params,
-                                         max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)
+                answer_for = self._answer_for(payload, constraint)
+                outcome = run_with_tools(self.backend, messages, self.tools, answer_for, params=params,
+                                         max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name,
+                                         context=payload.context)
                 text, used, tokens, transcript = outcome.text, tuple(outcome.tools_used), outcome.tokens, outcome.transcript
             else:
                 sample = ask_structured(self.backend, messages, Answer, params, who=self.profile.name, constraint=constraint)
@@ -89,12 +92,25 @@ class StepExecutor:
             return ResultPayload(output=answer, tools_used=used, tokens=tokens, seconds=seconds)
         return ResultPayload(output=transcript, answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
 
+    def _answer_for(self, payload: SubtaskPayload, constraint):  # noqa: ANN001, ANN202 - Constraint -> callable
+        """A final numeric step answers with a value its exact tools computed, when they computed one."""
+        exact = {t.name for t in self.tools if t.exact_result}
+        if not payload.final or payload.answer_format != "number" or not exact:
+            return constraint
+
+        def answer(exchanges: list[ToolExchange]):  # noqa: ANN202
+            values = [v for e in exchanges if e.ok and e.tool in exact
+                      if (v := e.output.strip().splitlines()[-1] if e.output.strip() else "") and re.fullmatch(NUMBER_PATTERN, v)]
+            return result_constraint(values) if values else constraint
+
+        return answer
+
     # -- the unconstrained baseline ------------------------------------------------------------------------
     def _generate_free(self, messages: list[dict[str, str]]) -> tuple[str, int, tuple[str, ...]]:
         params = self.profile.llm.sampling_params()
         if self.tools:
             outcome = run_with_tools(self.backend, messages, self.tools, None, params=params,
-                                     max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)
+                                     max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)  # free: no grounding
             return outcome.text, outcome.tokens, tuple(e.tool for e in outcome.exchanges if e.ok)
         completion = self.backend.generate([messages], params).completions[0][0]
         return completion.text, completion.prompt_tokens + completion.completion_tokens, ()

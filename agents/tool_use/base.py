@@ -46,7 +46,8 @@ class AgentTool(abc.ABC):
     name: str
     description: str
     input_model: type[BaseModel]
-    example: Example | None = None
+    examples: tuple[Example, ...] = ()
+    exact_result: bool = False  # the result is itself an answer (a calculator's value), not evidence to read
 
     def arguments_schema(self, context: str) -> dict[str, Any]:
         """The JSON schema of this call's arguments: the input model's required fields (optional ones keep

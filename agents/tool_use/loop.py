@@ -14,7 +14,7 @@ import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from agents.llm.base import Completion, Constraint, Conversation, LLMBackend, SamplingParams
 from agents.llm.structured import StructuredOutputError, find_json_object
@@ -75,8 +75,7 @@ def _with_instructions(conversation: Conversation, tools: Sequence[AgentTool]) -
         messages.insert(0, {"role": "system", "content": note})
     examples: list[dict[str, str]] = []
     for tool in tools:
-        if tool.example is not None:
-            ex = tool.example
+        for ex in tool.examples:
             examples += [
                 {"role": "user", "content": ex.task},
                 {"role": "assistant", "content": call_json(tool, ex.arguments)},
@@ -94,15 +93,19 @@ def run_with_tools(
     backend: LLMBackend,
     conversation: Conversation,
     tools: Sequence[AgentTool],
-    answer: Constraint | None,
+    answer: Constraint | Callable[[list[ToolExchange]], Constraint] | None,
     *,
     max_rounds: int = 2,
     params: SamplingParams | None = None,
     who: str = "",
+    context: str | None = None,
 ) -> ToolRunOutcome:
     """Call one of `tools` (again after a failed call, up to `max_rounds` calls), then answer under `answer`.
 
-    Raises StructuredOutputError (naming the schema and `who`) when the answer does not finish in budget.
+    `context` is what the call may draw on (tools narrow their arguments by it; default: the user turns).
+    `answer` may depend on what the tools returned (a callable of the exchanges), e.g. a calculator agent whose
+    answer must be one of the values its calculator computed. Raises StructuredOutputError (naming the schema
+    and `who`) when the call or the answer does not finish within the token budget.
     `answer=None` is the free-text baseline: nothing is constrained, the call is read as the first JSON object
     of the reply (a reply without one counts as an invalid call), and the answer text is returned as written."""
     if max_rounds < 1:
@@ -112,7 +115,7 @@ def run_with_tools(
         raise SymphonyError(f"tool names must be present and unique, got {names}")
     params = dataclasses.replace(params or SamplingParams(max_new_tokens=256), n=1, stop=())
     start = time.perf_counter()
-    context = _context(conversation)
+    context = context if context is not None else _context(conversation)
     messages = _with_instructions(conversation, tools)
     outcome = ToolRunOutcome(text="", messages=messages)
     constrained = answer is not None
@@ -144,12 +147,13 @@ def run_with_tools(
         messages.append({"role": "user", "content": f"Result of {label}: {result.output}\n{hint}"})
         if not retry:
             break
-    final = generate(answer)
+    final_constraint = answer(outcome.exchanges) if callable(answer) else answer
+    final = generate(final_constraint)
     messages.append({"role": "assistant", "content": final.text})
     outcome.text, outcome.finish_reason = final.text, final.finish_reason
     outcome.seconds = time.perf_counter() - start
-    if answer is not None and final.finish_reason == "length":
-        raise StructuredOutputError(answer.name, who, f"the answer did not finish within {params.max_new_tokens} tokens")
+    if final_constraint is not None and final.finish_reason == "length":
+        raise StructuredOutputError(final_constraint.name, who, f"the answer did not finish within {params.max_new_tokens} tokens")
     return outcome
 
 

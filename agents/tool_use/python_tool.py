@@ -16,7 +16,8 @@ class PythonTool(AgentTool):
     name = "python"
     description = "runs a Python 3 program in a sandbox (no network, time and memory limits); print() the result"
     input_model = PythonInput
-    example = Example("What is 2 to the power 10?", {"code": "print(2 ** 10)"}, "1024", "1024")
+    examples = (Example("What is 2 to the power 10?", {"code": "print(2 ** 10)"}, "1024", "1024"),)
+    exact_result = True
 
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()

@@ -19,8 +19,8 @@ class RetrievalTool(AgentTool):
     name = "retrieval"
     description = "searches the agent's local documents and returns the most relevant passages"
     input_model = SearchInput
-    example = Example("How many days are in a leap year?", {"query": "days leap year"},
-                      "[1] (calendar.txt) A leap year has 366 days; February has 29 days.", "366")
+    examples = (Example("How many days are in a leap year?", {"query": "days leap year"},
+                      "[1] (calendar.txt) A leap year has 366 days; February has 29 days.", "366"),)
 
     def __init__(self, index: CorpusIndex, *, k: int = 2) -> None:
         if k < 1:

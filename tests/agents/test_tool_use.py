@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from agents.tool_use import CalculatorTool, PythonTool, RetrievalTool, build_tools, call_constraint, parse_call
-from agents.tool_use.calculator_tool import grounded_pattern, numbers_in
+from agents.tool_use.calculator_tool import composed_pattern, formula_spans, grounded_pattern, numbers_in
 from core.errors import SymphonyError
 from tools.calculator import CalculatorInput
 
@@ -25,13 +25,28 @@ def test_arguments_schema_is_the_input_model_required_fields() -> None:
     assert free["properties"]["expression"] == CalculatorInput.model_json_schema()["properties"]["expression"]
 
 
-def test_grounded_expressions_use_only_the_question_numbers_and_small_constants() -> None:
-    pattern = re.compile(grounded_pattern(QUESTION))
-    for ok in ("( 2 + -8 ) + 14", "2+-8+14", "(2 + -8) + 14 + 1200", "1,200 / 12", "((2 + 3) * 4) - 14"):
+def test_a_written_formula_is_copied_as_one_of_its_spans() -> None:
+    pattern = re.compile(grounded_pattern("Calculate -( 4 - -7 ) * 2."))
+    for ok in ("-( 4 - -7 ) * 2", "( 4 - -7 ) * 2", "4 - -7"):
         assert pattern.fullmatch(ok), ok
-    for bad in ("2 + -8 + 14 = 8", "2 + 99", "2 + x", "28 + 14", "2 + (", "2 14", "(((2)))"):
+    for bad in ("-(4 - -7) * 2", "4 - 7", "( 4 - -7", "-( 4 - -7 ) * 2 = -22", "2 * 4"):
         assert not pattern.fullmatch(bad), bad
-    assert numbers_in("pay $1,200.50 for 3.5 kg") == ["1,200.50", "1200.50", "3.5"]
+    assert formula_spans("no formula here, only 3 apples") == []
+    assert formula_spans("problem: 4 + 3 - 8 =")[0] == "4 + 3 - 8"
+
+
+def test_without_a_formula_expressions_use_only_the_quantities_of_the_text() -> None:
+    text = "Ann buys 12 pens at 2 dollars, then -8 more. She pays 1,200 cents."
+    assert grounded_pattern(text) == composed_pattern(text)
+    pattern = re.compile(composed_pattern(text))
+    for ok in ("12 * 2", "(12 + -8) * 2", "1,200 / 100", "1200/12", "-((12 + -8) * 2) - 12"):
+        assert pattern.fullmatch(ok), ok
+    for bad in ("12 * 2 = 24", "12 * 99", "12 * x", "122 * 2", "12 * (", "12 2", "(((2)))",
+                "12 + 8", "-12 + 2", "13 + 2"):  # a dropped or added sign, a number the text does not have
+        assert not pattern.fullmatch(bad), bad
+    assert numbers_in("pay $1,200.50 for 3.5 kg, -4 each") == ["1,200.50", "1200.50", "3.5", "-4"]
+    assert numbers_in("half of a dozen eggs in 3 hours") == ["3", "2", "1", "12", "60"]
+    assert numbers_in("5-3 and (7)-2") == ["5", "3", "7", "2"]  # a minus after a digit or ")" is an operator
 
 
 @given(st.lists(st.integers(min_value=0, max_value=999), min_size=2, max_size=4),
@@ -39,7 +54,8 @@ def test_grounded_expressions_use_only_the_question_numbers_and_small_constants(
 def test_any_expression_over_the_question_numbers_is_grounded(numbers, ops) -> None:
     question = "Numbers: " + ", ".join(map(str, numbers))
     expression = str(numbers[0]) + "".join(f" {op} {n}" for op, n in zip(ops, numbers[1:]))
-    assert re.fullmatch(grounded_pattern(question), expression)
+    assert re.fullmatch(composed_pattern(question), expression)
+    assert re.fullmatch(grounded_pattern(f"Calculate {expression}."), expression)  # and a written one is copied
 
 
 def test_call_constraint_names_each_tool() -> None:

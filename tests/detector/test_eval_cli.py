@@ -52,9 +52,9 @@ def one_pool(anvil, tmp_path):
 def test_log_table_and_verify_on_pending_and_expired(one_pool, capsys):
     operator, market, path, det, pool = one_pool.operator, one_pool.market, one_pool.path, one_pool.det, one_pool.pool
     kept = det.commit(pool, 400, 1, 7_000, model_hash_of("m"))
-    det.commit(pool, 400, 0, 3_000, model_hash_of("m"))  # never revealed: expires
+    hidden = det.commit(pool, 400, 0, 3_000, model_hash_of("m"))  # never revealed: expires
     det.reveal(kept)
-    mine_at(operator.w3, kept.t0 + 400)
+    mine_at(operator.w3, max(kept.t0, hidden.t0) + 400)  # both horizons over (the commits may be a second apart)
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(path)]) == 0
     assert "2 pending, 2 overdue" in capsys.readouterr().out
