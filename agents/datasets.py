@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import dataclass
 
+from core.errors import SymphonyError
 from core.paths import PROJECT_ROOT
 from tools.answers import normalize_answer
 
@@ -70,6 +71,40 @@ def bigbench_questions(task: str, n: int, seed: int) -> list[Question]:
             accepted = {normalize_answer(t) for t in targets} | {normalize_answer(_NUMBER_WORDS[t]) for t in targets if t in _NUMBER_WORDS}
             out.append(Question(f"{name}-{i}", name, ex["input"], tuple(sorted(accepted))))
     return out
+
+
+# One seed per purpose: a question generated for one of them is never seen by another (training, calibration,
+# benchmarks, the demo). Benchmarks add the family's index to their seed, so families never share one either.
+SEEDS = {
+    "dev": 555,  # prompt and grammar development
+    "calibration": 1000,
+    "bench_symphony": 2000,
+    "bench_structured": 3000,
+    "echo_heldout": 4000,
+    "demo": 5000,  # plus the run's own offset, printed
+    "echo_train": 10_000,
+}
+
+# The task families the benchmarks and the demo draw from: reasoning-gym generators at small-model difficulty
+# (2-3 terms, 1-2 digits) and two BIG-bench tasks.
+ARITHMETIC = dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2)
+FAMILIES: dict[str, tuple[str, dict]] = {
+    "basic_arithmetic": ("reasoning_gym", ARITHMETIC),
+    "chain_sum": ("reasoning_gym", ARITHMETIC),
+    "gsm_symbolic": ("reasoning_gym", {}),
+    "object_counting": ("bigbench", {}),
+    "logical_deduction": ("bigbench", {"task": "logical_deduction/three_objects"}),
+}
+
+
+def family_questions(family: str, n: int, seed: int) -> list[Question]:
+    """`n` questions of one of FAMILIES, deterministic in `seed`."""
+    if family not in FAMILIES:
+        raise SymphonyError(f"unknown task family {family!r}; choose from {', '.join(FAMILIES)}")
+    kind, settings = FAMILIES[family]
+    if kind == "bigbench":
+        return bigbench_questions(settings.get("task", family), n, seed)
+    return reasoning_gym_questions(family, n, seed, **settings)
 
 
 def demo_questions() -> list[Question]:

@@ -14,7 +14,7 @@ import time
 from typing import Protocol, Sequence
 
 from agents.answer_format import NUMBER_PATTERN, Answer, answer_constraint, result_constraint
-from agents.llm.base import LLMBackend
+from agents.llm.base import ConstraintError, LLMBackend
 from agents.llm.structured import StructuredOutputError, ask_structured
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.profile import AgentProfile
@@ -72,6 +72,7 @@ class StepExecutor:
         constraint = answer_constraint(payload.answer_format, payload.question, final=payload.final)
         params = self.profile.llm.sampling_params()
         used: tuple[str, ...] = ()
+        extra: dict = {}
         try:
             if self.tools:
                 answer_for = self._answer_for(payload, constraint)
@@ -79,18 +80,22 @@ class StepExecutor:
                                          max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name,
                                          context=payload.context)
                 text, used, tokens, transcript = outcome.text, tuple(outcome.tools_used), outcome.tokens, outcome.transcript
+                extra = {"tool_calls": len(outcome.exchanges), "invalid_calls": outcome.invalid_calls}
             else:
                 sample = ask_structured(self.backend, messages, Answer, params, who=self.profile.name, constraint=constraint)
                 completion = sample.completion
                 text, tokens, transcript = completion.text, completion.prompt_tokens + completion.completion_tokens, completion.text
-        except StructuredOutputError as exc:
-            log.info("%s abstains on step %d: %s", self.profile.name, payload.step_index, exc)
-            return ResultPayload(output=f"abstained: {exc}", abstained=True, seconds=time.perf_counter() - start)
+        except (StructuredOutputError, ConstraintError) as exc:
+            # Over budget, or a constraint this model's tokenizer cannot use: say so and abstain, never guess.
+            reason = str(exc) if isinstance(exc, StructuredOutputError) else f"{self.profile.name}: {exc}"
+            log.warning("%s abstains on step %d: %s", self.profile.name, payload.step_index, reason)
+            return ResultPayload(output=f"abstained: {reason}", abstained=True, seconds=time.perf_counter() - start)
         answer = Answer.model_validate_json(text).answer.strip()
         seconds = time.perf_counter() - start
         if not payload.final:
-            return ResultPayload(output=answer, tools_used=used, tokens=tokens, seconds=seconds)
-        return ResultPayload(output=transcript, answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
+            return ResultPayload(output=answer, tools_used=used, tokens=tokens, seconds=seconds, extra=extra)
+        return ResultPayload(output=transcript, answer=normalize_answer(answer), tools_used=used, tokens=tokens,
+                             seconds=seconds, extra=extra)
 
     def _answer_for(self, payload: SubtaskPayload, constraint):  # noqa: ANN001, ANN202 - Constraint -> callable
         """A final numeric step answers with a value its exact tools computed, when they computed one."""
@@ -111,12 +116,14 @@ class StepExecutor:
         if self.tools:
             outcome = run_with_tools(self.backend, messages, self.tools, None, params=params,
                                      max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name)  # free: no grounding
+            self._free_calls = (len(outcome.exchanges), outcome.invalid_calls)
             return outcome.text, outcome.tokens, tuple(e.tool for e in outcome.exchanges if e.ok)
         completion = self.backend.generate([messages], params).completions[0][0]
         return completion.text, completion.prompt_tokens + completion.completion_tokens, ()
 
     def _execute_free(self, payload: SubtaskPayload) -> ResultPayload:
         start = time.perf_counter()
+        self._free_calls = (0, 0)
         text, tokens, used = self._generate_free(step_messages(self.profile.system_prompt, payload, free=True))
         if not payload.final:
             ok = bool(text.strip())
@@ -129,6 +136,8 @@ class StepExecutor:
             answer = final_answer(retry)
             text = text + "\n[retry] " + retry
         seconds = time.perf_counter() - start
+        extra = {"tool_calls": self._free_calls[0], "invalid_calls": self._free_calls[1]} if self.tools else {}
         if answer is None:
-            return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds)
-        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens, seconds=seconds)
+            return ResultPayload(output=text.strip(), abstained=True, tools_used=used, tokens=tokens, seconds=seconds, extra=extra)
+        return ResultPayload(output=text.strip(), answer=normalize_answer(answer), tools_used=used, tokens=tokens,
+                             seconds=seconds, extra=extra)

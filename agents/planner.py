@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from agents.llm.base import LLMBackend, SamplingParams
+from agents.llm.base import Constraint, LLMBackend, SamplingParams
 from agents.llm.structured import generate_structured
 
 MIN_STEPS, MAX_STEPS = 3, 8
@@ -42,11 +42,12 @@ class PlanDraft(BaseModel):
     steps: list[str] = Field(min_length=MIN_STEPS, max_length=MAX_STEPS)
 
 
-def _step_schema() -> dict:
+def plan_constraint() -> "Constraint":
+    """PlanDraft's schema with each step one short line."""
     schema = PlanDraft.model_json_schema()
     schema["properties"]["steps"]["items"] = {"type": "string", "minLength": 3, "maxLength": STEP_CHARS,
                                               "pattern": r"^[^\n]+$"}
-    return schema
+    return Constraint.json_schema(schema, "PlanDraft")
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,8 @@ class Planner:
             drafts = [parse_plan(c.text) for c in result.completions[0]]
             tokens = result.total_tokens
         else:
-            from agents.llm.base import Constraint
-
             samples = generate_structured(self.backend, [self.messages(question)], PlanDraft, params,
-                                          constraint=Constraint.json_schema(_step_schema(), "PlanDraft"))[0]
+                                          constraint=plan_constraint())[0]
             drafts = [finish_plan(s.value.steps) if s.value is not None else None for s in samples]
             tokens = sum(s.completion.prompt_tokens + s.completion.completion_tokens for s in samples)
         plans: list[Plan] = []

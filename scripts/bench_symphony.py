@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from core.stats import wilson  # noqa: E402
 from agents.datasets import Question, bigbench_questions, reasoning_gym_questions  # noqa: E402
 from agents.llm.base import SamplingParams  # noqa: E402
 from agents.prompts import direct_messages, final_answer  # noqa: E402
@@ -42,15 +43,6 @@ CANDIDATES: dict[str, list[dict]] = {
     "bigbench:object_counting": [dict()],
     "bigbench:logical_deduction/three_objects": [dict()],
 }
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 0.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def questions_for(task: str, setting: dict, n: int, seed: int) -> list[Question]:

@@ -1,9 +1,10 @@
 """`symphony demo`: the whole Symphony loop on one machine, as the README's first command runs it.
 
 An embedded anvil, the core contracts, four agent worker processes with different capability profiles (a
-calculator agent with a Python tool, a retrieval agent over a document set, a logic agent and a generalist that
-samples), a requester whose LLM planner writes K chains per question, a handful of GSM-style, arithmetic and
-BIG-bench questions, and a summary table with correctness, latency, gas and the share of time spent on chain.
+calculator agent that drives an exact calculator with constrained tool calls, a retrieval agent over a document
+set, a logic agent and a generalist that samples), a requester whose constrained LLM planner writes K chains
+per question, a handful of GSM-style, arithmetic and BIG-bench questions, and a summary table with correctness,
+latency, gas and the share of time spent on chain.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
     from symphony.demo_settings import DemoSettings
 
 DEMO_PROFILES: list[dict] = [
-    {"name": "calculator", "tools": ["python"], "tags": ["math", "arithmetic"],
-     "capability": "arithmetic and math word problems: adding, subtracting, multiplying, computing totals and numbers with a Python calculator",
-     "system_prompt": "You are a math agent with a Python calculator. To compute, write a Python expression inside <python>...</python> and use its output."},
+    {"name": "calculator", "tools": ["calculator"], "tags": ["math", "arithmetic"],
+     "capability": "arithmetic and math word problems: adding, subtracting, multiplying, computing totals and numbers with an exact calculator",
+     "system_prompt": "You are a math agent with an exact calculator."},
     {"name": "librarian", "tools": ["retrieval"], "tags": ["facts", "lookup"], "corpus": str(PROJECT_ROOT / "data" / "corpus"),
      "capability": "looking up facts in documents: calendars and dates, categories of objects, definitions, restating what a question asks",
      "system_prompt": "You are a research agent. Use the retrieved notes to answer the step accurately."},
@@ -106,7 +107,7 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
             _wait_for_agents(contracts, len(DEMO_PROFILES), processes, timeout=300)
             print(f"{len(DEMO_PROFILES)} agents registered: " + ", ".join(f"{n} ({a[:8]}…)" for a, n in names.items()))
 
-            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=96)
+            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=192)
             requester = Requester(contracts, planner, encode_vector, requester_settings)
             rows = []
             for q in demo_questions()[:questions]:
@@ -138,5 +139,5 @@ def _print_summary(rows) -> None:
         auction_share = 100 * r.timer.auction_seconds / max(r.seconds * max(len(r.chains), 1), 1e-9)
         print(f"{i:<3}{q.source[:31]:<32}{q.accepted[0][:13]:<14}{str(r.answer)[:13]:<14}{'yes' if ok else 'no':<4}"
               f"{r.seconds:>8.1f}{chain_share:>9.1f}{auction_share:>10.1f}{r.gas_used:>11,}")
-    print(f"correct: {correct}/{len(rows)} (SmolLM2-135M answers few reasoning questions correctly; see the benchmark for accuracy with CIs)")
+    print(f"correct: {correct}/{len(rows)} (see scripts/bench_structured.py and scripts/bench_symphony.py for accuracy with intervals)")
     print("chain % / auction %: share of each chain-of-thought's wall time spent in chain operations / waiting for bid windows")

@@ -15,6 +15,7 @@ the model's logits with disallowed tokens removed, divided by the temperature.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -113,8 +114,16 @@ class GuidedLogits:
     def __init__(self, compiler: ConstraintCompiler, matchers: list[Any], prompt_width: int, eos_ids: set[int]) -> None:
         self.compiler, self.matchers, self.width, self.eos_ids = compiler, matchers, prompt_width, eos_ids
         self.done = [False] * len(matchers)
+        self.seconds = 0.0  # time spent in the constraint (what it costs per token, for benchmarks)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        start = time.perf_counter()
+        try:
+            return self._mask(input_ids, scores)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _mask(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         generated = input_ids.shape[1] - self.width
         allowed = torch.ones_like(scores, dtype=torch.bool)
         for row, matcher in enumerate(self.matchers):

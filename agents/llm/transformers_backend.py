@@ -92,6 +92,7 @@ class TransformersBackend(LLMBackend):
         # Sorting by length keeps padding (wasted compute) small when prompts differ a lot in length.
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
         outputs: list[Completion | None] = [None] * len(rows)
+        self._constraint_seconds = 0.0
         with self._torch.random.fork_rng(devices=self._rng_devices(), enabled=params.seed is not None):
             if params.seed is not None:
                 self._torch.manual_seed(params.seed)
@@ -108,7 +109,8 @@ class TransformersBackend(LLMBackend):
             seconds=time.perf_counter() - start,
             model_id=self.model_id,
             policy_version=self.policy_version,
-            extra={"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")},
+            extra={"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch."),
+                   "constraint_seconds": self._constraint_seconds},
         )
 
     def _encode_prompt(self, conversation: Conversation) -> list[int]:
@@ -159,6 +161,8 @@ class TransformersBackend(LLMBackend):
             )
         block = out[:, width:]
         new = block.tolist()
+        if guided is not None:
+            self._constraint_seconds += guided.seconds
         logprobs = recorder.logprobs(block) if recorder is not None else [[] for _ in rows]
         return [
             self._finish(prompt, generated, params, logprobs[i],

@@ -52,7 +52,7 @@ def test_the_call_parses_runs_and_the_answer_validates(tiny_backend) -> None:
     assert outcome.messages[-2]["content"].startswith(f"Result of calculator: {outcome.exchanges[-1].output}")
     assert outcome.generations == len(outcome.exchanges) + 1 and outcome.tokens > 0
     assert "calculator:" in outcome.messages[0]["content"]  # the tools are named in the system prompt
-    assert outcome.messages[1] == {"role": "user", "content": CalculatorTool.example.task}  # the worked example
+    assert outcome.messages[1] == {"role": "user", "content": CalculatorTool.examples[0].task}  # the worked example
 
 
 def test_a_failed_call_is_shown_and_called_again(tiny_backend) -> None:
@@ -102,3 +102,31 @@ def test_any_agent_tool_can_be_called(tiny_backend) -> None:
     outcome = run_with_tools(tiny_backend, QUESTION, [_Unused()], answer_constraint("text"),
                              params=SamplingParams(max_new_tokens=320, temperature=1.0, seed=1))
     assert outcome.exchanges[0].tool == "x" and outcome.exchanges[0].ok
+
+
+class BrokenSchemaTool(CalculatorTool):
+    """A tool whose argument schema cannot compile (a malformed pattern): the agent must abstain, not crash."""
+
+    name = "broken"
+
+    def arguments_schema(self, context: str) -> dict:
+        schema = super().arguments_schema(context)
+        schema["properties"]["expression"]["pattern"] = "([0-9"
+        return schema
+
+
+def test_an_executor_abstains_with_a_reason_naming_the_schema_and_the_agent(tiny_backend, caplog) -> None:
+    from agents.executor import StepExecutor
+    from agents.payloads import SubtaskPayload
+    from agents.profile import AgentProfile
+
+    profile = AgentProfile(name="calc-7", capability="arithmetic", tools=["calculator"])
+    payload = SubtaskPayload("What is 12 + 35?", ("Answer the question.",), 0, final=True, answer_format="number")
+    with caplog.at_level("WARNING", logger="symphony.executor"):
+        result = StepExecutor(tiny_backend, profile, [BrokenSchemaTool()]).execute(payload)
+    assert result.abstained and result.answer is None
+    assert "calc-7" in result.output and "ToolCall(broken)" in result.output and "does not compile" in result.output
+    assert any("calc-7 abstains" in r.getMessage() for r in caplog.records)
+    short = profile.model_copy(update={"llm": profile.llm.model_copy(update={"max_new_tokens": 3})})
+    over = StepExecutor(tiny_backend, short, [CalculatorTool()]).execute(payload)
+    assert over.abstained and "no valid ToolCall(calculator)" in over.output and "calc-7" in over.output
