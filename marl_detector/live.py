@@ -228,7 +228,7 @@ class LiveDetector:
         closed_prefix = True
         for w in windows:
             ticker = pools.get(w.pool)
-            still_open = w.t0 > now + 1  # the commit lands in a block at >= now + 1
+            still_open = w.t0 > now  # else the contract refuses (WindowClosed) and the window is skipped
             if closed_prefix and not still_open:
                 self.window_cursor = w.id + 1
             else:
