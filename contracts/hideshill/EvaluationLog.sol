@@ -25,7 +25,9 @@ import {ReentrancyLock} from "../lib/ReentrancyLock.sol";
 ///        be read expires all its entries with the unrevealed-call penalty;
 ///      - a detector that paid for a swap on the window's pool between the base window's start and the
 ///        resolution (the pool's `lastSwapAt`, the `msg.sender` of `Swap`) has its entry voided: the worst
-///        score, a failed evidence record, and `SELF_TRADE_SLASH_BP` of its stake slashed to the treasury.
+///        score, a failed evidence record, and `SELF_TRADE_SLASH_BP` of its stake slashed to the treasury;
+///      - a window in which any participant (the opener or a detector with an entry) traded by settlement is
+///        tainted: its other revealed entries resolve as `Tainted`, score 0, and touch nothing on the ledger.
 ///      All ledger calls run last (checks-effects-interactions), each with a fixed gas stipend that the resolver
 ///      must be able to pay, and their failure is logged: a misconfigured ledger never blocks a resolution and a
 ///      resolver cannot starve them of gas to skip a penalty.
@@ -35,7 +37,8 @@ contract EvaluationLog is Owned, ReentrancyLock {
         Revealed,
         Resolved,
         Expired,
-        Voided
+        Voided,
+        Tainted
     }
 
     /// @notice A window a requester asked detectors about (storage layout; `getWindow` returns it as is).
@@ -48,6 +51,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
         uint8 checkpointed; // bit k set: cum[k] = cumulativeAt(t0 + k * H/4) is stored
         bool settled;
         bool unresolvable;
+        bool tainted; // a participant (an entry's detector or the opener) traded the pool: evidence for nobody
         OutcomeLib.Outcome outcome;
         uint64 baseStart;
         uint32 entries;
@@ -101,6 +105,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
         uint64 falseNegatives;
         uint64 expired;
         uint64 voided;
+        uint64 tainted;
         int128 totalScore;
     }
 
@@ -109,6 +114,8 @@ contract EvaluationLog is Owned, ReentrancyLock {
     uint256 public constant MIN_HORIZON_FLOOR = 400;
     uint256 public constant MAX_CONFIDENCE = 10_000;
     uint256 public constant MAX_PAGE = 100;
+    /// @notice Entries one window accepts (bounds the participant scan at settlement).
+    uint256 public constant MAX_ENTRIES_PER_WINDOW = 64;
     int256 public constant EXPIRED_SCORE = -15;
     /// @notice Evidence kind recorded on the ledger for every resolved detector entry.
     bytes32 public constant DETECTION_KIND = keccak256("hideshill-detection");
@@ -143,6 +150,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
     Window[] internal _windows;
     Entry[] internal _entries;
     mapping(uint256 => mapping(address => uint256)) internal _entryOf; // window => detector => entry id + 1
+    mapping(uint256 => address[]) internal _participants; // window => detectors with an entry, in commit order
     mapping(address => uint256[]) internal _byDetector;
     mapping(address => DetectorStats) internal _stats;
 
@@ -158,6 +166,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
     error UnknownEvaluation(uint256 id);
     error WindowClosed(uint256 windowId, uint256 t0);
     error AlreadyCommitted(uint256 windowId, address detector, uint256 id);
+    error WindowFull(uint256 windowId, uint256 maximum);
     error NoLedger();
     error NotRegisteredDetector(address detector);
     error InsufficientDetectorStake(address detector, uint256 stake, uint256 minimum);
@@ -192,14 +201,16 @@ contract EvaluationLog is Owned, ReentrancyLock {
         uint256 indexed id, address indexed detector, uint8 label, uint16 confidence, bytes32 modelHash, bytes32 salt
     );
     event Checkpointed(uint256 indexed windowId, uint256 k, uint256 at, uint256 cumulative);
-    /// @notice The window's outcome, computed once from its checkpoints (`historyAvailable` false: expired).
+    /// @notice The window's outcome, computed once from its checkpoints (`historyAvailable` false: expired;
+    ///         `tainted`: a participant traded the pool, so no entry of it counts as evidence).
     event WindowSettled(
         uint256 indexed windowId,
         OutcomeLib.Outcome outcome,
         int256 rPeakBp,
         int256 rEndBp,
         uint256[4] subTwaps,
-        bool historyAvailable
+        bool historyAvailable,
+        bool tainted
     );
     event Resolved(
         uint256 indexed id,
@@ -359,6 +370,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
         if (commitment == bytes32(0)) revert ZeroCommitment();
         uint256 existing = _entryOf[windowId][msg.sender];
         if (existing != 0) revert AlreadyCommitted(windowId, msg.sender, existing - 1);
+        if (w.entries >= MAX_ENTRIES_PER_WINDOW) revert WindowFull(windowId, MAX_ENTRIES_PER_WINDOW);
         bool openerEntry = msg.sender == w.opener;
         if (!openerEntry) _checkDetector(msg.sender);
         address pool = w.pool;
@@ -377,6 +389,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
         e.committedAt = uint64(block.timestamp);
         e.commitment = commitment;
         _entryOf[windowId][msg.sender] = id + 1;
+        _participants[windowId].push(msg.sender);
         w.entries += 1;
         _byDetector[msg.sender].push(id);
         _stats[msg.sender].commits += 1;
@@ -422,6 +435,8 @@ contract EvaluationLog is Owned, ReentrancyLock {
         } else if (status == Status.Committed || w.unresolvable) {
             next = Status.Expired;
             points = EXPIRED_SCORE;
+        } else if (w.tainted) {
+            next = Status.Tainted; // points stay 0: a window a participant traded proves nothing either way
         } else {
             next = Status.Resolved;
             points = OutcomeLib.score(e.predicted, w.outcome);
@@ -433,7 +448,9 @@ contract EvaluationLog is Owned, ReentrancyLock {
         _count(detector, next, e.predicted, w.outcome, points);
         emit Resolved(id, windowId, detector, next, w.outcome, e.predicted, points);
         if (selfTraded) emit SelfTradeVoided(id, detector, w.pool, tradedAt);
-        if (!e.openerEntry) _ledgerEffects(id, detector, points, next == Status.Resolved && points > 0, selfTraded);
+        if (!e.openerEntry && next != Status.Tainted) {
+            _ledgerEffects(id, detector, points, next == Status.Resolved && points > 0, selfTraded);
+        }
     }
 
     // ------------------------------------------------------------------------------------------ internals
@@ -483,13 +500,19 @@ contract EvaluationLog is Owned, ReentrancyLock {
     }
 
     /// @dev The window's outcome from its five boundary cumulatives: `m_k = (cum[k+1] - cum[k]) / (H/4)`.
+    ///      The window is tainted when any participant — the opener or a detector with an entry — paid for a swap
+    ///      on the pool since the base window's start (a scan of at most MAX_ENTRIES_PER_WINDOW + 1 addresses).
+    ///      Why: a coalition in which one member pumps (and is voided) while the others only commit would
+    ///      otherwise collect true positives, and every honest negative of the window would become a false one.
     function _settle(uint256 windowId, Window storage w) private {
         _checkpoint(windowId, w);
         w.settled = true;
+        bool tainted = _participantTraded(windowId, w);
+        w.tainted = tainted;
         uint256[4] memory m;
         if (w.checkpointed != ALL_CHECKPOINTS) {
             w.unresolvable = true;
-            emit WindowSettled(windowId, OutcomeLib.Outcome.NONE, 0, 0, m, false);
+            emit WindowSettled(windowId, OutcomeLib.Outcome.NONE, 0, 0, m, false, tainted);
             return;
         }
         uint256 quarter = w.horizon / 4;
@@ -500,7 +523,21 @@ contract EvaluationLog is Owned, ReentrancyLock {
         w.outcome = outcome;
         w.rPeakBp = _saturate(rPeak);
         w.rEndBp = _saturate(rEnd);
-        emit WindowSettled(windowId, outcome, rPeak, rEnd, m, true);
+        emit WindowSettled(windowId, outcome, rPeak, rEnd, m, true, tainted);
+    }
+
+    function _participantTraded(uint256 windowId, Window storage w) private view returns (bool) {
+        IHideShillPool pool = IHideShillPool(w.pool);
+        uint256 since = w.baseStart;
+        uint256 t = pool.lastSwapAt(w.opener);
+        if (t != 0 && t >= since) return true;
+        address[] storage participants = _participants[windowId];
+        uint256 n = participants.length;
+        for (uint256 i = 0; i < n; ++i) {
+            t = pool.lastSwapAt(participants[i]);
+            if (t != 0 && t >= since) return true;
+        }
+        return false;
     }
 
     /// @dev Per-detector confusion counters and running score.
@@ -511,6 +548,7 @@ contract EvaluationLog is Owned, ReentrancyLock {
         bool manipulated = outcome == OutcomeLib.Outcome.MANIPULATION;
         if (status == Status.Voided) s.voided += 1;
         else if (status == Status.Expired) s.expired += 1;
+        else if (status == Status.Tainted) s.tainted += 1;
         else if (predicted == 1) {
             if (manipulated) s.truePositives += 1;
             else s.falsePositives += 1;
@@ -617,6 +655,12 @@ contract EvaluationLog is Owned, ReentrancyLock {
         for (uint256 i = offset; i < end; ++i) {
             page[i - offset] = _windows[i];
         }
+    }
+
+    /// @notice The detectors with an entry in `windowId`, in commit order (at most MAX_ENTRIES_PER_WINDOW).
+    function windowParticipants(uint256 windowId) external view returns (address[] memory) {
+        _window(windowId);
+        return _participants[windowId];
     }
 
     /// @notice Whether `detector` has an entry in `windowId`, and its id.

@@ -33,6 +33,7 @@ class Status(IntEnum):
     RESOLVED = 2
     EXPIRED = 3
     VOIDED = 4  # the detector traded the window's pool after committing
+    TAINTED = 5  # another participant of the window traded its pool: scored 0, no evidence either way
 
 
 def commitment(window_id: int, detector: str, label: int, confidence: int, model_hash: bytes, salt: bytes) -> bytes:
@@ -63,6 +64,7 @@ class Window:
     checkpointed: int
     settled: bool
     unresolvable: bool
+    tainted: bool
     outcome: Label
     base_start: int
     entries: int
@@ -82,10 +84,11 @@ class Window:
 
 
 def _window_from_tuple(window_id: int, t: tuple) -> Window:
-    (pool, t0, horizon, opener, opened_at, checkpointed, settled, unresolvable, outcome, base_start, entries,
+    (pool, t0, horizon, opener, opened_at, checkpointed, settled, unresolvable, tainted, outcome, base_start, entries,
      r_peak, r_end, base, cum_open, cum) = t
     return Window(window_id, Web3.to_checksum_address(pool), int(t0), int(horizon), Web3.to_checksum_address(opener),
-                  int(opened_at), int(checkpointed), bool(settled), bool(unresolvable), Label(outcome), int(base_start),
+                  int(opened_at), int(checkpointed), bool(settled), bool(unresolvable), bool(tainted), Label(outcome),
+                  int(base_start),
                   int(entries), int(r_peak), int(r_end), int(base), int(cum_open), tuple(int(c) for c in cum))
 
 
@@ -114,7 +117,7 @@ class Evaluation:
 
     @property
     def settled(self) -> bool:
-        return self.status in (Status.RESOLVED, Status.EXPIRED, Status.VOIDED)
+        return self.status in (Status.RESOLVED, Status.EXPIRED, Status.VOIDED, Status.TAINTED)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -215,6 +218,10 @@ class EvaluationLogClient:
             out += [_window_from_tuple(offset + i, t) for i, t in enumerate(page)]
         return out
 
+    def participants(self, window_id: int) -> list[str]:
+        """The detectors with an entry in the window, in commit order."""
+        return [Web3.to_checksum_address(a) for a in self.client.call(self.log.functions.windowParticipants(window_id))]
+
     def entry_of(self, window_id: int, detector: str) -> int | None:
         """The id of `detector`'s entry in the window, or None."""
         committed, eval_id = self.client.call(self.log.functions.entryOf(window_id, Web3.to_checksum_address(detector)))
@@ -245,5 +252,5 @@ class EvaluationLogClient:
     def stats(self, detector: str) -> dict[str, int]:
         s = self.client.call(self.log.functions.statsOf(Web3.to_checksum_address(detector)))
         keys = ("commits", "true_positives", "false_positives", "true_negatives", "false_negatives", "expired",
-                "voided", "total_score")
+                "voided", "tainted", "total_score")
         return dict(zip(keys, (int(x) for x in s)))

@@ -7,7 +7,8 @@ rule (`marl_detector.outcome.classify` / `score`) and checks, for every window (
 and block): the opening time, the base window and base price, the realised outcome and both returns; and for
 every entry: that it was committed before `t0`, one per detector per window, its status — VOIDED exactly when
 the detector paid for a swap on the pool (`Swap.sender`) between the base window's start and the resolution,
-EXPIRED when it was not revealed before resolving — its score, and (for revealed entries) that the commitment
+EXPIRED when it was not revealed before resolving, TAINTED (score 0) when another participant of the window (the
+opener or a detector with an entry) swapped on the pool between the base window's start and the settlement — its score, and (for revealed entries) that the commitment
 opens to the revealed prediction with the salt published in `Revealed`. Any difference is a mismatch.
 """
 
@@ -116,9 +117,11 @@ def rederive(path: PricePath, w: OpenedWindow, now: int) -> Rederived:
     return Rederived(start, base, subs, o.r_peak_bp, o.r_end_bp, o.label, True)
 
 
-def compare_window(stored: Window, w: OpenedWindow, r: Rederived) -> list[str]:
+def compare_window(stored: Window, w: OpenedWindow, r: Rederived, tainted: bool) -> list[str]:
     """Differences between a stored window and its re-derivation (empty: all agree)."""
     bad: list[str] = []
+    if stored.settled and stored.tainted != tainted:
+        bad.append(f"window #{w.id}: tainted stored {stored.tainted} != re-derived {tainted}")
     for name, mine, theirs in (("pool", w.pool, stored.pool), ("t0", w.t0, stored.t0), ("horizon", w.horizon, stored.horizon),
                                ("opened_at", w.opened_at, stored.opened_at), ("base_start", r.base_start, stored.base_start),
                                ("base", r.base, stored.base)):
@@ -150,7 +153,7 @@ def self_trade(trades: list[Trade], detector: str, base_start: int, until: tuple
 
 
 def compare(e: Evaluation, w: OpenedWindow, r: Rederived, revealed: dict | None, resolved_at: tuple[int, int] | None,
-            trades: list[Trade]) -> list[str]:
+            trades: list[Trade], tainted: bool = False) -> list[str]:
     """Human-readable differences between a stored entry and its re-derivation (empty: all agree)."""
     bad: list[str] = []
     if e.committed_at >= w.t0:
@@ -168,6 +171,8 @@ def compare(e: Evaluation, w: OpenedWindow, r: Rederived, revealed: dict | None,
                 status, points = Status.VOIDED, EXPIRED_SCORE
             elif revealed is None or (resolved_at is not None and revealed["position"] > resolved_at):
                 status, points = Status.EXPIRED, EXPIRED_SCORE
+            elif tainted:
+                status, points = Status.TAINTED, 0
             else:
                 status, points = Status.RESOLVED, score(int(revealed["label"]), r.outcome)
             if e.status != status:
@@ -196,6 +201,7 @@ class VerifyReport:
     resolved: int = 0
     expired: int = 0
     voided: int = 0  # entries whose detector traded the window's pool
+    tainted: int = 0  # entries of windows another participant traded
     pending: int = 0
     overdue: int = 0  # pending although their horizon has passed: anyone may resolve them (`symphony eval resolve`)
     committee: int = 0  # entries logging a Symphony vote, checked against it (when the core contracts are known)
@@ -209,6 +215,7 @@ class VerifyReport:
     def summary(self) -> str:
         head = f"{self.total} evaluations ({self.resolved} resolved, {self.expired} expired"
         head += f", {self.voided} voided" if self.voided else ""
+        head += f", {self.tainted} tainted" if self.tainted else ""
         head += f", {self.pending} pending"
         head += f", {self.overdue} overdue)" if self.overdue else ")"
         head += f" in {self.windows} windows"
@@ -250,12 +257,15 @@ def price_paths(w3: Web3, market: Market) -> tuple[dict[str, PricePath], dict[st
     return paths, trades
 
 
-def _log_events(w3: Web3, market: Market) -> tuple[dict[int, OpenedWindow], dict[int, dict], dict[int, tuple[int, int]]]:
-    """Windows as opened, reveals (with their log position) and resolution positions, from the log's events."""
-    names = ("WindowOpened", "Revealed", "Resolved")
+def _log_events(w3: Web3, market: Market):
+    """Windows as opened, reveals (with their log position), resolution and settlement positions, and each
+    window's committers, from the log's events."""
+    names = ("WindowOpened", "Revealed", "Resolved", "WindowSettled", "Committed")
     windows: dict[int, OpenedWindow] = {}
     revealed: dict[int, dict] = {}
     resolved: dict[int, tuple[int, int]] = {}
+    settled: dict[int, tuple[int, int]] = {}
+    committers: dict[int, list[str]] = {}
     for ev in _drain(w3, [EventSource(market.log.address, market.log.abi, names)], market.deploy_block):
         position = (ev.block_number, ev.log_index)
         if ev.name == "WindowOpened":
@@ -266,9 +276,20 @@ def _log_events(w3: Web3, market: Market) -> tuple[dict[int, OpenedWindow], dict
                                                        int(a["horizon"]), at)
         elif ev.name == "Revealed":
             revealed[int(ev.args["id"])] = {**ev.args, "position": position}
-        else:
+        elif ev.name == "Resolved":
             resolved[int(ev.args["id"])] = position
-    return windows, revealed, resolved
+        elif ev.name == "WindowSettled":
+            settled[int(ev.args["windowId"])] = position
+        else:
+            committers.setdefault(int(ev.args["windowId"]), []).append(Web3.to_checksum_address(ev.args["detector"]))
+    return windows, revealed, resolved, settled, committers
+
+
+def window_tainted(w: OpenedWindow, r: Rederived, committers: list[str], trades: list[Trade],
+                   settled_at: tuple[int, int] | None) -> bool:
+    """Whether a participant (the opener or a committer) swapped on the pool since the base window's start and
+    before the window settled (None: up to now)."""
+    return any(self_trade(trades, who, r.base_start, settled_at) is not None for who in {w.opener, *committers})
 
 
 def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyContracts | None = None) -> VerifyReport:
@@ -277,9 +298,10 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
     w3 = client.client.w3
     now = int(w3.eth.get_block("latest")["timestamp"])
     paths, trades = price_paths(w3, market)
-    opened, revealed, resolved = _log_events(w3, market)
+    opened, revealed, resolved, settled, committers = _log_events(w3, market)
     report = VerifyReport()
     derived: dict[int, Rederived] = {}
+    tainted: dict[int, bool] = {}
     for stored in client.windows():
         report.windows += 1
         w = opened.get(stored.id)
@@ -295,7 +317,9 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
         except HistoryGap as exc:
             report.window_mismatches[w.id] = [f"window #{w.id}: {exc}"]
             continue
-        bad = compare_window(stored, w, derived[w.id])
+        tainted[w.id] = window_tainted(w, derived[w.id], committers.get(w.id, []), trades.get(w.pool, []),
+                                       settled.get(w.id))
+        bad = compare_window(stored, w, derived[w.id], tainted[w.id])
         if bad:
             report.window_mismatches[w.id] = bad
     seen: set[tuple[int, str]] = set()
@@ -307,6 +331,8 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
             report.expired += 1
         elif e.status == Status.VOIDED:
             report.voided += 1
+        elif e.status == Status.TAINTED:
+            report.tainted += 1
         else:
             report.pending += 1
             if now >= e.t0 + e.horizon:
@@ -315,7 +341,8 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
         if r is None:
             report.mismatches[e.id] = [f"window #{e.window_id} could not be re-derived"]
             continue
-        bad = compare(e, opened[e.window_id], r, revealed.get(e.id), resolved.get(e.id), trades.get(e.pool, []))
+        bad = compare(e, opened[e.window_id], r, revealed.get(e.id), resolved.get(e.id), trades.get(e.pool, []),
+                      tainted.get(e.window_id, False))
         if (e.window_id, e.detector) in seen:
             bad.append(f"a second entry of {e.detector} in window #{e.window_id}")
         seen.add((e.window_id, e.detector))

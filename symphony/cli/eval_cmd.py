@@ -84,7 +84,7 @@ def _log(args: argparse.Namespace) -> int:
     for d, s in stats.items():
         print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "
               f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} voided {s['voided']} "
-              f"score {s['total_score']}")
+              f"tainted {s['tainted']} score {s['total_score']}")
     return 0
 
 
@@ -98,7 +98,7 @@ def _verify(args: argparse.Namespace) -> int:
     report = verify_log(client, market, contracts)
     if args.json:
         print(json.dumps({"ok": report.ok, "total": report.total, "windows": report.windows, "resolved": report.resolved,
-                          "expired": report.expired, "voided": report.voided, "pending": report.pending,
+                          "expired": report.expired, "voided": report.voided, "tainted": report.tainted, "pending": report.pending,
                           "mismatches": {str(k): v for k, v in report.mismatches.items()},
                           "window_mismatches": {str(k): v for k, v in report.window_mismatches.items()}}))
     else:

@@ -61,7 +61,7 @@ def test_log_table_and_verify_on_pending_and_expired(one_pool, capsys):
     capsys.readouterr()
     assert main(["eval", "log", "--manifest", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "REVEALED" in out and "EXPIRED" in out and "expired 1 voided 0 score -15" in out
+    assert "REVEALED" in out and "EXPIRED" in out and "expired 1 voided 0 tainted 0 score -15" in out
     assert main(["eval", "log", "--manifest", str(path), "--detector", det.client.address, "--json"]) == 0
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(path)]) == 0

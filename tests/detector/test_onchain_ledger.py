@@ -1,6 +1,7 @@
 """Protocol v2 on the real CapabilityLedger: only a registered, staked agent commits; resolutions move its
 reputation (the owner authorised the log); a detector that trades the window's pool is voided and pulled
-towards 0; `verify_log` re-derives all of it, the voiding included, from the pools' Swap logs."""
+towards 0, and its window is tainted for everyone else; `verify_log` re-derives all of it, voiding and taint
+included, from the pools' Swap logs."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_resolution_adjusts_reputation_on_the_capability_ledger(chain):
 def test_a_detector_that_trades_its_window_is_voided(chain):
     """The self-made true positive of issue 14: commit "manipulation", pump, sell back. The entry is void, the
     reputation goes towards 0, and the independent verifier finds the self-trade in the Swap logs."""
-    market, _ = staked_market(chain.node, chain.manifest, ["AAA"], detectors=(6,))
+    market, _ = staked_market(chain.node, chain.manifest, ["AAA"], detectors=(6, 7))
     operator, cheater = chain.client(0), chain.client(6)
     w3 = operator.w3
     mine_at(w3, chain_time(w3) + 100)
@@ -57,6 +58,9 @@ def test_a_detector_that_trades_its_window_is_voided(chain):
     log = EvaluationLogClient(cheater, market.log)
     p = log.commit(w.id, 1, 9_000, model_hash_of("self-trader"))
     log.reveal(p)
+    partner_log = EvaluationLogClient(chain.client(7), market.log)  # a coalition partner: commits, never trades
+    partner = partner_log.commit(w.id, 1, 9_000, model_hash_of("partner"))
+    partner_log.reveal(partner)
     reserve = entry.functions.reserveQ().call()
     operator.transact(market.quote.functions.mint(cheater.address, reserve))
     cheater.transact(market.quote.functions.approve(entry.address, 2**256 - 1))
@@ -69,7 +73,10 @@ def test_a_detector_that_trades_its_window_is_voided(chain):
     mine_at(w3, w.t0 + H)
     e = EvaluationLogClient(operator, market.log).resolve(p.eval_id)
     assert (e.status, e.score, e.outcome.name) == (Status.VOIDED, -15, "MANIPULATION")
+    tp = EvaluationLogClient(operator, market.log).resolve(partner.eval_id)
+    assert (tp.status, tp.score) == (Status.TAINTED, 0), "the partner's 'true positive' is worth nothing"
+    assert chain.contracts(0).ledger.reputation(chain.client(7).address) == WAD
     assert chain.contracts(0).ledger.reputation(cheater.address) == WAD + _step(0, WAD)
     assert log.stats(cheater.address)["voided"] == 1 and log.stats(cheater.address)["true_positives"] == 0
     report = verify_log(log, market)
-    assert report.ok and report.voided == 1, report.mismatches
+    assert report.ok and report.voided == 1 and report.tainted == 1, (report.mismatches, report.window_mismatches)

@@ -19,7 +19,8 @@ contract EvaluationLogTest is LogFixture {
         int256 rPeakBp,
         int256 rEndBp,
         uint256[4] subTwaps,
-        bool historyAvailable
+        bool historyAvailable,
+        bool tainted
     );
 
     function test_openWindowFixesBaseAndCumulativeAtOpening() public view {
@@ -144,7 +145,7 @@ contract EvaluationLogTest is LogFixture {
         }
         (OutcomeLib.Outcome o, int256 rp, int256 re) = OutcomeLib.classify(1e15, m);
         vm.expectEmit(true, false, false, true, address(log));
-        emit WindowSettled(wid, o, rp, re, m, true);
+        emit WindowSettled(wid, o, rp, re, m, true, false);
         log.resolve(a);
         EvaluationLog.Window memory w = log.getWindow(wid);
         assertTrue(w.settled && w.checkpointed == 0x1f, "settled from five checkpoints");
@@ -232,6 +233,20 @@ contract EvaluationLogTest is LogFixture {
             abi.encodeWithSelector(EvaluationLog.InsufficientDetectorStake.selector, DETECTOR, STAKE, 2 ether)
         );
         log.commit(w2, c);
+    }
+
+    function test_revert_WindowFull() public {
+        uint256 max = log.MAX_ENTRIES_PER_WINDOW();
+        for (uint256 i; i < max; ++i) {
+            address d = address(uint160(0xF000 + i));
+            ledger.register(d, STAKE);
+            _commitAs(d, wid, 0, 0);
+        }
+        assertEq(log.windowParticipants(wid).length, max, "participants listed");
+        bytes32 c = log.computeCommitment(wid, DETECTOR, 0, 0, MODEL, SALT);
+        vm.prank(DETECTOR);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WindowFull.selector, wid, max));
+        log.commit(wid, c);
     }
 
     function test_reputationTarget() public view {

@@ -18,11 +18,10 @@ contract EvaluationLogAttacksTest is LogFixture {
 
     /// @notice Property: a detector that trades the pool it predicted (between committing and resolution) earns
     ///         nothing and pays: its entry is void (-15, evidence `false`, reputation pulled towards 0) and half
-    ///         its stake goes to the treasury. The same pump by a third party is a true positive, so it is the
-    ///         self-trade, not the price path, that voids the entry.
+    ///         its stake goes to the treasury. The same pump by a third party (another window) is a true
+    ///         positive, so it is the self-trade, not the price path, that voids the entry.
     function test_attack_selfMadeTruePositiveIsVoidedAndCostsStake() public {
         uint256 id = _commitReveal(1);
-        uint256 honest = _commitRevealAs(OTHER, wid, 1);
         uint256 quoteBefore = quote.balanceOf(DETECTOR);
         vm.warp(t0 + 10);
         uint256 bought = _swapAs(DETECTOR, true, 60e18); // 6 % of the quote reserve
@@ -31,8 +30,7 @@ contract EvaluationLogAttacksTest is LogFixture {
         uint256 feesPaid = quoteBefore - quote.balanceOf(DETECTOR);
 
         EvaluationLog.Evaluation memory e = _resolveAt(id, t0 + H);
-        EvaluationLog.Evaluation memory o = _resolveAt(honest, t0 + H);
-        assertTrue(o.outcome == OutcomeLib.Outcome.MANIPULATION && o.score == 10, "the price path is a manipulation");
+        assertTrue(e.outcome == OutcomeLib.Outcome.MANIPULATION, "the price path is a manipulation");
         assertTrue(e.status == EvaluationLog.Status.Voided, "self-trader's entry is void");
         assertEq(e.score, -15, "worst score");
         assertEq(log.statsOf(DETECTOR).voided, 1, "voided counter");
@@ -43,9 +41,65 @@ contract EvaluationLogAttacksTest is LogFixture {
         assertEq(ledger.reputationOf(DETECTOR), 1e18 - 1e18 / 8, "reputation 1/8 of the way to 0");
         (address slashed, uint256 amount, address to) = ledger.slashes(0);
         assertTrue(slashed == DETECTOR && amount == STAKE / 2 && to == log.treasury(), "half the stake slashed");
-        // Attacker's view: it spent trading fees and lost stake; an honest detector gained +10 on the same window.
+        // Attacker's view: it spent trading fees and lost stake.
         assertGt(feesPaid, 0, "the round trip cost fees");
         assertEq(ledger.stakeOf(DETECTOR), STAKE / 2, "stake left");
+
+        // Control: the identical pump by a third party in a fresh window is an honest detector's true positive.
+        (uint256 w2, uint256 s2) = _open(LEAD);
+        uint256 honest = _commitRevealAs(OTHER, w2, 1);
+        vm.warp(s2 + 10);
+        bought = _swapAs(TRADER, true, 60e18);
+        vm.warp(s2 + 150);
+        _swapAs(TRADER, false, bought);
+        EvaluationLog.Evaluation memory o = _resolveAt(honest, s2 + H);
+        assertTrue(o.status == EvaluationLog.Status.Resolved && o.score == 10, "third-party pump: TP");
+    }
+
+    /// @notice Property: a coalition in which one member pumps (and is voided) while the others only commit
+    ///         "manipulation" earns the others nothing — the window is tainted, every other revealed entry resolves
+    ///         as Tainted with score 0 and no ledger effect — and an honest negative in it is not turned into a
+    ///         false negative either.
+    function test_attack_coalitionPumpTaintsTheWindowForEveryone() public {
+        address partner = address(0xC0A1);
+        ledger.register(partner, STAKE);
+        uint256 pumper = _commitReveal(1);
+        uint256 partnerId = _commitRevealAs(partner, wid, 1);
+        uint256 honest = _commitRevealAs(OTHER, wid, 0);
+        vm.warp(t0 + 10);
+        uint256 bought = _swapAs(DETECTOR, true, 60e18);
+        vm.warp(t0 + 150);
+        _swapAs(DETECTOR, false, bought);
+        vm.warp(t0 + H);
+        log.resolve(partnerId); // resolved first: the taint is decided at settlement, whatever the order
+        log.resolve(honest);
+        log.resolve(pumper);
+        assertTrue(log.getWindow(wid).tainted, "tainted window");
+        EvaluationLog.Evaluation memory p = log.getEvaluation(partnerId);
+        EvaluationLog.Evaluation memory h = log.getEvaluation(honest);
+        assertTrue(p.status == EvaluationLog.Status.Tainted && p.score == 0, "the partner earns nothing");
+        assertTrue(h.status == EvaluationLog.Status.Tainted && h.score == 0, "the honest negative loses nothing");
+        assertTrue(log.getEvaluation(pumper).status == EvaluationLog.Status.Voided, "the pumper is void");
+        assertEq(ledger.evidenceCount(), 1, "only the pumper's failure is evidence");
+        assertEq(ledger.calls(), 1, "only the pumper's reputation moved");
+        assertEq(log.statsOf(partner).tainted, 1, "tainted counter");
+    }
+
+    /// @notice The requester that opened a window cannot pump it to grief the detectors it asked: its trade taints
+    ///         the window, so their negatives do not become false negatives.
+    function test_openerTradeTaintsItsWindow() public {
+        uint256 honest = _commitRevealAs(OTHER, wid, 0);
+        quote.mint(REQUESTER, 1e21);
+        vm.prank(REQUESTER);
+        quote.approve(address(pool), type(uint256).max);
+        vm.prank(REQUESTER);
+        meme.approve(address(pool), type(uint256).max);
+        vm.warp(t0 + 10);
+        uint256 bought = _swapAs(REQUESTER, true, 60e18);
+        vm.warp(t0 + 150);
+        _swapAs(REQUESTER, false, bought);
+        EvaluationLog.Evaluation memory h = _resolveAt(honest, t0 + H);
+        assertTrue(h.status == EvaluationLog.Status.Tainted && h.score == 0, "not a false negative");
     }
 
     /// @notice Property (fuzzed): any swap the detector pays for between its commit and the resolution voids the

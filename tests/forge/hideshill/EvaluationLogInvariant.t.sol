@@ -26,6 +26,7 @@ contract LogHandler is HSTest {
 
     uint256[] public entryIds;
     mapping(uint256 => bool) public selfTraded; // entry id => its detector traded after committing, before resolution
+    mapping(uint256 => bool) public participantTraded; // window => a participant traded before it settled
     mapping(uint256 => mapping(address => uint256)) public commitsOf; // window => detector => successful commits
     uint256 public windowsOpened;
     uint256 public resolutions;
@@ -101,6 +102,7 @@ contract LogHandler is HSTest {
             EvaluationLog.Evaluation memory e = log.getEvaluation(entryIds[i]);
             bool open = e.status == EvaluationLog.Status.Committed || e.status == EvaluationLog.Status.Revealed;
             if (open && e.detector == who) selfTraded[entryIds[i]] = true;
+            if (e.detector == who && !log.getWindow(e.windowId).settled) participantTraded[e.windowId] = true;
         }
     }
 
@@ -152,6 +154,13 @@ contract EvaluationLogInvariantTest is HSTest {
                 assertEq(e.score, -15, "worst score");
             }
             if (e.status == EvaluationLog.Status.Voided) assertTrue(handler.selfTraded(id), "only self-traders");
+            if (e.status == EvaluationLog.Status.Tainted) {
+                assertEq(e.score, 0, "tainted entries score nothing");
+                assertTrue(handler.participantTraded(e.windowId), "only windows a participant traded");
+            }
+            if (settled && e.status == EvaluationLog.Status.Resolved) {
+                assertFalse(handler.participantTraded(e.windowId), "no positive or negative score in a traded window");
+            }
         }
     }
 
