@@ -16,8 +16,9 @@ positive score points per round (TP +10, TN +1), final ledger reputations, ETH p
 Payment model (stated, not hidden): detection beacons go to the best bid scores, and with equal declared
 capability that is the highest ledger reputation; each round the three highest-reputation detectors (ties broken
 at random) are credited ``reward_eth`` each. This credits what a TaskBeacon auction would pay; the transfer itself
-is not sent. Costs: quote tokens lost in the attackers' (and their sybil's) round trips, valued 1 Q = 1 ETH; gas at
-the chain's effective gas price; stake slashed by the ledger. With the v1 CapabilityLedger of this branch, which
+is not sent. Costs: the 0.3 % pool fees of the attackers' (and their sybil's) round trips, valued 1 Q = 1 ETH; gas
+at the chain's effective gas price; stake slashed by the ledger. Their market P&L from other traders' moves is
+reported apart (``attacker_trading_pnl_q``). With the v1 CapabilityLedger of this branch, which
 has no ``slash``, voided entries cost reputation and evidence only (``SlashFailed`` is logged).
 
 ``run_self_trading_detectors(node, manifest_path, rounds, seed)`` is what scripts/bench_adversarial.py imports.
@@ -37,6 +38,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from web3.logs import DISCARD  # noqa: E402
 
 from chain.bindings import SymphonyContracts  # noqa: E402
 from chain.client import ChainClient  # noqa: E402
@@ -106,11 +109,15 @@ def _fund_trader(operator: ChainClient, market: Market, trader: ChainClient, amo
         trader.transact(entry.token.functions.approve(entry.pool.address, MAX_UINT))
 
 
-def _swap(client: ChainClient, entry, buy: bool, amount: int, at: int) -> int:  # noqa: ANN001 - MarketPool
+def _swap(client: ChainClient, entry, buy: bool, amount: int, at: int, fees: dict[str, int]) -> int:  # noqa: ANN001
+    """Swap at exactly `at`; adds the 0.3 % pool fee it paid, in quote units, to `fees[client]`."""
     set_next_block_time(client.w3, at)
     receipt = client.transact(entry.pool.functions.swap(buy, amount, 0, client.address))
-    (event,) = entry.pool.events.Swap().process_receipt(receipt)
-    return int(event["args"]["amountOut"])
+    (event,) = entry.pool.events.Swap().process_receipt(receipt, errors=DISCARD)
+    out = int(event["args"]["amountOut"])
+    fee_q = amount * 3 // 1000 if buy else out * 3 // 997  # on a sell the fee is in T: valued at the fill price
+    fees[client.address] = fees.get(client.address, 0) + fee_q
+    return out
 
 
 def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int = 0, *, strategy: str = "self",
@@ -156,6 +163,7 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
     for trader in (manipulator, noise, *pumpers):
         _fund_trader(operator, market, trader, budget)
     minted = {t.address: budget for t in pumpers}
+    fees: dict[str, int] = {}
 
     share: list[float] = []
     paid = {d.name: 0.0 for d in detectors}
@@ -202,13 +210,13 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
         for at, client, buy, amount in sorted(trades, key=lambda t: t[0]):
             if buy:
                 amount_in = int(amount) if amount is not None else reserve // 500
-                bought[client.address] = bought.get(client.address, 0) + _swap(client, entry, True, amount_in, at)
+                bought[client.address] = bought.get(client.address, 0) + _swap(client, entry, True, amount_in, at, fees)
             else:
                 held = bought.pop(client.address, 0) if amount is None and client is not noise else 0
                 if client is noise:
                     held = entry.token.functions.balanceOf(client.address).call() // 10
                 if held > 0:
-                    _swap(client, entry, False, held, at)
+                    _swap(client, entry, False, held, at, fees)
         mine_at(operator.w3, w.t0 + horizon)
         positive = {True: 0, False: 0}
         for d in detectors:
@@ -223,10 +231,13 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
                   if ev["args"]["detector"] in {d.client.address for d in bad})
     slash_failed = len(market.log.events.SlashFailed().get_logs(from_block=market.deploy_block))
     quote_lost = sum(minted[t.address] - market.quote.functions.balanceOf(t.address).call() for t in pumpers)
+    fees_paid = sum(fees.get(t.address, 0) for t in pumpers)
     gas_clients = [d.client for d in bad] + ([sybil] if strategy == "sybil" else [])
     attacker_gas = sum(c.gas for c in gas_clients)  # everything they sent: registration, approvals, commits, trades
     attacker_gas_wei = sum(c.gas_wei for c in gas_clients)
-    attacker_cost = quote_lost / WAD + attacker_gas_wei / WAD + slashed / WAD
+    # Cost of the attack: pool fees of its round trips + gas + slashed stake. Its market P&L (riding or suffering
+    # other traders' moves) is reported apart: it is luck of the scenario, not a price of the attack.
+    attacker_cost = fees_paid / WAD + attacker_gas_wei / WAD + slashed / WAD
     attacker_paid = sum(paid[d.name] for d in bad)
     final = {d.name: ledger.reputation(d.client.address) / WAD for d in detectors}
     statuses = [o for o in outcomes if o["attacker"]]
@@ -246,10 +257,13 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
         "attacker_payment_eth": attacker_paid,
         "attacker_true_positives": sum(1 for o in statuses if o["status"] == Status.RESOLVED.name and o["score"] == 10),
         "attacker_voided": sum(1 for o in statuses if o["status"] == Status.VOIDED.name),
-        "attacker_quote_lost": quote_lost / WAD,
+        "attacker_fees_q": fees_paid / WAD,
+        "attacker_gas_eth": attacker_gas_wei / WAD,
+        "attacker_trading_pnl_q": -(quote_lost - fees_paid) / WAD,
         "attacker_slashed_eth": slashed / WAD,
         "slash_failed": slash_failed,
         "honest_false_negatives": sum(1 for o in outcomes if not o["attacker"] and o["score"] == -5 and o["outcome"] == "MANIPULATION"),
+        "honest_tainted": sum(1 for o in outcomes if not o["attacker"] and o["status"] == Status.TAINTED.name),
         "reputations": final,
         "seconds": time.perf_counter() - started,
     }
@@ -294,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     table = _table(results)
     print(table)
     print("share = attackers' share of the positive score points (TP +10, TN +1) per round; 30 % of the detectors "
-          "are attackers; att paid = top-3 reputation beacons x 0.01 ETH; att cost = quote lost (1 Q = 1 ETH) + gas "
-          "+ slashed stake")
+          "are attackers; att paid = top-3 reputation beacons x 0.01 ETH; att cost = pool fees (1 Q = 1 ETH) + gas "
+          "+ slashed stake; hon FN = honest negatives turned into false negatives")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"table": table, "results": results}, indent=1))
     print(f"wrote {args.out}")

@@ -19,6 +19,7 @@ from eth_abi import encode
 from eth_utils import keccak
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from chain.client import ChainClient
 from core.errors import SymphonyError
@@ -175,7 +176,7 @@ class EvaluationLogClient:
             t0 = now + 1 + max(1, min(lead, horizon // 4 - 1))
         receipt = self.client.transact(self.log.functions.openWindow(Web3.to_checksum_address(pool), t0, horizon),
                                        value=self.window_fee())
-        (event,) = self.log.events.WindowOpened().process_receipt(receipt)
+        (event,) = self.log.events.WindowOpened().process_receipt(receipt, errors=DISCARD)
         return self.window(int(event["args"]["windowId"]))
 
     def commit(self, window_id: int, label: int, confidence: int, model_hash: bytes,
@@ -187,7 +188,7 @@ class EvaluationLogClient:
         salt = salt or os.urandom(32)
         c = commitment(window_id, self.client.address, label, confidence, model_hash, salt)
         receipt = self.client.transact(self.log.functions.commit(window_id, c))
-        (event,) = self.log.events.Committed().process_receipt(receipt)
+        (event,) = self.log.events.Committed().process_receipt(receipt, errors=DISCARD)
         w = self.window(window_id)
         return PendingPrediction(int(event["args"]["id"]), window_id, w.pool, w.horizon, label, confidence, model_hash,
                                  salt, w.t0)
