@@ -136,8 +136,11 @@ def main() -> int:
         names = {a.address: a.worker.profile.name for a in agents}
         asker = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[5].key.to_0x_hex()), manifest)
         book = PredictionBook(EvaluationLogClient(asker.client, market.log), None, None)
+        # Protocol v2: the request opens a window that starts `lead_s` later; the market resumes `--pause` seconds
+        # after the episode's t0, so the window starts where the replayed market does.
         requester = DetectionRequester(asker, market, encode_vector, book, CommitteeSettings(
-            detectors=3, horizon_s=HORIZON, lookback_s=PRE_STEPS * STEP, bid_window_s=1, exec_window_s=60))
+            detectors=3, horizon_s=HORIZON, lookback_s=PRE_STEPS * STEP, bid_window_s=1, exec_window_s=60,
+            lead_s=max(1, args.pause - 1)))
         log = EvaluationLogClient(operator, market.log)
         w3 = operator.w3
         calib = calibrate()
