@@ -15,3 +15,15 @@ class UnknownPolicyVersion(SymphonyError):
 
 class NoSamplersLeft(SymphonyError):
     """Every sampler node is unreachable, so no rollouts can be produced."""
+
+
+class PolicyRollback(UnknownPolicyVersion):
+    """A sampler was told to load a version older than the verified one it holds: refused (issue 14, item 8)."""
+
+
+class RevokedPolicyVersion(UnknownPolicyVersion):
+    """The registry revoked that version: it is never loaded, and a sampler holding it stops generating."""
+
+
+class ControlAuthError(SymphonyError):
+    """A control request to a sampler was not signed with the shared secret (or was stale or replayed)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -21,6 +22,7 @@ from echo_sync.metrics import summarize
 from core.processes import free_port
 from echo_sync.processes import ChildProcess, RoleCommand
 from echo_sync.settings import EchoSettings
+from echo_sync.control import CONTROL_SECRET_ENV
 from echo_sync.specs import PUBLISHER_KEY_ENV, SamplerSpec, TrainerSpec
 
 ProgressHook = Callable[[dict, "LocalRun"], None]
@@ -43,6 +45,9 @@ class LocalRun:
         self.trainer_url: str | None = None
         self._gate = self.run_dir / "start.gate"
         self._gate.unlink(missing_ok=True)
+        # One control secret per run, handed to the trainer and the samplers through the environment only
+        # (echo_sync.control): the samplers' /generate answers nobody else.
+        self.control_secret = secrets.token_hex(32)
 
     # ------------------------------------------------------------------ processes
     def _cpu_for(self, role: str, index: int) -> int | None:
@@ -70,7 +75,7 @@ class LocalRun:
             tasks_per_request=max(1, self.settings.grpo.groups_per_step // max(self.settings.samplers, 1)),
             cpu=self._cpu_for("sampler", index),
         )
-        proc = ChildProcess(name, "sampler", spec, self.run_dir, self.role_command)
+        proc = ChildProcess(name, "sampler", spec, self.run_dir, self.role_command, {CONTROL_SECRET_ENV: self.control_secret})
         if index < len(self.samplers):
             self.samplers[index] = proc
         else:
@@ -91,7 +96,7 @@ class LocalRun:
                 ready_file=str(ready) if rank == 0 and self.settings.mode != "colocated" else None, cpu=self._cpu_for("trainer", rank),
                 start_gate=str(self._gate) if rank == 0 and self.settings.mode == "async" else None,
             )
-            env = {PUBLISHER_KEY_ENV: publisher_key} if publisher_key and rank == 0 else None
+            env = {PUBLISHER_KEY_ENV: publisher_key, CONTROL_SECRET_ENV: self.control_secret} if publisher_key and rank == 0 else None
             self.trainers.append(ChildProcess(f"trainer-{rank}", "trainer", spec, self.run_dir, self.role_command, env))
 
     # ------------------------------------------------------------------ orchestration

@@ -1,7 +1,9 @@
 """Publishing a policy version: write safetensors, hash it, record (version, sha256, URI) on chain.
 
 Why the chain write comes last: a version becomes visible to samplers only once its bytes are already
-servable, so a sampler that sees `latestVersion() == v` can always download v.
+servable, so a sampler that sees `latestVersion() == v` can always download v. Versions continue from the
+registry's latest (the contract accepts only latest + 1, so a restarted trainer picks up where the chain is);
+a revoked version is no longer served nor admitted as rollouts.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ class PolicyPublisher:
         self.store, self.registry, self.base_url = store, registry, base_url.rstrip("/")
         self._lock = threading.Lock()
         self._published: dict[int, Published] = {}
-        self.current_version = 0
+        self._revoked: set[int] = set()
+        self.current_version = registry.latest_version() if registry is not None else 0
 
     def uri(self, version: int) -> str:
         return f"{self.base_url}/policies/{version}/{PolicyStore.FILE}"
@@ -52,10 +55,24 @@ class PolicyPublisher:
             self.current_version = version
         return record
 
+    def revoke(self, version: int, reason: str = "") -> None:
+        """Revoke a version on chain (e.g. training diverged); it is no longer served or admitted."""
+        if self.registry is not None:
+            self.registry.revoke(version, reason)
+        with self._lock:
+            self._revoked.add(version)
+
+    def is_revoked(self, version: int) -> bool:
+        with self._lock:
+            return version in self._revoked
+
     def sha_of(self, version: int) -> str | None:
-        """sha256 of a version this trainer published, else None (the replay buffer's admission check)."""
+        """sha256 of a version this trainer published and did not revoke, else None (what the weights server
+        serves and the replay buffer admits)."""
         with self._lock:
             record = self._published.get(version)
+            if version in self._revoked:
+                return None
         return record.sha256 if record else None
 
     def records(self) -> list[Published]:

@@ -2,7 +2,8 @@
 
 Why on chain: the registry is the one place trainer and samplers — possibly run by different parties —
 agree on which weights *are* version v. A sampler trusts only the sha256 recorded here, never the HTTP
-server that hands it the bytes.
+server that hands it the bytes. Since protocol v2 versions are consecutive (latest + 1) and revocable: samplers
+and trainers follow `latest_valid_version()`, the newest version not revoked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class PolicyRecord:
     uri: str
     published_at: int
     publisher: str
+    revoked: bool = False
 
 
 class PolicyRegistryClient:
@@ -46,18 +48,30 @@ class PolicyRegistryClient:
             raise ValueError(f"sha256 must be 32 bytes, got {len(digest)}")
         self.client.transact(self.contract.functions.publish(version, digest, uri))
 
+    def revoke(self, version: int, reason: str = "") -> None:
+        """Revoke `version` (the owner, or the publisher that published it)."""
+        self.client.transact(self.contract.functions.revoke(version, reason))
+
     def latest_version(self) -> int:
+        """Highest published version, revoked or not; the next publication must be this + 1."""
         return int(self.client.call(self.contract.functions.latestVersion()))
+
+    def latest_valid_version(self) -> int:
+        """Highest published version that is not revoked (0: none)."""
+        return int(self.client.call(self.contract.functions.latestValidVersion()))
+
+    def is_revoked(self, version: int) -> bool:
+        return bool(self.client.call(self.contract.functions.isRevoked(version)))
 
     def get(self, version: int) -> PolicyRecord | None:
         """The record for `version`, or None if it was never published."""
         if version < 0 or version > self.latest_version():
             return None
         try:
-            sha, uri, published_at, publisher = self.client.call(self.contract.functions.getPolicy(version))
+            sha, uri, published_at, publisher, revoked = self.client.call(self.contract.functions.getPolicy(version))
         except ContractRevert:  # e.g. an UnknownVersion custom error
             return None
         sha_hex = bytes(sha).hex()
         if sha_hex == _ZERO:
             return None
-        return PolicyRecord(version, sha_hex, str(uri), int(published_at), str(publisher))
+        return PolicyRecord(version, sha_hex, str(uri), int(published_at), str(publisher), bool(revoked))

@@ -1,7 +1,7 @@
 """Bounded, version-aware replay buffer between the inference swarm and the trainer (async push-pull mode).
 
 Why the checks live here: this is the single gate every rollout passes. A group is *rejected* on arrival if
-its version was never published or its weights hash differs from the published one; it is *stale* at
+its version was never published, was revoked, or its weights hash differs from the published one; it is *stale* at
 consumption time if `current_version - version > S`, and is then dropped or its task requeued for
 regeneration. Thread-safe because the aiohttp server thread pushes while the training thread pulls.
 """
@@ -21,6 +21,8 @@ from echo_sync.rollout import RolloutGroup
 class BufferStats:
     accepted: int = 0
     rejected_unknown_version: int = 0
+    rejected_revoked: int = 0
+    dropped_revoked: int = 0
     rejected_bad_hash: int = 0
     rejected_malformed: int = 0
     dropped_stale: int = 0
@@ -34,6 +36,8 @@ class BufferStats:
         return {
             "accepted": self.accepted,
             "rejected_unknown_version": self.rejected_unknown_version,
+            "rejected_revoked": self.rejected_revoked,
+            "dropped_revoked": self.dropped_revoked,
             "rejected_bad_hash": self.rejected_bad_hash,
             "rejected_malformed": self.rejected_malformed,
             "dropped_stale": self.dropped_stale,
@@ -53,15 +57,17 @@ class ReplayBuffer:
         published: Callable[[int], str | None],
         stale_policy: Literal["drop", "requeue"] = "requeue",
         requeue: Callable[[int], None] | None = None,
+        is_revoked: Callable[[int], bool] | None = None,
     ):
         """`published(version)` returns the sha256 hex of a published version or None; `requeue(task_index)`
-        hands a stale task back to the task stream."""
+        hands a stale task back to the task stream; `is_revoked(version)` says a version was revoked (its groups
+        are refused on arrival and dropped, their tasks requeued, if already buffered)."""
         if capacity < 1 or max_staleness < 0:
             raise ValueError("capacity must be >= 1 and max_staleness >= 0")
         if stale_policy == "requeue" and requeue is None:
             raise ValueError("stale_policy='requeue' needs a requeue callback")
         self.capacity, self.max_staleness, self.stale_policy = capacity, max_staleness, stale_policy
-        self._published, self._requeue = published, requeue
+        self._published, self._requeue, self._is_revoked = published, requeue, is_revoked
         self._items: deque[RolloutGroup] = deque()
         self._cond = threading.Condition()
         self.stats = BufferStats()
@@ -73,7 +79,11 @@ class ReplayBuffer:
     def put(self, group: RolloutGroup) -> str:
         """Admit one group; returns "accepted" or the rejection reason."""
         expected = self._published(group.policy_version)
+        revoked = self._is_revoked is not None and self._is_revoked(group.policy_version)
         with self._cond:
+            if revoked:
+                self.stats.rejected_revoked += 1
+                return "revoked"
             if expected is None:
                 self.stats.rejected_unknown_version += 1
                 return "unknown_version"
@@ -118,7 +128,11 @@ class ReplayBuffer:
     def _evict_stale(self, current_version: int) -> None:
         keep: deque[RolloutGroup] = deque()
         for g in self._items:
-            if current_version - g.policy_version <= self.max_staleness:
+            if self._is_revoked is not None and self._is_revoked(g.policy_version):
+                self.stats.dropped_revoked += 1
+                if self._requeue is not None:
+                    self._requeue(g.task_index)
+            elif current_version - g.policy_version <= self.max_staleness:
                 keep.append(g)
             elif self.stale_policy == "requeue":
                 self.stats.requeued_stale += 1

@@ -3,6 +3,12 @@
 Why the node verifies and not the trainer's server: the bytes come over plain HTTP from whoever serves them;
 only the sha256 the publisher recorded on chain is trusted. Weights that hash differently are deleted and
 never loaded, and the node keeps serving the version it had.
+
+Why the version rules live here too (issue 14, item 8), whoever asks — an authenticated trainer included: the
+node never moves backwards (a version lower than the one it holds is refused, `PolicyRollback`), never loads a
+revoked version (`RevokedPolicyVersion`) nor one the chain does not record, and stops generating once the
+version it holds is revoked, until a newer valid version is published. A refusal leaves the verified version
+it holds in place.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from pathlib import Path
 
 from agents.llm.base import LLMBackend, SamplingParams
 from core.errors import SymphonyError
-from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.errors import PolicyRollback, RevokedPolicyVersion, UnknownPolicyVersion, WeightHashMismatch
 from echo_sync.registry import PolicyRegistryClient
 from echo_sync.rollout import RolloutGroup, Sample
 from echo_sync.settings import SamplingSettings
@@ -65,18 +71,29 @@ class SamplerNode:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.version: int | None = None  # None until verified weights are loaded: the node refuses to generate
         self.sha256: str | None = None
+        self.held_revoked = False  # the version held was revoked on chain: generation stops until a newer one loads
         self.stats = SamplerStats()
         self._lock = threading.Lock()  # one generation or sync at a time
 
     # ------------------------------------------------------------------ weight sync
+    def _refuse(self, version: int, reason: str, error: type[UnknownPolicyVersion]) -> UnknownPolicyVersion:
+        self.stats.refused.append({"version": version, "reason": reason})
+        return error(f"policy v{version} refused: {reason} (this sampler keeps v{self.version})")
+
     def sync_to(self, version: int) -> None:
-        """Download, verify against the chain, and load `version` (no-op if already loaded)."""
+        """Download, verify against the chain, and load `version` (no-op if already loaded and still valid)."""
         with self._lock:
-            if self.version == version:
-                return
+            if self.version is not None and version < self.version:
+                raise self._refuse(version, f"older than the loaded v{self.version}", PolicyRollback)
             record = self.registry.get(version)
             if record is None:
                 raise UnknownPolicyVersion(f"policy version {version} is not recorded on chain")
+            if record.revoked:
+                if version == self.version:
+                    self.held_revoked = True
+                raise self._refuse(version, "revoked on chain", RevokedPolicyVersion)
+            if self.version == version:
+                return
             t0 = time.perf_counter()
             try:
                 with urllib.request.urlopen(record.uri, timeout=300) as response:
@@ -95,6 +112,7 @@ class SamplerNode:
             t3 = time.perf_counter()
             size = len(data)
             self.version, self.sha256 = version, got
+            self.held_revoked = False
             self.stats.syncs.append(
                 {"version": version, "download_s": t1 - t0, "verify_s": t2 - t1, "load_s": t3 - t2, "total_s": t3 - t0, "bytes": size}
             )
@@ -119,8 +137,11 @@ class SamplerNode:
                 old.unlink(missing_ok=True)
 
     def catch_up(self) -> int | None:
-        """Load the newest published version if ours is older; returns the version now loaded."""
-        latest = self.registry.latest_version()
+        """Load the newest non-revoked version if ours is older; notice when ours was revoked. Returns the
+        version now loaded."""
+        latest = self.registry.latest_valid_version()
+        if self.version is not None and not self.held_revoked and latest < self.version:
+            self.held_revoked = self.registry.is_revoked(self.version)  # ours was revoked (latest moved back)
         if latest >= 1 and (self.version is None or latest > self.version):
             self.sync_to(latest)
         return self.version
@@ -131,6 +152,8 @@ class SamplerNode:
         with self._lock:
             if self.version is None or self.sha256 is None:
                 raise UnknownPolicyVersion("this sampler has not loaded any verified policy yet")
+            if self.held_revoked:
+                raise RevokedPolicyVersion(f"the loaded policy v{self.version} was revoked; waiting for a newer version")
             version, sha = self.version, self.sha256
             params = SamplingParams(
                 max_new_tokens=self.sampling.max_new_tokens,

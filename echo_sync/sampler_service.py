@@ -1,7 +1,10 @@
 """The sampler node as an aiohttp service, plus its async-mode push loop.
 
 Routes
-  POST /generate {"version": v, "tasks": [i, ...]}   sequential pull: refresh to v first, then generate
+  POST /generate {"version": v, "tasks": [i, ...]}   sequential pull (the control API): refresh to v first, then
+                                                    generate. Signed with $ECHO_CONTROL_SECRET (echo_sync.control)
+                                                    or refused: 401 bad/missing signature, 403 no secret configured;
+                                                    409 rollback / bad_hash, 410 revoked, 404 unknown version
   GET  /health                                      sampler id and the loaded version/hash
   GET  /stats                                       busy/sync times and counters (for idle fractions)
 
@@ -21,18 +24,30 @@ from aiohttp import web
 
 from core.errors import SymphonyError
 from core.http import start_site
-from echo_sync.errors import UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.control import ControlVerifier, secret_from_env
+from echo_sync.errors import ControlAuthError, PolicyRollback, RevokedPolicyVersion, UnknownPolicyVersion, WeightHashMismatch
 from echo_sync.sampler_node import SamplerNode
 
 log = logging.getLogger("echo.sampler")
 
 
-def sampler_app(node: SamplerNode) -> web.Application:
+def sampler_app(node: SamplerNode, control: ControlVerifier | None = None) -> web.Application:
+    """The sampler's routes; `/generate` only answers requests `control` authenticates (none: disabled)."""
     app = web.Application(client_max_size=16 * 1024 * 1024)
 
     async def generate(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if control is None:
+            node.stats.refused.append({"version": None, "reason": "control API disabled"})
+            return web.json_response({"error": "control_disabled",
+                                      "detail": "this sampler has no control secret ($ECHO_CONTROL_SECRET)"}, status=403)
         try:
-            body = await request.json()
+            control.verify(request.method, request.path, request.headers, raw)
+        except ControlAuthError as exc:
+            node.stats.refused.append({"version": None, "reason": f"unauthenticated: {exc}"})
+            return web.json_response({"error": "unauthenticated", "detail": str(exc)}, status=401)
+        try:
+            body = json.loads(raw)
             version = int(body["version"])
             tasks = [int(t) for t in body["tasks"]]
         except (ValueError, KeyError, TypeError) as exc:
@@ -45,6 +60,10 @@ def sampler_app(node: SamplerNode) -> web.Application:
             groups = await loop.run_in_executor(None, node.generate, tasks)
         except WeightHashMismatch as exc:
             return web.json_response({"error": "bad_hash", "detail": str(exc)}, status=409)
+        except PolicyRollback as exc:
+            return web.json_response({"error": "rollback", "detail": str(exc)}, status=409)
+        except RevokedPolicyVersion as exc:
+            return web.json_response({"error": "revoked", "detail": str(exc)}, status=410)
         except UnknownPolicyVersion as exc:
             return web.json_response({"error": "unknown_version", "detail": str(exc)}, status=404)
         except SymphonyError as exc:
@@ -52,7 +71,8 @@ def sampler_app(node: SamplerNode) -> web.Application:
         return web.json_response({"groups": [g.to_json() for g in groups]})
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response({"sampler_id": node.sampler_id, "version": node.version, "sha256": node.sha256})
+        return web.json_response({"sampler_id": node.sampler_id, "version": node.version, "sha256": node.sha256,
+                                  "revoked": node.held_revoked})
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"sampler_id": node.sampler_id, "version": node.version, **node.stats.to_json()})
@@ -72,8 +92,8 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
         while True:
             try:
                 await loop.run_in_executor(None, node.catch_up)
-            except WeightHashMismatch as exc:
-                log.warning("%s: %s", node.sampler_id, exc)  # keep generating with the verified version we have
+            except (WeightHashMismatch, RevokedPolicyVersion) as exc:
+                log.warning("%s: %s", node.sampler_id, exc)  # keep the verified version we have
             except SymphonyError as exc:  # weights server or chain unreachable: retry, give up after give_up_s
                 now = time.monotonic()
                 unreachable_since = unreachable_since or now
@@ -82,7 +102,7 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
                     return
                 await asyncio.sleep(0.5)
                 continue
-            if node.version is None:
+            if node.version is None or node.held_revoked:  # nothing verified, or ours was revoked: wait for a newer one
                 await asyncio.sleep(0.2)
                 continue
             try:
@@ -113,7 +133,8 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
 
 async def serve(node: SamplerNode, host: str, port: int, ready_file: str | None, trainer_url: str | None, tasks_per_request: int) -> None:
     """Serve until cancelled (SIGTERM in the process entry point)."""
-    runner, bound = await start_site(sampler_app(node), host, port)
+    secret = secret_from_env()
+    runner, bound = await start_site(sampler_app(node, ControlVerifier(secret) if secret else None), host, port)
     if ready_file:
         with open(ready_file + ".tmp", "w") as handle:
             json.dump({"url": f"http://{host}:{bound}", "sampler_id": node.sampler_id}, handle)

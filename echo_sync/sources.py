@@ -41,9 +41,12 @@ class SequentialSource(BatchSource):
     goes to the survivors, so one dead node never stops training.
     """
 
-    def __init__(self, sampler_urls: list[str], stream: TaskStream, timeout_s: float = 300.0):
+    def __init__(self, sampler_urls: list[str], stream: TaskStream, timeout_s: float = 300.0, *,
+                 control_secret: bytes | None = None):
+        """`control_secret` signs every request (echo_sync.control): samplers refuse unsigned control requests."""
         if not sampler_urls:
             raise NoSamplersLeft("sequential mode needs at least one sampler URL")
+        self.control_secret = control_secret
         self.live = list(sampler_urls)
         self.dead: list[str] = []
         self.stream, self.timeout_s = stream, timeout_s
@@ -51,7 +54,12 @@ class SequentialSource(BatchSource):
 
     def _request(self, url: str, version: int, tasks: list[int]) -> list[RolloutGroup]:
         body = json.dumps({"version": version, "tasks": tasks}).encode()
-        req = urllib.request.Request(f"{url}/generate", body, {"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if self.control_secret is not None:
+            from echo_sync.control import signed_headers
+
+            headers.update(signed_headers(self.control_secret, "POST", "/generate", body))
+        req = urllib.request.Request(f"{url}/generate", body, headers)
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
             return [RolloutGroup.from_json(g) for g in json.loads(resp.read())["groups"]]
 

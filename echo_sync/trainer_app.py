@@ -1,7 +1,7 @@
 """The trainer's HTTP face: serves published weights, hands out tasks, admits pushed rollouts.
 
 Routes
-  GET  /policies/{version}/model.safetensors   weights of a published version (404 otherwise)
+  GET  /policies/{version}/model.safetensors   weights of a published version (404 otherwise, 410 once revoked)
   GET  /tasks?n=K                              K task indices for a sampler ([] while the buffer is full), plus {"stop": bool}
   POST /rollouts  {"groups": [...]}            push rollout groups; per-group verdicts, plus {"stop": bool}
   GET  /status                                 current version, buffer depth and counters
@@ -40,6 +40,8 @@ class TrainerEndpoint:
             version = int(request.match_info["version"])
         except ValueError:
             raise web.HTTPBadRequest(text="version must be an integer") from None
+        if self.publisher.is_revoked(version):
+            raise web.HTTPGone(text=f"policy version {version} was revoked")
         if self.publisher.sha_of(version) is None:
             raise web.HTTPNotFound(text=f"policy version {version} was not published")
         return web.FileResponse(self.publisher.store.path(version))

@@ -106,7 +106,8 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
     publisher = PolicyPublisher(store, registry, "http://placeholder")
     buffer = None
     if s.mode == "async":
-        buffer = ReplayBuffer(s.buffer_capacity, s.max_staleness, publisher.sha_of, s.stale_policy, stream.requeue)
+        buffer = ReplayBuffer(s.buffer_capacity, s.max_staleness, publisher.sha_of, s.stale_policy, stream.requeue,
+                              is_revoked=publisher.is_revoked)
     endpoint = TrainerEndpoint(publisher, buffer, stream if buffer is not None else None)
     server = BackgroundServer(endpoint.app(), spec.host, spec.port).start()
     publisher.base_url = server.url
@@ -116,7 +117,13 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
     if spec.start_gate:
         _wait_for(Path(spec.start_gate))
     if s.mode == "sequential":
-        source = SequentialSource(spec.sampler_urls, stream)
+        from echo_sync.control import CONTROL_SECRET_ENV, secret_from_env
+
+        secret = secret_from_env()
+        if secret is None:
+            raise ConfigError(f"sequential mode signs its requests to the samplers: set ${CONTROL_SECRET_ENV} "
+                              "(the same secret on every sampler)")
+        source = SequentialSource(spec.sampler_urls, stream, control_secret=secret)
     else:
         assert buffer is not None
         source = AsyncSource(buffer)

@@ -9,15 +9,15 @@ Conventions shared with the contract (the protocol leaves these edge cases open;
   `(now, 0)` is written, so `cumulativeAt(t)` is defined for every `t >= creation time`.
 - `_update(now)` runs before every reserve change: if `now > tLast`, `cum += p_before * (now - tLast)`,
   `tLast = now`, and an observation is appended (so at most one per timestamp/block; a second swap in the
-  same block changes the price but not `cum`). The ring buffer keeps the newest 1024 observations.
-- `cumulativeAt(t)` for `t` before the oldest retained observation raises `HistoryUnavailable`
+  same block changes the price but not `cum`). The history is append-only, never truncated (the v1 contract's
+  1024-slot ring let dust swaps push a window out of the oracle).
+- `cumulativeAt(t)` for `t` before the pool's creation raises `HistoryUnavailable`
   (the contract reverts); `t` at or after `tLast` extrapolates with the current spot price.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import deque
 from dataclasses import dataclass, field
 
 from core.errors import SymphonyError
@@ -25,7 +25,6 @@ from core.errors import SymphonyError
 WAD = 10**18
 FEE_NUMERATOR = 997
 FEE_DENOMINATOR = 1000
-OBSERVATION_CAPACITY = 1024
 
 
 class AMMError(SymphonyError):
@@ -33,7 +32,7 @@ class AMMError(SymphonyError):
 
 
 class HistoryUnavailable(AMMError):
-    """A cumulative price was asked for a time older than the oldest retained observation."""
+    """A cumulative price was asked for a time before the pool existed."""
 
 
 def get_amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
@@ -54,13 +53,13 @@ def spot_price(reserve_q: int, reserve_t: int) -> int:
 
 @dataclass
 class Pool:
-    """One Q/T pool: reserves, the price accumulator and its observation ring buffer."""
+    """One Q/T pool: reserves, the price accumulator and its (append-only) observation history."""
 
     reserve_q: int
     reserve_t: int
     cum: int
     t_last: int
-    observations: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=OBSERVATION_CAPACITY))
+    observations: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def create(cls, reserve_q: int, reserve_t: int, now: int) -> "Pool":

@@ -1,12 +1,14 @@
 """The live detector: watch the chain and a social feed, commit predictions before the outcome, settle them.
 
 Why this loop shape: the evaluation protocol only means something if every prediction is fixed before its
-window plays out. So, per pool and every `commit_every_s` seconds of chain time, the detector builds the same
-`EpisodeObservation` the simulator gives the trainer — market data rebuilt from chain logs
-(`onchain.reader`), posts from the feed (`onchain.posts`), nothing at or after the commit time — asks the
-detector, and commits the hidden prediction to `EvaluationLog`. It reveals after `reveal_delay` (always
-before the horizon ends, so nothing expires by accident) and resolves its entries once `t0 + H` has passed.
-Each `step()` is one pass, so tests drive it against warped chain time; `run()` repeats it.
+window plays out, about a window the detector did not choose. So on every pass the detector looks for windows
+requesters opened on its market (`WindowOpened`, still before their `t0`, not yet answered), builds the same
+`EpisodeObservation` the simulator gives the trainer — market data rebuilt from chain logs (`onchain.reader`),
+posts from the feed (`onchain.posts`), nothing at or after the commit block — asks the detector, and commits
+the hidden prediction. With `open_windows` it first opens windows itself, one per pool every `commit_every_s`
+(its entries there are the opener's: on the public record, never on the ledger). It reveals after
+`reveal_delay` (always before the horizon ends, so nothing expires by accident) and resolves its entries once
+`t0 + H` has passed. Each `step()` is one pass, so tests drive it against warped chain time; `run()` repeats it.
 
 The detector is the trained one (`marl_detector.detector.load_detector(path).predict(obs)`) when a path is
 given, else `RuleDetector`, a transparent hype-plus-buying rule.
@@ -164,8 +166,10 @@ class LiveDetector:
         self.book = PredictionBook(self.log, settings.state_path, settings.reveal_delay)
         self.next_due: dict[str, int] = {k: int(v) for k, v in self.book.extra.get("next_due", {}).items()}
         self.book.extra["next_due"] = self.next_due  # saved with the salts
+        self.window_cursor = int(self.book.extra.get("window_cursor", 0))  # windows before it are all closed
+        self.answered: set[int] = set()
         self.predictions: dict[int, Prediction] = {}
-        self.observed_at: dict[int, int] = {}  # eval id -> t0 the observation was cut at
+        self.observed_at: dict[int, int] = {}  # eval id -> the data cut-off of its observation (commit block)
 
     @property
     def pending(self) -> dict[int, PendingPrediction]:
@@ -178,9 +182,9 @@ class LiveDetector:
         return self.book.open
 
     # -- one pass --------------------------------------------------------------------------------------
-    def observation(self, ticker: str, t0: int) -> EpisodeObservation:
-        """What the detector may see when committing at `t0` (data strictly before `t0`)."""
-        return observe(self.reader, self.feed, ticker, t0, self.settings.horizon_s, self.settings.lookback_s)
+    def observation(self, ticker: str, t0: int, horizon: int | None = None) -> EpisodeObservation:
+        """What the detector may see when its commit lands at `t0` (data strictly before `t0`)."""
+        return observe(self.reader, self.feed, ticker, t0, horizon or self.settings.horizon_s, self.settings.lookback_s)
 
     def step(self) -> StepReport:
         report = StepReport()
@@ -188,13 +192,17 @@ class LiveDetector:
         if self.feed is not None:
             self.feed.poll()
         now = int(self.client.w3.eth.get_block("latest")["timestamp"])
-        self._commit_due(now, report)
+        if self.settings.open_windows:
+            self._open_due(now, report)
+        if self.settings.answer_windows or self.settings.open_windows:
+            self._commit_open_windows(report)
         self.book.settle_due(now, report)
         if self.settings.resolve_others:
             self._resolve_others(now, report)
         return report
 
-    def _commit_due(self, now: int, report: StepReport) -> None:
+    def _open_due(self, now: int, report: StepReport) -> None:
+        """Act as a requester: open one window per pool every `commit_every_s` (its entry is the opener's)."""
         s = self.settings
         for ticker, entry in sorted(self.market.pools.items()):
             if now < self.next_due.get(ticker, 0):
@@ -203,21 +211,51 @@ class LiveDetector:
             if history.created_at is None or now <= history.created_at:
                 report.skipped.append(f"{ticker}: no price history yet")
                 continue
-            # Everything mined so far (timestamps <= now) is visible; the commit lands in a later block whose
-            # timestamp is >= now, so the observation covers [.., now] and never anything after the commit.
-            t0 = now + 1
-            prediction = self.detector.predict(self.observation(ticker, t0))
             try:
-                p = self.book.commit(entry.pool.address, s.horizon_s, prediction.label, prediction.confidence_bp,
-                                     self.detector.model_hash)
+                w = self.log.open_window(entry.pool.address, s.horizon_s, lead=s.lead_s)
             except ContractRevert as exc:
-                report.skipped.append(f"{ticker}: commit refused ({exc})")
+                report.skipped.append(f"{ticker}: window refused ({exc})")
                 continue
+            self.next_due[ticker] = w.t0 + s.commit_every_s
+            log.info("opened window #%d on %s (t0=%d)", w.id, ticker, w.t0)
+
+    def _commit_open_windows(self, report: StepReport) -> None:
+        """Commit one prediction to every window of this market still before its t0 that we have not answered."""
+        windows = self.log.windows(self.window_cursor)
+        now = int(self.client.w3.eth.get_block("latest")["timestamp"])
+        pools = {p.pool.address: t for t, p in self.market.pools.items()}
+        mine = self.client.address
+        closed_prefix = True
+        for w in windows:
+            ticker = pools.get(w.pool)
+            still_open = w.t0 > now  # else the contract refuses (WindowClosed) and the window is skipped
+            if closed_prefix and not still_open:
+                self.window_cursor = w.id + 1
+            else:
+                closed_prefix = False
+            if ticker is None or not still_open or w.id in self.answered:
+                continue
+            if not self.settings.answer_windows and w.opener != mine:
+                continue
+            if self.log.entry_of(w.id, mine) is not None:
+                self.answered.add(w.id)
+                continue
+            # Everything mined so far (timestamps <= now) is visible; the commit lands in a later block, so the
+            # observation covers [.., now] and never anything at or after the commit.
+            cut = now + 1
+            prediction = self.detector.predict(self.observation(ticker, cut, w.horizon))
+            try:
+                p = self.book.commit(w.id, prediction.label, prediction.confidence_bp, self.detector.model_hash)
+            except ContractRevert as exc:
+                report.skipped.append(f"{ticker}: commit to window #{w.id} refused ({exc})")
+                self.answered.add(w.id)
+                continue
+            self.answered.add(w.id)
             self.predictions[p.eval_id] = prediction
-            self.observed_at[p.eval_id] = t0  # the data cut-off; the contract's t0 (the commit block) is >= this
-            self.next_due[ticker] = p.t0 + s.commit_every_s
+            self.observed_at[p.eval_id] = cut
             report.committed.append(p.eval_id)
-            log.info("committed #%d on %s (t0=%d)", p.eval_id, ticker, p.t0)
+            log.info("committed #%d to window #%d on %s (t0=%d)", p.eval_id, w.id, ticker, w.t0)
+        self.book.extra["window_cursor"] = self.window_cursor
 
     def _resolve_others(self, now: int, report: StepReport) -> None:
         """Act as a keeper: resolve every due entry of the log (anyone may; it settles other detectors' records)."""

@@ -127,7 +127,7 @@ class Committee:
     log: EvaluationLogClient
 
 
-def start_committee(node: AnvilNode, detectors: dict, work: Path, feed: Path) -> Committee:
+def start_committee(node: AnvilNode, detectors: dict, work: Path, feed: Path, lead_s: int) -> Committee:
     operator = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
     artifacts = compile_contracts()
     manifest = deploy_symphony(operator, artifacts=artifacts)
@@ -147,8 +147,10 @@ def start_committee(node: AnvilNode, detectors: dict, work: Path, feed: Path) ->
                                            feed=PostFeed(feed), reveal_after_s=1, keeper_interval_s=10**6).start())
     asker = SymphonyContracts.bind(ChainClient(node.rpc_url, node.dev_accounts[5].key.to_0x_hex()), manifest)
     book = PredictionBook(EvaluationLogClient(asker.client, market.log), None, None)
+    # Protocol v2: a request opens an EvaluationLog window that starts `lead_s` later; the replayed market resumes
+    # `--pause` seconds after the episode's t0, so the caller passes pause - 1 and the window starts where it does.
     requester = DetectionRequester(asker, market, encode_vector, book, CommitteeSettings(
-        detectors=3, horizon_s=HORIZON, lookback_s=PRE_STEPS * STEP, bid_window_s=1, exec_window_s=60))
+        detectors=3, horizon_s=HORIZON, lookback_s=PRE_STEPS * STEP, bid_window_s=1, exec_window_s=60, lead_s=lead_s))
     return Committee(operator, owner, market, agents, {a.address: a.worker.profile.name for a in agents}, asker, book,
                      requester, EvaluationLogClient(operator, market.log))
 
@@ -247,7 +249,7 @@ def play(args: argparse.Namespace, detectors: dict) -> tuple[list[dict], list[di
         work = Path(tmp)
         feed = work / "posts.jsonl"
         feed.touch()
-        c = start_committee(node, detectors, work, feed)
+        c = start_committee(node, detectors, work, feed, lead_s=max(1, args.pause - 1))
         calib = calibrate()
         world = build_world(args.seed, calib)
         clusters = world.clusters_for("test")

@@ -18,6 +18,14 @@ interface IERC20Minimal {
 ///      the first liquidity writes observation `(now, 0)`; before every reserve change, if `now > tLast`,
 ///      `cum += p_before * (now - tLast)` and one observation is appended (so at most one per block);
 ///      `cumulativeAt(t)` interpolates between observations and extrapolates with the spot price after tLast.
+///      The observation history is append-only (never overwritten): why — with a bounded ring, 1,025 dust
+///      swaps at distinct timestamps pushed a window's start out of the oracle and made its evaluations
+///      unresolvable for ever. Keeping every observation costs one new storage slot per timestamp with a
+///      reserve change (~17k gas more than overwriting a ring slot) and makes `cumulativeAt(t)` answer for every
+///      `t` since creation (binary search, O(log n) reads).
+///      `lastSwapAt(trader)` records when an address last paid for a swap (the `msg.sender`, never `to`: a
+///      third party can send tokens to anybody, but cannot spend somebody else's tokens), so `EvaluationLog`
+///      can see that a detector traded the pool it predicted.
 ///      Liquidity is owner-seeded only: the pool is a price venue for the detector study, not a DEX.
 ///      Ownership is `Owned` (the liquidity owner can hand the pool on); the lock is the transient `ReentrancyLock`,
 ///      whose `Reentrancy()` error is the one this ABI exposes.
@@ -25,7 +33,6 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
     uint256 internal constant WAD = 1e18;
     uint256 public constant FEE_NUMERATOR = 997;
     uint256 public constant FEE_DENOMINATOR = 1000;
-    uint256 public constant OBSERVATION_CAPACITY = 1024;
 
     struct Observation {
         uint40 timestamp;
@@ -42,11 +49,10 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
     /// @notice Last time `cumulativePrice` was brought up to date.
     uint256 public tLast;
 
-    Observation[1024] internal _observations;
-    /// @notice Index of the newest observation in the ring buffer.
-    uint16 public observationIndex;
-    /// @notice Number of filled ring slots (<= 1024).
-    uint16 public observationCount;
+    /// @dev Every observation since the first liquidity, oldest first, never overwritten.
+    Observation[] internal _observations;
+    /// @notice Last timestamp at which `trader` paid for a swap on this pool (0: never).
+    mapping(address => uint256) public lastSwapAt;
 
     error NotOwner(address caller);
     error ZeroAmount();
@@ -78,9 +84,10 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
     ///         initialises the oracle; later calls move the price like any other reserve change.
     function addLiquidity(uint256 amountQ, uint256 amountT) external nonReentrant onlyOwner {
         if (amountQ == 0 || amountT == 0) revert ZeroAmount();
-        if (observationCount == 0) {
-            _observations[0] = Observation(uint40(block.timestamp), 0);
-            observationCount = 1;
+        if (_observations.length == 0) {
+            // casting is safe because timestamps fit 40 bits until year 36812
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _observations.push(Observation(uint40(block.timestamp), 0));
             tLast = block.timestamp;
         } else {
             _update();
@@ -113,8 +120,9 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
         returns (uint256 amountOut)
     {
         if (amountIn == 0) revert ZeroAmount();
-        if (observationCount == 0) revert NoLiquidity();
+        if (_observations.length == 0) revert NoLiquidity();
         _update();
+        lastSwapAt[msg.sender] = block.timestamp;
         uint256 rQ = reserveQ;
         uint256 rT = reserveT;
         (uint256 rIn, uint256 rOut) = buy ? (rQ, rT) : (rT, rQ);
@@ -147,39 +155,44 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
 
     /// @inheritdoc IHideShillPool
     function oldestObservationTime() public view returns (uint256) {
-        if (observationCount == 0) revert NoLiquidity();
-        return _observations[_oldestIndex()].timestamp;
+        if (_observations.length == 0) revert NoLiquidity();
+        return _observations[0].timestamp;
     }
 
-    /// @notice Observation `i` counted from the oldest retained one (0 = oldest).
+    /// @notice Number of observations (one per timestamp with a reserve change, plus the creation).
+    function observationCount() external view returns (uint256) {
+        return _observations.length;
+    }
+
+    /// @notice Observation `i`, oldest first (0 = the pool's creation).
     function observation(uint256 i) external view returns (uint256 timestamp, uint256 cumulative) {
-        if (i >= observationCount) revert HistoryUnavailable(i, observationCount);
-        Observation memory o = _observations[(_oldestIndex() + i) % OBSERVATION_CAPACITY];
+        uint256 count = _observations.length;
+        if (i >= count) revert HistoryUnavailable(i, count);
+        Observation memory o = _observations[i];
         return (o.timestamp, o.cumulative);
     }
 
     /// @inheritdoc IHideShillPool
     function cumulativeAt(uint256 t) public view returns (uint256) {
-        uint256 count = observationCount;
+        uint256 count = _observations.length;
         if (count == 0) revert NoLiquidity();
         if (t > block.timestamp) revert FutureTime(t, block.timestamp);
         uint256 last = tLast;
         if (t >= last) return cumulativePrice + spotPrice() * (t - last);
-        uint256 oldest = _oldestIndex();
-        Observation memory lo = _observations[oldest];
+        Observation memory lo = _observations[0];
         if (t < lo.timestamp) revert HistoryUnavailable(t, lo.timestamp);
-        // Binary search over logical positions [0, count-1] for the last observation with timestamp <= t.
-        // The newest observation has timestamp == tLast > t, so the answer is < count - 1. <= 11 iterations.
+        // Binary search over [0, count-1] for the last observation with timestamp <= t. The newest observation
+        // has timestamp == tLast > t, so the answer is < count - 1; log2(count) iterations.
         uint256 left = 0;
         uint256 right = count - 1;
         while (right - left > 1) {
             uint256 mid = (left + right) / 2;
-            if (_observations[(oldest + mid) % OBSERVATION_CAPACITY].timestamp <= t) left = mid;
+            if (_observations[mid].timestamp <= t) left = mid;
             else right = mid;
         }
-        lo = _observations[(oldest + left) % OBSERVATION_CAPACITY];
+        lo = _observations[left];
         if (t == lo.timestamp) return lo.cumulative;
-        Observation memory hi = _observations[(oldest + left + 1) % OBSERVATION_CAPACITY];
+        Observation memory hi = _observations[left + 1];
         return lo.cumulative + (uint256(hi.cumulative - lo.cumulative) * (t - lo.timestamp)) / (hi.timestamp - lo.timestamp);
     }
 
@@ -191,27 +204,17 @@ contract ConstantProductPool is IHideShillPool, Owned, ReentrancyLock {
 
     // ------------------------------------------------------------------------------------------ internals
 
-    /// @dev Accumulate the pre-change price up to now and append one observation (at most one per block).
+    /// @dev Accumulate the pre-change price up to now and append one observation (at most one per timestamp).
     function _update() private {
         uint256 last = tLast;
         if (block.timestamp > last) {
             uint256 cum = cumulativePrice + spotPrice() * (block.timestamp - last);
             cumulativePrice = cum;
             tLast = block.timestamp;
-            // casting is safe because the value is < 1024
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint16 idx = uint16((uint256(observationIndex) + 1) % OBSERVATION_CAPACITY);
             // casting is safe because timestamps fit 40 bits until year 36812 and cum is range-checked
             // forge-lint: disable-next-line(unsafe-typecast)
-            _observations[idx] = Observation(uint40(block.timestamp), _toUint216(cum));
-            observationIndex = idx;
-            if (observationCount < OBSERVATION_CAPACITY) observationCount += 1;
+            _observations.push(Observation(uint40(block.timestamp), _toUint216(cum)));
         }
-    }
-
-    function _oldestIndex() private view returns (uint256) {
-        uint256 count = observationCount;
-        return count < OBSERVATION_CAPACITY ? 0 : (uint256(observationIndex) + 1) % OBSERVATION_CAPACITY;
     }
 
     function _pull(address token, uint256 amount) private {

@@ -2,8 +2,8 @@
 
 A committee entry is one whose `modelHash` is a TaskBeacon task id owned by the entry's detector (the
 requester). For those, the log entry must say what the vote said: the vote is finalized, the revealed label is
-the vote's winning answer, the task's beacons asked about the entry's pool and horizon, with a data cut-off no
-later than the entry's own `t0`. Everything is read from the chain; nothing is taken from the requester.
+the vote's winning answer, and the task's beacons asked about the entry's own window (same window id, pool,
+start and horizon). Everything is read from the chain; nothing is taken from the requester.
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ def audit_entry(e: Evaluation, contracts: SymphonyContracts) -> list[str]:
         except PayloadError as exc:
             bad.append(f"beacon {log['args']['beaconId']} of task {e.model_hash} is not a detection request ({exc})")
             continue
-        if request.pool.lower() != e.pool.lower() or request.horizon != e.horizon:
-            bad.append(f"beacon {log['args']['beaconId']} asked about {request.pool} over {request.horizon} s, "
-                       f"the entry logs {e.pool} over {e.horizon} s")
-        if request.t0 > e.t0:
-            bad.append(f"beacon {log['args']['beaconId']} cut its data off at {request.t0}, after the entry's t0 {e.t0}")
+        if request.window_id != e.window_id:
+            bad.append(f"beacon {log['args']['beaconId']} asked about window #{request.window_id}, "
+                       f"the entry is in window #{e.window_id}")
+        if request.pool.lower() != e.pool.lower() or request.horizon != e.horizon or request.t0 != e.t0:
+            bad.append(f"beacon {log['args']['beaconId']} asked about {request.pool} from {request.t0} over "
+                       f"{request.horizon} s, the entry logs {e.pool} from {e.t0} over {e.horizon} s")
     return bad

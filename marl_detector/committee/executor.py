@@ -4,9 +4,10 @@ What a detector agent does with a beacon it won:
 1. rebuild the observation the request allows — pool history from chain logs, posts from the feed, nothing at
    or after the request's `t0` (`marl_detector.live.observe`, the same view the live detector and the trainer use);
 2. ask its detector for a label and a confidence;
-3. commit that prediction under its own address to `EvaluationLog` (pool, horizon), so that when the outcome is
-   known the contract scores it and moves this agent's reputation on the CapabilityLedger — the reputation that
-   weights its bids, hence its votes, the next time;
+3. commit that prediction under its own address to the request's `EvaluationLog` window (opened by the requester;
+   the detector checks it names the request's pool, start and horizon, and commits before its start), so that
+   when the outcome is known the contract scores it and records evidence and reputation on the CapabilityLedger
+   — what weights its bids, hence its votes, the next time;
 4. answer `manipulation` or `organic`, which the worker commits and reveals in the task's weighted vote.
 
 Why the individual commitment on top of the vote: the vote settles one verdict, but only a per-detector record
@@ -82,24 +83,32 @@ class DetectionExecutor:
         if self.feed is not None:
             self.feed.poll()
         history = reader.history(ticker)
-        if history.created_at is None or request.t0 <= history.created_at:
+        # The commit lands in a later block than everything mined so far: data strictly before `cut` only.
+        cut = min(request.t0, int(self.client.w3.eth.get_block("latest")["timestamp"]) + 1)
+        if history.created_at is None or cut <= history.created_at:
             return abstain(f"{ticker} has no price history before t0={request.t0}")
         try:
-            prediction = self.detector.predict(observe(reader, self.feed, ticker, request.t0, request.horizon, request.lookback))
+            window = self.book.log.window(request.window_id)
+        except ContractRevert:
+            return abstain(f"the request names window #{request.window_id}, which the log does not hold")
+        if (window.pool, window.t0, window.horizon) != (request.pool, request.t0, request.horizon):
+            return abstain(f"window #{request.window_id} is about {window.pool} from {window.t0} over {window.horizon} s, "
+                           f"not what the request says")
+        try:
+            prediction = self.detector.predict(observe(reader, self.feed, ticker, cut, request.horizon, request.lookback))
         except Exception as exc:  # a detector that fails says so (an abstention) instead of stalling the vote
             log.exception("%s: the detector failed", ticker)
             return abstain(f"the detector failed on {ticker}: {type(exc).__name__}: {exc}")
         extra: dict = {"confidence_bp": prediction.confidence_bp, "model_hash": "0x" + self.detector.model_hash.hex(),
-                       "ticker": ticker, "observed_until": request.t0}
+                       "ticker": ticker, "observed_until": cut, "window_id": request.window_id}
         try:
-            p = self.book.commit(request.pool, request.horizon, prediction.label, prediction.confidence_bp,
-                                 self.detector.model_hash)
+            p = self.book.commit(request.window_id, prediction.label, prediction.confidence_bp, self.detector.model_hash)
             extra["evaluation_id"] = p.eval_id
         except ContractRevert as exc:  # the vote still gets the answer; the missing record is stated, not hidden
             log.warning("%s: evaluation commit refused: %s", ticker, exc)
             extra["evaluation_error"] = str(exc)
         answer = answer_of(prediction.label)
-        output = (f"{ticker}: {answer} (P(manipulation) = {prediction.confidence_bp / 100:.1f}%) from data before t0={request.t0}"
+        output = (f"{ticker}: {answer} (P(manipulation) = {prediction.confidence_bp / 100:.1f}%) from data before {cut}"
                   + (f"; committed as evaluation #{extra['evaluation_id']}" if "evaluation_id" in extra else ""))
         return ResultPayload(output=output, answer=answer, extra=extra, seconds=time.perf_counter() - start)
 

@@ -2,8 +2,10 @@
 
 Why its own payload kind: a beacon payload is the whole interface between a requester and whoever takes the
 job, and a reasoning agent must be able to tell at a glance that a detection request is not a chain-of-thought
-step (it then does not bid). The request names the market (its EvaluationLog), the pool, the data cut-off
-`t0` (the detector may only see what happened strictly before it) and the horizon the verdict is about.
+step (it then does not bid). The request names the market (its EvaluationLog), the window the requester opened
+on it (`window_id`: pool, start `t0`, horizon — the detector commits its own prediction to that window, before
+`t0`, and may only use data from before its commit) and the lookback it may use. Format 2 (protocol v2) added
+the window; format-1 requests are refused.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from web3 import Web3
 from agents.payloads import PayloadError
 
 KIND = "hideshill.detect"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIPULATION = "manipulation"
 ORGANIC = "organic"
 ANSWERS = (ORGANIC, MANIPULATION)  # index = the EvaluationLog label
@@ -44,10 +46,12 @@ class DetectionRequest:
     t0: int
     horizon: int
     lookback: int
+    window_id: int
 
     def encode(self) -> bytes:
         return json.dumps({"v": FORMAT_VERSION, "kind": KIND, "evaluation_log": self.evaluation_log, "pool": self.pool,
-                           "ticker": self.ticker, "t0": self.t0, "horizon": self.horizon, "lookback": self.lookback}).encode()
+                           "ticker": self.ticker, "t0": self.t0, "horizon": self.horizon, "lookback": self.lookback,
+                           "window_id": self.window_id}).encode()
 
     @classmethod
     def decode(cls, data: bytes) -> "DetectionRequest":
@@ -58,12 +62,13 @@ class DetectionRequest:
             if body.get("v") != FORMAT_VERSION:
                 raise PayloadError(f"unsupported detection request version {body.get('v')!r}")
             request = cls(Web3.to_checksum_address(body["evaluation_log"]), Web3.to_checksum_address(body["pool"]),
-                          str(body["ticker"]), int(body["t0"]), int(body["horizon"]), int(body["lookback"]))
+                          str(body["ticker"]), int(body["t0"]), int(body["horizon"]), int(body["lookback"]),
+                          int(body["window_id"]))
         except PayloadError:
             raise
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PayloadError(f"malformed detection request: {exc}") from None
-        if request.horizon <= 0 or request.horizon % 4 or request.lookback <= 0 or request.t0 <= 0:
+        if request.horizon <= 0 or request.horizon % 4 or request.lookback <= 0 or request.t0 <= 0 or request.window_id < 0:
             raise PayloadError(f"detection request with invalid times: t0={request.t0} horizon={request.horizon} "
-                               f"lookback={request.lookback}")
+                               f"lookback={request.lookback} window={request.window_id}")
         return request

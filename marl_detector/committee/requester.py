@@ -1,14 +1,16 @@
 """Ask the network of detector agents about one pool; settle their verdicts by weighted vote; log the verdict.
 
-A detection request is a Symphony task of K one-step chains. Each chain is a final beacon carrying the same
-`DetectionRequest` (pool, data cut-off `t0`, horizon), auctioned one after the other: an agent votes once per
+A detection request opens an `EvaluationLog` window (the requester pays its fee: windows are what detectors are
+scored on, and only requesters choose them) and is a Symphony task of K one-step chains. Each chain is a final
+beacon carrying the same `DetectionRequest` (the window: pool, start `t0`, horizon), auctioned one after the other: an agent votes once per
 task, so it bids on one final beacon at a time, and each auction goes to the best-scoring detector not yet
 holding one — the K best detectors, each on its own chain. Its bid score (capability match × reputation, computed
 by the contract) is its chain's weight, so the VoteCommitment tally is a reputation-weighted vote.
 
-The settled verdict is then committed to `EvaluationLog` under the requester's address with
-`modelHash = taskId`: anyone can look the vote up from the log entry and check that the label is its winning
-answer. Every detector also committed its own prediction (see `executor.py`), so resolution scores each of
+The settled verdict is then committed to the same window as the opener's entry, under the requester's address,
+with `modelHash = taskId`: anyone can look the vote up from the log entry and check that the label is its winning
+answer. It must land before the window's `t0`, so the window starts `lead_s` after the request (at most H/4); a
+vote that ends later is reported, not logged. Every detector also committed its own prediction (see `executor.py`), so resolution scores each of
 them and moves their reputation; the committee entry scores the ensemble itself.
 """
 
@@ -43,6 +45,8 @@ class CommitteeSettings(AuctionSettings):
     horizon_s: int = Field(14_400, gt=0, le=30 * 86_400, description="the verdict is about [t0, t0 + horizon] (multiple of 4)")
     lookback_s: int = Field(14_400, gt=0, description="history before t0 the detectors may look at")
     max_reposts: int = Field(2, ge=0, description="re-post a detection beacon nobody bid on this many times")
+    lead_s: int = Field(600, ge=1, description="the window starts this many seconds after the request (capped at "
+                        "H/4): time for the auctions, the detectors' commits and the vote")
     state_path: Path | None = Field(None, description="file remembering the committee's log entries until resolved "
                                     "(none: <state dir>/committee-<chain>-<address>.json)")
 
@@ -89,6 +93,8 @@ class Verdict:
     total_weight: int
     votes: list[DetectorVote]
     evaluation_id: int | None  # the committee's own EvaluationLog entry
+    window_id: int = -1  # the EvaluationLog window the request opened
+    note: str | None = None  # why the verdict was not logged, if it was not
     tx_hashes: list[str] = field(default_factory=list)
     gas_used: int = 0
     seconds: float = 0.0
@@ -126,12 +132,15 @@ class DetectionRequester:
         auction, timer = self.auction, ChainTimer()
         auction.receipts = []
         w3 = self.contracts.client.w3
-        t0 = int(w3.eth.get_block("latest")["timestamp"]) + 1  # everything mined so far is visible, nothing later
         pool = Web3.to_checksum_address(entry.pool.address)
-        request = DetectionRequest(Web3.to_checksum_address(self.market.log.address), pool, ticker, t0, s.horizon_s, s.lookback_s)
+        window = self.book.log.open_window(pool, s.horizon_s, lead=s.lead_s)
+        t0 = window.t0
+        request = DetectionRequest(Web3.to_checksum_address(self.market.log.address), pool, ticker, t0, s.horizon_s,
+                                   s.lookback_s, window.id)
         task_id = keccak(f"{KIND}|{pool}|{t0}|{uuid.uuid4()}".encode())
         auction.tx(timer, self.contracts.beacon.open_task, task_id, k)
-        progress(f"task 0x{task_id.hex()[:16]}…: {ticker} as of t0={t0}, horizon {s.horizon_s} s, {k} detectors")
+        progress(f"task 0x{task_id.hex()[:16]}…: {ticker}, window #{window.id} from t0={t0}, horizon {s.horizon_s} s, "
+                 f"{k} detectors")
 
         votes = [DetectorVote(i, []) for i in range(k)]
         with ThreadPoolExecutor(max_workers=k) as pool_threads:
@@ -160,11 +169,16 @@ class DetectionRequester:
         label = label_of(info.winning_answer)
         confidence = self._ensemble_confidence(votes)
         verdict = Verdict(ticker, pool, "0x" + task_id.hex(), t0, s.horizon_s, info.winning_answer or None, label, confidence,
-                          info.winning_weight, info.total_weight, votes, None)
+                          info.winning_weight, info.total_weight, votes, None, window.id)
         if label is not None:
-            verdict.evaluation_id = self._log_verdict(pool, label, confidence if confidence is not None else label * 10_000, task_id, timer)
-            progress(f"verdict {info.winning_answer} ({info.winning_weight / 1e18:.3f} of {info.total_weight / 1e18:.3f}) "
-                     f"logged as evaluation #{verdict.evaluation_id}")
+            if int(w3.eth.get_block("latest")["timestamp"]) + 1 >= t0:
+                verdict.note = f"the vote ended after the window's start t0={t0}: the verdict is not logged"
+                progress(verdict.note)
+            else:
+                verdict.evaluation_id = self._log_verdict(window.id, label, confidence if confidence is not None
+                                                          else label * 10_000, task_id, timer)
+                progress(f"verdict {info.winning_answer} ({info.winning_weight / 1e18:.3f} of "
+                         f"{info.total_weight / 1e18:.3f}) logged as evaluation #{verdict.evaluation_id}")
         verdict.gas_used, verdict.tx_hashes = auction.gas_and_hashes()
         verdict.seconds = time.perf_counter() - started
         return verdict
@@ -201,10 +215,11 @@ class DetectionRequester:
         total = sum(w for w, _ in pairs)
         return round(sum(w * c for w, c in pairs) / total) if total else None
 
-    def _log_verdict(self, pool: str, label: int, confidence_bp: int, task_id: bytes, timer: ChainTimer) -> int:
-        """Commit the committee's verdict (modelHash = taskId) and reveal it at once: the vote made it public."""
+    def _log_verdict(self, window_id: int, label: int, confidence_bp: int, task_id: bytes, timer: ChainTimer) -> int:
+        """Commit the committee's verdict to its window (the opener's entry, modelHash = taskId) and reveal it at
+        once: the vote made it public."""
         start = time.perf_counter()
-        p = self.book.commit(pool, self.settings.horizon_s, label, max(0, min(10_000, confidence_bp)), task_id)
+        p = self.book.commit(window_id, label, max(0, min(10_000, confidence_bp)), task_id)
         self.book.reveal_now(p.eval_id)
         timer.add("chain", time.perf_counter() - start)
         return p.eval_id

@@ -33,7 +33,8 @@ class PredictionBook:
     """Committed-not-revealed (`pending`) and revealed-not-resolved (`open`) predictions of one account.
 
     `reveal_delay` seconds after its commit a prediction is revealed (None: half its horizon; in any case one
-    second before its horizon ends); `extra` is the owner's own small state (e.g. the live detector's schedule), saved alongside.
+    second before its horizon ends). Voided entries (the account traded the pool) are resolved like any other:
+    the keeper has no say in the penalty. `extra` is the owner's own small state (e.g. the live detector's schedule), saved alongside.
     """
 
     def __init__(self, log_client: EvaluationLogClient, state_path: Path | None, reveal_delay: int | None) -> None:
@@ -53,7 +54,12 @@ class PredictionBook:
         dropped = 0
         for key, target in (("pending", self.pending), ("open", self.open)):
             for d in data.get(key, []):
-                p = PendingPrediction(**{**d, "model_hash": bytes.fromhex(d["model_hash"]), "salt": bytes.fromhex(d["salt"])})
+                try:
+                    p = PendingPrediction(**{**d, "model_hash": bytes.fromhex(d["model_hash"]),
+                                             "salt": bytes.fromhex(d["salt"])})
+                except (TypeError, KeyError, ValueError):  # a v1 state file (no window ids): nothing to reveal
+                    dropped += 1
+                    continue
                 if self._still_ours(p):
                     target[p.eval_id] = p
                 else:
@@ -70,8 +76,9 @@ class PredictionBook:
             e = self.log.get(p.eval_id)
         except ContractRevert:
             return False
-        c = commitment(p.pool, p.horizon, p.label, p.confidence, p.model_hash, p.salt)
-        return e.detector == self.log.client.address and e.commitment == "0x" + c.hex() and not e.settled
+        c = commitment(p.window_id, self.log.client.address, p.label, p.confidence, p.model_hash, p.salt)
+        return (e.detector == self.log.client.address and e.window_id == p.window_id
+                and e.commitment == "0x" + c.hex() and not e.settled)
 
     def save(self) -> None:
         if self.state_path is None:
@@ -89,9 +96,9 @@ class PredictionBook:
         tmp.replace(self.state_path)
 
     # -- writing ---------------------------------------------------------------------------------------
-    def commit(self, pool: str, horizon: int, label: int, confidence_bp: int, model_hash: bytes) -> PendingPrediction:
-        """Commit a hidden prediction and save its salt before returning."""
-        p = self.log.commit(pool, horizon, label, confidence_bp, model_hash)
+    def commit(self, window_id: int, label: int, confidence_bp: int, model_hash: bytes) -> PendingPrediction:
+        """Commit a hidden prediction about window `window_id` and save its salt before returning."""
+        p = self.log.commit(window_id, label, confidence_bp, model_hash)
         self.pending[p.eval_id] = p
         self.save()
         return p

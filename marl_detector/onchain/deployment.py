@@ -8,6 +8,7 @@ beside each address refuses a stale binding. Pools are also discoverable on chai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from web3 import Web3
 from web3.contract import Contract
@@ -17,12 +18,19 @@ from chain.compile import ContractArtifact, compile_contracts
 from chain.deploy import Manifest
 from core.errors import ConfigError
 
+if TYPE_CHECKING:
+    from chain.bindings import SymphonyContracts
+
 WAD = 10**18
 PREFIX = "HideShill."
 QUOTE = PREFIX + "QuoteToken"
 FACTORY = PREFIX + "PoolFactory"
 EVALUATION_LOG = PREFIX + "EvaluationLog"
 ZERO_ADDRESS = "0x" + "00" * 20
+#: Deployment defaults of the EvaluationLog (docs/evaluation_log.md): windows of at least one hour, opened for
+#: 0.001 ETH, committed to by detectors holding at least the ledger's registration minimum.
+DEFAULT_MIN_HORIZON = 3_600
+DEFAULT_WINDOW_FEE = 10**15
 
 
 @dataclass
@@ -65,26 +73,36 @@ def deploy_market(
     seed_quote: int = 50 * WAD,
     seed_price_wad: int = 10**14,
     ledger: str | None = None,
+    min_horizon: int = DEFAULT_MIN_HORIZON,
+    window_fee: int = DEFAULT_WINDOW_FEE,
+    min_detector_stake: int | None = None,
     manifest: Manifest | None = None,
     artifacts: dict[str, ContractArtifact] | None = None,
 ) -> tuple[Market, Manifest]:
     """Deploy a quote token, one meme token + seeded pool per ticker, and an EvaluationLog.
 
     Each pool is seeded by the deployer with `seed_quote` of Q at `seed_price_wad` (Q per T, WAD), which also
-    starts its price oracle. With `ledger` set, resolved evaluations move detector reputation on it (the
-    ledger's owner must still authorise the EvaluationLog). Returns the market and the manifest extended with
-    its contracts (a new manifest if none is given).
+    starts its price oracle. `ledger` is the CapabilityLedger whose active, staked agents may commit (at least
+    `min_detector_stake` wei, by default the ledger's own registration minimum) and whose reputation and
+    evidence resolutions move (its owner must still authorise the EvaluationLog). Without a ledger only window
+    openers can log entries. Windows last at least `min_horizon` seconds and cost `window_fee` wei to open.
+    Returns the market and the manifest extended with its contracts (a new manifest if none is given).
     """
     if not tickers or len(set(tickers)) != len(tickers):
         raise ConfigError(f"need distinct tickers, got {tickers!r}")
     if seed_quote <= 0 or seed_price_wad <= 0:
         raise ConfigError("seed liquidity and price must be positive")
+    if min_horizon < 400 or min_horizon % 4:
+        raise ConfigError(f"min_horizon must be a multiple of 4 and at least 400 s, got {min_horizon}")
     artifacts = artifacts or compile_contracts()
+    if min_detector_stake is None:
+        min_detector_stake = _ledger_min_stake(client, ledger, artifacts) if ledger else 0
     block = client.w3.eth.block_number + 1
     token_art = _artifact(artifacts, "MemeToken")
     quote = client.deploy(token_art, "Quote", "QUOTE")
     factory = client.deploy(_artifact(artifacts, "PoolFactory"), quote.address)
-    log = client.deploy(_artifact(artifacts, "EvaluationLog"), factory.address, ledger or ZERO_ADDRESS)
+    log = client.deploy(_artifact(artifacts, "EvaluationLog"), factory.address, ledger or ZERO_ADDRESS, min_horizon,
+                        window_fee, min_detector_stake)
     market = Market(quote=quote, factory=factory, log=log, deploy_block=block)
     seed_t = seed_quote * WAD // seed_price_wad
     client.transact(quote.functions.mint(client.address, seed_quote * len(tickers)))
@@ -105,6 +123,11 @@ def deploy_market(
     manifest.add(FACTORY, factory.address, artifacts["PoolFactory"], block)
     manifest.add(EVALUATION_LOG, log.address, artifacts["EvaluationLog"], block)
     return market, manifest
+
+
+def _ledger_min_stake(client: ChainClient, ledger: str, artifacts: dict[str, ContractArtifact]) -> int:
+    contract = client.contract(ledger, _artifact(artifacts, "CapabilityLedger").abi, "CapabilityLedger")
+    return int(client.call(contract.functions.minStake()))
 
 
 def bind_market(client: ChainClient, manifest: Manifest, artifacts: dict[str, ContractArtifact] | None = None) -> Market:
@@ -145,3 +168,21 @@ def discover_pools(client: ChainClient, market: Market, artifacts: dict[str, Con
             market.pools[ticker] = MarketPool(ticker, token, pool)
             added.append(market.pools[ticker])
     return added
+
+
+def register_detector(contracts: "SymphonyContracts", name: str, *, stake: int | None = None,
+                      tags: tuple[str, ...] = ("hideshill",), capacity: int = 1) -> None:
+    """Register `contracts.client`'s account on the CapabilityLedger as a detector (stake: the ledger's minimum).
+
+    Why a helper: since protocol v2 only an active, staked ledger agent may commit to the EvaluationLog, so every
+    detector account (a live detector, a benchmark's detectors) registers first. Committee agents register
+    through their `AgentWorker` instead, with their declared capability.
+    """
+    ledger = contracts.ledger
+    ledger.register(name, "hideshill-detector", "", list(tags), bytes([1] * 32), capacity,
+                    ledger.min_stake() if stake is None else stake)
+
+
+def authorize_log(owner_contracts: "SymphonyContracts", market: Market) -> None:
+    """Let the market's EvaluationLog move reputation (and record evidence) on the ledger; ledger owner only."""
+    owner_contracts.ledger.set_authorized(market.log.address, True)

@@ -1,9 +1,12 @@
 """The live-detector section of Symphony's configuration.
 
-Why these knobs: a detector commits one prediction per pool every `commit_every_s` seconds of chain time,
-looking back `lookback_s` seconds, about the window `[t0, t0 + horizon_s]`; it reveals `reveal_after_s`
-after committing (never later than the horizon, so nothing expires by accident) and resolves its own entries
-once due. Times are chain time, so a test can drive them with evm_increaseTime.
+Why these knobs: since protocol v2 a detector is scored only on windows requesters open (docs/evaluation_log.md).
+The live detector answers every open window of its market (`answer_windows`), looking back `lookback_s` seconds
+from its commit; with `open_windows` it also acts as its own requester and opens a window per pool every
+`commit_every_s` seconds (paying the fee; the entry it logs there is the opener's — public, scored, but worth
+no reputation), `lead_s` seconds ahead, about `[t0, t0 + horizon_s]`. It reveals `reveal_after_s` after the
+window starts (never later than the horizon, so nothing expires by accident) and resolves its own entries once
+due. Times are chain time, so a test can drive them with evm_increaseTime.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ class LiveDetectorSettings(BaseModel):
     detector_path: Path | None = Field(None, description="trained detector (marl_detector.detector); None: rule-based")
     state_path: Path | None = Field(None, description="where pending salts are kept across restarts")
     resolve_others: bool = Field(False, description="also resolve other detectors' due entries")
+    answer_windows: bool = Field(True, description="commit a prediction to every open window of the market")
+    open_windows: bool = Field(False, description="also open a window per pool every commit_every_s (pays the fee)")
+    lead_s: int = Field(60, ge=1, description="windows this detector opens start this many seconds later (<= H/4)")
 
     @model_validator(mode="after")
     def _check(self) -> "LiveDetectorSettings":

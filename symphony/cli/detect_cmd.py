@@ -51,11 +51,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setting(run, "--detector", path="detector.live.detector_path", type=Path, help="trained detector (none: rule-based)")
     setting(run, "--horizon", path="detector.live.horizon_s", type=int, help="prediction horizon in seconds (multiple of 4)")
     setting(run, "--lookback", path="detector.live.lookback_s", type=int, help="history the detector sees, in seconds")
-    setting(run, "--every", path="detector.live.commit_every_s", type=int, help="chain seconds between predictions per pool")
+    setting(run, "--every", path="detector.live.commit_every_s", type=int,
+            help="with --open-windows: chain seconds between the windows it opens per pool")
     setting(run, "--poll", path="detector.live.poll_interval_s", type=float, help="seconds between passes")
     setting(run, "--state", path="detector.live.state_path", type=Path,
             help="file keeping unrevealed salts across restarts (none: <state dir>/live-detector-<chain>-<address>.json)")
     flag(run, "--resolve-others", path="detector.live.resolve_others", help="also resolve other detectors' due entries")
+    flag(run, "--open-windows", path="detector.live.open_windows",
+         help="also open a window per pool every --every seconds (pays the fee; entries there carry no reputation)")
     run.add_argument("--steps", type=int, default=0, help="stop after this many passes (0: until interrupted)")
     run.add_argument("--deploy-market", metavar="TICKERS", help="first deploy a market with these comma-separated tickers")
     run.set_defaults(func=_run)
@@ -162,7 +165,9 @@ def _run(args: argparse.Namespace) -> int:
             update={"state_path": STATE_DIR / f"live-detector-{client.chain_id}-{client.address}.json"})
     if args.deploy_market:
         tickers = [t.strip() for t in args.deploy_market.split(",") if t.strip()]
-        market, manifest = deploy_market(client, tickers, manifest=deployment.manifest)
+        ledger = deployment.manifest.contracts.get("CapabilityLedger")
+        market, manifest = deploy_market(client, tickers, ledger=ledger.address if ledger else None,
+                                         manifest=deployment.manifest)
         manifest.save(deployment.manifest_path)
         print(f"deployed market {', '.join(tickers)}; EvaluationLog {market.log.address}")
     else:
@@ -264,6 +269,7 @@ def _verdict_json(v) -> dict:  # noqa: ANN001 - Verdict
         "ticker": v.ticker, "pool": v.pool, "task_id": v.task_id, "t0": v.t0, "horizon": v.horizon,
         "answer": v.answer, "label": v.label, "confidence_bp": v.confidence_bp,
         "winning_weight": str(v.winning_weight), "total_weight": str(v.total_weight), "evaluation_id": v.evaluation_id,
+        "window_id": v.window_id, "note": v.note,
         "votes": [{"chain": x.cot_index, "agent": x.agent, "beacons": x.beacon_ids, "answer": x.revealed_answer,
                    "confidence_bp": x.confidence_bp, "score": str(x.score), "weight": str(x.weight),
                    "evaluation_id": x.evaluation_id, "error": x.error} for x in v.votes],
@@ -272,7 +278,7 @@ def _verdict_json(v) -> dict:  # noqa: ANN001 - Verdict
 
 
 def _print_verdict(v) -> None:  # noqa: ANN001 - Verdict
-    print(f"{v.ticker} ({v.pool}) as of t0={v.t0}, horizon {v.horizon} s — task {v.task_id}")
+    print(f"{v.ticker} ({v.pool}) window #{v.window_id} from t0={v.t0}, horizon {v.horizon} s — task {v.task_id}")
     print(f"{'chain':>5}  {'agent':42}  {'answer':12}  {'P(manip)':>8}  {'weight':>7}  {'eval #':>6}")
     for x in v.votes:
         conf = f"{x.confidence_bp / 100:.1f}%" if x.confidence_bp is not None else "-"

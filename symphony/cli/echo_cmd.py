@@ -44,6 +44,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setting(deploy, "--key-env", path="chain.private_key_env", help="environment variable holding the deployer key")
     deploy.set_defaults(func=_deploy_registry)
 
+    revoke = command(sub, "revoke", "revoke a policy version on the registry (owner or its publisher): samplers stop serving it")
+    setting(revoke, "--rpc-url", path="chain.rpc_url", help="the registry's chain (required)")
+    setting(revoke, "--key-env", path="chain.private_key_env", help="environment variable holding the owner/publisher key")
+    revoke.add_argument("--registry", required=True, help="PolicyRegistry address")
+    revoke.add_argument("--version", dest="policy_version", type=int, required=True, help="the version to revoke")
+    revoke.add_argument("--reason", default="", help="why (kept in the PolicyRevoked event, at most 256 bytes)")
+    revoke.set_defaults(func=_revoke)
+
 
 def _settings_options(p: argparse.ArgumentParser) -> None:
     setting(p, "--mode", path="echo.mode", choices=["sequential", "async", "colocated"], help="how the swarms synchronise")
@@ -145,4 +153,19 @@ def _deploy_registry(args: argparse.Namespace) -> int:
         raise ConfigError("deploy-registry needs an RPC endpoint: --rpc-url or SYMPHONY_CHAIN__RPC_URL")
     client = ChainClient(chain.rpc_url, private_key_from_env(chain.private_key_env), expected_chain_id=chain.chain_id)
     print(PolicyRegistryClient.deploy(client).address)
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from chain.client import ChainClient, private_key_from_env
+    from core.errors import ConfigError
+    from echo_sync.registry import PolicyRegistryClient
+
+    chain = config(args).chain
+    if not chain.rpc_url:
+        raise ConfigError("revoke needs an RPC endpoint: --rpc-url or SYMPHONY_CHAIN__RPC_URL")
+    client = ChainClient(chain.rpc_url, private_key_from_env(chain.private_key_env), expected_chain_id=chain.chain_id)
+    registry = PolicyRegistryClient(client, args.registry)
+    registry.revoke(args.policy_version, args.reason)
+    print(f"revoked v{args.policy_version}; latest valid version is now {registry.latest_valid_version()}")
     return 0

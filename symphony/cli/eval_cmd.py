@@ -1,4 +1,7 @@
-"""`symphony eval log` and `symphony eval verify`: the Hide-and-Shill evaluation log, read from chain only.
+"""`symphony eval log|verify|resolve|open`: the Hide-and-Shill evaluation log.
+
+`log` and `verify` read the chain only; `resolve` is a keeper pass; `open` is a requester opening a window (for the
+log's fee) that registered detectors then predict.
 
 Why `verify` exits non-zero on any mismatch: it is the audit. It re-derives every outcome from the pools'
 Sync logs with an implementation independent of the contract (marl_detector/onchain/verify.py) and compares
@@ -34,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     connection_options(resolve, signer=True)
     resolve.set_defaults(func=_resolve)
 
+    opener = command(sub, "open", "open a window on a pool for detectors to predict (pays the log's window fee)")
+    connection_options(opener, signer=True)
+    opener.add_argument("ticker", help="the pool's meme token symbol")
+    opener.add_argument("--horizon", type=int, default=14_400, help="window length in seconds (multiple of 4, >= the log's minimum)")
+    opener.add_argument("--lead", type=int, default=600, help="the window starts this many seconds from now (<= H/4)")
+    opener.set_defaults(func=_open)
+
 
 def _bind(args: argparse.Namespace, *, signer: bool = False):
     from chain.connection import connect
@@ -62,18 +72,19 @@ def _log(args: argparse.Namespace) -> int:
         print(json.dumps({"evaluation_log": market.log.address, "entries": rows, "detectors": stats}, indent=1))
         return 0
     print(f"EvaluationLog {market.log.address}: {len(entries)} entries")
-    print(f"{'id':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
+    print(f"{'id':>4} {'win':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
     for e in entries:
-        hidden = e.status.name in ("COMMITTED", "EXPIRED")  # never revealed
+        hidden = e.status.name in ("COMMITTED", "EXPIRED", "VOIDED")  # never revealed (or void)
         pred = "?" if hidden else str(e.predicted)
         conf = "?" if hidden else str(e.confidence)
         outcome = e.outcome.name if e.settled else "-"
-        print(f"{e.id:>4} {e.detector[:10] + '..':<12} {tickers.get(e.pool, e.pool[:8]):<8} {e.t0:>11} {e.horizon:>6} "
+        print(f"{e.id:>4} {e.window_id:>4} {e.detector[:10] + '..':<12} {tickers.get(e.pool, e.pool[:8]):<8} {e.t0:>11} {e.horizon:>6} "
               f"{e.status.name:<9} {pred:>4} {conf:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
               f"{e.score if e.settled else '-':>5}")
     for d, s in stats.items():
         print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "
-              f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} score {s['total_score']}")
+              f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} voided {s['voided']} "
+              f"tainted {s['tainted']} score {s['total_score']}")
     return 0
 
 
@@ -86,9 +97,14 @@ def _verify(args: argparse.Namespace) -> int:
     contracts = deployment.contracts() if "TaskBeacon" in deployment.manifest.contracts else None
     report = verify_log(client, market, contracts)
     if args.json:
-        print(json.dumps({"ok": report.ok, "total": report.total, "resolved": report.resolved, "expired": report.expired,
-                          "pending": report.pending, "mismatches": {str(k): v for k, v in report.mismatches.items()}}))
+        print(json.dumps({"ok": report.ok, "total": report.total, "windows": report.windows, "resolved": report.resolved,
+                          "expired": report.expired, "voided": report.voided, "tainted": report.tainted, "pending": report.pending,
+                          "mismatches": {str(k): v for k, v in report.mismatches.items()},
+                          "window_mismatches": {str(k): v for k, v in report.window_mismatches.items()}}))
     else:
+        for problems in report.window_mismatches.values():
+            for problem in problems:
+                print(problem)
         for eval_id, problems in sorted(report.mismatches.items()):
             for problem in problems:
                 print(f"evaluation #{eval_id}: {problem}")
@@ -107,4 +123,19 @@ def _resolve(args: argparse.Namespace) -> int:
             print(f"evaluation #{e.id}: {settled.status.name} {settled.outcome.name} score {settled.score}")
             done += 1
     print(f"resolved {done} evaluations")
+    return 0
+
+
+def _open(args: argparse.Namespace) -> int:
+    from core.errors import ConfigError
+
+    market, client, _ = _bind(args, signer=True)
+    entry = market.pools.get(args.ticker)
+    if entry is None:
+        raise ConfigError(f"no pool for {args.ticker!r} in this market (pools: {', '.join(sorted(market.pools)) or 'none'})")
+    if args.horizon % 4 or args.horizon < client.min_horizon():
+        raise ConfigError(f"--horizon must be a multiple of 4 and at least {client.min_horizon()} s, got {args.horizon}")
+    w = client.open_window(entry.pool.address, args.horizon, lead=args.lead)
+    print(f"window #{w.id}: {args.ticker} from t0={w.t0} over {w.horizon} s, base {w.base} "
+          f"(fee {client.window_fee()} wei)")
     return 0

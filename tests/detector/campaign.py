@@ -9,13 +9,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from chain.client import ChainClient
+from chain.deploy import Manifest
 from marl_detector.amm import Pool
 from marl_detector.onchain.accounts import TimedSender, chain_time
-from marl_detector.onchain.deployment import WAD, Market
+from marl_detector.onchain.deployment import WAD, Market, authorize_log, deploy_market, register_detector
 from marl_detector.onchain.market import OnchainMarket, Trade
 from marl_detector.onchain.posts import append_posts
 
 TICKERS = ["PUMP", "CALM"]
+MIN_HORIZON = 400  # the tests' windows are short (chain time is warped anyway)
+
+
+def dev_client(node, index: int) -> ChainClient:
+    """A client of anvil dev account `index` (local chain only)."""
+    return ChainClient(node.rpc_url, node.dev_accounts[index].key.to_0x_hex())
+
+
+def staked_market(node, core: Manifest, tickers: list[str], detectors: tuple[int, ...] = (),
+                  **kwargs) -> tuple[Market, Manifest]:
+    """Deploy a market whose EvaluationLog uses the core deployment's CapabilityLedger (authorised), and register
+    the dev accounts `detectors` as staked detectors on it (protocol v2: only they may commit)."""
+    from chain.bindings import SymphonyContracts
+
+    kwargs.setdefault("min_horizon", MIN_HORIZON)
+    market, manifest = deploy_market(dev_client(node, 0), tickers, ledger=core.address("CapabilityLedger"),
+                                     manifest=core.model_copy(deep=True), **kwargs)
+    authorize_log(SymphonyContracts.bind(dev_client(node, 0), core), market)
+    for index in detectors:
+        register_detector(SymphonyContracts.bind(dev_client(node, index), core), f"detector-{index}")
+    return market, manifest
 
 
 def stage_market(operator: ChainClient, market: Market, posts: Path) -> tuple[dict[str, OnchainMarket], int]:

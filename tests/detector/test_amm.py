@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from marl_detector.amm import (
-    OBSERVATION_CAPACITY,
     WAD,
     AMMError,
     HistoryUnavailable,
@@ -75,12 +74,15 @@ def test_cumulative_price_accumulates_pre_change_price() -> None:
     assert pool.twap(1000, 1030) == (p0 * 10 + p2 * 20) // 30
 
 
-def test_ring_buffer_keeps_the_newest_observations() -> None:
+def test_history_is_never_truncated() -> None:
+    """Like the contract since protocol v2: every observation since creation stays, so no number of swaps can
+    push a window out of the oracle."""
     pool = Pool.create(100 * WAD, 100 * WAD, now=0)
-    for t in range(1, OBSERVATION_CAPACITY + 11):
+    p0 = pool.price()
+    for t in range(1, 1_035):
         pool.swap_q_for_t(WAD // 100, now=t)
-    assert len(pool.observations) == OBSERVATION_CAPACITY
-    assert pool.oldest_observation_time() == 11
+    assert len(pool.observations) == 1_035
+    assert pool.oldest_observation_time() == 0
+    assert pool.cumulative_at(1) == p0
     with pytest.raises(HistoryUnavailable):
-        pool.cumulative_at(5)
-    assert pool.cumulative_at(11) == pool.observations[0][1]
+        pool.cumulative_at(-1)

@@ -62,7 +62,7 @@ def _wait_until(predicate, timeout: float, what: str) -> None:
 def scene(chain, tmp_path, tiny_model_path):
     operator = chain.client(0)
     market, manifest = deploy_market(operator, TICKERS, seed_quote=50 * WAD, seed_price_wad=10**14,
-                                     ledger=chain.manifest.address("CapabilityLedger"),
+                                     ledger=chain.manifest.address("CapabilityLedger"), min_horizon=400,
                                      manifest=chain.manifest.model_copy(deep=True))
     manifest_path = manifest.save(tmp_path / "deployment.json")
     chain.contracts(0).ledger.set_authorized(market.log.address, True)  # resolutions move reputation
@@ -91,7 +91,8 @@ def scene(chain, tmp_path, tiny_model_path):
             agent.start()
         reasoner.start()
         requester = DetectionRequester(requester_contracts, market, encode_vector, book,
-                                       CommitteeSettings(detectors=3, horizon_s=H, lookback_s=3_600, bid_window_s=1, exec_window_s=120))
+                                       CommitteeSettings(detectors=3, horizon_s=H, lookback_s=3_600, bid_window_s=1, exec_window_s=120,
+                                                         lead_s=200))
         yield chain, market, manifest_path, books, agents, reasoner, requester
     finally:
         if requester is not None:
@@ -130,22 +131,27 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     assert all(b.agent in names for v in verdict.votes for bid_id in v.beacon_ids for b in requester.contracts.beacon.bids(bid_id))
     assert reasoner.stats.bids == 0
 
-    # Every detector committed its own prediction before the outcome; the committee logged the verdict.
+    # The request opened one window; every detector committed its own prediction to it before its start, and the
+    # committee logged the verdict there as the opener's entry.
     log = EvaluationLogClient(chain.client(0), market.log)
+    window = log.window(verdict.window_id)
+    assert (window.opener, window.pool, window.t0, window.horizon) == (requester.contracts.client.address, verdict.pool,
+                                                                       verdict.t0, H)
     individual = {names[v.agent]: log.get(v.evaluation_id) for v in verdict.votes}
     committee = log.get(verdict.evaluation_id)
     assert committee.detector == requester.contracts.client.address and committee.model_hash == verdict.task_id
-    assert (committee.status, committee.predicted) == (Status.REVEALED, 1)
+    assert (committee.status, committee.predicted, committee.opener_entry) == (Status.REVEALED, 1, True)
     for name, e in individual.items():
-        assert e.detector != committee.detector and e.status == Status.COMMITTED
-        assert verdict.t0 <= e.t0 <= committee.t0 and e.horizon == H
+        assert e.detector != committee.detector and e.status == Status.COMMITTED and not e.opener_entry
+        assert e.window_id == window.id and e.committed_at < e.t0 == verdict.t0 and e.horizon == H
     request = DetectionRequest.decode(requester.contracts.beacon.contract.events.BeaconPosted().get_logs(
         from_block=0, argument_filters={"beaconId": verdict.votes[0].beacon_ids[-1]})[0]["args"]["payload"])
-    assert (request.ticker, request.t0, request.horizon) == ("PUMP", verdict.t0, H)
+    assert (request.ticker, request.t0, request.horizon, request.window_id) == ("PUMP", verdict.t0, H, window.id)
 
-    # The outcome plays out after every commitment: pump and dump inside the horizon.
+    # The outcome plays out inside the window, after every commitment: pump and dump.
     before = {a.address: ledger.reputation(a.address) for a in agents}
-    pump_and_dump(books, chain_time(w3))
+    mine_at(w3, verdict.t0)
+    pump_and_dump(books, verdict.t0)
     last_t0 = committee.t0
     mine_at(w3, last_t0 + H // 2 + 10)  # the agents' keepers reveal at H/2
     _wait_until(lambda: all(log.get(e.id).status == Status.REVEALED for e in individual.values()), 30, "the keepers' reveals")
@@ -190,14 +196,15 @@ def test_verify_flags_a_committee_entry_without_a_settled_vote(chain, tmp_path, 
     """An entry whose modelHash names a task of its own detector claims to log that task's vote: with no
     finalized vote behind it, `symphony eval verify` reports it and fails."""
     operator = chain.client(0)
-    market, manifest = deploy_market(operator, TICKERS, manifest=chain.manifest.model_copy(deep=True))
+    market, manifest = deploy_market(operator, TICKERS, min_horizon=400, manifest=chain.manifest.model_copy(deep=True))
     manifest_path = manifest.save(tmp_path / "deployment.json")
     mine_at(operator.w3, chain_time(operator.w3) + 100)
     forger = chain.contracts(6)
     task_id = bytes(range(32))
     forger.beacon.open_task(task_id, 3)  # owns the task, but no vote ever happened
     book = PredictionBook(EvaluationLogClient(forger.client, market.log), None, None)
-    p = book.commit(market.pools["PUMP"].pool.address, H, 1, 9_000, task_id)
+    window = book.log.open_window(market.pools["PUMP"].pool.address, H, lead=30)  # its own window: an opener entry
+    p = book.commit(window.id, 1, 9_000, task_id)
     book.reveal_now(p.eval_id)
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 1

@@ -21,7 +21,8 @@ from tests.detector.campaign import TICKERS, stage_market
 @pytest.fixture
 def market_scene(chain, tmp_path):
     operator = chain.client(0)
-    market, manifest = deploy_market(operator, TICKERS, seed_quote=50 * WAD, seed_price_wad=10**14,
+    market, manifest = deploy_market(operator, TICKERS, seed_quote=50 * WAD, seed_price_wad=10**14, min_horizon=400,
+                                     ledger=chain.manifest.address("CapabilityLedger"),
                                      manifest=chain.manifest.model_copy(deep=True))
     manifest_path = manifest.save(tmp_path / "deployment.json")
     posts = tmp_path / "posts.jsonl"
@@ -62,7 +63,7 @@ def test_detect_agent_processes_answer_detect_ask(market_scene, tmp_path, monkey
         assert {v["agent"] for v in verdict["votes"]} == {a.agent for a in detectors}
         assert all(v["answer"] == "manipulation" and v["evaluation_id"] is not None for v in verdict["votes"])
         assert int(verdict["winning_weight"]) == int(verdict["total_weight"]) > 0
-        assert verdict["evaluation_id"] is not None
+        assert verdict["evaluation_id"] is not None and verdict["window_id"] == 0
 
         # Bad input: one line on stderr, exit 2, nothing posted.
         beacons = chain.contracts(0).beacon.count()

@@ -14,19 +14,23 @@ from chain.deploy import Manifest
 from core.errors import ConfigError, SymphonyError
 from marl_detector.amm import Pool
 from marl_detector.live import Prediction, as_prediction
+from marl_detector.onchain.accounts import chain_time, mine_at
 from marl_detector.onchain.deployment import WAD, bind_market, deploy_market
 from marl_detector.onchain.evaluation import EvaluationLogClient, commitment, model_hash_of
 from marl_detector.onchain.market import OnchainMarket, ParityError, Trade
 from marl_detector.onchain.posts import PostFeed, append_posts
 from marl_detector.onchain.settings import LiveDetectorSettings
 from marl_detector.onchain.verify import PricePath
+from tests.detector.campaign import dev_client, staked_market
 
 
 @pytest.fixture(scope="module")
-def deployed(anvil):
+def deployed(anvil, deployment):
+    """A two-pool market on the session's ledger, dev account 1 a registered detector, one open window."""
     snapshot = anvil.snapshot()
     operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
-    market, manifest = deploy_market(operator, ["AAA", "BBB"])
+    market, manifest = staked_market(anvil, deployment, ["AAA", "BBB"], detectors=(1,))
+    mine_at(operator.w3, chain_time(operator.w3) + 500)
     try:
         yield anvil, operator, market, manifest
     finally:
@@ -34,34 +38,51 @@ def deployed(anvil):
 
 
 def test_commitment_matches_the_contract(deployed):
-    _, operator, market, _ = deployed
-    pool = market.pools["AAA"].pool.address
+    anvil, operator, market, _ = deployed
+    detector = dev_client(anvil, 1).address
     mh, salt = model_hash_of("m"), bytes(range(32))
-    for label, conf, horizon in ((1, 9_999, 400), (0, 0, 14_400)):
-        onchain = operator.call(market.log.functions.computeCommitment(pool, horizon, label, conf, mh, salt))
-        assert bytes(onchain) == commitment(pool, horizon, label, conf, mh, salt)
-    assert commitment(pool, 400, 1, 1, mh, salt) != commitment(pool, 400, 0, 1, mh, salt)
+    for window, label, conf in ((0, 1, 9_999), (7, 0, 0)):
+        onchain = operator.call(market.log.functions.computeCommitment(window, detector, label, conf, mh, salt))
+        assert bytes(onchain) == commitment(window, detector, label, conf, mh, salt)
+    assert commitment(0, detector, 1, 1, mh, salt) != commitment(0, detector, 0, 1, mh, salt)
+    assert commitment(0, detector, 1, 1, mh, salt) != commitment(0, operator.address, 1, 1, mh, salt), "bound to the detector"
 
 
 def test_client_refuses_bad_predictions_before_sending(deployed):
-    _, operator, market, _ = deployed
-    log = EvaluationLogClient(operator, market.log)
-    pool = market.pools["AAA"].pool.address
+    anvil, _, market, _ = deployed
+    log = EvaluationLogClient(dev_client(anvil, 1), market.log)
     with pytest.raises(SymphonyError, match="label must be 0 or 1"):
-        log.commit(pool, 400, 2, 10, model_hash_of("m"))
+        log.commit(0, 2, 10, model_hash_of("m"))
     with pytest.raises(SymphonyError, match="confidence"):
-        log.commit(pool, 400, 1, 10_001, model_hash_of("m"))
+        log.commit(0, 1, 10_001, model_hash_of("m"))
     assert log.count() == 0
 
 
 def test_contract_reverts_arrive_as_named_exceptions(deployed):
-    _, operator, market, _ = deployed
-    log = EvaluationLogClient(operator, market.log)
+    anvil, operator, market, _ = deployed
+    requester = EvaluationLogClient(operator, market.log)
     with pytest.raises(reverts.revert_class("UnknownPool")):
-        log.commit(market.quote.address, 400, 1, 10, model_hash_of("m"))
+        requester.open_window(market.quote.address, 400)
     with pytest.raises(reverts.revert_class("InvalidHorizon")) as err:
-        log.commit(market.pools["AAA"].pool.address, 402, 1, 10, model_hash_of("m"))
+        requester.open_window(market.pools["AAA"].pool.address, 402)
     assert err.value.args_dict["horizon"] == 402
+    with pytest.raises(reverts.revert_class("InvalidHorizon")):
+        requester.open_window(market.pools["AAA"].pool.address, 4)  # the v1 "sure true negative"
+    snapshot = anvil.snapshot()
+    try:
+        w = requester.open_window(market.pools["AAA"].pool.address, 400, lead=50)
+        stranger = EvaluationLogClient(dev_client(anvil, 7), market.log)
+        with pytest.raises(reverts.revert_class("NotRegisteredDetector")):
+            stranger.commit(w.id, 1, 10, model_hash_of("m"))
+        detector = EvaluationLogClient(dev_client(anvil, 1), market.log)
+        detector.commit(w.id, 1, 10, model_hash_of("m"))
+        with pytest.raises(reverts.revert_class("AlreadyCommitted")):
+            detector.commit(w.id, 0, 10, model_hash_of("m"))
+        mine_at(operator.w3, w.t0)
+        with pytest.raises(reverts.revert_class("WindowClosed")):
+            EvaluationLogClient(operator, market.log).commit(w.id, 1, 10, model_hash_of("m"))
+    finally:
+        anvil.revert(snapshot)
 
 
 def test_bind_market_finds_pools_on_chain(deployed):
@@ -81,6 +102,8 @@ def test_deploy_market_rejects_bad_input(deployed):
         deploy_market(operator, ["X", "X"])
     with pytest.raises(ConfigError, match="positive"):
         deploy_market(operator, ["X"], seed_quote=0)
+    with pytest.raises(ConfigError, match="min_horizon"):
+        deploy_market(operator, ["X"], min_horizon=4)
 
 
 def test_lockstep_replay_catches_a_diverging_python_pool(anvil):

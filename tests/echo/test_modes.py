@@ -24,13 +24,15 @@ def settings(mode: str, **kw) -> EchoSettings:
     return EchoSettings(**base)
 
 
-def test_sequential_pull_is_zero_staleness_and_survives_a_killed_sampler(tiny_model, anvil, registry, tmp_path):
+def test_sequential_pull_is_zero_staleness_and_survives_a_killed_sampler(tiny_model, anvil, registry, tmp_path, monkeypatch):
     """Trainer in this process (so the kill lands exactly after step 1), samplers as real processes."""
+    from echo_sync.control import CONTROL_SECRET_ENV
     from echo_sync.specs import TrainerSpec
     from echo_sync.trainer_process import run_trainer
 
     s = settings("sequential")
     run = LocalRun(s, tiny_model, role_command, tmp_path / "run", log=lambda _: None)
+    monkeypatch.setenv(CONTROL_SECRET_ENV, run.control_secret)  # the in-process trainer signs with the run's secret
     run.rpc_url, run.registry_address = anvil.rpc_url, registry.address
     samplers = [run.start_sampler(i, wait=False) for i in range(2)]
     try:

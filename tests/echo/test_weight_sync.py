@@ -93,13 +93,17 @@ def test_weights_whose_hash_differs_from_the_chain_are_refused(trainer_side, nod
     assert registry.get(2).sha256 == v2.sha256
 
 
-def test_versions_must_increase_on_chain(registry):
-    from chain.reverts import ContractRevert
+def test_versions_must_be_latest_plus_one_on_chain(registry):
+    import chain.reverts as reverts
 
     registry.publish(1, "11" * 32, "http://x/1")
-    with pytest.raises(ContractRevert, match="VersionNotIncreasing"):
+    with pytest.raises(reverts.revert_class("VersionNotNext")) as err:
         registry.publish(1, "22" * 32, "http://x/1b")
-    assert registry.latest_version() == 1 and registry.get(1).sha256 == "11" * 32
+    assert err.value.args_dict == {"expected": 2, "given": 1}
+    with pytest.raises(reverts.revert_class("VersionNotNext")):
+        registry.publish(2**64 - 1, "22" * 32, "http://x/brick")  # the v1 brick
+    registry.publish(2, "22" * 32, "http://x/2")
+    assert registry.latest_version() == 2 and registry.get(1).sha256 == "11" * 32
 
 
 def test_backends_without_in_memory_reload_get_verified_weights_through_a_file(trainer_side, node):

@@ -119,24 +119,35 @@ contract ConstantProductPoolTest is MarketFixture {
         pool.cumulativeAt(START - 1);
     }
 
-    function test_ringBufferKeepsNewest1024() public {
+    /// @notice Property: the oracle never forgets. After 1,030 swaps at distinct timestamps (more than the
+    ///         1,024 slots of the v1 ring) every time since creation is still answerable, and exactly.
+    function test_historyIsNeverTruncated() public {
+        uint256 p0 = pool.spotPrice();
         for (uint256 i = 1; i <= 1030; ++i) {
             vm.warp(START + i * 10);
             _buy(1e15);
         }
-        assertEq(pool.observationCount(), 1024, "capacity");
-        // 1031 observations written (creation + 1030); the oldest 7 are gone.
-        uint256 oldest = START + 7 * 10;
-        assertEq(pool.oldestObservationTime(), oldest, "oldest retained");
-        vm.expectRevert(abi.encodeWithSelector(ConstantProductPool.HistoryUnavailable.selector, oldest - 1, oldest));
-        pool.cumulativeAt(oldest - 1);
-        (uint256 ts,) = pool.observation(1023);
+        assertEq(pool.observationCount(), 1031, "creation + one per timestamp");
+        assertEq(pool.oldestObservationTime(), START, "the creation is still the oldest");
+        assertEq(pool.cumulativeAt(START + 5), p0 * 5, "the first stretch is still exact");
+        (uint256 ts,) = pool.observation(1030);
         assertEq(ts, START + 10300, "newest");
-        // Interpolation still agrees with the running accumulator at observation times.
+        // Interpolation agrees with the running accumulator at observation times.
         (uint256 t5, uint256 c5) = pool.observation(500);
         assertEq(pool.cumulativeAt(t5), c5, "cumulativeAt at an observation time");
-        vm.expectRevert(abi.encodeWithSelector(ConstantProductPool.HistoryUnavailable.selector, 1024, 1024));
-        pool.observation(1024);
+        vm.expectRevert(abi.encodeWithSelector(ConstantProductPool.HistoryUnavailable.selector, 1031, 1031));
+        pool.observation(1031);
+    }
+
+    /// @notice `lastSwapAt` records the payer of a swap, never the recipient: a third party cannot make anybody
+    ///         look like a trader by sending it tokens.
+    function test_lastSwapAtRecordsThePayerOnly() public {
+        address recipient = address(0xBEEF);
+        assertEq(pool.lastSwapAt(address(this)), 0, "never traded");
+        vm.warp(START + 33);
+        pool.swap(true, 1e18, 0, recipient);
+        assertEq(pool.lastSwapAt(address(this)), START + 33, "payer recorded");
+        assertEq(pool.lastSwapAt(recipient), 0, "recipient not recorded");
     }
 
     function test_revert_IdenticalTokens() public {

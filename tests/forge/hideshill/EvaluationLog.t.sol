@@ -1,99 +1,88 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {MarketFixture} from "./utils/MarketFixture.sol";
-import {RecordingLedger, RefusingLedger} from "./utils/Ledgers.sol";
+import {LogFixture} from "./utils/LogFixture.sol";
+import {RecordingLedger} from "./utils/Ledgers.sol";
 import {EvaluationLog} from "../../../contracts/hideshill/EvaluationLog.sol";
+import {IEvidenceLedger} from "../../../contracts/hideshill/IEvidenceLedger.sol";
 import {OutcomeLib} from "../../../contracts/hideshill/OutcomeLib.sol";
 import {ConstantProductPool} from "../../../contracts/hideshill/ConstantProductPool.sol";
 import {MemeToken} from "../../../contracts/hideshill/MemeToken.sol";
-import {ICapabilityLedger} from "../../../contracts/interfaces/ICapabilityLedger.sol";
 
-/// @notice Commit / reveal / resolve on real swap sequences: each outcome class is produced by trading, never set.
-contract EvaluationLogTest is MarketFixture {
-    uint256 internal constant H = 400; // four sub-windows of 100 s
-    address internal constant DETECTOR = address(0xDE7EC7);
-    bytes32 internal constant MODEL = keccak256("model-v1");
-    bytes32 internal constant SALT = keccak256("salt");
-
-    EvaluationLog internal log;
-    uint256 internal t0;
-
-    event Resolved(
-        uint256 indexed id,
-        address indexed detector,
-        EvaluationLog.Status status,
+/// @notice Windows, commit / reveal / resolve on real swap sequences (each outcome class is produced by trading,
+///         never set), fees, views and every custom error. The attacks of issue 14 item 7 are in
+///         EvaluationLogAttacks.t.sol, the ledger side in EvaluationLogLedger.t.sol.
+contract EvaluationLogTest is LogFixture {
+    event WindowSettled(
+        uint256 indexed windowId,
         OutcomeLib.Outcome outcome,
-        uint8 predicted,
         int256 rPeakBp,
         int256 rEndBp,
-        int256 score,
-        uint256[4] subTwaps
+        uint256[4] subTwaps,
+        bool historyAvailable,
+        bool tainted
     );
 
-    function setUp() public override {
-        super.setUp();
-        log = new EvaluationLog(factory, ICapabilityLedger(address(0)));
-        t0 = START + 200; // 200 s of flat history before the window
-        vm.warp(t0);
+    function test_openWindowFixesBaseAndCumulativeAtOpening() public view {
+        EvaluationLog.Window memory w = log.getWindow(wid);
+        assertEq(w.pool, address(pool), "pool");
+        assertEq(w.opener, REQUESTER, "opener");
+        assertEq(w.openedAt, START + 200, "openedAt");
+        assertEq(w.t0, START + 210, "t0");
+        assertEq(w.horizon, H, "horizon");
+        assertEq(w.baseStart, START + 100, "base window starts H/4 before the opening");
+        assertEq(w.base, 1e15, "base = flat pre-window price");
+        assertEq(w.cumOpen, 1e15 * 200, "cumulative price at opening");
+        assertEq(log.feesAccrued(), FEE, "fee kept for the treasury");
+        assertEq(log.windowCount(), 1, "one window");
     }
 
-    function _commit(uint8 label, uint16 confidence) internal returns (uint256 id) {
-        bytes32 c = log.computeCommitment(address(pool), H, label, confidence, MODEL, SALT);
-        vm.prank(DETECTOR);
-        id = log.commit(address(pool), H, c);
+    /// @notice Property: the base price is fixed before any commit block. Trades in the opening block (after the
+    ///         opening) and in the commit blocks leave it unchanged.
+    function testFuzz_baseIsFixedBeforeTheCommitBlock(uint256 sameBlock, uint256 later) public {
+        vm.warp(START + 300);
+        uint256 before = pool.spotPrice();
+        (uint256 w2,) = _open(LEAD);
+        _buy(bound(sameBlock, 1e15, 500e18)); // same block, after the opening
+        vm.warp(START + 305);
+        _sell(bound(later, 1e18, 400_000e18));
+        _commitAs(DETECTOR, w2, 1, 1);
+        assertEq(log.getWindow(w2).base, before, "base = the flat price before the opening block");
     }
 
-    function _commitReveal(uint8 label) internal returns (uint256 id) {
-        id = _commit(label, 7_000);
-        vm.prank(DETECTOR);
-        log.reveal(id, label, 7_000, MODEL, SALT);
+    function test_baseClampsToTheFirstObservation() public {
+        // Window [open - 100, open]: price 1e15 until open-50, then a buy; base is the TWAP of both stretches.
+        vm.warp(START + 250);
+        _buy(100e18);
+        uint256 p1 = pool.spotPrice();
+        vm.warp(START + 300);
+        (uint256 w2,) = _open(LEAD);
+        assertEq(log.getWindow(w2).base, (1e15 * 50 + p1 * 50) / 100, "base twap");
+        // A horizon whose quarter is longer than the history clamps the base window to the pool's creation.
+        vm.prank(REQUESTER);
+        uint256 w3 = log.openWindow{value: FEE}(address(pool), block.timestamp + 1, 4000);
+        assertEq(log.getWindow(w3).baseStart, START, "clamped to creation");
+        assertEq(log.getWindow(w3).base, (1e15 * 250 + p1 * 50) / 300, "clamped base");
     }
 
-    /// Pump at t0+10, dump everything at t0+150: transient abnormal return.
-    function _pumpAndDump() internal {
-        vm.warp(t0 + 10);
-        uint256 bought = _buy(200e18);
-        vm.warp(t0 + 150);
-        _sell(bought);
-    }
-
-    /// Informed buying at t0+10 that is never reversed: persistent move.
-    function _discovery() internal {
-        vm.warp(t0 + 10);
-        _buy(200e18);
-    }
-
-    function _resolveAt(uint256 id, uint256 when) internal returns (EvaluationLog.Evaluation memory) {
-        vm.warp(when);
-        log.resolve(id);
-        return log.getEvaluation(id);
-    }
-
-    function test_commitRecordsT0AndBase() public {
+    function test_commitRecordsTheEntry() public {
         uint256 id = _commit(1, 9_000);
         EvaluationLog.Evaluation memory e = log.getEvaluation(id);
         assertEq(id, 0, "first id");
         assertEq(e.detector, DETECTOR, "detector");
-        assertEq(e.t0, t0, "t0");
+        assertEq(e.windowId, wid, "window");
+        assertEq(e.t0, t0, "t0 from the window");
         assertEq(e.horizon, H, "horizon");
-        assertEq(e.base, 1e15, "base = flat pre-window price");
+        assertEq(e.base, 1e15, "base from the window");
+        assertEq(e.committedAt, START + 200, "committed at");
+        assertFalse(e.openerEntry, "a detector's entry");
         assertTrue(e.status == EvaluationLog.Status.Committed, "status");
         assertEq(log.statsOf(DETECTOR).commits, 1, "commit counter");
-    }
-
-    function test_baseClampsToOldestObservation() public {
-        // Window [t0 - 100, t0]: price 1e15 until t0-50, then the buy; base is the TWAP of both stretches.
-        vm.warp(t0 - 50);
-        _buy(100e18);
-        uint256 p1 = pool.spotPrice();
-        vm.warp(t0);
-        uint256 id = _commit(0, 1);
-        assertEq(log.getEvaluation(id).base, (1e15 * 50 + p1 * 50) / 100, "base twap");
-        // A horizon longer than the history clamps the window start to the pool's creation.
-        bytes32 c = log.computeCommitment(address(pool), 4000, 0, 1, MODEL, SALT);
-        uint256 id2 = log.commit(address(pool), 4000, c);
-        assertEq(log.getEvaluation(id2).base, (1e15 * 150 + p1 * 50) / 200, "clamped base");
+        (bool committed, uint256 found) = log.entryOf(wid, DETECTOR);
+        assertTrue(committed && found == id, "entryOf");
+        (committed,) = log.entryOf(wid, OTHER);
+        assertFalse(committed, "no entry of OTHER");
+        assertEq(log.getWindow(wid).entries, 1, "window entry count");
     }
 
     function test_outcomeNone_trueNegative() public {
@@ -145,8 +134,9 @@ contract EvaluationLogTest is MarketFixture {
         assertEq(e.score, -5, "FP on none scores -5");
     }
 
-    function test_resolveEmitsSubTwapsMatchingPool() public {
-        uint256 id = _commitReveal(1);
+    function test_windowSettlesOnceWithSubTwapsMatchingThePool() public {
+        uint256 a = _commitReveal(1);
+        uint256 b = _commitRevealAs(OTHER, wid, 0);
         _pumpAndDump();
         vm.warp(t0 + H);
         uint256[4] memory m;
@@ -154,9 +144,29 @@ contract EvaluationLogTest is MarketFixture {
             m[k] = pool.twap(t0 + k * 100, t0 + (k + 1) * 100);
         }
         (OutcomeLib.Outcome o, int256 rp, int256 re) = OutcomeLib.classify(1e15, m);
-        vm.expectEmit(true, true, false, true);
-        emit Resolved(id, DETECTOR, EvaluationLog.Status.Resolved, o, 1, rp, re, 10, m);
-        log.resolve(id);
+        vm.expectEmit(true, false, false, true, address(log));
+        emit WindowSettled(wid, o, rp, re, m, true, false);
+        log.resolve(a);
+        EvaluationLog.Window memory w = log.getWindow(wid);
+        assertTrue(w.settled && w.checkpointed == 0x1f, "settled from five checkpoints");
+        // Trades after settlement cannot change the second entry's outcome.
+        _buy(500e18);
+        log.resolve(b);
+        assertTrue(log.getEvaluation(b).outcome == o, "same outcome for every entry");
+        assertEq(log.getEvaluation(a).score, 10, "TP");
+        assertEq(log.getEvaluation(b).score, -5, "FN");
+    }
+
+    function test_checkpointStoresPassedBoundariesOnly() public {
+        vm.warp(t0 + 150);
+        assertEq(log.checkpoint(wid), 2, "t0 and t0 + q have passed");
+        EvaluationLog.Window memory w = log.getWindow(wid);
+        assertEq(w.checkpointed, 0x03, "bits 0 and 1");
+        assertEq(w.cum[1], pool.cumulativeAt(t0 + 100), "stored value");
+        assertEq(log.checkpoint(wid), 0, "nothing new");
+        vm.warp(t0 + H);
+        assertEq(log.checkpoint(wid), 3, "the rest");
+        assertEq(log.checkpoint(wid), 0, "all stored");
     }
 
     function test_unrevealedExpiresWithWorstScore() public {
@@ -169,33 +179,74 @@ contract EvaluationLogTest is MarketFixture {
         assertEq(log.statsOf(DETECTOR).truePositives, 0, "not counted as TP");
     }
 
-    function test_pagingViews() public {
-        for (uint256 i = 0; i < 3; ++i) {
-            _commit(uint8(i % 2), 100);
-        }
-        log.commit(address(pool), H, keccak256("other detector"));
-        assertEq(log.evaluationCount(), 4, "count");
-        assertEq(log.detectorEvaluationCount(DETECTOR), 3, "per detector");
-        uint256[] memory ids = log.getDetectorEvaluationIds(DETECTOR, 1, 10);
-        assertEq(ids.length, 2, "id page");
-        assertEq(ids[1], 2, "ids in order");
-        EvaluationLog.Evaluation[] memory page = log.getEvaluations(2, 10);
-        assertEq(page.length, 2, "page");
-        assertEq(page[1].detector, address(this), "last is the other detector");
-        assertEq(log.getEvaluations(9, 10).length, 0, "past the end");
-        assertEq(log.getDetectorEvaluationIds(DETECTOR, 9, 10).length, 0, "ids past the end");
+    /// @notice The opener (a committee logging its verdict) may add one entry without being a staked detector; it
+    ///         is scored like any other, and never touches the ledger.
+    function test_openerEntryIsScoredWithoutLedgerEffects() public {
+        uint256 id = _commitRevealAs(REQUESTER, wid, 1);
+        assertTrue(log.getEvaluation(id).openerEntry, "opener entry");
+        _pumpAndDump();
+        EvaluationLog.Evaluation memory e = _resolveAt(id, t0 + H);
+        assertEq(e.score, 10, "scored");
+        assertEq(ledger.calls() + ledger.evidenceCount(), 0, "no ledger call");
     }
 
-    function test_ledgerAdjustedOnResolve() public {
-        RecordingLedger ledger = new RecordingLedger();
-        log.setLedger(ICapabilityLedger(address(ledger)));
-        uint256 id = _commitReveal(1);
-        _pumpAndDump();
-        _resolveAt(id, t0 + H);
-        assertEq(ledger.calls(), 1, "one call");
-        assertEq(ledger.lastAgent(), DETECTOR, "agent");
-        // A true positive (+10) pulls reputation 1/8 of the way from 1.0 to its target 2.0.
-        assertEq(ledger.lastDelta(), (2e18 - 1e18) / 8, "delta = (target - current) / steps");
+    function test_pagingViews() public {
+        _commit(0, 100);
+        _commitAs(OTHER, wid, 1, 100);
+        (uint256 w2,) = _open(LEAD);
+        _commitAs(DETECTOR, w2, 1, 100);
+        assertEq(log.evaluationCount(), 3, "count");
+        assertEq(log.detectorEvaluationCount(DETECTOR), 2, "per detector");
+        uint256[] memory ids = log.getDetectorEvaluationIds(DETECTOR, 1, 10);
+        assertEq(ids.length, 1, "id page");
+        assertEq(ids[0], 2, "ids in order");
+        EvaluationLog.Evaluation[] memory page = log.getEvaluations(1, 10);
+        assertEq(page.length, 2, "page");
+        assertEq(page[0].detector, OTHER, "second entry");
+        assertEq(page[1].windowId, w2, "third entry in window 2");
+        assertEq(log.getEvaluations(9, 10).length, 0, "past the end");
+        assertEq(log.getDetectorEvaluationIds(DETECTOR, 9, 10).length, 0, "ids past the end");
+        assertEq(log.getWindows(0, 10).length, 2, "windows");
+        assertEq(log.getWindows(5, 10).length, 0, "windows past the end");
+    }
+
+    function test_feesAccrueAndGoToTheTreasury() public {
+        _open(LEAD);
+        assertEq(log.feesAccrued(), 2 * FEE, "two windows");
+        address treasury = address(0x7EA5);
+        log.setTreasury(treasury);
+        log.withdrawFees();
+        assertEq(treasury.balance, 2 * FEE, "paid out");
+        assertEq(log.feesAccrued(), 0, "nothing left");
+        vm.expectRevert(EvaluationLog.NothingToWithdraw.selector);
+        log.withdrawFees();
+    }
+
+    function test_ownerSettings() public {
+        log.setWindowFee(0);
+        vm.prank(REQUESTER);
+        uint256 w2 = log.openWindow(address(pool), block.timestamp + 1, H);
+        log.setMinDetectorStake(2 ether);
+        bytes32 c = log.computeCommitment(w2, DETECTOR, 0, 0, MODEL, SALT);
+        vm.prank(DETECTOR);
+        vm.expectRevert(
+            abi.encodeWithSelector(EvaluationLog.InsufficientDetectorStake.selector, DETECTOR, STAKE, 2 ether)
+        );
+        log.commit(w2, c);
+    }
+
+    function test_revert_WindowFull() public {
+        uint256 max = log.MAX_ENTRIES_PER_WINDOW();
+        for (uint256 i; i < max; ++i) {
+            address d = address(uint160(0xF000 + i));
+            ledger.register(d, STAKE);
+            _commitAs(d, wid, 0, 0);
+        }
+        assertEq(log.windowParticipants(wid).length, max, "participants listed");
+        bytes32 c = log.computeCommitment(wid, DETECTOR, 0, 0, MODEL, SALT);
+        vm.prank(DETECTOR);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WindowFull.selector, wid, max));
+        log.commit(wid, c);
     }
 
     function test_reputationTarget() public view {
@@ -205,80 +256,109 @@ contract EvaluationLogTest is MarketFixture {
         assertEq(log.reputationTarget(-15), 0, "FP on discovery, clamped at 0");
     }
 
-    function testFuzz_reputationConvergesToTheTarget(uint8 rounds) public {
-        // Repeated true negatives move any reputation towards 1.1 and never past it.
-        RecordingLedger ledger = new RecordingLedger();
-        log.setLedger(ICapabilityLedger(address(ledger)));
-        uint256 n = bound(rounds, 1, 12);
-        uint256 previous = 1e18;
-        for (uint256 i; i < n; ++i) {
-            uint256 id = _commitReveal(0);
-            _resolveAt(id, block.timestamp + H);
-            uint256 r = ledger.reputationOf(DETECTOR);
-            assertGt(r, previous, "moves up towards 1.1");
-            assertLe(r, 1.1e18, "never past the target");
-            previous = r;
-        }
-    }
-
-    function test_refusingLedgerDoesNotBlockResolve() public {
-        log.setLedger(ICapabilityLedger(address(new RefusingLedger())));
-        uint256 id = _commitReveal(0);
-        EvaluationLog.Evaluation memory e = _resolveAt(id, t0 + H);
-        assertTrue(e.status == EvaluationLog.Status.Resolved, "resolved anyway");
-    }
-
     // ---------------------------------------------------------------------------------- custom errors
 
     function test_revert_NotOwner() public {
-        vm.prank(DETECTOR);
+        vm.startPrank(DETECTOR);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
-        log.setLedger(ICapabilityLedger(address(1)));
-        vm.prank(DETECTOR);
+        log.setLedger(IEvidenceLedger(address(1)));
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
+        log.setWindowFee(0);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
+        log.setMinDetectorStake(0);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
+        log.setTreasury(DETECTOR);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, DETECTOR));
         log.transferOwnership(DETECTOR);
+        vm.stopPrank();
         // Renounced ownership: nobody, the old owner included, can repoint the ledger.
         log.transferOwnership(address(0));
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.NotOwner.selector, address(this)));
-        log.setLedger(ICapabilityLedger(address(1)));
+        log.setLedger(IEvidenceLedger(address(1)));
     }
 
     function test_revert_UnknownPool() public {
         ConstantProductPool rogue = new ConstantProductPool(address(quote), address(meme), address(this));
+        vm.prank(REQUESTER);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownPool.selector, address(rogue)));
-        log.commit(address(rogue), H, SALT);
+        log.openWindow{value: FEE}(address(rogue), block.timestamp + 1, H);
     }
 
     function test_revert_InvalidHorizon() public {
-        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidHorizon.selector, 0));
-        log.commit(address(pool), 0, SALT);
-        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidHorizon.selector, 402));
-        log.commit(address(pool), 402, SALT);
-        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidHorizon.selector, 30 days + 4));
-        log.commit(address(pool), 30 days + 4, SALT);
+        vm.startPrank(REQUESTER);
+        uint256[5] memory bad = [uint256(0), 4, 396, 402, 30 days + 4];
+        for (uint256 i; i < bad.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidHorizon.selector, bad[i]));
+            log.openWindow{value: FEE}(address(pool), block.timestamp + 1, bad[i]);
+        }
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidHorizon.selector, 396));
+        new EvaluationLog(factory, IEvidenceLedger(address(ledger)), 396, FEE, MIN_STAKE);
     }
 
-    function test_revert_ZeroCommitment() public {
-        vm.expectRevert(EvaluationLog.ZeroCommitment.selector);
-        log.commit(address(pool), H, bytes32(0));
+    function test_revert_InvalidStart() public {
+        uint256 nowTs = block.timestamp;
+        vm.startPrank(REQUESTER);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.InvalidStart.selector, nowTs, nowTs + 1, nowTs + 100));
+        log.openWindow{value: FEE}(address(pool), nowTs, H);
+        vm.expectRevert(
+            abi.encodeWithSelector(EvaluationLog.InvalidStart.selector, nowTs + 101, nowTs + 1, nowTs + 100)
+        );
+        log.openWindow{value: FEE}(address(pool), nowTs + 101, H);
+        log.openWindow{value: FEE}(address(pool), nowTs + 100, H); // the latest allowed start
+        vm.stopPrank();
     }
 
-    function test_revert_HistoryUnavailable() public {
+    function test_revert_WrongFee() public {
+        vm.startPrank(REQUESTER);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WrongFee.selector, 0, FEE));
+        log.openWindow(address(pool), block.timestamp + 1, H);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WrongFee.selector, FEE + 1, FEE));
+        log.openWindow{value: FEE + 1}(address(pool), block.timestamp + 1, H);
+        vm.stopPrank();
+    }
+
+    function test_revert_HistoryUnavailable_and_ZeroBasePrice() public {
         MemeToken fresh = new MemeToken("New", "NEW");
-        fresh.mint(address(this), 1e24);
+        fresh.mint(address(this), 1e40);
         ConstantProductPool p = ConstantProductPool(factory.createPool(address(fresh)));
         fresh.approve(address(p), type(uint256).max);
         quote.approve(address(p), type(uint256).max);
-        p.addLiquidity(1e18, 1e21);
+        p.addLiquidity(1, 1e19); // spot price 1 * 1e18 / 1e19 = 0
+        vm.startPrank(REQUESTER);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.HistoryUnavailable.selector, address(p), block.timestamp));
-        log.commit(address(p), H, SALT);
+        log.openWindow{value: FEE}(address(p), block.timestamp + 1, H);
+        vm.warp(block.timestamp + 50);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.ZeroBasePrice.selector, address(p)));
+        log.openWindow{value: FEE}(address(p), block.timestamp + 1, H);
+        vm.stopPrank();
     }
 
-    function test_revert_UnknownEvaluation() public {
+    function test_revert_UnknownWindow_and_UnknownEvaluation() public {
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownWindow.selector, 7));
+        log.commit(7, SALT);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownWindow.selector, 7));
+        log.getWindow(7);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownWindow.selector, 7));
+        log.checkpoint(7);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownEvaluation.selector, 0));
         log.getEvaluation(0);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.UnknownEvaluation.selector, 3));
         log.resolve(3);
+    }
+
+    function test_revert_ZeroCommitment() public {
+        vm.prank(DETECTOR);
+        vm.expectRevert(EvaluationLog.ZeroCommitment.selector);
+        log.commit(wid, bytes32(0));
+    }
+
+    function test_revert_WindowClosed() public {
+        vm.warp(t0);
+        bytes32 c = log.computeCommitment(wid, DETECTOR, 1, 1, MODEL, SALT);
+        vm.prank(DETECTOR);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WindowClosed.selector, wid, t0));
+        log.commit(wid, c);
     }
 
     function test_revert_NotDetector() public {
@@ -292,13 +372,12 @@ contract EvaluationLogTest is MarketFixture {
         vm.prank(DETECTOR);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WrongStatus.selector, id, EvaluationLog.Status.Revealed));
         log.reveal(id, 1, 7_000, MODEL, SALT);
+        uint256 late = _commitAs(OTHER, wid, 0, 0);
         _resolveAt(id, t0 + H);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WrongStatus.selector, id, EvaluationLog.Status.Resolved));
         log.resolve(id);
-        uint256 late = _commit(0, 0);
-        vm.warp(block.timestamp + H);
         log.resolve(late);
-        vm.prank(DETECTOR);
+        vm.prank(OTHER);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.WrongStatus.selector, late, EvaluationLog.Status.Expired));
         log.reveal(late, 0, 0, MODEL, SALT);
     }
@@ -335,6 +414,17 @@ contract EvaluationLogTest is MarketFixture {
         log.getEvaluations(0, 101);
         vm.expectRevert(abi.encodeWithSelector(EvaluationLog.PageTooLarge.selector, 101, 100));
         log.getDetectorEvaluationIds(DETECTOR, 0, 101);
+        vm.expectRevert(abi.encodeWithSelector(EvaluationLog.PageTooLarge.selector, 101, 100));
+        log.getWindows(0, 101);
+    }
+
+    function test_revert_ZeroAddress_and_TransferFailed() public {
+        vm.expectRevert(EvaluationLog.ZeroAddress.selector);
+        log.setTreasury(address(0));
+        log.setTreasury(address(pool)); // a contract without a payable fallback
+        vm.expectRevert(EvaluationLog.TransferFailed.selector);
+        log.withdrawFees();
+        assertEq(log.feesAccrued(), FEE, "fees stay until a treasury can take them");
     }
 
     /// @notice An absurd price path (a 1-wei-priced pool pumped ~1e36x) still resolves: stored returns
@@ -347,10 +437,10 @@ contract EvaluationLogTest is MarketFixture {
         quote.approve(address(p), type(uint256).max);
         p.addLiquidity(1, 1e18); // spot price 1 wei of Q per T
         vm.warp(block.timestamp + 200);
-        bytes32 c = log.computeCommitment(address(p), H, 1, 1, MODEL, SALT);
-        vm.prank(DETECTOR);
-        uint256 id = log.commit(address(p), H, c);
-        uint256 start = block.timestamp;
+        vm.prank(REQUESTER);
+        uint256 w2 = log.openWindow{value: FEE}(address(p), block.timestamp + 1, H);
+        uint256 id = _commitAs(DETECTOR, w2, 1, 1);
+        uint256 start = block.timestamp + 1;
         vm.warp(start + 10);
         p.swap(true, 1e18, 0, address(this));
         assertGt(p.spotPrice(), 1e35, "pumped");
