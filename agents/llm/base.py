@@ -135,8 +135,13 @@ class LLMBackend(abc.ABC):
         """Generate `params.n` completions for each conversation."""
 
     def load_weights(self, path: Path, version: int | None = None) -> None:
-        """Replace the weights in place from a safetensors file or folder (Echo weight sync)."""
+        """Replace the weights in place from a safetensors file or folder (Echo weight sync, full fine-tune)."""
         raise NotImplementedError(f"{type(self).__name__} cannot reload weights")
+
+    def load_adapter(self, path: Path, version: int | None = None) -> None:
+        """Serve the base model with the LoRA adapter in `path` (a peft adapter folder) from now on, replacing
+        the one served before, in place (Echo policy versions are adapters by default; agents may run one)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot load adapters")
 
     def close(self) -> None:
         """Release the model (GPU memory, worker processes)."""

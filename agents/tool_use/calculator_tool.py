@@ -28,12 +28,13 @@ _NUMBER = re.compile(r"(?<![\w.)])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d|,\
 _WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
-_WORDS.update({"a": "1", "an": "1", "single": "1", "once": "1", "twice": "2", "double": "2", "half": "2", "pair": "2",
+_WORDS.update({"single": "1", "once": "1", "twice": "2", "double": "2", "half": "2", "pair": "2",
                "thrice": "3", "triple": "3", "quarter": "4", "dozen": "12", "week": "7", "weeks": "7", "hour": "60",
                "hours": "60", "minute": "60", "minutes": "60", "day": "24", "days": "24", "percent": "100", "%": "100",
                "cents": "100", "hundred": "100", "thousand": "1000", "year": "12", "months": "12"})
 _WORD = re.compile(r"[a-z]+|%")
-MAX_GROUNDED_CHARS = 200
+MAX_COPIED_CHARS = 200
+MAX_COMPOSED_CHARS = 60  # a composed expression of a few quantities; longer ones are a small model's loops
 
 
 def numbers_in(text: str) -> list[str]:
@@ -112,7 +113,9 @@ class CalculatorTool(AgentTool):
         schema = super().arguments_schema(context)
         if self.grounded:
             field = schema["properties"]["expression"]
-            field.update({"pattern": grounded_pattern(context), "maxLength": MAX_GROUNDED_CHARS})
+            copied = bool(formula_spans(context))
+            field.update({"pattern": grounded_pattern(context),
+                          "maxLength": MAX_COPIED_CHARS if copied else MAX_COMPOSED_CHARS})
         return copy.deepcopy(schema)
 
     def run(self, arguments: BaseModel) -> ToolResult:
