@@ -205,7 +205,7 @@ async def run_python_async(
     capture = limits.max_output_chars * 4 + 64  # bytes: enough for max_output_chars UTF-8 characters
     with _working_directory(files, limits) as workdir:
         numbers = (limits.cpu_seconds, limits.memory_mb * _MB, limits.file_size_mb * _MB, limits.open_files)
-        proc = await asyncio.create_subprocess_exec(
+        starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *prefix, sys.executable, "-I", "-c", _PRELUDE, *map(str, numbers),
             cwd=workdir,
             env=_environment(workdir),
@@ -213,7 +213,17 @@ async def run_python_async(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
-        )
+        ))
+        try:
+            proc = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # Cancelled while the child was being started: it exists (or soon will) and would wait for its code
+            # on stdin for ever, so finish starting it and kill it before letting the cancellation through.
+            with contextlib.suppress(BaseException):
+                started_proc = await starting
+                _kill_group(started_proc.pid)
+                await started_proc.wait()
+            raise
         started = time.monotonic()
         io = asyncio.ensure_future(_communicate(proc, code.encode("utf-8", errors="replace"), capture))
         timed_out = False

@@ -211,3 +211,33 @@ async def test_output_capture_keeps_only_the_cap() -> None:
     small.feed_data(b"ok")
     small.feed_eof()
     assert await _drain(small, 1000) == (b"ok", False)
+
+
+def _sandbox_children() -> set[int]:
+    """Live processes running the sandbox prelude (its audit hook), whoever started them."""
+    import psutil
+
+    found = set()
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "sys.addaudithook(_guard)" in cmdline and proc.info["pid"] != os.getpid():
+            found.add(proc.info["pid"])
+    return found
+
+
+@pytest.mark.parametrize("yields", [0, 1, 2, 3, 5, 8])
+async def test_cancelling_while_the_child_starts_leaves_no_process(yields: int) -> None:
+    """Cancelled at any point of its start, the child must not live on waiting for code on its stdin."""
+    from tools.sandbox import run_python_async
+
+    before = _sandbox_children()
+    task = asyncio.ensure_future(run_python_async("import time; time.sleep(60)"))
+    for _ in range(yields):
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    deadline = time.monotonic() + 5
+    while _sandbox_children() - before and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not _sandbox_children() - before
