@@ -78,7 +78,7 @@ class StepExecutor:
                 answer_for = self._answer_for(payload, constraint)
                 outcome = run_with_tools(self.backend, messages, self.tools, answer_for, params=params,
                                          max_rounds=max(1, self.profile.max_tool_rounds), who=self.profile.name,
-                                         context=payload.context)
+                                         context=payload.question)
                 text, used, tokens, transcript = outcome.text, tuple(outcome.tools_used), outcome.tokens, outcome.transcript
                 extra = {"tool_calls": len(outcome.exchanges), "invalid_calls": outcome.invalid_calls}
             else:

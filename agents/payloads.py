@@ -40,11 +40,6 @@ class SubtaskPayload:
     def step(self) -> str:
         return self.plan[self.step_index]
 
-    @property
-    def context(self) -> str:
-        """What the step's work may draw on: the question and the earlier steps' results (not the scaffolding)."""
-        return "\n".join([self.question, *(p.result for p in self.previous)])
-
     def encode(self, max_bytes: int) -> bytes:
         """JSON bytes within `max_bytes`: the oldest previous results are shortened first if needed."""
         previous = list(self.previous)

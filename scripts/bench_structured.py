@@ -81,11 +81,11 @@ class Meter:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", type=Path, help="model folder (default: SmolLM2-135M-Instruct)")
-    p.add_argument("--per-family", type=int, default=20, help="held-out questions per task family")
-    p.add_argument("--planner-questions", type=int, default=3, help="questions per family for the planner section")
+    p.add_argument("--per-family", type=int, default=12, help="held-out questions per task family")
+    p.add_argument("--planner-questions", type=int, default=2, help="questions per family for the planner section")
     p.add_argument("--react-tasks", type=int, default=12, help="GAIA-style tasks for the ReAct section")
     p.add_argument("--profiles", default=",".join(PROFILES), help="comma-separated agent profiles")
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--max-new-tokens", type=int, default=96)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_structured.json")
     return p.parse_args()
@@ -277,11 +277,11 @@ def main() -> int:
     sets = held_out(args.per_family)
     planner_questions = [q for qs in sets.values() for q in qs[: args.planner_questions]]
     print("planner ...", flush=True)
-    planner = bench_planner(meter, planner_questions, 160)
+    planner = bench_planner(meter, planner_questions, 160) if planner_questions else {}
     print("agents ...", flush=True)
     rows = bench_agents(meter, sets, [p.strip() for p in args.profiles.split(",") if p.strip()], args.max_new_tokens)
     print("react ...", flush=True)
-    react = bench_react(meter, args.react_tasks, 192)
+    react = bench_react(meter, args.react_tasks, 192) if args.react_tasks else {}
     cost = {}
     for mode, s in meter.stats.items():
         rest = s["seconds"] - s["constraint_seconds"]

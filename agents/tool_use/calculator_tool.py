@@ -28,7 +28,7 @@ _NUMBER = re.compile(r"(?<![\w.)])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d|,\
 _WORDS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
-_WORDS.update({"single": "1", "once": "1", "twice": "2", "double": "2", "half": "2", "pair": "2",
+_WORDS.update({"a": "1", "an": "1", "single": "1", "once": "1", "twice": "2", "double": "2", "half": "2", "pair": "2",
                "thrice": "3", "triple": "3", "quarter": "4", "dozen": "12", "week": "7", "weeks": "7", "hour": "60",
                "hours": "60", "minute": "60", "minutes": "60", "day": "24", "days": "24", "percent": "100", "%": "100",
                "cents": "100", "hundred": "100", "thousand": "1000", "year": "12", "months": "12"})

@@ -102,7 +102,8 @@ def run_with_tools(
 ) -> ToolRunOutcome:
     """Call one of `tools` (again after a failed call, up to `max_rounds` calls), then answer under `answer`.
 
-    `context` is what the call may draw on (tools narrow their arguments by it; default: the user turns).
+    `context` is what the call may draw on (tools narrow their arguments by it; default: the user turns). An
+    executor passes the question alone: earlier steps' results are model-written and may hold made-up numbers.
     `answer` may depend on what the tools returned (a callable of the exchanges), e.g. a calculator agent whose
     answer must be one of the values its calculator computed. Raises StructuredOutputError (naming the schema
     and `who`) when the call or the answer does not finish within the token budget.
