@@ -646,8 +646,3 @@ def _balances_at_t0(mk: _Market) -> dict[str, int]:
         bal[s.trader] = bal.get(s.trader, 0) + (s.amount_t if s.is_buy else -s.amount_t)
     return bal
 
-
-def spec_dict(spec: EpisodeSpec) -> dict:
-    d = asdict(spec)
-    d["params"] = asdict(spec.params) if spec.params else None
-    return d
