@@ -39,6 +39,7 @@ class RunResult:
     completion_tokens: int = 0
     retries: int = 0
     replans: int = 0
+    invalid_steps: int = 0  # planner steps that could not be read or named a call the tools' schemas refuse
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -46,7 +47,8 @@ class RunResult:
             "run_id": self.run_id, "task": self.task, "planner": self.planner, "answer": self.answer, "ok": self.ok,
             "error": self.error, "steps": self.steps, "tool_calls": len(self.outcomes),
             "failed_calls": sum(not o.ok for o in self.outcomes), "retries": self.retries, "replans": self.replans,
-            "llm_calls": self.llm_calls, "tokens": self.prompt_tokens + self.completion_tokens, "seconds": round(self.seconds, 4),
+            "llm_calls": self.llm_calls, "tokens": self.prompt_tokens + self.completion_tokens,
+            "invalid_steps": self.invalid_steps, "seconds": round(self.seconds, 4),
         }
 
 
@@ -84,13 +86,15 @@ class Engine:
                      raw=step.raw[:1000] or None)
                 record = StepRecord(step=step)
                 if step.parse_error is not None:
+                    result.invalid_steps += 1
                     record.observations.append({"ok": False, "error": step.parse_error, "kind": "planner"})
                     history.append(record)
                     emit(run_id, EventType.STEP_FINISHED, step=number, ok=False)
                     if step.llm_calls == 0:  # a scripted plan cannot fix its own output
                         raise _RunFailed(step.parse_error)
                     continue
-                await self._execute(run_id, step, record, results, async_ids)
+                if not await self._execute(run_id, step, record, results, async_ids):
+                    result.invalid_steps += 1
                 # async calls that finished in the meantime join this step's observations
                 done = [i for i in async_ids if i in self.dispatcher.pending and self.dispatcher.pending[i].done()]
                 if step.final_answer is not None:
@@ -132,8 +136,10 @@ class Engine:
             emit(run_id, EventType.RUN_ERROR, message=result.error, **{k: v for k, v in result.summary().items() if k not in ("task", "run_id", "error")})
         return result
 
-    async def _execute(self, run_id: str, step: PlanStep, record: StepRecord, results: dict[str, Any], async_ids: list[str]) -> None:
+    async def _execute(self, run_id: str, step: PlanStep, record: StepRecord, results: dict[str, Any], async_ids: list[str]) -> bool:
+        """Run the step's valid actions; False if any action was refused before dispatch."""
         ready: list[ToolCall] = []
+        all_valid = True
         for action in step.actions:
             try:
                 action = ToolCall(action.id, action.tool, render(action.args, results), action.mode)
@@ -142,6 +148,7 @@ class Engine:
             else:
                 problem = validate_call(action, self.dispatcher.tools)
             if problem is not None:
+                all_valid = False
                 record.observations.append(invalid_observation(action, problem))
                 self.bus.emit(run_id, EventType.TOOL_CALL_RESULT, **invalid_observation(action, problem))
                 continue
@@ -153,6 +160,7 @@ class Engine:
                 ready.append(action)
         for outcome in await self.dispatcher.call_many(ready, run_id):
             self._absorb(outcome, record, results)
+        return all_valid
 
     @staticmethod
     def _absorb(outcome: CallOutcome, record: StepRecord, results: dict[str, Any]) -> None:

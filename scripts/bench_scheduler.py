@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--planners", default="scripted,scripted-think,llm", help="comma-separated: scripted, scripted-think, llm")
+    p.add_argument("--planners", default="scripted,scripted-think,llm",
+                   help="comma-separated: scripted, scripted-think, llm (constrained steps), llm-free (free-text baseline)")
     p.add_argument("--think-s", type=float, default=0.5, help="scripted-think: emulated planner latency per step, seconds")
     p.add_argument("--latency", type=float, default=0.2, help="emulated network latency per tool call, seconds")
     p.add_argument("--fault-rate", type=float, default=0.2, help="probability of a transient fault per tool call")
@@ -42,9 +43,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--retry-attempts", type=int, default=5)
     p.add_argument("--retry-base-delay", type=float, default=0.05)
     p.add_argument("--limit", type=int, help="scripted planner: at most this many tasks")
-    p.add_argument("--llm-tasks", type=int, default=3, help="LLM planner: first N tasks of each level... total N, spread over levels")
-    p.add_argument("--llm-max-steps", type=int, default=3)
-    p.add_argument("--llm-max-new-tokens", type=int, default=128)
+    p.add_argument("--llm-tasks", type=int, default=51, help="LLM planner: N tasks spread over the levels (51: all)")
+    p.add_argument("--llm-max-steps", type=int, default=4)
+    p.add_argument("--llm-max-new-tokens", type=int, default=192)
     p.add_argument("--llm-faults", action="store_true", help="also run the LLM planner with faults (slow)")
     p.add_argument("--model", help="model folder for the LLM planner (default: the configured/default model)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads for the LLM planner")
@@ -78,6 +79,9 @@ def summarise(report, mode: str, faults: float) -> dict:
         "replans": sum(x.run["replans"] for x in report.scores),
         "llm_calls": sum(x.run["llm_calls"] for x in report.scores),
         "tokens": sum(x.run["tokens"] for x in report.scores),
+        "planner_steps": sum(x.run["steps"] for x in report.scores),
+        "invalid_steps": sum(x.run["invalid_steps"] for x in report.scores),
+        "valid_step_rate": round(1 - sum(x.run["invalid_steps"] for x in report.scores) / max(1, sum(x.run["steps"] for x in report.scores)), 4),
         "per_task": [{"id": x.task_id, "level": x.level, "correct": x.correct, "answer": x.answer, "expected": x.expected,
                       "seconds": x.run["seconds"], "steps": x.run["steps"], "error": x.run["error"]} for x in report.scores],
     }
@@ -168,14 +172,14 @@ def compare(runs: list[dict]) -> dict:
 
 def print_table(name: str, runs: list[dict], summary: dict) -> None:
     print(f"\n== planner: {name}")
-    header = f"{'mode':11} {'faults':>6} {'tasks':>5} {'succ':>6} {'L1':>6} {'L2':>6} {'L3':>6} {'makespan s':>10} {'par. s':>8} {'calls':>6} {'retries':>7} {'replans':>7} {'LLM calls':>9} {'tokens':>7}"
+    header = f"{'mode':11} {'faults':>6} {'tasks':>5} {'succ':>6} {'L1':>6} {'L2':>6} {'L3':>6} {'makespan s':>10} {'par. s':>8} {'calls':>6} {'retries':>7} {'replans':>7} {'LLM calls':>9} {'tokens':>7} {'valid steps':>11}"
     print(header)
     print("-" * len(header))
     for r in runs:
         lv = r["success_by_level"]
         print(f"{r['mode']:11} {r['fault_rate']:>6.2f} {r['tasks']:>5} {r['success']:>6.1%} {lv.get('1', float('nan')):>6.1%} {lv.get('2', float('nan')):>6.1%} "
               f"{lv.get('3', float('nan')):>6.1%} {r['makespan_s']:>10.2f} {r['makespan_parallelisable_s']:>8.2f} {r['tool_calls']:>6} {r['retries']:>7} "
-              f"{r['replans']:>7} {r['llm_calls']:>9} {r['tokens']:>7}")
+              f"{r['replans']:>7} {r['llm_calls']:>9} {r['tokens']:>7} {r['valid_step_rate']:>11.1%}")
     for key, value in summary.items():
         print(f"  {key}: {value}")
 
@@ -209,7 +213,7 @@ async def main() -> int:
             make_planner = lambda task, one, think=think: ScriptedPlanner(task.plan, one_call_per_step=one, think_s=think)
             configs, max_steps = all_configs, 40
             info = {"planner": f"scripted (stored plan per task), emulated planner latency {think} s per step", "device": "n/a (no model)"}
-        elif name == "llm":
+        elif name in ("llm", "llm-free"):
             import torch
 
             from agents.llm.factory import load_backend
@@ -222,11 +226,14 @@ async def main() -> int:
             from agents.llm.base import SamplingParams
 
             backend.generate([[{"role": "user", "content": "warm-up"}]], SamplingParams(max_new_tokens=8))  # not timed
-            planners = {one: LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens, one_call_per_step=one) for one in (False, True)}
+            constrained = name == "llm"
+            planners = {one: LLMPlanner(backend, max_new_tokens=args.llm_max_new_tokens, one_call_per_step=one,
+                                        constrained=constrained) for one in (False, True)}
             chosen = spread(tasks, args.llm_tasks)
             make_planner = lambda task, one: planners[one]
             configs, max_steps = (all_configs if args.llm_faults else all_configs[:2]), args.llm_max_steps
-            info = {"planner": f"LLMPlanner greedy, max_new_tokens={args.llm_max_new_tokens}, max_steps={args.llm_max_steps}",
+            info = {"planner": f"LLMPlanner greedy, {'constrained steps' if constrained else 'free text'}, "
+                               f"max_new_tokens={args.llm_max_new_tokens}, max_steps={args.llm_max_steps}",
                     "model": backend.model_id, "device": "cpu", "torch_threads": args.threads, "tasks": [t.id for t in chosen],
                     "warm_up": "one untimed 8-token generation before the runs"}
         else:
