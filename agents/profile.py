@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.settings import LLMSettings
+from core.paths import state_dir
 
 ToolName = Literal["python", "calculator", "retrieval"]
 
@@ -30,7 +31,8 @@ class AgentProfile(BaseModel):
     stake_wei: int = Field(10**16, ge=0)
     min_score: float = Field(0.0, ge=0.0, le=2.0, description="bid only when the match score reaches this (1.0 = identical)")
     endpoint: str = ""
-    state_dir: Path = Field(Path(".symphony/agents"), description="checkpoint and worker state live here")
+    state_dir: Path = Field(default_factory=lambda: state_dir() / "agents",
+                            description="checkpoint and worker state live here (default: <state dir>/agents)")
     heartbeat_interval_s: float = Field(60.0, gt=0)
     max_tool_rounds: int = Field(2, ge=0, le=10, description="tool calls per step (a failed call may be retried)")
     decoding: Literal["constrained", "free"] = Field(

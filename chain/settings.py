@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from core.paths import STATE_DIR
+from core.paths import state_dir
 
 
 class LocalChainSettings(BaseModel):
@@ -26,7 +26,8 @@ class ChainSettings(BaseModel):
     ws_url: str | None = Field(None, description="websocket endpoint for new-block wake-ups (optional)")
     chain_id: int | None = Field(None, description="refuse to talk to any other chain")
     private_key_env: str = Field("SYMPHONY_PRIVATE_KEY", description="environment variable holding the signing key")
-    manifest: Path = Field(STATE_DIR / "deployment.json", description="deployment manifest written by deploy")
+    manifest: Path = Field(default_factory=lambda: state_dir() / "deployment.json",
+                           description="deployment manifest written by deploy (default: <state dir>/deployment.json)")
     confirmations: int = Field(0, ge=0, description="blocks an event stream holds back (reorg safety on real chains)")
     min_stake_wei: int = Field(10**16, ge=0)
     deregister_cooldown_s: int = Field(60, ge=0)

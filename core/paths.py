@@ -1,4 +1,4 @@
-"""Where the project's files live: the repository root, build outputs, toolchain binaries.
+"""Where the project's files live: the repository root, build outputs, toolchain binaries, the state folder.
 
 Why a module: every layer needs the same answers, and `SYMPHONY_HOME` lets an installed copy point at a checkout.
 """
@@ -14,7 +14,14 @@ from core.errors import ToolchainError
 PROJECT_ROOT = Path(os.environ.get("SYMPHONY_HOME", Path(__file__).resolve().parents[1]))
 CONTRACTS_DIR = PROJECT_ROOT / "contracts"
 BUILD_DIR = PROJECT_ROOT / "build"
-STATE_DIR = Path(os.environ.get("SYMPHONY_STATE_DIR", PROJECT_ROOT / ".symphony"))
+STATE_DIR_ENV = "SYMPHONY_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """Where commands keep what they write (the deployment manifest, worker state, unrevealed salts): the folder
+    named by $SYMPHONY_STATE_DIR (`symphony --state-dir DIR` sets it), else `.symphony` in the current folder,
+    so state belongs to where the user works, not to the checkout. Read on every call, never cached."""
+    return Path(os.environ.get(STATE_DIR_ENV) or ".symphony")
 
 _PLATFORM_PACKAGES = {"x86_64": "linux-amd64", "amd64": "linux-amd64", "aarch64": "linux-arm64", "arm64": "linux-arm64"}
 

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.profile import AgentProfile
@@ -32,15 +32,15 @@ from symphony.demo_settings import DemoSettings
 class SymphonyConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SYMPHONY_", env_nested_delimiter="__", extra="forbid")
 
-    chain: ChainSettings = ChainSettings()
-    llm: LLMSettings = LLMSettings()  # the requester's planner model (agents carry their own in `agent.llm`)
-    requester: RequesterSettings = RequesterSettings()
+    chain: ChainSettings = Field(default_factory=ChainSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # the requester's planner model (agents carry their own in `agent.llm`)
+    requester: RequesterSettings = Field(default_factory=RequesterSettings)
     agent: AgentProfile | None = None  # only for `symphony agent run`
-    echo: EchoSettings = EchoSettings()
-    detector: DetectorSettings = DetectorSettings()
-    committee: CommitteeSettings = CommitteeSettings()  # `symphony detect ask`: detection requests to detector agents
-    scheduler: SchedulerSettings = SchedulerSettings()
-    demo: DemoSettings = DemoSettings()
+    echo: EchoSettings = Field(default_factory=EchoSettings)
+    detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    committee: CommitteeSettings = Field(default_factory=CommitteeSettings)  # `symphony detect ask`: detection requests to detector agents
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    demo: DemoSettings = Field(default_factory=DemoSettings)
 
 
 SECTIONS = tuple(SymphonyConfig.model_fields)

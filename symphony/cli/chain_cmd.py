@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     status = command(chain_sub, "status", "chain, block height and the deployed contracts")
     connection_options(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     status.set_defaults(func=_chain_status)
 
     deploy = command(subparsers, "deploy", "deploy the core contracts to an RPC endpoint (key from the environment)")
@@ -98,13 +99,22 @@ def _chain_status(args: argparse.Namespace) -> int:
     deployment = connect(config(args).chain)
     w3 = deployment.client.w3
     contracts = deployment.contracts()
-    print(f"chain id     {deployment.client.chain_id}")
-    print(f"block        {w3.eth.block_number}")
-    for name, entry in deployment.manifest.contracts.items():
-        has_code = len(w3.eth.get_code(entry.address)) > 0
-        print(f"{name:<17}{entry.address} {'ok' if has_code else 'NO CODE'}")
-    print(f"agents       {contracts.ledger.active_count()} active")
-    print(f"beacons      {contracts.beacon.count()}")
+    status = {
+        "chain_id": deployment.client.chain_id, "rpc_url": deployment.client.rpc_url, "block": w3.eth.block_number,
+        "manifest": str(deployment.manifest_path),
+        "contracts": {name: {"address": entry.address, "has_code": len(w3.eth.get_code(entry.address)) > 0}
+                      for name, entry in deployment.manifest.contracts.items()},
+        "active_agents": contracts.ledger.active_count(), "beacons": contracts.beacon.count(),
+    }
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return 0
+    print(f"chain id     {status['chain_id']}")
+    print(f"block        {status['block']}")
+    for name, entry in status["contracts"].items():
+        print(f"{name:<17}{entry['address']} {'ok' if entry['has_code'] else 'NO CODE'}")
+    print(f"agents       {status['active_agents']} active")
+    print(f"beacons      {status['beacons']}")
     return 0
 
 

@@ -151,7 +151,7 @@ def _market_of(deployment):  # noqa: ANN001, ANN202 - chain.connection.Deploymen
 
 def _run(args: argparse.Namespace) -> int:
     from chain.connection import connect
-    from core.paths import STATE_DIR
+    from core.paths import state_dir
     from core.shutdown import StopSignal
     from marl_detector.live import LiveDetector, load_live_detector
     from marl_detector.onchain.deployment import deploy_market
@@ -162,7 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = cfg.detector.live
     if settings.state_path is None:
         settings = settings.model_copy(
-            update={"state_path": STATE_DIR / f"live-detector-{client.chain_id}-{client.address}.json"})
+            update={"state_path": state_dir() / f"live-detector-{client.chain_id}-{client.address}.json"})
     if args.deploy_market:
         tickers = [t.strip() for t in args.deploy_market.split(",") if t.strip()]
         ledger = deployment.manifest.contracts.get("CapabilityLedger")
@@ -240,7 +240,7 @@ def _agent(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from agents.capability import encode_vector
     from chain.connection import connect
-    from core.paths import STATE_DIR
+    from core.paths import state_dir
     from marl_detector.committee.requester import DetectionRequester
     from marl_detector.onchain.book import PredictionBook
     from marl_detector.onchain.evaluation import EvaluationLogClient
@@ -249,7 +249,7 @@ def _ask(args: argparse.Namespace) -> int:
     deployment = connect(cfg.chain, signer=True)
     contracts, market, client = deployment.contracts(), _market_of(deployment), deployment.client
     # The committee's entry is revealed at once; the file only remembers it until it is resolved.
-    state = cfg.committee.state_path or STATE_DIR / f"committee-{client.chain_id}-{client.address}.json"
+    state = cfg.committee.state_path or state_dir() / f"committee-{client.chain_id}-{client.address}.json"
     book = PredictionBook(EvaluationLogClient(client, market.log), state, None)
     book.settle_due(int(client.w3.eth.get_block("latest")["timestamp"]))  # resolve earlier verdicts now due
     requester = DetectionRequester(contracts, market, encode_vector, book, cfg.committee)

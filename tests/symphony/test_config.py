@@ -131,3 +131,17 @@ def test_echo_variables_drive_echo_run(tmp_path):
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["steps"] == 1
     trainer = json.loads((tmp_path / "run" / "trainer_summary.json").read_text())
     assert trainer["settings"]["grpo"]["group_size"] == 2 and trainer["settings"]["sampling"]["max_new_tokens"] == 4
+
+
+def test_state_dir_option_and_variable_move_the_defaults(tmp_path):
+    for args, env in ((("--state-dir", str(tmp_path / "a")), {}), ((), {"SYMPHONY_STATE_DIR": str(tmp_path / "b")})):
+        result = run(*args, "config", "show", "chain", "--json", env=env)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["chain"]["manifest"].startswith(str(tmp_path))
+    default = run("config", "show", "chain", "--json")
+    assert json.loads(default.stdout)["chain"]["manifest"] == ".symphony/deployment.json"  # where the user works
+
+
+def test_version():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("symphony ")
