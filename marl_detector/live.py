@@ -28,7 +28,7 @@ from core.errors import ConfigError, SymphonyError
 from chain.reverts import ContractRevert
 from marl_detector.observation import EpisodeObservation, SocialObservation
 from marl_detector.onchain.deployment import Market
-from marl_detector.onchain.book import PredictionBook, StepReport
+from marl_detector.onchain.book import PredictionBook, ShutdownReport, StepReport
 from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, model_hash_of
 from marl_detector.onchain.posts import PostFeed
 from marl_detector.onchain.reader import MarketReader
@@ -125,9 +125,12 @@ def _file_hash(path: Path) -> bytes:
     return model_hash_of(digest.digest())
 
 
-def load_live_detector(path: Path | None) -> Detector:
-    """The trained detector at `path`, or the rule-based one if `path` is None."""
-    if path is None:
+RULE = "rule"  # the name that selects the rule baseline where a detector path is expected
+
+
+def load_live_detector(path: Path | str | None) -> Detector:
+    """The trained detector at `path`, or the rule-based baseline if `path` is None or `rule`."""
+    if path is None or str(path) == RULE:
         return RuleDetector()
     path = Path(path)
     if not path.exists():
@@ -161,7 +164,8 @@ class LiveDetector:
         self.detector = detector
         self.settings = settings
         self.feed = feed if feed is not None else (PostFeed(settings.posts_path) if settings.posts_path else None)
-        self.reader = MarketReader(client.w3, market, consumer=f"live-{client.address}")
+        # Pools launched after the start are followed too (the factory's PoolCreated events in the same stream).
+        self.reader = MarketReader(client.w3, market, consumer=f"live-{client.address}", follow_factory=True)
         self.log = EvaluationLogClient(client, market.log)
         self.book = PredictionBook(self.log, settings.state_path, settings.reveal_delay)
         self.next_due: dict[str, int] = {k: int(v) for k, v in self.book.extra.get("next_due", {}).items()}
@@ -170,6 +174,12 @@ class LiveDetector:
         self.answered: set[int] = set()
         self.predictions: dict[int, Prediction] = {}
         self.observed_at: dict[int, int] = {}  # eval id -> the data cut-off of its observation (commit block)
+        self._restarted = self.book.restored == 0  # nothing restored: no catch-up reveal to make
+
+    @property
+    def restored(self) -> int:
+        """Predictions read back from the state file at start (a restart)."""
+        return self.book.restored
 
     @property
     def pending(self) -> dict[int, PendingPrediction]:
@@ -186,12 +196,24 @@ class LiveDetector:
         """What the detector may see when its commit lands at `t0` (data strictly before `t0`)."""
         return observe(self.reader, self.feed, ticker, t0, horizon or self.settings.horizon_s, self.settings.lookback_s)
 
+    def watched(self) -> list[str]:
+        """The pools this detector follows, as `TICKER 0xaddress`."""
+        return [f"{t} {self.market.pools[t].pool.address}" for t in sorted(self.market.pools)
+                if self.market.pools[t].pool.address in self.reader.histories]
+
     def step(self) -> StepReport:
         report = StepReport()
         self.reader.poll()
+        report.discovered = [f"{e.ticker} {e.pool.address}" for e in self.reader.take_discovered()]
         if self.feed is not None:
             self.feed.poll()
+            report.skipped += self.feed.take_rejected()
         now = int(self.client.w3.eth.get_block("latest")["timestamp"])
+        if not self._restarted:
+            # Predictions restored from the state file are revealed at once where their windows are closed: the
+            # process that committed them is gone, and this one may be stopped again before their schedule.
+            self._restarted = True
+            self.book.reveal_closed(now, report)
         if self.settings.open_windows:
             self._open_due(now, report)
         if self.settings.answer_windows or self.settings.open_windows:
@@ -266,6 +288,15 @@ class LiveDetector:
                     report.resolved.append(e.id)
                 except ContractRevert as exc:
                     report.skipped.append(f"#{e.id}: resolve refused ({exc})")
+
+    def shutdown(self) -> ShutdownReport:
+        """Stop cleanly: resolve what is due, reveal every hidden prediction whose window is closed to commits,
+        and say what the others (windows not started yet, or a reveal the node refused) will cost."""
+        try:
+            now: int | None = int(self.client.w3.eth.get_block("latest")["timestamp"])
+        except Exception:  # noqa: BLE001 - the node is gone: the report says what that costs
+            now = None
+        return self.book.shutdown(now)
 
     def run(self, stop: "Waiter", max_steps: int | None = None, on_report: Callable[[StepReport], None] | None = None) -> None:
         """Repeat `step()` every poll interval until `stop.wait(...)` says a stop was asked for (a

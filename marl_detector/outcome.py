@@ -33,6 +33,7 @@ SCORE_TN = 1
 SCORE_FN = -5
 SCORE_FP_NONE = -5
 SCORE_FP_DISCOVERY = -15
+SCORE_EXPIRED = -15  # an entry never revealed (or voided): the contract's EXPIRED_SCORE
 
 
 class Label(IntEnum):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from marl_detector.onchain.settings import LiveDetectorSettings
+from marl_detector.onchain.settings import LiveDetectorSettings, default_detector
 
 DEFAULT_CAPABILITY = ("pump-and-dump detection from on-chain trades, the social graph of posting accounts and the "
                       "text of their posts")
@@ -56,6 +56,8 @@ class MarketSettings(BaseModel):
     kinds: tuple[str, ...] = Field(("campaign", "news", "quiet"), min_length=1, description="episode kinds, cycled")
     seed: int = Field(0, description="simulation seed")
     speedup: float = Field(0.0, ge=0.0, description="chain seconds per wall second (0: as fast as possible)")
+    tail_s: int = Field(14_400, ge=0, description="chain seconds without trades after the last episode (windows opened "
+                                                  "during it can settle)")
 
 
 class DetectorAgentSettings(BaseModel):
@@ -65,12 +67,28 @@ class DetectorAgentSettings(BaseModel):
 
     name: str = Field("detector", min_length=1, max_length=64, description="agent name on the ledger")
     capability: str = Field(DEFAULT_CAPABILITY, min_length=1, description="declared capability (embedded into its vector)")
-    detector_path: Path | None = Field(None, description="trained detector; None: the rule-based detector")
+    detector_path: Path | None = Field(default_factory=default_detector,
+                                       description="trained detector folder, or `rule` (default: the shipped detector)")
     posts_path: Path | None = Field(None, description="JSONL social feed the detector reads")
     reveal_after_s: int | None = Field(None, ge=0, description="reveal own log entries this long after committing (None: H/2)")
     keeper_interval_s: float = Field(1.0, gt=0, description="seconds between two passes of the reveal/resolve keeper")
     state_dir: Path | None = Field(None, description="worker state and unrevealed salts (None: the agent profile's default)")
     seconds: float = Field(0.0, ge=0.0, description="stop after this many seconds (0: until interrupted)")
+
+
+class DemoSettings(BaseModel):
+    """`detect demo`: market, organic traffic, news and a campaign on an embedded anvil, watched by the live detector."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: tuple[str, ...] = Field(("quiet", "organic_hype", "news", "campaign"), min_length=1,
+                                   description="one pool per scenario, played in this order")
+    style: str = Field("whale_alert", description="the campaign's style (whale_alert and community_meme are held out of training)")
+    seed: int = Field(0, description="first seed tried per scenario (each takes the first that shows its scenario)")
+    world_seed: int = Field(1, description="seed of the simulated social world (the dataset's default)")
+    out: Path = Field(Path("out/detector/demo"), description="folder for the PNG, the post feed, the manifest and the salts")
+    detector_path: Path | None = Field(default_factory=default_detector,
+                                       description="trained detector folder, or `rule` (default: the shipped detector)")
 
 
 class DetectorSettings(BaseModel):
@@ -81,3 +99,4 @@ class DetectorSettings(BaseModel):
     market: MarketSettings = MarketSettings()
     live: LiveDetectorSettings = LiveDetectorSettings()
     agent: DetectorAgentSettings = DetectorAgentSettings()
+    demo: DemoSettings = DemoSettings()

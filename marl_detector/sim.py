@@ -181,6 +181,7 @@ HYPE = HypeModel()
 NEWS = NewsModel()
 CAMPAIGN = CampaignModel()
 WHALE = WhaleModel()
+DETECTABLE_MIN_POSTS = CAMPAIGN.min_posts  # see SimulatedEpisode.detectable
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,18 @@ class SimulatedEpisode:
     whale_round_trip: bool
     pump_time: int = 0  # announced pump time (campaigns only): the deadline for an early warning
     capital_at_risk: float = 0.0  # Q spent on tokens + account costs, in units of the initial quote reserve
+    visible_shill_posts: int = 0  # campaign posts before t0 that show it: by a sybil or in the style's own wording
+
+    @property
+    def detectable(self) -> bool:
+        """Whether the campaign can be told from what a detector sees (`DETECTABLE_MIN_POSTS` visible shill posts).
+
+        Why this definition: every campaign posts before `t0`, but a post copied from organic wording (`mimicry`)
+        by a rented organic account is, in the observation, an organic post; only posts by the sybil cluster or in
+        the campaign's own wording carry its trace. A campaign with fewer such posts than the smallest campaign
+        makes (`CAMPAIGN.min_posts`) is invisible in the social view, and the robustness benchmark reports it apart.
+        """
+        return self.spec.kind == "campaign" and self.visible_shill_posts >= DETECTABLE_MIN_POSTS
 
 
 class _Market:
@@ -359,6 +372,7 @@ class _CampaignPlan:
     dump_start: int
     dump_len: int
     account_cost: float  # rented accounts and sybils, in units of rq0
+    visible_posts: int = 0  # shill posts by a sybil or in the style's own wording
 
 
 def _background_chatter(scene: _Scene, mean_posts: int) -> None:
@@ -420,19 +434,22 @@ def _news(scene: _Scene) -> None:
     _whale_round_trip(scene)
 
 
-def _shill(scene: _Scene, cluster: np.ndarray) -> tuple[list[int], float, float]:
-    """The campaign's posts: (their timestamps, account costs in units of rq0, their reach)."""
+def _shill(scene: _Scene, cluster: np.ndarray) -> tuple[list[int], float, float, int]:
+    """The campaign's posts: (their timestamps, account costs in units of rq0, their reach, how many are visibly
+    shill: by a sybil or in the style's own wording)."""
     rng, p, world = scene.rng, scene.params, scene.world
     n_posts = max(CAMPAIGN.min_posts, int(round((CAMPAIGN.base_posts + CAMPAIGN.posts_per_intensity * p.intensity)
                                                 * rng.uniform(*CAMPAIGN.posts_jitter))))
     times: list[int] = []
     cost = reach = 0.0
+    visible = 0
     for _ in range(n_posts):
         if rng.random() < p.burstiness:
             k = PRE_STEPS - 1 - int(rng.integers(0, CAMPAIGN.burst_steps))
         else:
             k = int(rng.integers(PRE_STEPS - CAMPAIGN.spread_steps, PRE_STEPS))
-        if rng.random() < p.sybil_share:
+        sybil = rng.random() < p.sybil_share
+        if sybil:
             author = int(rng.choice(cluster))
             cost += CAMPAIGN.sybil_post_cost
         elif rng.random() < CAMPAIGN.rented_influencer_share:
@@ -447,10 +464,11 @@ def _shill(scene: _Scene, cluster: np.ndarray) -> tuple[list[int], float, float]
             fam = "organic_hype" if rng.random() < CAMPAIGN.mimic_hype_share else "news_reaction"
         times.append(scene.step_time(k) + int(rng.integers(0, STEP)))
         scene.post(times[-1], author, fam)
+        visible += int(sybil or not mimic)
         reach += math.log1p(world.followers[author]) * (CAMPAIGN.mimic_reach if mimic else 1.0)
         if world.kind[author] == INFLUENCER:
             reach += CAMPAIGN.influencer_reach
-    return times, cost, reach
+    return times, cost, reach, visible
 
 
 def _campaign(scene: _Scene) -> _CampaignPlan:
@@ -464,7 +482,7 @@ def _campaign(scene: _Scene) -> _CampaignPlan:
     n_buys = int(rng.integers(*CAMPAIGN.accumulation_buys))
     acc_steps = rng.integers(0, PRE_STEPS - CAMPAIGN.accumulation_quiet_steps, size=n_buys)
     accumulation = [(int(k), acc_budget / len(acc_steps)) for k in acc_steps]
-    shill_times, account_cost, reach = _shill(scene, cluster)
+    shill_times, account_cost, reach, visible = _shill(scene, cluster)
     timing = 1.0 - CAMPAIGN.stealth_penalty * p.stealth_timing
     urgency = CAMPAIGN.urgency_base + CAMPAIGN.urgency_per_burstiness * p.burstiness
     fomo = (rq0 * CAMPAIGN.fomo_per_reach * (reach / CAMPAIGN.reach_unit) * timing * urgency
@@ -484,7 +502,7 @@ def _campaign(scene: _Scene) -> _CampaignPlan:
     for j in range(CAMPAIGN.panic_steps):
         if panic_start + j < N_STEPS:
             scene.extra_sell_frac[panic_start + j] = 1 - (1 - panic_frac) ** (1 / CAMPAIGN.panic_steps)
-    return _CampaignPlan(wallets, accumulation, budget - acc_budget, pump_step, dump_start, dump_len, account_cost)
+    return _CampaignPlan(wallets, accumulation, budget - acc_budget, pump_step, dump_start, dump_len, account_cost, visible)
 
 
 @dataclass(frozen=True)
@@ -636,7 +654,7 @@ def simulate_episode(world: World, calib: TimingCalibration, spec: EpisodeSpec, 
         return SimulatedEpisode(spec, obs, outcome, 0.0, scene.whale, pump_time, 0.0)
     profit = (cash.received - cash.spent) / rq0 - plan.account_cost
     at_risk = cash.spent / rq0 + plan.account_cost
-    return SimulatedEpisode(spec, obs, outcome, profit, scene.whale, pump_time, at_risk)
+    return SimulatedEpisode(spec, obs, outcome, profit, scene.whale, pump_time, at_risk, plan.visible_posts)
 
 
 def _balances_at_t0(mk: _Market) -> dict[str, int]:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from chain.reverts import ContractRevert
+from core.errors import ConfigError
 from marl_detector.onchain.evaluation import EvaluationLogClient, PendingPrediction, Status, commitment
+from marl_detector.outcome import SCORE_EXPIRED
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,34 @@ class StepReport:
     revealed: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    discovered: list[str] = field(default_factory=list)  # pools followed from this pass on ("TICKER 0x…")
+
+
+@dataclass
+class ShutdownReport:
+    """What a stopping detector did with its open predictions, and what the ones it could not reveal will cost."""
+
+    revealed: list[int] = field(default_factory=list)
+    hidden: list[PendingPrediction] = field(default_factory=list)  # still committed: windows not closed, or reveal failed
+    failed: list[str] = field(default_factory=list)  # reveals the node refused, with why
+    awaiting_resolution: int = 0  # revealed, horizon not passed (safe: anyone may resolve them later)
+
+    @property
+    def cost(self) -> int:
+        """Points the hidden entries lose if nobody reveals them before their horizon ends."""
+        return SCORE_EXPIRED * len(self.hidden)
+
+
+def chain_identity(log_client: EvaluationLogClient) -> dict[str, Any]:
+    """Which chain and log a state file belongs to: chain id, genesis block hash, EvaluationLog address.
+
+    Why the genesis hash: a restarted anvil has the same chain id and, replaying the same deployment, the same
+    contract addresses, but a new genesis block (its timestamp differs); salts saved for the old chain must never
+    be overwritten by the new one's (they may still be revealable there) nor revealed against it.
+    """
+    w3 = log_client.client.w3
+    return {"chain_id": int(log_client.client.chain_id), "genesis": w3.eth.get_block(0)["hash"].to_0x_hex(),
+            "evaluation_log": log_client.log.address}
 
 
 class PredictionBook:
@@ -44,13 +74,28 @@ class PredictionBook:
         self.pending: dict[int, PendingPrediction] = {}
         self.open: dict[int, PendingPrediction] = {}
         self.extra: dict[str, Any] = {}
+        self.identity: dict[str, Any] | None = None
+        self.restored = 0  # predictions read back from the state file
         self._load()
 
     # -- state across restarts -------------------------------------------------------------------------
     def _load(self) -> None:
-        if self.state_path is None or not self.state_path.exists():
+        if self.state_path is None:
             return
-        data = json.loads(self.state_path.read_text())
+        self.identity = chain_identity(self.log)
+        if not self.state_path.exists():
+            return
+        try:
+            data = json.loads(self.state_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"state file {self.state_path} is not readable JSON ({exc}); move it away to start afresh") from None
+        saved = data.get("chain")
+        if saved is not None and saved != self.identity:
+            raise ConfigError(
+                f"state file {self.state_path} belongs to chain {saved.get('chain_id')} (genesis {str(saved.get('genesis'))[:10]}…, "
+                f"EvaluationLog {saved.get('evaluation_log')}), not to this one (chain {self.identity['chain_id']}, genesis "
+                f"{self.identity['genesis'][:10]}…, EvaluationLog {self.identity['evaluation_log']}); it may hold salts still "
+                f"owed to that chain: give this chain another --state file")
         dropped = 0
         for key, target in (("pending", self.pending), ("open", self.open)):
             for d in data.get(key, []):
@@ -62,6 +107,7 @@ class PredictionBook:
                     continue
                 if self._still_ours(p):
                     target[p.eval_id] = p
+                    self.restored += 1
                 else:
                     dropped += 1
         if dropped:
@@ -87,8 +133,8 @@ class PredictionBook:
         def enc(p: PendingPrediction) -> dict:
             return {**asdict(p), "model_hash": p.model_hash.hex(), "salt": p.salt.hex()}
 
-        data = {"pending": [enc(p) for p in self.pending.values()], "open": [enc(p) for p in self.open.values()],
-                "extra": self.extra}
+        data = {"chain": self.identity, "pending": [enc(p) for p in self.pending.values()],
+                "open": [enc(p) for p in self.open.values()], "extra": self.extra}
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
@@ -124,14 +170,62 @@ class PredictionBook:
             delay = p.horizon // 2 if self.reveal_delay is None else self.reveal_delay
             if now < p.t0 + delay and now < p.t0 + p.horizon - 1:
                 continue
-            del self.pending[eval_id]
+            self._reveal(p, report)
+
+    def _reveal(self, p: PendingPrediction, report: StepReport) -> bool:
+        del self.pending[p.eval_id]
+        try:
+            self.log.reveal(p)
+        except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
+            report.skipped.append(f"#{p.eval_id}: reveal refused ({exc})")
+            return False
+        self.open[p.eval_id] = p
+        report.revealed.append(p.eval_id)
+        return True
+
+    def reveal_closed(self, now: int, report: StepReport | None = None) -> StepReport:
+        """Reveal at once every prediction whose window no longer takes commits (`now >= t0`).
+
+        Why not the others: before `t0` other detectors may still commit to the window, and a revealed prediction
+        is theirs to copy. Why at once and not on the usual schedule: this is what a stopping (or restarting)
+        detector does, so that no entry is left hidden while nobody runs who could reveal it.
+        """
+        report = report or StepReport()
+        for p in sorted(self.pending.values(), key=lambda x: x.eval_id):
+            if now >= p.t0:
+                self._reveal(p, report)
+        self.save()
+        return report
+
+    def shutdown(self, now: int | None) -> ShutdownReport:
+        """Before stopping: resolve what is due, reveal every prediction that can be revealed, and report the rest.
+
+        `now` is chain time (None: the node could not be asked; nothing can be revealed then, and the report
+        says what that costs). Never raises: it runs on the way out, also after a failure."""
+        out = ShutdownReport()
+        if now is not None:
+            try:
+                out.revealed += self.settle_due(now).revealed
+            except Exception as exc:  # noqa: BLE001 - the node may be gone; what is left is reported below
+                out.failed.append(f"{type(exc).__name__}: {exc}")
+        for p in sorted(self.pending.values(), key=lambda x: x.eval_id):
+            if now is None or now < p.t0:
+                out.hidden.append(p)
+                continue
             try:
                 self.log.reveal(p)
-            except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
-                report.skipped.append(f"#{eval_id}: reveal refused ({exc})")
+            except Exception as exc:  # noqa: BLE001 - the node may be gone; the salt stays in the file
+                out.hidden.append(p)
+                out.failed.append(f"#{p.eval_id}: {type(exc).__name__}: {exc}")
                 continue
-            self.open[eval_id] = p
-            report.revealed.append(eval_id)
+            del self.pending[p.eval_id]
+            self.open[p.eval_id] = p
+            out.revealed.append(p.eval_id)
+        if now is None:
+            out.failed.append("the node did not answer")
+        out.awaiting_resolution = len(self.open)
+        self.save()
+        return out
 
     def _resolve_due(self, now: int, report: StepReport) -> None:
         for eval_id, p in sorted(self.open.items()):

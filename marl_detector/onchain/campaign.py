@@ -9,6 +9,7 @@ exactly the ones a detector committing at `t0` may use.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from marl_detector.onchain.posts import append_posts
 
 if TYPE_CHECKING:
     from marl_detector.settings import MarketSettings
+    from marl_detector.sim import EpisodeSpec
 
 WEEK = 7 * 86_400
 
@@ -73,11 +75,14 @@ def play_episode(
     speedup: float | None = None,
     sender: TimedSender | None = None,
     pause_s: int = 0,
+    after_launch: dict[int, Callable[[int], None]] | None = None,
 ) -> PlayedEpisode:
     """Simulate (via `simulate()`), then replay the episode on a new pool `ticker` starting at least `lead_s`
     seconds after the chain's current time (shifted by whole weeks), appending its posts to `feed` as chain time reaches them.
     `at_t0(t0)` runs when the replay reaches the episode's commit time (e.g. a live detector's `step`); with
-    `pause_s`, the market after `t0` is played that many seconds later, so `at_t0` may take chain time."""
+    `pause_s`, the market after `t0` is played that many seconds later, so `at_t0` may take chain time.
+    `after_launch[d](t)` runs `d` seconds after the pool's launch, with `t` that chain time (e.g. a requester
+    opening windows on a schedule that knows nothing of the episode)."""
     with recording_trades() as recorded:
         episode = simulate()
     rec: RecordedEpisode = recorded[-1]
@@ -100,19 +105,52 @@ def play_episode(
             at_t0(t0_episode + offset)
 
         hooks[t0_episode] = commit_hook
+    for delay, hook in sorted((after_launch or {}).items()):
+        t = rec.created_at + delay
+        previous_hook = hooks.get(t)
+
+        def scheduled(hook: Callable[[int], None] = hook, t: int = t, before: Callable[[], None] | None = previous_hook) -> None:
+            if before is not None:
+                before()
+            hook(t + offset)
+
+        hooks[t] = scheduled
     onchain = replay_episode(operator, market, ticker, rec, time_offset=offset, seed=seed, hooks=hooks,
                              speedup=speedup, sender=sender, pause=(t0_episode, pause_s) if pause_s else None)
     return PlayedEpisode(ticker, episode, onchain, offset, t0_episode + offset)
 
 
+def market_specs(settings: "MarketSettings", world, start: int = 0) -> list[tuple[EpisodeSpec, int]]:  # noqa: ANN001 - World
+    """The episodes `detect market` plays: (spec, simulator seed) for episodes `start .. start + settings.episodes`.
+
+    Kinds are cycled; campaigns cycle through every style (held-out ones included) with its typical behaviour and
+    a sybil cluster of the world's test partition. Why a function: the live benchmark plays exactly these.
+    """
+    from marl_detector.sim import STYLE_DEFAULTS, EpisodeSpec
+
+    styles = sorted(STYLE_DEFAULTS)
+    clusters = world.clusters_for("test")
+    out = []
+    for i in range(start, start + settings.episodes):
+        kind = settings.kinds[i % len(settings.kinds)]
+        style = styles[i % len(styles)] if kind == "campaign" else ""
+        spec = EpisodeSpec(f"live-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1,
+                           STYLE_DEFAULTS[style] if kind == "campaign" else None)
+        out.append((spec, settings.seed * 1000 + i))
+    return out
+
+
 def play_market(operator: ChainClient, market: Market, settings: "MarketSettings",
-                on_played: Callable[[PlayedEpisode], None] | None = None) -> list[PlayedEpisode]:
+                on_played: Callable[[PlayedEpisode], None] | None = None,
+                should_stop: Callable[[], bool] = lambda: False) -> list[PlayedEpisode]:
     """`detect market`: play `settings.episodes` simulated episodes of the given kinds (cycled) onto new pools
-    of `market`, their posts into `settings.posts`. The operator must be the market's deployer (it mints the
-    quote token the simulated traders spend)."""
+    of `market`, their posts into `settings.posts`, then let `settings.tail_s` of chain time pass with no trade
+    (paced like the trades), so windows opened during the last episode can settle. The operator must be the
+    market's deployer (it mints the quote token the simulated traders spend)."""
     from core.errors import ConfigError
     from marl_detector.calibration import calibrate
-    from marl_detector.sim import KINDS, STYLE_DEFAULTS, EpisodeSpec, simulate_episode
+    from marl_detector.onchain.accounts import mine_at
+    from marl_detector.sim import KINDS, simulate_episode
     from marl_detector.social import build_world
 
     unknown = [k for k in settings.kinds if k not in KINDS]
@@ -124,22 +162,25 @@ def play_market(operator: ChainClient, market: Market, settings: "MarketSettings
         raise ConfigError("the market operator must be the account that deployed the market (it mints the quote token)")
     calib = calibrate()
     world = build_world(settings.seed, calib)
-    styles = sorted(STYLE_DEFAULTS)
     sender = TimedSender(operator.w3)
     played: list[PlayedEpisode] = []
-    for i in range(settings.episodes):
-        kind = settings.kinds[i % len(settings.kinds)]
-        style = styles[i % len(styles)] if kind == "campaign" else ""
-        clusters = world.clusters_for("test")
-        spec = EpisodeSpec(f"live-{i}", kind, style, clusters[i % len(clusters)] if kind == "campaign" else -1,
-                           STYLE_DEFAULTS[style] if kind == "campaign" else None)
+    for spec, seed in market_specs(settings, world):
+        if should_stop():
+            return played
         ticker = f"SIM{len(market.pools)}"
         episode = play_episode(
-            operator, market, ticker,
-            lambda s=spec, k=i: simulate_episode(world, calib, s, seed=settings.seed * 1000 + k),
+            operator, market, ticker, lambda s=spec, k=seed: simulate_episode(world, calib, s, seed=k),
             settings.posts, seed=settings.seed, speedup=settings.speedup or None, sender=sender,
         )
         played.append(episode)
         if on_played is not None:
             on_played(episode)
+    if settings.tail_s and played:
+        end = chain_time(operator.w3) + settings.tail_s
+        if settings.speedup:
+            deadline = time.monotonic() + settings.tail_s / settings.speedup
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        if not should_stop():
+            mine_at(operator.w3, end)
     return played

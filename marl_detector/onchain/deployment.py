@@ -79,7 +79,8 @@ def deploy_market(
     manifest: Manifest | None = None,
     artifacts: dict[str, ContractArtifact] | None = None,
 ) -> tuple[Market, Manifest]:
-    """Deploy a quote token, one meme token + seeded pool per ticker, and an EvaluationLog.
+    """Deploy a quote token, one meme token + seeded pool per ticker (none: pools come later, e.g. from
+    `detect market`), and an EvaluationLog.
 
     Each pool is seeded by the deployer with `seed_quote` of Q at `seed_price_wad` (Q per T, WAD), which also
     starts its price oracle. `ledger` is the CapabilityLedger whose active, staked agents may commit (at least
@@ -88,7 +89,7 @@ def deploy_market(
     openers can log entries. Windows last at least `min_horizon` seconds and cost `window_fee` wei to open.
     Returns the market and the manifest extended with its contracts (a new manifest if none is given).
     """
-    if not tickers or len(set(tickers)) != len(tickers):
+    if len(set(tickers)) != len(tickers):
         raise ConfigError(f"need distinct tickers, got {tickers!r}")
     if seed_quote <= 0 or seed_price_wad <= 0:
         raise ConfigError("seed liquidity and price must be positive")
@@ -162,12 +163,47 @@ def discover_pools(client: ChainClient, market: Market, artifacts: dict[str, Con
         for address in client.call(market.factory.functions.getPools(offset, 100)):
             if Web3.to_checksum_address(address) in known:
                 continue
-            pool = client.contract(address, artifacts["ConstantProductPool"].abi, "ConstantProductPool")
-            token = client.contract(client.call(pool.functions.memeToken()), artifacts["MemeToken"].abi, "MemeToken")
-            ticker = client.call(token.functions.symbol())
-            market.pools[ticker] = MarketPool(ticker, token, pool)
-            added.append(market.pools[ticker])
+            added.append(bind_pool(client.w3, market, address, artifacts))
     return added
+
+
+def bind_pool(w3: Web3, market: Market, address: str, artifacts: dict[str, ContractArtifact] | None = None) -> MarketPool:
+    """Bind the factory pool at `address` and its meme token, and add it to `market.pools` under the token's symbol.
+
+    Why the factory check: `EvaluationLog` only scores pools its factory made, and a reader that followed any
+    address would fold foreign events into a pool's history. A second token with a symbol already in use is
+    keyed `SYMBOL@0xabcdef` (the feed's posts name tickers, so such pools get no posts of their own).
+    """
+    address = Web3.to_checksum_address(address)
+    for entry in market.pools.values():
+        if entry.pool.address == address:
+            return entry
+    if not market.factory.functions.isPool(address).call():
+        raise ConfigError(f"{address} is not a pool of the market's factory {market.factory.address}")
+    artifacts = artifacts or compile_contracts()
+    pool = w3.eth.contract(address=address, abi=artifacts["ConstantProductPool"].abi)
+    token = w3.eth.contract(address=Web3.to_checksum_address(pool.functions.memeToken().call()),
+                            abi=artifacts["MemeToken"].abi)
+    ticker = token.functions.symbol().call()
+    if ticker in market.pools:
+        ticker = f"{ticker}@{address[:8]}"
+    market.pools[ticker] = MarketPool(ticker, token, pool)
+    return market.pools[ticker]
+
+
+def resolve_pool(market: Market, name: str) -> MarketPool:
+    """A pool of the market named by its ticker or its address (refused with the market's pools listed).
+
+    Why both: people read tickers, logs and explorers show addresses; an address must be a factory pool.
+    """
+    if name in market.pools:
+        return market.pools[name]
+    if Web3.is_address(name):
+        try:
+            return market.pool_by_address(name)
+        except ConfigError:
+            return bind_pool(market.factory.w3, market, name)
+    raise ConfigError(f"no pool {name!r} in this market (pools: {', '.join(sorted(market.pools)) or 'none'})")
 
 
 def register_detector(contracts: "SymphonyContracts", name: str, *, stake: int | None = None,

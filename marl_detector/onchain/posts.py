@@ -6,6 +6,11 @@ them to chain would cost gas for nothing the contracts use. One JSON object per 
      "age_days": 12.5, "followers": 40, "following": 300, "follows": ["acct_3", ...]}
 `timestamp` is chain time (seconds); `follows` (optional) lists accounts the author follows. The reader tails
 the file from its last byte offset, so appending while the detector runs is safe.
+
+A malformed line is skipped and named (`PostFeed.rejected`, one line each: file, line number, why), never fatal:
+the feed is written by another process while the detector holds hidden commitments, and a detector that died on
+a bad line would leave them unrevealed (−15 each). A skipped post is in no observation, so no prediction is made
+from a half-read record.
 """
 
 from __future__ import annotations
@@ -47,9 +52,16 @@ def _parse(d: object, where: str) -> FeedPost:
         ts = int(d["timestamp"])
         account = AccountInfo(str(d["author"]), float(d.get("age_days", 365.0)), int(d.get("followers", 0)),
                               int(d.get("following", 0)))
-        follows = tuple(str(x) for x in d.get("follows", ()))
+        follows = d.get("follows", ())
+        if not isinstance(follows, (list, tuple)):
+            raise TypeError(f"follows must be a list, got {type(follows).__name__}")
+        follows = tuple(str(x) for x in follows)
     except (TypeError, ValueError) as exc:
         raise SymphonyError(f"{where}: bad field value ({exc})") from None
+    if not isinstance(d["text"], str) or not isinstance(d["ticker"], str) or not d["ticker"]:
+        raise SymphonyError(f"{where}: ticker and text must be strings")
+    if ts < 0 or account.age_days < 0 or account.followers < 0 or account.following < 0:
+        raise SymphonyError(f"{where}: timestamp, age_days, followers and following must not be negative")
     return FeedPost(str(d["ticker"]), PostRecord(ts, str(d["author"]), str(d["text"])), account, follows)
 
 
@@ -59,11 +71,18 @@ class PostFeed:
 
     path: Path
     posts: dict[str, list[FeedPost]] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)  # one line per skipped line, since the last take_rejected()
     _offset: int = 0
     _line: int = 0
 
+    def take_rejected(self) -> list[str]:
+        """The skipped lines reported since the last call."""
+        out, self.rejected = self.rejected, []
+        return out
+
     def poll(self) -> int:
-        """Read lines appended since the last poll; returns how many posts were added."""
+        """Read lines appended since the last poll; returns how many posts were added (bad lines are skipped
+        and named in `rejected`)."""
         path = Path(self.path)
         if not path.exists():
             return 0
@@ -80,12 +99,20 @@ class PostFeed:
                     continue
                 try:
                     data = json.loads(raw)
-                except json.JSONDecodeError as exc:
-                    raise SymphonyError(f"{path}:{self._line}: not valid JSON ({exc.msg})") from None
-                fp = _parse(data, f"{path}:{self._line}")
+                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    self._reject(f"{path}:{self._line}: not valid JSON ({getattr(exc, 'msg', exc)}); line skipped")
+                    continue
+                try:
+                    fp = _parse(data, f"{path}:{self._line}")
+                except SymphonyError as exc:
+                    self._reject(f"{exc}; line skipped")
+                    continue
                 self.posts.setdefault(fp.ticker, []).append(fp)
                 added += 1
         return added
+
+    def _reject(self, message: str) -> None:
+        self.rejected.append(message)
 
     def social(self, ticker: str, t_start: int, t0: int) -> SocialObservation:
         """Posts about `ticker` in `[t_start, t0)`, their authors and the follow edges among them."""

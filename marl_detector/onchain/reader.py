@@ -102,27 +102,44 @@ def summarize(obs: MarketObservation) -> MarketSummary:
 
 
 class MarketReader:
-    """Follows every pool of a market through one `EventStream` and keeps each pool's history."""
+    """Follows every pool of a market through one `EventStream` and keeps each pool's history.
+
+    With `follow_factory`, the stream also carries the factory's `PoolCreated` events: a pool launched after the
+    reader started is bound, its history caught up from the market's deploy block, and the stream widened to it
+    (`take_discovered()` says which). Why through the stream and not a `poolCount()` poll: the same durable,
+    reorg-aware delivery as the pools' own events, and no pool is missed between two polls.
+    """
 
     def __init__(self, w3: Web3, market: Market, *, consumer: str = "hideshill-reader", store: CheckpointStore | None = None,
-                 start_block: int | None = None, confirmations: int = 0) -> None:
+                 start_block: int | None = None, confirmations: int = 0, follow_factory: bool = False) -> None:
         self.w3 = w3
         self.market = market
+        self.consumer = consumer
+        self.follow_factory = follow_factory
+        self.confirmations = confirmations
+        self.start_block = market.deploy_block if start_block is None else start_block
         self.histories: dict[str, PoolHistory] = {}  # pool address -> history
         self._by_token: dict[str, PoolHistory] = {}
-        sources: list[EventSource] = []
+        self._discovered: list[MarketPool] = []
         for entry in market.pools.values():
             self._track(entry)
-            sources.append(EventSource(entry.pool.address, entry.pool.abi, ("Swap", "Sync")))
-            sources.append(EventSource(entry.token.address, entry.token.abi, ("Transfer",)))
         # A fresh in-memory store by default: the reader rebuilds its history from the market's deploy block.
-        self.stream = EventStream(
-            w3, consumer, sources, store or CheckpointStore(), start_block=market.deploy_block if start_block is None else start_block,
-            confirmations=confirmations,
-        )
+        self._store = store or CheckpointStore()
+        self.stream = self._stream(consumer, list(market.pools.values()))
         self._block_times: dict[int, int] = {}
         # Where each applied event's record went, so a reorg's `removed` replay can take it out again.
         self._applied: dict[tuple[str, int], tuple[list, object]] = {}
+
+    def _stream(self, consumer: str, pools: list[MarketPool], *, store: CheckpointStore | None = None,
+                factory: bool | None = None) -> EventStream:
+        sources: list[EventSource] = []
+        if self.follow_factory if factory is None else factory:
+            sources.append(EventSource(self.market.factory.address, self.market.factory.abi, ("PoolCreated",)))
+        for entry in pools:
+            sources.append(EventSource(entry.pool.address, entry.pool.abi, ("Swap", "Sync")))
+            sources.append(EventSource(entry.token.address, entry.token.abi, ("Transfer",)))
+        return EventStream(self.w3, consumer, sources, store or self._store, start_block=self.start_block,
+                           confirmations=self.confirmations)
 
     def _track(self, entry: MarketPool) -> None:
         history = PoolHistory(entry.ticker, entry.pool.address, entry.token.address)
@@ -133,7 +150,14 @@ class MarketReader:
         entry = self.market.pools.get(ticker)
         if entry is None:
             raise SymphonyError(f"no pool for ticker {ticker!r}")
+        if entry.pool.address not in self.histories:
+            raise SymphonyError(f"pool {ticker} is not followed by this reader yet (poll first)")
         return self.histories[entry.pool.address]
+
+    def take_discovered(self) -> list[MarketPool]:
+        """Pools discovered since the last call (launched after the reader started)."""
+        found, self._discovered = self._discovered, []
+        return found
 
     def _timestamp(self, block: int) -> int:
         ts = self._block_times.get(block)
@@ -147,16 +171,55 @@ class MarketReader:
         applied = 0
         head = self.w3.eth.block_number
         while True:
+            new_pools: list[MarketPool] = []
             for event in self.stream.poll():
                 if event.removed:
                     self._undo(event)
+                elif event.name == "PoolCreated":
+                    entry = self._pool_created(event)
+                    if entry is not None:
+                        new_pools.append(entry)
                 else:
-                    self._apply(event)
-                    applied += 1
+                    applied += self._apply(event)
                 self.stream.ack(event)
+            if new_pools:
+                applied += self._widen(new_pools)
             checkpoint = self.stream.store.checkpoint(self.stream.consumer)
             if checkpoint is None or checkpoint[0] >= head:
                 return applied
+
+    def _pool_created(self, event: ChainEvent) -> MarketPool | None:
+        """Bind a pool the factory just created (None: already followed)."""
+        from marl_detector.onchain.deployment import bind_pool
+
+        address = Web3.to_checksum_address(event.args["pool"])
+        if address in self.histories:
+            return None
+        entry = bind_pool(self.w3, self.market, address)
+        self._track(entry)
+        self._discovered.append(entry)
+        return entry
+
+    def _widen(self, pools: list[MarketPool]) -> int:
+        """Catch the new pools' history up from the start block, then follow them in the main stream.
+
+        The catch-up stream reads up to the head; the widened main stream resumes from its own checkpoint and
+        re-delivers the new pools' most recent events, which `_apply` recognises and skips.
+        """
+        catch_up = self._stream(f"{self.consumer}-catch-up", pools, store=CheckpointStore(), factory=False)
+        head = self.w3.eth.block_number
+        applied = 0
+        while True:
+            for event in catch_up.poll():
+                if not event.removed:
+                    applied += self._apply(event)
+                catch_up.ack(event)
+            checkpoint = catch_up.store.checkpoint(catch_up.consumer)
+            if checkpoint is None or checkpoint[0] >= head:
+                break
+        followed = [e for e in self.market.pools.values() if e.pool.address in self.histories]
+        self.stream = self._stream(self.consumer, followed)
+        return applied
 
     def _undo(self, event: ChainEvent) -> None:
         """Take back an event the chain abandoned (reorg); the stream then delivers the canonical ones."""
@@ -166,9 +229,10 @@ class MarketReader:
             target.remove(record)
             self._block_times.pop(event.block_number, None)
 
-    def _apply(self, event: ChainEvent) -> None:
+    def _apply(self, event: ChainEvent) -> int:
+        """Fold one event into its pool's history; 1 if it was new, 0 for a duplicate or a foreign event."""
         if event.key in self._applied:
-            return
+            return 0
         ts = self._timestamp(event.block_number)
         a = event.args
         if event.name == "Transfer":
@@ -186,6 +250,7 @@ class MarketReader:
             q, t = (amount_in, amount_out) if buy else (amount_out, amount_in)
             target, record = h.swaps, SwapRecord(ts, Web3.to_checksum_address(a["sender"]), buy, q, t, int(a["reserveQ"]), int(a["reserveT"]))
         else:
-            return
+            return 0
         target.append(record)
         self._applied[event.key] = (target, record)
+        return 1

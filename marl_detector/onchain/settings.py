@@ -15,15 +15,32 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
+from core.paths import PROJECT_ROOT
+
+#: The trained detector that ships with the repository (docs/hideshill.md, "The shipped detector").
+SHIPPED_DETECTOR = PROJECT_ROOT / "detectors" / "hideshill-grpo"
+
+
+def default_detector() -> Path | None:
+    """The shipped detector when the checkout has it, else None (the rule baseline).
+
+    Why a default at all: a new user's first `detect run` should watch with the detector the benchmark measured,
+    not with the transparent rule (kept as the named baseline `rule`), which misses campaigns run from aged accounts.
+    """
+    return SHIPPED_DETECTOR if (SHIPPED_DETECTOR / "detector.pt").exists() else None
+
 
 class LiveDetectorSettings(BaseModel):
     horizon_s: int = Field(14_400, gt=0, le=30 * 86_400, description="prediction horizon H (multiple of 4)")
     lookback_s: int = Field(14_400, gt=0, description="observed history before each commit")
     commit_every_s: int = Field(3_600, gt=0, description="chain seconds between two predictions on one pool")
     reveal_after_s: int | None = Field(None, ge=0, description="reveal delay after commit (default H/2)")
-    poll_interval_s: float = Field(1.0, gt=0)
+    poll_interval_s: float = Field(1.0, gt=0, description="wall seconds between two passes")
+    steps: int = Field(0, ge=0, description="stop after this many passes (0: until interrupted)")
     posts_path: Path | None = Field(None, description="JSONL social feed the simulator (or a crawler) appends to")
-    detector_path: Path | None = Field(None, description="trained detector (marl_detector.detector); None: rule-based")
+    detector_path: Path | None = Field(default_factory=default_detector,
+                                       description="trained detector folder, or `rule` for the rule baseline "
+                                                   "(default: the shipped detector; None: the rule)")
     state_path: Path | None = Field(None, description="where pending salts are kept across restarts")
     resolve_others: bool = Field(False, description="also resolve other detectors' due entries")
     answer_windows: bool = Field(True, description="commit a prediction to every open window of the market")

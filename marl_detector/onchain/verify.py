@@ -26,10 +26,10 @@ from core.errors import SymphonyError
 from marl_detector.committee.audit import audit_entry, is_committee_entry
 from marl_detector.onchain.deployment import Market
 from marl_detector.onchain.evaluation import Evaluation, EvaluationLogClient, Status, Window, commitment
-from marl_detector.outcome import Label, classify, score
+from marl_detector.outcome import SCORE_EXPIRED, Label, classify, score
 
 WAD = 10**18
-EXPIRED_SCORE = -15
+EXPIRED_SCORE = SCORE_EXPIRED
 INT128 = (-(2**127), 2**127 - 1)
 
 
@@ -205,6 +205,13 @@ class VerifyReport:
     pending: int = 0
     overdue: int = 0  # pending although their horizon has passed: anyone may resolve them (`symphony eval resolve`)
     committee: int = 0  # entries logging a Symphony vote, checked against it (when the core contracts are known)
+    rederived: int = 0  # settled entries whose status and score were re-derived from the logs
+    windows_rederived: int = 0  # windows whose base (and, once settled, outcome) was re-derived
+    from_block: int = 0  # the block range the logs were read from
+    to_block: int = 0
+    pools: int = 0
+    price_logs: int = 0  # Sync and Swap logs read
+    log_events: int = 0  # EvaluationLog events read
     mismatches: dict[int, list[str]] = field(default_factory=dict)
     window_mismatches: dict[int, list[str]] = field(default_factory=dict)
 
@@ -219,16 +226,19 @@ class VerifyReport:
         head += f", {self.pending} pending"
         head += f", {self.overdue} overdue)" if self.overdue else ")"
         head += f" in {self.windows} windows"
+        source = (f"re-derived {self.rederived} settled entries and {self.windows_rederived} windows from blocks "
+                  f"{self.from_block}-{self.to_block} ({self.price_logs} Sync/Swap logs of {self.pools} pools, "
+                  f"{self.log_events} EvaluationLog events)")
         if self.ok:
             votes = f"; {self.committee} committee verdicts match their votes" if self.committee else ""
-            return f"OK: {head}; every base, outcome and score re-derived from pool logs matches{votes}"
+            return f"OK: {head}; {source}: every base, outcome and score matches{votes}"
         n = len(self.mismatches) + len(self.window_mismatches)
-        return f"MISMATCH: {head}; {n} entries or windows disagree with the pool logs"
+        return f"MISMATCH: {head}; {source}: {n} entries or windows disagree with the pool logs"
 
 
-def _drain(w3: Web3, sources: list[EventSource], start_block: int) -> list[ChainEvent]:
+def _drain(w3: Web3, sources: list[EventSource], start_block: int, head: int) -> list[ChainEvent]:
+    """Every event of `sources` in blocks `start_block..head` (at least; the stream may read a little further)."""
     stream = EventStream(w3, "eval-verify", sources, CheckpointStore(), start_block=start_block)
-    head = w3.eth.block_number
     out: list[ChainEvent] = []
     while True:
         for event in stream.poll():
@@ -237,16 +247,18 @@ def _drain(w3: Web3, sources: list[EventSource], start_block: int) -> list[Chain
             stream.ack(event)
         checkpoint = stream.store.checkpoint("eval-verify")
         if checkpoint is None or checkpoint[0] >= head:
-            return out
+            return [e for e in out if e.block_number <= head]
 
 
-def price_paths(w3: Web3, market: Market) -> tuple[dict[str, PricePath], dict[str, list[Trade]]]:
-    """Every pool's price path from its Sync logs, and its swaps by payer from its Swap logs (pool address ->)."""
+def price_paths(w3: Web3, market: Market, head: int) -> tuple[dict[str, PricePath], dict[str, list[Trade]], int]:
+    """Every pool's price path from its Sync logs, and its swaps by payer from its Swap logs (pool address ->),
+    from the market's deploy block to `head`; and how many logs that was."""
     sources = [EventSource(p.pool.address, p.pool.abi, ("Sync", "Swap")) for p in market.pools.values()]
     paths: dict[str, PricePath] = {p.pool.address: PricePath() for p in market.pools.values()}
     trades: dict[str, list[Trade]] = {p.pool.address: [] for p in market.pools.values()}
     times: dict[int, int] = {}
-    for ev in _drain(w3, sources, market.deploy_block):
+    events = _drain(w3, sources, market.deploy_block, head)
+    for ev in events:
         if ev.block_number not in times:
             times[ev.block_number] = int(w3.eth.get_block(ev.block_number)["timestamp"])
         if ev.name == "Sync":
@@ -254,19 +266,20 @@ def price_paths(w3: Web3, market: Market) -> tuple[dict[str, PricePath], dict[st
         else:
             trades[ev.address].append(Trade(Web3.to_checksum_address(ev.args["sender"]), times[ev.block_number],
                                             (ev.block_number, ev.log_index)))
-    return paths, trades
+    return paths, trades, len(events)
 
 
-def _log_events(w3: Web3, market: Market):
-    """Windows as opened, reveals (with their log position), resolution and settlement positions, and each
-    window's committers, from the log's events."""
+def _log_events(w3: Web3, market: Market, head: int):
+    """Windows as opened, reveals (with their log position), resolution and settlement positions, each window's
+    committers, from the log's events; and how many events that was."""
     names = ("WindowOpened", "Revealed", "Resolved", "WindowSettled", "Committed")
     windows: dict[int, OpenedWindow] = {}
     revealed: dict[int, dict] = {}
     resolved: dict[int, tuple[int, int]] = {}
     settled: dict[int, tuple[int, int]] = {}
     committers: dict[int, list[str]] = {}
-    for ev in _drain(w3, [EventSource(market.log.address, market.log.abi, names)], market.deploy_block):
+    events = _drain(w3, [EventSource(market.log.address, market.log.abi, names)], market.deploy_block, head)
+    for ev in events:
         position = (ev.block_number, ev.log_index)
         if ev.name == "WindowOpened":
             at = int(w3.eth.get_block(ev.block_number)["timestamp"])
@@ -282,7 +295,7 @@ def _log_events(w3: Web3, market: Market):
             settled[int(ev.args["windowId"])] = position
         else:
             committers.setdefault(int(ev.args["windowId"]), []).append(Web3.to_checksum_address(ev.args["detector"]))
-    return windows, revealed, resolved, settled, committers
+    return windows, revealed, resolved, settled, committers, len(events)
 
 
 def window_tainted(w: OpenedWindow, r: Rederived, committers: list[str], trades: list[Trade],
@@ -296,10 +309,12 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
     """Check every window and entry of the market's EvaluationLog against the pools' logs; with the Symphony
     contracts, also check each committee entry against the vote it logs (`marl_detector.committee.audit`)."""
     w3 = client.client.w3
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    paths, trades = price_paths(w3, market)
-    opened, revealed, resolved, settled, committers = _log_events(w3, market)
-    report = VerifyReport()
+    latest = w3.eth.get_block("latest")
+    now, head = int(latest["timestamp"]), int(latest["number"])
+    paths, trades, n_price = price_paths(w3, market, head)
+    opened, revealed, resolved, settled, committers, n_log = _log_events(w3, market, head)
+    report = VerifyReport(from_block=market.deploy_block, to_block=head, pools=len(market.pools), price_logs=n_price,
+                          log_events=n_log)
     derived: dict[int, Rederived] = {}
     tainted: dict[int, bool] = {}
     for stored in client.windows():
@@ -317,6 +332,7 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
         except HistoryGap as exc:
             report.window_mismatches[w.id] = [f"window #{w.id}: {exc}"]
             continue
+        report.windows_rederived += 1
         tainted[w.id] = window_tainted(w, derived[w.id], committers.get(w.id, []), trades.get(w.pool, []),
                                        settled.get(w.id))
         bad = compare_window(stored, w, derived[w.id], tainted[w.id])
@@ -343,6 +359,7 @@ def verify_log(client: EvaluationLogClient, market: Market, contracts: SymphonyC
             continue
         bad = compare(e, opened[e.window_id], r, revealed.get(e.id), resolved.get(e.id), trades.get(e.pool, []),
                       tainted.get(e.window_id, False))
+        report.rederived += int(e.settled and r.due)
         if (e.window_id, e.detector) in seen:
             bad.append(f"a second entry of {e.detector} in window #{e.window_id}")
         seen.add((e.window_id, e.detector))

@@ -48,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = command(sub, "run", "watch the chain and a post feed, commit/reveal/resolve predictions")
     connection_options(run, signer=True)
     setting(run, "--posts", path="detector.live.posts_path", type=Path, help="JSONL post feed to tail")
-    setting(run, "--detector", path="detector.live.detector_path", type=Path, help="trained detector (none: rule-based)")
+    setting(run, "--detector", path="detector.live.detector_path", type=Path,
+            help="trained detector folder, or `rule` for the rule baseline")
     setting(run, "--horizon", path="detector.live.horizon_s", type=int, help="prediction horizon in seconds (multiple of 4)")
     setting(run, "--lookback", path="detector.live.lookback_s", type=int, help="history the detector sees, in seconds")
     setting(run, "--every", path="detector.live.commit_every_s", type=int,
@@ -59,11 +60,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flag(run, "--resolve-others", path="detector.live.resolve_others", help="also resolve other detectors' due entries")
     flag(run, "--open-windows", path="detector.live.open_windows",
          help="also open a window per pool every --every seconds (pays the fee; entries there carry no reputation)")
-    run.add_argument("--steps", type=int, default=0, help="stop after this many passes (0: until interrupted)")
+    setting(run, "--steps", path="detector.live.steps", type=int, help="stop after this many passes (0: until interrupted)")
     run.add_argument("--deploy-market", metavar="TICKERS", help="first deploy a market with these comma-separated tickers")
     run.set_defaults(func=_run)
 
-    market = command(sub, "market", "play simulated episodes onto a local chain as real swaps and write their posts to a feed")
+    demo = command(sub, "demo", "one command: anvil, market, organic traffic, news and a campaign, the live detector, "
+                                "resolution, verification, a table and a price chart")
+    setting(demo, "--kinds", path="detector.demo.kinds", type=csv, help="scenarios, one pool each (quiet, organic_hype, news, campaign)")
+    setting(demo, "--style", path="detector.demo.style", help="the campaign's style")
+    setting(demo, "--seed", path="detector.demo.seed", type=int, help="first seed tried per scenario")
+    setting(demo, "--out", path="detector.demo.out", type=Path, help="folder for demo.png, the feed, the manifest, the salts")
+    setting(demo, "--detector", path="detector.demo.detector_path", type=Path,
+            help="trained detector folder, or `rule` for the rule baseline")
+    demo.set_defaults(func=_demo)
+
+    market = command(sub, "market", "play simulated episodes onto a local chain as real swaps and write their posts to a feed "
+                                    "(deploys the market first if the manifest has none)")
     connection_options(market, signer=True)
     setting(market, "--posts", path="detector.market.posts", type=Path, help="JSONL feed to append the episodes' posts to")
     setting(market, "--episodes", path="detector.market.episodes", type=int, help="how many episodes to play")
@@ -71,13 +83,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help="episode kinds, cycled (campaign, news, quiet, organic_hype)")
     setting(market, "--seed", path="detector.market.seed", type=int, help="simulation seed")
     setting(market, "--speedup", path="detector.market.speedup", type=float, help="chain seconds per wall second (0: fastest)")
+    setting(market, "--tail", path="detector.market.tail_s", type=int,
+            help="chain seconds without trades after the last episode, so windows opened during it can settle")
     market.set_defaults(func=_market)
 
     agent = command(sub, "agent", "run a detector as a Symphony agent (bids on detection requests)")
     connection_options(agent, signer=True)
     setting(agent, "--name", path="detector.agent.name", help="agent name on the ledger")
     setting(agent, "--capability", path="detector.agent.capability", help="declared capability (embedded into its vector)")
-    setting(agent, "--detector", path="detector.agent.detector_path", type=Path, help="trained detector (none: rule-based)")
+    setting(agent, "--detector", path="detector.agent.detector_path", type=Path,
+            help="trained detector folder, or `rule` for the rule baseline")
     setting(agent, "--posts", path="detector.agent.posts_path", type=Path, help="JSONL post feed the detector reads")
     setting(agent, "--reveal-after", path="detector.agent.reveal_after_s", type=int,
             help="reveal own log entries this many seconds after committing (none: H/2)")
@@ -157,9 +172,10 @@ def _run(args: argparse.Namespace) -> int:
     from marl_detector.onchain.deployment import deploy_market
 
     cfg = config(args)
+    settings = cfg.detector.live
+    detector = load_live_detector(settings.detector_path)  # a bad model file is refused before anything is sent
     deployment = connect(cfg.chain, signer=True)
     client = deployment.client
-    settings = cfg.detector.live
     if settings.state_path is None:
         settings = settings.model_copy(
             update={"state_path": state_dir() / f"live-detector-{client.chain_id}-{client.address}.json"})
@@ -172,34 +188,87 @@ def _run(args: argparse.Namespace) -> int:
         print(f"deployed market {', '.join(tickers)}; EvaluationLog {market.log.address}")
     else:
         market = _market_of(deployment)
-    detector = load_live_detector(settings.detector_path)
     live = LiveDetector(client, market, detector, settings)
-    print(f"detector {client.address} watching {len(market.pools)} pools (model 0x{detector.model_hash.hex()[:16]}…)")
+    name = "rule baseline" if type(detector).__name__ == "RuleDetector" else str(settings.detector_path)
+    print(f"detector {client.address} ({name}, model 0x{detector.model_hash.hex()[:16]}…)")
+    pools = live.watched()
+    print(f"watching {len(pools)} pools" + (f": {', '.join(p.split()[0] for p in pools)}" if pools else "")
+          + f", and every pool the factory {market.factory.address} creates from now on", flush=True)
+    if live.restored:
+        print(f"restored {live.restored} unsettled predictions from {settings.state_path}", flush=True)
 
     def show(report) -> None:  # noqa: ANN001 - marl_detector.onchain.book.StepReport
+        for pool in report.discovered:
+            print(f"watching new pool {pool}", flush=True)
         for kind in ("committed", "revealed", "resolved"):
             for eval_id in getattr(report, kind):
                 print(f"{kind:<9} evaluation #{eval_id}", flush=True)
+        for line in report.skipped:
+            print(f"skipped   {line}", flush=True)
 
     with StopSignal() as stop:
-        live.run(stop, max_steps=args.steps or None, on_report=show)
+        try:
+            live.run(stop, max_steps=settings.steps or None, on_report=show)
+        finally:
+            _print_shutdown(live.shutdown(), settings.state_path)
     if stop.requested:
         print("stopped")
     return 0
 
 
+def _print_shutdown(done, state_path) -> None:  # noqa: ANN001 - ShutdownReport, Path
+    """One line for what was revealed, one for what could not be and what it will cost."""
+    if done.revealed:
+        print(f"revealed {len(done.revealed)} predictions before stopping: "
+              + ", ".join(f"#{i}" for i in done.revealed), flush=True)
+    if done.hidden:
+        ids = ", ".join(f"#{p.eval_id}" for p in done.hidden)
+        deadline = min(p.t0 + p.horizon for p in done.hidden)
+        why = "; ".join(done.failed) if done.failed else "their windows still take commits (revealing now would hand them to other detectors)"
+        print(f"NOT revealed: {ids} ({why}); they expire at {done.cost} points in total unless this detector is "
+              f"restarted with --state {state_path} before chain time {deadline}", flush=True)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from core.shutdown import StopSignal
+    from marl_detector.demo import format_demo, run_detect_demo
+
+    cfg = config(args)
+    with StopSignal() as stop:
+        result = run_detect_demo(cfg.detector.demo, cfg.chain, progress=lambda line: print(line, flush=True),
+                                 should_stop=lambda: stop.requested)
+    print()
+    for line in format_demo(result):
+        print(line)
+    return 0 if result.verify.ok else 1
+
+
 def _market(args: argparse.Namespace) -> int:
     from chain.connection import connect
+    from core.shutdown import StopSignal
     from marl_detector.onchain.campaign import play_market
+    from marl_detector.onchain.deployment import EVALUATION_LOG, deploy_market
 
     cfg = config(args)
     deployment = connect(cfg.chain, signer=True)
+    if EVALUATION_LOG in deployment.manifest.contracts:
+        market = _market_of(deployment)
+    else:  # the first `detect market` on a chain deploys the market, on the ledger of the manifest's core contracts
+        ledger = deployment.manifest.contracts.get("CapabilityLedger")
+        market, manifest = deploy_market(deployment.client, [], ledger=ledger.address if ledger else None,
+                                         manifest=deployment.manifest)
+        manifest.save(deployment.manifest_path)
+        print(f"deployed market: factory {market.factory.address}, EvaluationLog {market.log.address} "
+              f"(manifest {deployment.manifest_path})", flush=True)
 
     def show(played) -> None:  # noqa: ANN001 - PlayedEpisode
         print(f"{played.ticker}: {played.episode.spec.kind:<12} t0={played.t0} trades={len(played.market.executed)} "
               f"realised={played.episode.outcome.label.name}", flush=True)
 
-    play_market(deployment.client, _market_of(deployment), cfg.detector.market, on_played=show)
+    with StopSignal() as stop:
+        played = play_market(deployment.client, market, cfg.detector.market, on_played=show,
+                             should_stop=lambda: stop.requested)
+    print(f"played {len(played)} episodes" + (" (stopped)" if stop.requested else ""), flush=True)
     return 0
 
 

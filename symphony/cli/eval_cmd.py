@@ -16,6 +16,7 @@ import json
 from symphony.cli.options import command, config, connection_options
 
 MISMATCH_EXIT = 1
+OUTCOMES = ("manipulation", "discovery", "none", "pending")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     log = command(sub, "log", "list logged predictions and per-detector scores")
     connection_options(log)
-    log.add_argument("--detector", help="only this detector's entries")
+    log.add_argument("--detector", help="only this detector's entries (address)")
+    log.add_argument("--pool", help="only entries about this pool (ticker or factory pool address)")
+    log.add_argument("--outcome", choices=OUTCOMES, help="only settled entries with this realised outcome, or pending ones")
+    log.add_argument("--since", help="only windows starting at or after this time (unix seconds or ISO date, UTC)")
+    log.add_argument("--until", help="only windows starting before this time (unix seconds or ISO date, UTC)")
+    log.add_argument("--limit", type=int, default=50, help="entries per page (default 50)")
+    log.add_argument("--page", type=int, default=1, help="which page, from 1 (default 1)")
     log.add_argument("--json", action="store_true", help="machine-readable output")
     log.set_defaults(func=_log)
 
@@ -39,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     opener = command(sub, "open", "open a window on a pool for detectors to predict (pays the log's window fee)")
     connection_options(opener, signer=True)
-    opener.add_argument("ticker", help="the pool's meme token symbol")
+    opener.add_argument("ticker", help="the pool: its meme token symbol or its factory pool address")
     opener.add_argument("--horizon", type=int, default=14_400, help="window length in seconds (multiple of 4, >= the log's minimum)")
     opener.add_argument("--lead", type=int, default=600, help="the window starts this many seconds from now (<= H/4)")
     opener.set_defaults(func=_open)
@@ -55,25 +62,66 @@ def _bind(args: argparse.Namespace, *, signer: bool = False):
     return market, EvaluationLogClient(deployment.client, market.log), deployment
 
 
+def chain_time(value: str, option: str) -> int:
+    """Unix seconds, or an ISO 8601 date / date-time (UTC unless it says otherwise), as chain time."""
+    from datetime import datetime, timezone
+
+    from core.errors import ConfigError
+
+    if value.strip().lstrip("-").isdigit():
+        return int(value)
+    try:
+        when = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{option} is neither unix seconds nor an ISO date: {value!r}") from None
+    return int((when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp())
+
+
 def _log(args: argparse.Namespace) -> int:
     from web3 import Web3
 
     from core.errors import ConfigError
+    from marl_detector.onchain.deployment import resolve_pool
 
     if args.detector and not Web3.is_address(args.detector):
         raise ConfigError(f"--detector is not an address: {args.detector!r}")
+    if args.limit < 1 or args.page < 1:
+        raise ConfigError("--limit and --page must be at least 1")
+    since = chain_time(args.since, "--since") if args.since else None
+    until = chain_time(args.until, "--until") if args.until else None
     market, client, _ = _bind(args)
+    pool = resolve_pool(market, args.pool).pool.address if args.pool else None
     entries = client.all(args.detector)
+    total = len(entries)
+
+    def keep(e) -> bool:  # noqa: ANN001 - Evaluation
+        if pool is not None and e.pool != pool:
+            return False
+        if since is not None and e.t0 < since or until is not None and e.t0 >= until:
+            return False
+        if args.outcome == "pending":
+            return not e.settled
+        return args.outcome is None or (e.settled and e.outcome.name.lower() == args.outcome)
+
+    matched = [e for e in entries if keep(e)]
+    pages = max(1, -(-len(matched) // args.limit))
+    shown = matched[(args.page - 1) * args.limit: args.page * args.limit]
     tickers = {p.pool.address: t for t, p in market.pools.items()}
-    detectors = sorted({e.detector for e in entries})
+    detectors = sorted({e.detector for e in matched})
     stats = {d: client.stats(d) for d in detectors}
     if args.json:
-        rows = [{**e.to_json(), "ticker": tickers.get(e.pool)} for e in entries]
-        print(json.dumps({"evaluation_log": market.log.address, "entries": rows, "detectors": stats}, indent=1))
+        rows = [{**e.to_json(), "ticker": tickers.get(e.pool)} for e in shown]
+        print(json.dumps({"evaluation_log": market.log.address, "total": total, "matched": len(matched),
+                          "page": args.page, "pages": pages, "limit": args.limit, "entries": rows, "detectors": stats},
+                         indent=1))
         return 0
-    print(f"EvaluationLog {market.log.address}: {len(entries)} entries")
+    filters = [f"{name} {value}" for name, value in (("detector", args.detector), ("pool", args.pool),
+                                                     ("outcome", args.outcome), ("since", since), ("until", until))
+               if value is not None]
+    print(f"EvaluationLog {market.log.address}: {total} entries" + (f", {len(matched)} with {', '.join(filters)}" if filters else "")
+          + (f"; page {args.page} of {pages}" if len(matched) > args.limit or args.page > 1 else ""))
     print(f"{'id':>4} {'win':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
-    for e in entries:
+    for e in shown:
         hidden = e.status.name in ("COMMITTED", "EXPIRED", "VOIDED")  # never revealed (or void)
         pred = "?" if hidden else str(e.predicted)
         conf = "?" if hidden else str(e.confidence)
@@ -81,10 +129,15 @@ def _log(args: argparse.Namespace) -> int:
         print(f"{e.id:>4} {e.window_id:>4} {e.detector[:10] + '..':<12} {tickers.get(e.pool, e.pool[:8]):<8} {e.t0:>11} {e.horizon:>6} "
               f"{e.status.name:<9} {pred:>4} {conf:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
               f"{e.score if e.settled else '-':>5}")
+    if shown and len(shown) < len(matched):
+        print(f"entries {(args.page - 1) * args.limit + 1}-{(args.page - 1) * args.limit + len(shown)} of {len(matched)}"
+              + (f"; next: --page {args.page + 1}" if args.page < pages else ""))
+    elif not shown and matched:
+        print(f"page {args.page} is past the last page ({pages})")
     for d, s in stats.items():
         print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "
               f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} voided {s['voided']} "
-              f"tainted {s['tainted']} score {s['total_score']}")
+              f"tainted {s['tainted']} score {s['total_score']} (all its entries)")
     return 0
 
 
@@ -129,13 +182,13 @@ def _resolve(args: argparse.Namespace) -> int:
 def _open(args: argparse.Namespace) -> int:
     from core.errors import ConfigError
 
+    from marl_detector.onchain.deployment import resolve_pool
+
     market, client, _ = _bind(args, signer=True)
-    entry = market.pools.get(args.ticker)
-    if entry is None:
-        raise ConfigError(f"no pool for {args.ticker!r} in this market (pools: {', '.join(sorted(market.pools)) or 'none'})")
+    entry = resolve_pool(market, args.ticker)  # a ticker or address that is not a factory pool: one line, no window
     if args.horizon % 4 or args.horizon < client.min_horizon():
         raise ConfigError(f"--horizon must be a multiple of 4 and at least {client.min_horizon()} s, got {args.horizon}")
     w = client.open_window(entry.pool.address, args.horizon, lead=args.lead)
-    print(f"window #{w.id}: {args.ticker} from t0={w.t0} over {w.horizon} s, base {w.base} "
+    print(f"window #{w.id}: {entry.ticker} from t0={w.t0} over {w.horizon} s, base {w.base} "
           f"(fee {client.window_fee()} wei)")
     return 0

@@ -142,10 +142,22 @@ def test_post_feed_tails_validates_and_windows(tmp_path):
     assert [p.author for p in social.posts] == ["u1", "u2"]
     assert social.follows == [("u1", "u2")]
     assert social.accounts["u1"].age_days == 2.0
-    with path.open("a") as handle:
-        handle.write("not json\n")
-    with pytest.raises(SymphonyError, match=r"posts.jsonl:5: not valid JSON"):
-        feed.poll()
+    # Malformed lines are skipped, each named once with its line number, and the good ones around them kept.
+    with path.open("ab") as handle:
+        handle.write(b"not json\n")
+        handle.write(b'{"timestamp": 180, "ticker": "A", "author": "u5", "text": "fine"}\n')
+        handle.write(b'{"timestamp": "soon", "ticker": "A", "author": "u6", "text": "bad time"}\n')
+        handle.write(b'{"timestamp": 181, "author": "u7", "text": "no ticker"}\n')
+        handle.write(b'\xff\xfe{"timestamp": 182}\n')
+        handle.write(b'[1, 2]\n')
+        handle.write(b'{"timestamp": 183, "ticker": "A", "author": "u8", "text": "ok", "follows": "u1"}\n')
+    assert feed.poll() == 1
+    rejected = feed.take_rejected()
+    assert [r.split(": ", 1)[0] for r in rejected] == [f"{path}:{n}" for n in (5, 7, 8, 9, 10, 11)]
+    assert "not valid JSON" in rejected[0] and "bad field value" in rejected[1] and "lacks ticker" in rejected[2]
+    assert all(r.endswith("line skipped") for r in rejected)
+    assert feed.take_rejected() == [] and feed.poll() == 0, "each bad line is reported once"
+    assert [p.author for p in feed.social("A", 0, 10**6).posts] == ["u1", "u2", "u4", "u5"]
     with pytest.raises(SymphonyError, match="lacks ticker"):
         append_posts(path, [{"timestamp": 1, "author": "x", "text": "t"}])
 
