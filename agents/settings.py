@@ -6,6 +6,7 @@ section with the others, so every entry point (CLI, tests, Echo samplers) builds
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +28,9 @@ class LLMSettings(BaseModel):
 
     backend: BackendName = "transformers"
     model: str | None = None
+    # A LoRA adapter (peft folder, or a Symphony adapter file such as specialists/<name>/adapter.safetensors)
+    # served on top of `model`: how an agent runs a trained specialist (see docs/echo.md).
+    adapter: Path | None = None
     device: str = "auto"  # "auto" (cuda if available), "cpu", "cuda", "cuda:1"
     dtype: DTypeName = "auto"  # auto: float32 on CPU, bfloat16 on CUDA
     max_batch_size: int = Field(default=16, ge=1)  # rows per forward pass (transformers backend)

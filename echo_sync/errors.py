@@ -27,3 +27,11 @@ class RevokedPolicyVersion(UnknownPolicyVersion):
 
 class ControlAuthError(SymphonyError):
     """A control request to a sampler was not signed with the shared secret (or was stale or replayed)."""
+
+
+class AdapterMismatch(UnknownPolicyVersion):
+    """An adapter for another base model, of another shape, or corrupt: refused, the verified one stays loaded."""
+
+
+class OversizePolicy(UnknownPolicyVersion):
+    """A policy download larger than the sampler's cap: cut off before hashing, refused."""

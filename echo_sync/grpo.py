@@ -67,6 +67,19 @@ class LossParts:
     pg_loss: float
     kl: float
     clip_fraction: float
+    is_weight_mean: float = 1.0  # mean importance weight pi_prox / pi_behaviour after truncation (1: on-policy)
+    is_truncated_fraction: float = 0.0  # share of tokens whose weight hit the cap
+
+
+def importance_weights(prox_logp: torch.Tensor, behaviour_logp: torch.Tensor, cap: float) -> torch.Tensor:
+    """min(pi_prox / pi_behaviour, cap) per token, without gradient.
+
+    pi_prox is the trainer's policy when it consumes the rollout (the proximal policy of AReaL's decoupled PPO),
+    pi_behaviour the sampler's, which drew the tokens, possibly some versions earlier. Truncating at `cap`
+    (verl's truncated importance sampling, Ionides 2008) bounds the variance a very stale or very unlikely token
+    could add, at the price of a small bias.
+    """
+    return torch.exp(prox_logp.detach() - behaviour_logp.detach()).clamp(max=cap)
 
 
 def grpo_loss(
@@ -79,8 +92,14 @@ def grpo_loss(
     kl_beta: float = 0.0,
     aggregation: Literal["token", "sequence"] = "token",
     normaliser: float | None = None,
+    behaviour_logp: torch.Tensor | None = None,
+    is_cap: float = 2.0,
 ) -> LossParts:
-    """Clipped surrogate  -min(rho*A, clip(rho, 1-eps, 1+eps)*A) + beta*KL_k3, averaged over completion tokens.
+    """Clipped surrogate  -w * min(rho*A, clip(rho, 1-eps, 1+eps)*A) + beta*KL_k3, averaged over completion tokens.
+
+    rho = pi / pi_old. With `behaviour_logp` (the sampler's log-probs of the tokens it drew), `old_logp` is the
+    proximal policy and w = min(pi_old / pi_behaviour, is_cap) corrects for rollouts drawn by an older policy
+    (`importance_weights`); without it, w = 1 (the rollout is taken as on-policy).
 
     `aggregation="token"` averages over all completion tokens of the batch (DAPO style, long answers are not
     down-weighted); "sequence" averages within each sequence first (the original GRPO). `normaliser` replaces
@@ -90,6 +109,9 @@ def grpo_loss(
     ratio = torch.exp(logp - old_logp)
     adv = advantages.unsqueeze(1)
     surrogate = torch.minimum(ratio * adv, torch.clamp(ratio, 1 - clip_eps, 1 + clip_eps) * adv)
+    weight = importance_weights(old_logp, behaviour_logp, is_cap) if behaviour_logp is not None else None
+    if weight is not None:
+        surrogate = weight * surrogate
     per_token = -surrogate
     kl_tok = torch.zeros_like(logp)
     if ref_logp is not None and kl_beta > 0:
@@ -111,5 +133,11 @@ def grpo_loss(
     with torch.no_grad():
         pg = reduce(-surrogate).item()
         kl = reduce(kl_tok).item()
-        clip_frac = ((clipped * mask).sum() / mask.sum().clamp(min=1.0)).item()
-    return LossParts(loss, pg, kl, clip_frac)
+        active = (mask > 0).float()
+        clip_frac = ((clipped * active).sum() / active.sum().clamp(min=1.0)).item()
+        w_mean, w_trunc = 1.0, 0.0
+        if weight is not None:
+            w_mean = ((weight * active).sum() / active.sum().clamp(min=1.0)).item()
+            raw = torch.exp(old_logp.detach() - behaviour_logp.detach())  # type: ignore[union-attr]
+            w_trunc = (((raw > is_cap).float() * active).sum() / active.sum().clamp(min=1.0)).item()
+    return LossParts(loss, pg, kl, clip_frac, w_mean, w_trunc)

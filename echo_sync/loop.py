@@ -26,6 +26,8 @@ class LoopResult:
     wait_s: float = 0.0
     train_s: float = 0.0
     publish_s: float = 0.0
+    eval_s: float = 0.0
+    heldout: list[dict] = field(default_factory=list)  # {"step", "wall_s", "accuracy", "ci95", "correct", "n"}
     stopped_by_budget: bool = False
 
     def to_json(self) -> dict:
@@ -36,6 +38,8 @@ class LoopResult:
             "wait_s": self.wait_s,
             "train_s": self.train_s,
             "publish_s": self.publish_s,
+            "eval_s": self.eval_s,
+            "heldout": self.heldout,
             "stopped_by_budget": self.stopped_by_budget,
         }
 
@@ -59,22 +63,44 @@ def train(
     wall_budget_s: float | None = None,
     progress: Path | None = None,
     on_step: Callable[[StepStats, list], None] | None = None,
+    evaluate: Callable[[], dict] | None = None,
+    eval_every: int = 0,
 ) -> LoopResult:
     """Run up to `steps` GRPO steps. `source`/`publish` are used on rank 0 only (None elsewhere).
 
     `publish()` exports the current weights as the next version (None in co-located mode, which has nobody
-    to sync with and only counts versions).
+    to sync with and only counts versions). `evaluate()` (rank 0) measures held-out accuracy before the first
+    step, every `eval_every` steps and after the last; its time is kept out of the training clock (`wall_s`),
+    so modes are compared on training time only.
     """
     rank, world = trainer.rank, trainer.world_size
     result = LoopResult()
     version, sha = 0, ""
     t_start = time.perf_counter()
+
+    def clock() -> float:
+        return time.perf_counter() - t_start - result.eval_s
+
+    def measure(step: int) -> None:
+        if evaluate is None or rank != 0:
+            return
+        t0 = time.perf_counter()
+        record = {"step": step, "wall_s": clock(), **evaluate()}
+        result.eval_s += time.perf_counter() - t0
+        result.heldout.append(record)
+        if progress is not None:
+            with open(progress.with_name("heldout.jsonl"), "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+
+    measure(0)
+    t_start = time.perf_counter() - result.eval_s  # the clock starts after the first evaluation
     if rank == 0:
         version, sha = _publish(publish, result, version)  # v1 = the initial weights
+    done = 0
     for _ in range(steps):
         batch = None
         if rank == 0:
-            over = wall_budget_s is not None and time.perf_counter() - t_start >= wall_budget_s
+            over = wall_budget_s is not None and clock() >= wall_budget_s
             if over:
                 result.stopped_by_budget = True
             else:
@@ -86,13 +112,14 @@ def train(
         t0 = time.perf_counter()
         stats = trainer.step(batch)
         result.train_s += time.perf_counter() - t0
+        done += 1
         if rank == 0:
             consumed_at = version
             version, sha = _publish(publish, result, version)
             staleness = [consumed_at - g.policy_version for g in batch]
             record = {
                 **stats.to_json(),
-                "wall_s": time.perf_counter() - t_start,
+                "wall_s": clock(),
                 "trained_on_versions": sorted({g.policy_version for g in batch}),
                 "staleness": staleness,
                 "new_version": version,
@@ -105,7 +132,11 @@ def train(
                     handle.write(json.dumps(record) + "\n")
             if on_step is not None:
                 on_step(stats, batch)
-    result.wall_s = time.perf_counter() - t_start
+            if eval_every and done % eval_every == 0 and done < steps:
+                measure(done)
+    if rank == 0 and evaluate is not None and (not result.heldout or result.heldout[-1]["step"] != done):
+        measure(done)
+    result.wall_s = clock()
     if rank == 0 and source is not None:
         result.wait_s = source.wait_s
     return result

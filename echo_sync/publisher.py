@@ -39,7 +39,11 @@ class PolicyPublisher:
         self.current_version = registry.latest_version() if registry is not None else 0
 
     def uri(self, version: int) -> str:
-        return f"{self.base_url}/policies/{version}/{PolicyStore.FILE}"
+        """Where samplers fetch `version`; an adapter's URI names its base model (`#base=<sha256>`), so the
+        on-chain record binds the adapter to the model it adapts and a sampler on another model refuses it
+        before downloading a byte."""
+        uri = f"{self.base_url}/policies/{version}/{self.store.file_name}"
+        return f"{uri}#base={self.store.base_sha256}" if self.store.base_sha256 else uri
 
     def publish(self, model: torch.nn.Module) -> Published:
         version = self.current_version + 1

@@ -25,9 +25,16 @@ from pathlib import Path
 
 from agents.llm.base import LLMBackend, SamplingParams
 from core.errors import SymphonyError
-from echo_sync.errors import PolicyRollback, RevokedPolicyVersion, UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.errors import (
+    AdapterMismatch,
+    OversizePolicy,
+    PolicyRollback,
+    RevokedPolicyVersion,
+    UnknownPolicyVersion,
+    WeightHashMismatch,
+)
 from echo_sync.registry import PolicyRegistryClient
-from echo_sync.rollout import RolloutGroup, Sample
+from echo_sync.rollout import RolloutGroup
 from echo_sync.settings import SamplingSettings
 from echo_sync.tasks import TaskSet
 
@@ -64,9 +71,16 @@ class SamplerNode:
         sampling: SamplingSettings,
         group_size: int,
         cache_dir: Path,
+        *,
+        base_sha256: str | None = None,
+        max_bytes: int | None = None,
     ):
+        """`base_sha256` set: policy versions are LoRA adapters of the base model with that hash (the one this
+        backend serves); adapters for any other base model are refused. `max_bytes` caps a download (checked
+        before hashing: a huge or endless body is cut off, never read whole)."""
         self.sampler_id, self.backend, self.registry, self.tasks = sampler_id, backend, registry, tasks
         self.sampling, self.group_size = sampling, group_size
+        self.base_sha256, self.max_bytes = base_sha256, max_bytes
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.version: int | None = None  # None until verified weights are loaded: the node refuses to generate
@@ -94,12 +108,15 @@ class SamplerNode:
                 raise self._refuse(version, "revoked on chain", RevokedPolicyVersion)
             if self.version == version:
                 return
+            if self.base_sha256 is not None:
+                from echo_sync.adapters import base_hash_from_uri
+
+                claimed = base_hash_from_uri(record.uri)
+                if claimed != self.base_sha256:
+                    raise self._refuse(version, f"adapter for base model {str(claimed)[:16]}…, this sampler serves "
+                                                f"{self.base_sha256[:16]}…", AdapterMismatch)
             t0 = time.perf_counter()
-            try:
-                with urllib.request.urlopen(record.uri, timeout=300) as response:
-                    data = response.read()  # in memory: verified before a single byte touches disk or model
-            except (urllib.error.URLError, OSError) as exc:
-                raise SymphonyError(f"cannot download policy v{version} from {record.uri}: {exc}") from None
+            data = self._download(version, record.uri)
             t1 = time.perf_counter()
             got = hashlib.sha256(data).hexdigest()
             t2 = time.perf_counter()
@@ -117,9 +134,30 @@ class SamplerNode:
                 {"version": version, "download_s": t1 - t0, "verify_s": t2 - t1, "load_s": t3 - t2, "total_s": t3 - t0, "bytes": size}
             )
 
+    def _download(self, version: int, uri: str) -> bytes:
+        """The body at `uri`, refused (and counted) beyond `max_bytes` — by Content-Length or while reading."""
+        try:
+            with urllib.request.urlopen(uri.partition("#")[0], timeout=300) as response:
+                if self.max_bytes is not None:
+                    declared = response.headers.get("Content-Length")
+                    if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+                        raise self._refuse(version, f"download of {int(declared)} bytes exceeds the cap of "
+                                                    f"{self.max_bytes}", OversizePolicy)
+                    data = response.read(self.max_bytes + 1)
+                    if len(data) > self.max_bytes:
+                        raise self._refuse(version, f"download exceeds the cap of {self.max_bytes} bytes", OversizePolicy)
+                    return data
+                return response.read()  # in memory: verified before a single byte touches disk or model
+        except (urllib.error.URLError, OSError) as exc:
+            raise SymphonyError(f"cannot download policy v{version} from {uri}: {exc}") from None
+
     def _load(self, data: bytes, version: int) -> None:
-        """Swap the verified weights in: straight from memory when the backend can (TransformersBackend's
-        load_state_dict), else through a cache file and the interface's load_weights(path, version)."""
+        """Swap the verified weights in. Adapters: parsed and checked against this node's base model, written
+        as a peft folder, hot-swapped with `LLMBackend.load_adapter`. Full weights: straight from memory when
+        the backend can (TransformersBackend's load_state_dict), else through a cache file and load_weights."""
+        if self.base_sha256 is not None:
+            self._load_adapter(data, version)
+            return
         from_memory = getattr(self.backend, "load_state_dict", None)
         if callable(from_memory):
             from safetensors.torch import load
@@ -135,6 +173,29 @@ class SamplerNode:
         for old in self.cache_dir.glob("v*.safetensors"):
             if old != path:
                 old.unlink(missing_ok=True)
+
+    def _load_adapter(self, data: bytes, version: int) -> None:
+        import shutil
+
+        from echo_sync.adapters import AdapterError, read_adapter, write_peft_folder
+
+        try:
+            adapter = read_adapter(data)
+        except AdapterError as exc:
+            raise self._refuse(version, str(exc), AdapterMismatch) from None
+        if adapter.base_sha256 != self.base_sha256:
+            raise self._refuse(version, f"adapter metadata names base model {adapter.base_sha256[:16]}…", AdapterMismatch)
+        folder = self.cache_dir / f"v{version:06d}.adapter"
+        shutil.rmtree(folder, ignore_errors=True)
+        write_peft_folder(adapter, folder)
+        try:
+            self.backend.load_adapter(folder, version)  # checks everything before touching the served adapter
+        except SymphonyError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise self._refuse(version, f"adapter does not fit this model: {exc}", AdapterMismatch) from None
+        for old in self.cache_dir.glob("v*.adapter"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
 
     def catch_up(self) -> int | None:
         """Load the newest non-revoked version if ours is older; notice when ours was revoked. Returns the
@@ -159,15 +220,14 @@ class SamplerNode:
                 max_new_tokens=self.sampling.max_new_tokens,
                 temperature=self.sampling.temperature,
                 top_p=self.sampling.top_p,
-                n=self.group_size,
+                logprobs=True,
             )
             t0 = time.perf_counter()
-            result = self.backend.generate([self.tasks.conversation(i) for i in task_indices], params)
+            rollouts = self.tasks.rollouts(self.backend, task_indices, params, self.group_size)
             elapsed = time.perf_counter() - t0
             self.stats.generate_s += elapsed
         groups = []
-        for index, completions in zip(task_indices, result.completions):
-            samples = tuple(Sample(c.text, tuple(c.token_ids), c.finish_reason) for c in completions)
+        for index, samples in zip(task_indices, rollouts):
             groups.append(RolloutGroup(index, version, sha, self.sampler_id, samples, generation_s=elapsed / len(task_indices)))
         self.stats.groups += len(groups)
         self.stats.samples += sum(len(g.samples) for g in groups)

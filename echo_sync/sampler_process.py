@@ -19,13 +19,19 @@ def build_node(spec: SamplerSpec):
     from chain.client import ChainClient
     from echo_sync.registry import PolicyRegistryClient
     from echo_sync.sampler_node import SamplerNode
-    from echo_sync.tasks import TaskSet
+    from echo_sync.tasks import make_tasks
 
     s = spec.settings
     backend = TransformersBackend(spec.model_path, device="cpu" if not _cuda() else "auto", max_batch_size=64)
     registry = PolicyRegistryClient(ChainClient(spec.rpc_url), spec.registry_address)  # read-only: no key
-    tasks = TaskSet(s.tasks.datasets, s.tasks.seed, s.tasks.size, s.tasks.format_weight)
-    return SamplerNode(spec.sampler_id, backend, registry, tasks, s.sampling, s.grpo.group_size, Path(spec.cache_dir))
+    tasks = make_tasks(s.tasks)
+    base = None
+    if s.policy == "lora":
+        from echo_sync.adapters import base_model_hash
+
+        base = base_model_hash(spec.model_path)
+    return SamplerNode(spec.sampler_id, backend, registry, tasks, s.sampling, s.grpo.group_size, Path(spec.cache_dir),
+                       base_sha256=base, max_bytes=s.lora.max_bytes if base else None)
 
 
 def run_sampler(spec: SamplerSpec) -> None:
@@ -33,6 +39,10 @@ def run_sampler(spec: SamplerSpec) -> None:
     from echo_sync.sampler_service import serve
 
     setup_process(spec.settings.torch_threads, spec.cpu)
+    import torch
+    import zlib
+
+    torch.manual_seed(spec.settings.tasks.seed + zlib.crc32(spec.sampler_id.encode()))  # distinct, reproducible streams
     node = build_node(spec)
     try:
         node.catch_up()  # a (re)started node loads the newest published version before serving

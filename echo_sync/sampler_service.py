@@ -4,7 +4,8 @@ Routes
   POST /generate {"version": v, "tasks": [i, ...]}   sequential pull (the control API): refresh to v first, then
                                                     generate. Signed with $ECHO_CONTROL_SECRET (echo_sync.control)
                                                     or refused: 401 bad/missing signature, 403 no secret configured;
-                                                    409 rollback / bad_hash, 410 revoked, 404 unknown version
+                                                    409 rollback / bad_hash / bad_adapter, 413 oversize,
+                                                    410 revoked, 404 unknown version
   GET  /health                                      sampler id and the loaded version/hash
   GET  /stats                                       busy/sync times and counters (for idle fractions)
 
@@ -25,7 +26,15 @@ from aiohttp import web
 from core.errors import SymphonyError
 from core.http import start_site
 from echo_sync.control import ControlVerifier, secret_from_env
-from echo_sync.errors import ControlAuthError, PolicyRollback, RevokedPolicyVersion, UnknownPolicyVersion, WeightHashMismatch
+from echo_sync.errors import (
+    AdapterMismatch,
+    ControlAuthError,
+    OversizePolicy,
+    PolicyRollback,
+    RevokedPolicyVersion,
+    UnknownPolicyVersion,
+    WeightHashMismatch,
+)
 from echo_sync.sampler_node import SamplerNode
 
 log = logging.getLogger("echo.sampler")
@@ -62,6 +71,10 @@ def sampler_app(node: SamplerNode, control: ControlVerifier | None = None) -> we
             return web.json_response({"error": "bad_hash", "detail": str(exc)}, status=409)
         except PolicyRollback as exc:
             return web.json_response({"error": "rollback", "detail": str(exc)}, status=409)
+        except AdapterMismatch as exc:
+            return web.json_response({"error": "bad_adapter", "detail": str(exc)}, status=409)
+        except OversizePolicy as exc:
+            return web.json_response({"error": "oversize", "detail": str(exc)}, status=413)
         except RevokedPolicyVersion as exc:
             return web.json_response({"error": "revoked", "detail": str(exc)}, status=410)
         except UnknownPolicyVersion as exc:
@@ -92,7 +105,7 @@ async def push_loop(node: SamplerNode, trainer_url: str, tasks_per_request: int,
         while True:
             try:
                 await loop.run_in_executor(None, node.catch_up)
-            except (WeightHashMismatch, RevokedPolicyVersion) as exc:
+            except (WeightHashMismatch, RevokedPolicyVersion, AdapterMismatch, OversizePolicy) as exc:
                 log.warning("%s: %s", node.sampler_id, exc)  # keep the verified version we have
             except SymphonyError as exc:  # weights server or chain unreachable: retry, give up after give_up_s
                 now = time.monotonic()

@@ -28,6 +28,18 @@ class GRPOSettings(BaseModel):
     loss_aggregation: Literal["token", "sequence"] = "token"
     max_grad_norm: float = Field(1.0, gt=0)
     micro_batch_size: int = Field(8, ge=1, description="sequences per forward/backward pass")
+    is_cap: float = Field(
+        2.0, ge=1.0, description="truncation C of the importance weight min(pi_trainer/pi_sampler, C) that corrects "
+        "stale rollouts (AReaL's decoupled objective, verl's truncated IS)")
+
+
+class LoRASettings(BaseModel):
+    """The adapter a policy version is (policy "lora"): small enough to sync in milliseconds."""
+
+    rank: int = Field(8, ge=1, le=256)
+    alpha: float = Field(16.0, gt=0)
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")  # 3.7 MB for SmolLM2-135M at rank 8
+    max_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="samplers refuse adapter downloads larger than this")
 
 
 class SamplingSettings(BaseModel):
@@ -36,7 +48,18 @@ class SamplingSettings(BaseModel):
     top_p: float = Field(1.0, gt=0, le=1)
 
 
+Tool = Literal["calculator", "calculator_schema"]
+
+
 class TaskSettings(BaseModel):
+    """Text rollouts (one turn, reasoning-gym `datasets`) unless `family` is set: then every rollout is a tool
+    episode on that agents.datasets family (train seed SEEDS["echo_train"], held-out SEEDS["echo_heldout"])."""
+
+    family: str | None = Field(None, description="agents.datasets family for tool-using rollouts, e.g. basic_arithmetic")
+    tool: Tool = Field("calculator_schema", description="calculator (grounded in the question) or calculator_schema "
+                       "(the tool's input schema only)")
+    heldout_every: int = Field(0, ge=0, description="held-out accuracy every N optimiser steps (0: only before/after)")
+    heldout_size: int = Field(0, ge=0, description="held-out questions (tool rollouts only; 0: no held-out evaluation)")
     datasets: tuple[str, ...] = ("chain_sum", "basic_arithmetic")
     seed: int = 1234
     size: int = Field(1000, ge=1, description="distinct tasks per dataset; the stream cycles through them")
@@ -47,6 +70,8 @@ class EchoSettings(BaseModel):
     """Everything one Echo run needs, apart from chain endpoints and keys (never stored in settings files)."""
 
     mode: Mode = "async"
+    policy: Literal["lora", "full"] = Field("lora", description="a policy version is a LoRA adapter (default) or "
+                                            "the full weights")
     model_path: str | None = Field(None, description="HF model folder; None = agents.llm.models.default_model_path()")
     steps: int = Field(4, ge=1)
     trainers: int = Field(1, ge=1, description="data-parallel trainer processes (torch.distributed)")
@@ -64,6 +89,7 @@ class EchoSettings(BaseModel):
     torch_threads: int = Field(1, ge=1)
     pin_cpus: bool = Field(False, description="pin each process to one core (os.sched_setaffinity), round robin")
     grpo: GRPOSettings = GRPOSettings()
+    lora: LoRASettings = LoRASettings()
     sampling: SamplingSettings = SamplingSettings()
     tasks: TaskSettings = TaskSettings()
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from agents.llm.base import LLMBackend, SamplingParams
 from echo_sync.errors import NoSamplersLeft
 from echo_sync.replay_buffer import ReplayBuffer
-from echo_sync.rollout import RolloutGroup, Sample
+from echo_sync.rollout import RolloutGroup
 from echo_sync.settings import SamplingSettings
 from echo_sync.task_stream import TaskStream
 from echo_sync.tasks import TaskSet
@@ -125,13 +125,10 @@ class ColocatedSource(BatchSource):
         indices = self.stream.take(n)
         params = SamplingParams(
             max_new_tokens=self.sampling.max_new_tokens, temperature=self.sampling.temperature,
-            top_p=self.sampling.top_p, n=self.group_size,
+            top_p=self.sampling.top_p, logprobs=True,
         )
-        result = self.backend.generate([self.tasks.conversation(i) for i in indices], params)
-        groups = [
-            RolloutGroup(i, version, "", "colocated", tuple(Sample(c.text, tuple(c.token_ids), c.finish_reason) for c in comps))
-            for i, comps in zip(indices, result.completions)
-        ]
+        rollouts = self.tasks.rollouts(self.backend, indices, params, self.group_size)
+        groups = [RolloutGroup(i, version, "", "colocated", samples) for i, samples in zip(indices, rollouts)]
         elapsed = time.perf_counter() - t0
         self.generate_s += elapsed
         self.wait_s += elapsed

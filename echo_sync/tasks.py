@@ -15,8 +15,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from typing import TYPE_CHECKING, Sequence
+
 from core.errors import ConfigError
 from tools.answers import extract_answer
+
+if TYPE_CHECKING:
+    from agents.llm.base import LLMBackend, SamplingParams
+    from echo_sync.rollout import Sample
+    from echo_sync.settings import TaskSettings
 
 CPU_DATASETS = ("chain_sum", "basic_arithmetic")
 LARGE_MODEL_DATASETS = ("knights_knaves", "sokoban")
@@ -81,3 +88,29 @@ class TaskSet:
             return 0.0
         score = float(self._datasets[task.dataset].score_answer(answer=answer, entry=task.entry) or 0.0)
         return score + self.format_weight
+
+    def rollouts(self, backend: "LLMBackend", indices: Sequence[int], params: "SamplingParams", group_size: int) -> list[tuple["Sample", ...]]:
+        """One-turn rollouts: `group_size` completions per task in one batched call, with their log-probs."""
+        import dataclasses
+
+        from echo_sync.rollout import Sample, Turn
+
+        conversations = [self.conversation(i) for i in indices]
+        result = backend.generate(conversations, dataclasses.replace(params, n=group_size, logprobs=True))
+        return [
+            tuple(Sample(c.text, tuple(c.token_ids), c.finish_reason, tuple(conv),
+                         (Turn(len(conv), tuple(c.token_ids), tuple(c.logprobs), None, c.finish_reason),)) for c in comps)
+            for conv, comps in zip(conversations, result.completions)
+        ]
+
+
+def make_tasks(settings: "TaskSettings", split: str = "train"):  # noqa: ANN201 - TaskSet | ToolTaskSet
+    """The task set a run trains on (or its held-out split): tool episodes when `settings.family` is set."""
+    if settings.family is not None:
+        from echo_sync.tool_tasks import ToolTaskSet
+
+        size = settings.size if split == "train" else max(settings.heldout_size, 1)
+        return ToolTaskSet(settings.family, settings.tool, size, split)
+    if split != "train":
+        raise ConfigError("held-out evaluation needs tool tasks (tasks.family)")
+    return TaskSet(settings.datasets, settings.seed, settings.size, settings.format_weight)

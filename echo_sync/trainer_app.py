@@ -2,6 +2,7 @@
 
 Routes
   GET  /policies/{version}/model.safetensors   weights of a published version (404 otherwise, 410 once revoked)
+  GET  /policies/{version}/adapter.safetensors the same for LoRA policy versions
   GET  /tasks?n=K                              K task indices for a sampler ([] while the buffer is full), plus {"stop": bool}
   POST /rollouts  {"groups": [...]}            push rollout groups; per-group verdicts, plus {"stop": bool}
   GET  /status                                 current version, buffer depth and counters
@@ -29,6 +30,7 @@ class TrainerEndpoint:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/policies/{version}/model.safetensors", self._weights)
+        app.router.add_get("/policies/{version}/adapter.safetensors", self._weights)
         app.router.add_get("/status", self._status)
         if self.buffer is not None and self.stream is not None:
             app.router.add_get("/tasks", self._tasks)
@@ -42,7 +44,7 @@ class TrainerEndpoint:
             raise web.HTTPBadRequest(text="version must be an integer") from None
         if self.publisher.is_revoked(version):
             raise web.HTTPGone(text=f"policy version {version} was revoked")
-        if self.publisher.sha_of(version) is None:
+        if self.publisher.sha_of(version) is None or request.path.rsplit("/", 1)[-1] != self.publisher.store.file_name:
             raise web.HTTPNotFound(text=f"policy version {version} was not published")
         return web.FileResponse(self.publisher.store.path(version))
 

@@ -20,10 +20,13 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=Non
     from echo_sync.runtime import setup_process
 
     setup_process(spec.settings.torch_threads, spec.cpu)
+    import torch
     import torch.distributed as dist
 
+    torch.manual_seed(spec.settings.tasks.seed)  # reproducible sampling in co-located mode, LoRA init everywhere
+
     from echo_sync.loop import train
-    from echo_sync.tasks import TaskSet
+    from echo_sync.tasks import make_tasks
     from echo_sync.trainer import GRPOTrainer, load_causal_lm
 
     s = spec.settings
@@ -34,28 +37,43 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=Non
         dist.init_process_group(
             backend_name, init_method=f"tcp://127.0.0.1:{spec.master_port}", rank=spec.rank, world_size=spec.world_size
         )
-    tasks = TaskSet(s.tasks.datasets, s.tasks.seed, s.tasks.size, s.tasks.format_weight)
+    tasks = make_tasks(s.tasks)
     closers: list = []
-    source = publish = None
+    source = publish = evaluate = None
     endpoint = None
     try:
         backend = None
-        if spec.rank == 0 and s.mode == "colocated":
+        if spec.rank == 0:
+            # Rank 0 trains the model of a generating backend: co-located mode samples with it, every mode
+            # measures held-out accuracy with it (the same tool rollout, greedy).
             from agents.llm.transformers_backend import TransformersBackend
 
             backend = TransformersBackend(spec.model_path, device="cpu", dtype="float32")
             model, tokenizer = backend.model, backend.tokenizer
         else:
             model, tokenizer = load_causal_lm(spec.model_path)
-        trainer = GRPOTrainer(model, tokenizer, s.grpo, tasks, spec.rank, spec.world_size)
+        if s.policy == "lora":
+            from echo_sync.adapters import apply_lora
+
+            model = apply_lora(model, s.lora)
+            if backend is not None:
+                backend.model = model
+        trainer = GRPOTrainer(model, tokenizer, s.grpo, tasks, spec.rank, spec.world_size, s.sampling.temperature)
         if spec.rank == 0:
             source, publish, endpoint, closers = _rank0_plumbing(spec, tasks, backend, trainer, publisher_key)
+            if s.tasks.family is not None and s.tasks.heldout_size > 0:
+                evaluate = heldout_evaluator(backend, s)
         result = train(
             trainer, source, publish, s.steps, s.grpo.groups_per_step, s.wall_budget_s,
             progress=run_dir / "progress.jsonl" if spec.rank == 0 else None, on_step=on_step,
+            evaluate=evaluate, eval_every=s.tasks.heldout_every,
         )
         if spec.rank != 0:
             return None
+        if s.policy == "lora":  # the run's result as one file (train_specialists ships it)
+            from echo_sync.adapters import base_model_hash, write_adapter
+
+            write_adapter(trainer.model, run_dir / "final" / "adapter.safetensors", base_model_hash(spec.model_path))
         summary = {
             "mode": s.mode,
             "model_path": spec.model_path,
@@ -81,6 +99,21 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=Non
             dist.destroy_process_group()
 
 
+def heldout_evaluator(backend, s):  # noqa: ANN001, ANN201 - (TransformersBackend, EchoSettings) -> callable
+    """Held-out accuracy of the backend's current policy: questions never trained on, greedy, 95 % Wilson."""
+    from core.stats import wilson
+    from echo_sync.tasks import make_tasks
+    from echo_sync.tool_tasks import heldout_accuracy
+
+    heldout = make_tasks(s.tasks, split="heldout")
+
+    def evaluate() -> dict:
+        correct, n = heldout_accuracy(backend, heldout, s.tasks.heldout_size, s.sampling.max_new_tokens)
+        return {"correct": correct, "n": n, "accuracy": correct / n, "ci95": list(wilson(correct, n))}
+
+    return evaluate
+
+
 def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: str | None):
     """Batch source, publish callable, HTTP endpoint and clean-up callbacks for rank 0."""
     from chain.client import ChainClient
@@ -102,7 +135,12 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
         raise ConfigError(f"mode {s.mode!r} needs rpc_url, registry_address and the publisher key (env {PUBLISHER_KEY_ENV})")
     registry = PolicyRegistryClient(ChainClient(spec.rpc_url, publisher_key), spec.registry_address)
     # Samplers may still fetch a version up to max_staleness behind the newest (plus one being published).
-    store = PolicyStore(Path(spec.run_dir) / "policies", keep=max(s.keep_versions, s.max_staleness + 2))
+    base = None
+    if s.policy == "lora":
+        from echo_sync.adapters import base_model_hash
+
+        base = base_model_hash(spec.model_path)
+    store = PolicyStore(Path(spec.run_dir) / "policies", keep=max(s.keep_versions, s.max_staleness + 2), base_sha256=base)
     publisher = PolicyPublisher(store, registry, "http://placeholder")
     buffer = None
     if s.mode == "async":

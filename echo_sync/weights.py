@@ -32,24 +32,39 @@ class PolicyStore:
     """
 
     FILE = "model.safetensors"
+    ADAPTER_FILE = "adapter.safetensors"
 
-    def __init__(self, root: Path, keep: int | None = None):
+    def __init__(self, root: Path, keep: int | None = None, *, base_sha256: str | None = None):
+        """`base_sha256` set: versions are LoRA adapters of that base model (echo_sync.adapters), else full weights."""
         if keep is not None and keep < 1:
             raise ValueError(f"keep must be at least 1, got {keep}")
         self.root = Path(root)
         self.keep = keep
+        self.base_sha256 = base_sha256
         self.root.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def file_name(self) -> str:
+        return self.ADAPTER_FILE if self.base_sha256 else self.FILE
 
     def path(self, version: int) -> Path:
         if version < 0:
             raise ValueError(f"policy versions are non-negative, got {version}")
-        return self.root / f"v{version:06d}" / self.FILE
+        return self.root / f"v{version:06d}" / self.file_name
 
     def write(self, model: torch.nn.Module, version: int) -> tuple[Path, str]:
-        """Save `model`'s weights as `version`; returns (path, sha256 hex)."""
+        """Save `model`'s weights (or its adapter) as `version`; returns (path, sha256 hex)."""
         from safetensors.torch import save_model
 
         dest = self.path(version)
+        if self.base_sha256:
+            from echo_sync.adapters import write_adapter
+
+            write_adapter(model, dest, self.base_sha256)
+            sha = sha256_file(dest)
+            if self.keep is not None:
+                self._prune(version - self.keep)
+            return dest, sha
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".tmp")
         os.close(fd)
@@ -69,7 +84,7 @@ class PolicyStore:
         """Delete the files of versions <= `up_to`."""
         for folder in self.root.glob("v[0-9]*"):
             if folder.is_dir() and folder.name[1:].isdigit() and int(folder.name[1:]) <= up_to:
-                (folder / self.FILE).unlink(missing_ok=True)
+                (folder / self.file_name).unlink(missing_ok=True)
                 try:
                     folder.rmdir()
                 except OSError:  # something else lives there: leave it

@@ -1,13 +1,24 @@
-"""Benchmark: co-located vs sequential (pull) vs async (push-pull) Echo on the same model, tasks and budget.
+#!/usr/bin/env python
+"""Benchmark: does Echo learn, and do decoupled swarms match a co-located trainer at equal optimiser steps?
 
-Each mode gets the same wall-clock training budget (the trainer's loop; process start-up, anvil and model
-loading are excluded), the same GRPO settings and the same task stream. On this 2-core box: 1 trainer rank
-and 2 samplers, one torch thread per process, trainer pinned to core 0 and samplers to core 1
-(os.sched_setaffinity); co-located is one process on one core. Prints a table, writes
-results/bench_echo.json and results/echo_reward_curves.png.
+One run, one recipe (echo_sync.recipes: SmolLM2-135M-Instruct + a rank-8 LoRA adapter, GRPO on tool-using rollouts
+— constrained calculator call, the calculator's real result, constrained answer — same seed, task stream and
+held-out questions for every mode):
+1. specialists: held-out accuracy before -> after with 95 % Wilson intervals, from specialists/manifest.json
+   (written by scripts/train_specialists.py, whose co-located training run uses this same recipe);
+2. parity: co-located vs sequential (pull) vs async (push-pull) for --steps optimiser steps each: final reward
+   (mean of the last 20 steps) and held-out accuracy after, relative to co-located (Echo's claim: within 5 %),
+   training wall time (held-out evaluations excluded), throughput async / co-located, weight sync per version
+   (export + chain + download + sha256 + hot-swap), staleness histogram, drops/requeues/refusals, zero-variance
+   group share, clip fraction and importance weights.
+Prints a table, writes results/bench_echo.json and results/echo_learning_curves.png (reward and held-out accuracy
+against steps and against wall time, per mode).
 
-    .venv/bin/python scripts/bench_echo.py                   # SmolLM2-135M-Instruct and the tiny model
-    .venv/bin/python scripts/bench_echo.py --models tiny --budget-tiny 20
+    .venv/bin/python scripts/bench_echo.py                                   # all three modes, 100 steps each
+    .venv/bin/python scripts/bench_echo.py --reuse colocated=build/specialists/arithmetic-calculator
+
+`--reuse MODE=RUN_DIR` takes a finished run of the same recipe instead of repeating it (the settings are compared
+field by field and must be equal): on a shared 2-core CPU a 100-step run costs most of an hour.
 """
 
 from __future__ import annotations
@@ -17,163 +28,221 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
 MODES = ("colocated", "sequential", "async")
+TAIL = 20  # "final reward": mean over the last TAIL steps
 
 
-def settings_for(mode: str, budget_s: float, args: argparse.Namespace, model: str):
-    from echo_sync.settings import EchoSettings
-
-    small = model != "tiny"
-    return EchoSettings(
-        mode=mode,
-        steps=10_000,  # the wall budget ends the run
-        trainers=1,
-        samplers=0 if mode == "colocated" else 2,
-        max_staleness=args.max_staleness,
-        stale_policy="requeue",
-        buffer_capacity=2 if small else 4,  # one batch ahead: more only goes stale
-        wall_budget_s=budget_s,
-        torch_threads=1,
-        pin_cpus=True,
-        grpo={"group_size": 4, "groups_per_step": 2 if small else 4, "learning_rate": 1e-5 if small else 1e-4,
-              "micro_batch_size": 8},
-        sampling={"max_new_tokens": 16 if small else 24, "temperature": 1.0},
-        tasks={"datasets": ("chain_sum", "basic_arithmetic"), "seed": 7},
-    )
+def comparable(settings: dict) -> dict:
+    return {k: v for k, v in settings.items() if k not in ("mode", "samplers", "run_dir", "model_path")}
 
 
-def model_path(name: str, work: Path) -> Path:
-    if name == "tiny":
-        from agents.llm.tiny import build_tiny_model
-
-        return build_tiny_model(work / "tiny-model")
-    from echo_sync.runtime import resolve_model_path
-
-    return resolve_model_path(None)
-
-
-def reward_at(summary: dict, steps: int, window: int) -> float:
-    """Mean reward of steps (steps-window, steps]: compares modes at equal numbers of optimiser steps."""
-    curve = [r for (_, s, r) in summary["reward_curve"] if steps - window < s <= steps]
-    return sum(curve) / len(curve) if curve else float("nan")
-
-
-def run_model(name: str, budget_s: float, args: argparse.Namespace, work: Path) -> dict:
+def run_mode(mode: str, args: argparse.Namespace, model: Path) -> dict:
     from echo_sync.launcher import LocalRun
+    from echo_sync.recipes import recipe
     from symphony.cli.echo_cmd import role_command
 
-    path = model_path(name, work)
-    out: dict = {"model": name if name == "tiny" else "SmolLM2-135M-Instruct", "model_path": str(path), "budget_s": budget_s, "modes": {}}
-    for mode in MODES:
-        settings = settings_for(mode, budget_s, args, name)
-        out["settings"] = json.loads(settings.model_dump_json(exclude={"mode", "samplers"}))
-        print(f"\n== {out['model']} / {mode} (budget {budget_s:.0f} s) ==", flush=True)
-        load_before = os.getloadavg()[0]  # a shared box: record how busy it was for this mode
-        t0 = time.perf_counter()
-        summary = LocalRun(settings, path, role_command, work / f"{name}-{mode}", log=lambda line: print("  " + line, flush=True)).run()
-        summary["total_s_including_startup"] = time.perf_counter() - t0
-        summary["load_avg_1min_before"] = load_before
-        summary["load_avg_1min_after"] = os.getloadavg()[0]
-        out["modes"][mode] = summary
-    common = min(s["steps"] for s in out["modes"].values())
-    window = max(1, common // 2)
-    for s in out["modes"].values():
-        s["reward_at_equal_steps"] = reward_at(s, common, window)
-    out["equal_steps"] = {"steps": common, "window": window}
-    coloc = out["modes"]["colocated"]
-    for mode in ("sequential", "async"):
-        s = out["modes"][mode]
-        s["throughput_vs_colocated"] = s["samples_per_s"] / coloc["samples_per_s"] if coloc["samples_per_s"] else float("nan")
-        base = coloc["reward_at_equal_steps"]
-        s["reward_vs_colocated"] = (s["reward_at_equal_steps"] - base) / abs(base) if base else float("nan")
-    return out
+    settings = recipe(args.specialist, mode, steps=args.steps, heldout_size=args.heldout,
+                      heldout_every=args.heldout_every, samplers=args.samplers, seed=args.seed)
+    reuse = dict(r.split("=", 1) for r in args.reuse)
+    if mode in reuse:
+        folder = Path(reuse[mode])
+        summary = json.loads((folder / "summary.json").read_text())
+        want = comparable(json.loads(settings.model_dump_json()))
+        got = comparable(json.loads((folder / "trainer_summary.json").read_text())["settings"])
+        if want != got:
+            diff = {k: (got.get(k), v) for k, v in want.items() if got.get(k) != v}
+            raise SystemExit(f"--reuse {mode}={folder}: not the same recipe: {diff}")
+        summary["reused_from"] = str(folder)
+        print(f"== {mode}: reusing {folder} ({summary['steps']} steps)", flush=True)
+        return summary
+    print(f"\n== {mode} ({settings.steps} steps) ==", flush=True)
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    summary = LocalRun(settings, model, role_command, args.work / mode, log=lambda line: print("  " + line, flush=True)).run(
+        timeout_s=args.timeout)
+    summary["total_s_including_startup"] = time.perf_counter() - t0
+    summary["load_avg_1min_before"] = load_before
+    summary["load_avg_1min_after"] = os.getloadavg()[0]
+    return summary
 
 
-def table(results: list[dict]) -> str:
-    head = (f"{'model':<22} {'mode':<11} {'steps':>5} {'samples/s':>9} {'x coloc':>7} {'trainer idle':>12} {'sampler idle':>12} "
-            f"{'staleness':>9} {'sync s/ver':>10} {'reward end':>10} {'reward@k':>9} {'load':>5}")
-    lines = [head, "-" * len(head)]
-    for r in results:
-        for mode, s in r["modes"].items():
-            lines.append(
-                f"{r['model']:<22} {mode:<11} {s['steps']:>5} {s['samples_per_s']:>9.3f} {s.get('throughput_vs_colocated', 1.0):>7.2f} "
-                f"{s['trainer_idle_frac']:>12.2f} {s['sampler_idle_frac']:>12.2f} {s['mean_staleness']:>9.2f} "
-                f"{s['weight_sync_s_per_version']:>10.3f} {s['reward_end']:>10.3f} {s['reward_at_equal_steps']:>9.3f} "
-                f"{s['load_avg_1min_after']:>5.1f}"
-            )
-        k = r["equal_steps"]
-        lines.append(f"{'':<22} reward@k = mean reward over steps {k['steps'] - k['window'] + 1}..{k['steps']} (equal steps for every mode); "
-                     "load = host 1-min load average after the mode (shared 2-core box)")
+def digest(mode: str, s: dict) -> dict:
+    steps = s["steps_records"] if "steps_records" in s else None  # noqa: F841 - summary has the curve only
+    curve = s["reward_curve"]
+    tail = [r for (_, _, r) in curve[-TAIL:] if r == r]
+    heldout = s.get("heldout", [])
+    buffer = s.get("buffer") or {}
+    return {
+        "mode": mode,
+        "steps": s["steps"],
+        "wall_s": s["wall_s"],
+        "samples_per_s": s["samples_per_s"],
+        "trainer_idle_frac": s["trainer_idle_frac"],
+        "sampler_idle_frac": s["sampler_idle_frac"],
+        "mean_staleness": s["mean_staleness"],
+        "staleness_hist": s["staleness_hist"],
+        "publish_s_per_version": s["publish_s_per_version"],
+        "sampler_sync_s_per_version": s["sampler_sync_s_per_version"],
+        "weight_sync_s_per_version": s["weight_sync_s_per_version"],
+        "reward_final": sum(tail) / len(tail) if tail else float("nan"),
+        "reward_first": s["reward_first"],
+        "heldout_before": heldout[0] if heldout else None,
+        "heldout_after": heldout[-1] if heldout else None,
+        "zero_variance_share": s.get("zero_variance_share"),
+        "clip_fraction": s.get("clip_fraction"),
+        "is_weight_mean": s.get("is_weight_mean"),
+        "is_truncated_fraction": s.get("is_truncated_fraction"),
+        "refused_groups": s.get("refused_groups", 0),
+        "dropped_stale": buffer.get("dropped_stale", 0),
+        "requeued_stale": buffer.get("requeued_stale", 0),
+        "evicted_full": buffer.get("evicted_full", 0),
+        "rejected": sum(buffer.get(k, 0) for k in ("rejected_unknown_version", "rejected_bad_hash", "rejected_revoked",
+                                                   "rejected_malformed")),
+        "refused_weights": len(s.get("refused_weights", [])),
+        "reused_from": s.get("reused_from"),
+    }
+
+
+def pct(x: dict | None) -> str:
+    if not x:
+        return "   n/a"
+    return f"{x['accuracy']:.0%} [{x['ci95'][0]:.0%},{x['ci95'][1]:.0%}]"
+
+
+def table(rows: list[dict], specialists: list[dict]) -> str:
+    lines = []
+    if specialists:
+        lines.append(f"{'specialist':<24} {'family':<18} {'steps':>5}  {'held-out before':<18} {'after':<18} {'delta':>6}")
+        lines.append("-" * 96)
+        for e in specialists:
+            b, a = e["heldout_before"], e["heldout_after"]
+            lines.append(f"{e['name']:<24} {e['family']:<18} {e['steps']:>5}  {pct(b):<18} {pct(a):<18} "
+                         f"{(a['accuracy'] - b['accuracy']) * 100:>+5.0f}pt")
+        lines.append("")
+    head = (f"{'mode':<11} {'steps':>5} {'train s':>7} {'samp/s':>6} {'x col':>5} {'t.idle':>6} {'s.idle':>6} "
+            f"{'stale':>5} {'sync s/v':>8} {'reward end':>10} {'vs col':>6} {'held-out before':<16} {'after':<16} "
+            f"{'vs col':>6} {'0-var':>5} {'IS w':>5} {'req/drop':>8}")
+    lines += [head, "-" * len(head)]
+    col = next((r for r in rows if r["mode"] == "colocated"), None)
+    for r in rows:
+        rel_r = (r["reward_final"] - col["reward_final"]) / abs(col["reward_final"]) if col and col["reward_final"] else float("nan")
+        ha, ca = r["heldout_after"], col["heldout_after"] if col else None
+        rel_h = (ha["accuracy"] - ca["accuracy"]) / ca["accuracy"] if ha and ca and ca["accuracy"] else float("nan")
+        x = r["samples_per_s"] / col["samples_per_s"] if col and col["samples_per_s"] else float("nan")
+        lines.append(
+            f"{r['mode']:<11} {r['steps']:>5} {r['wall_s']:>7.0f} {r['samples_per_s']:>6.3f} {x:>5.2f} "
+            f"{r['trainer_idle_frac']:>6.2f} {r['sampler_idle_frac']:>6.2f} {r['mean_staleness']:>5.2f} "
+            f"{r['weight_sync_s_per_version']:>8.3f} {r['reward_final']:>10.3f} {rel_r:>+6.0%} {pct(r['heldout_before']):<16} "
+            f"{pct(r['heldout_after']):<16} {rel_h:>+6.0%} {r['zero_variance_share']:>5.2f} {r['is_weight_mean']:>5.2f} "
+            f"{r['requeued_stale']:>4}/{r['dropped_stale']:<3}")
+    lines.append(f"reward end = mean batch reward of the last {TAIL} steps; vs col = relative to co-located; train s = "
+                 "trainer clock without held-out evaluations; sync s/v = export + chain + sampler download, sha256 and "
+                 "hot-swap per version; 0-var = share of groups with equal rewards (no gradient); IS w = mean truncated "
+                 "importance weight; req/drop = stale groups requeued / dropped")
     return "\n".join(lines)
 
 
-def plot(results: list[dict], dest: Path) -> None:
+def plot(rows: list[dict], summaries: dict, dest: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
-    for ax, r in zip(axes[0], results):
-        for mode, s in r["modes"].items():
-            curve = s["reward_curve"]
-            ax.plot([c[0] for c in curve], [c[2] for c in curve], marker="o", label=f"{mode} ({s['steps']} steps)")
-        ax.set_title(f"{r['model']}: reward vs time ({r['budget_s']:.0f} s budget)")
-        ax.set_xlabel("trainer wall-clock (s)")
-        ax.set_ylabel("mean batch reward")
-        ax.legend()
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    for r in rows:
+        s = summaries[r["mode"]]
+        curve = s["reward_curve"]
+        k = 10
+        smooth = [sum(c[2] for c in curve[max(0, i - k + 1) : i + 1]) / len(curve[max(0, i - k + 1) : i + 1]) for i in range(len(curve))]
+        axes[0][0].plot([c[1] for c in curve], smooth, label=r["mode"])
+        axes[0][1].plot([c[0] for c in curve], smooth, label=r["mode"])
+        h = s.get("heldout", [])
+        if h:
+            axes[1][0].errorbar([x["step"] for x in h], [x["accuracy"] for x in h], marker="o", capsize=3, label=r["mode"],
+                                yerr=[[x["accuracy"] - x["ci95"][0] for x in h], [x["ci95"][1] - x["accuracy"] for x in h]])
+            axes[1][1].plot([x["wall_s"] for x in h], [x["accuracy"] for x in h], marker="o", label=r["mode"])
+    for ax, (xl, yl) in zip(axes.flat, [("optimiser step", "batch reward (10-step mean)"), ("training wall time (s)", "batch reward (10-step mean)"),
+                                        ("optimiser step", "held-out accuracy (95% CI)"), ("training wall time (s)", "held-out accuracy")]):
+        ax.set_xlabel(xl)
+        ax.set_ylabel(yl)
         ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
     fig.tight_layout()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(dest, dpi=110)
+    fig.savefig(dest, dpi=100)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="small,tiny", help="comma-separated: small (SmolLM2-135M-Instruct), tiny")
-    parser.add_argument("--budget-small", type=float, default=100.0, help="training seconds per mode, small model")
-    parser.add_argument("--budget-tiny", type=float, default=20.0, help="training seconds per mode, tiny model")
-    parser.add_argument("--max-staleness", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_echo.json")
-    parser.add_argument("--png", type=Path, default=ROOT / "results" / "echo_reward_curves.png")
-    args = parser.parse_args()
+    from echo_sync.recipes import SPECIALISTS
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--specialist", default="arithmetic-calculator", choices=sorted(SPECIALISTS), help="the recipe's task")
+    p.add_argument("--modes", default=",".join(MODES))
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--heldout", type=int, default=40)
+    p.add_argument("--heldout-every", type=int, default=50)
+    p.add_argument("--samplers", type=int, default=1, help="sampler processes in sequential/async mode")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--reuse", action="append", default=[], metavar="MODE=RUN_DIR")
+    p.add_argument("--manifest", type=Path, default=ROOT / "specialists" / "manifest.json")
+    p.add_argument("--work", type=Path, default=ROOT / "build" / "bench-echo")
+    p.add_argument("--timeout", type=float, default=4 * 3600)
+    p.add_argument("--out", type=Path, default=ROOT / "results" / "bench_echo.json")
+    p.add_argument("--png", type=Path, default=ROOT / "results" / "echo_learning_curves.png")
+    args = p.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if any(m not in MODES for m in modes):
+        p.error(f"modes are {', '.join(MODES)}")
 
     import torch
 
-    names = [m.strip() for m in args.models.split(",") if m.strip()]
-    for name in names:
-        if name not in ("small", "tiny"):
-            parser.error(f"unknown model {name!r}; use small and/or tiny")
-    results = []
-    # Each run writes a checkpoint per policy version (GBs for the small model): the folder goes when we are done.
-    with tempfile.TemporaryDirectory(prefix="bench-echo-") as tmp:
-        work = Path(tmp)
-        for name in names:
-            results.append(run_model(name, args.budget_small if name == "small" else args.budget_tiny, args, work))
+    from echo_sync.runtime import resolve_model_path
+
+    model = resolve_model_path(None)
+    summaries = {m: run_mode(m, args, model) for m in modes}
+    rows = [digest(m, summaries[m]) for m in modes]
+    specialists = json.loads(args.manifest.read_text())["specialists"] if args.manifest.exists() else []
     env = {
+        "model": "SmolLM2-135M-Instruct (float32) + LoRA rank 8 on q/k/v/o",
         "device": "cpu",
         "cpu": platform.processor() or platform.machine(),
         "cores": len(os.sched_getaffinity(0)),
         "load_avg_at_end": os.getloadavg(),
         "torch": torch.__version__,
         "python": sys.version.split()[0],
-        "layout": "1 trainer (core 0) + 2 samplers (core 1), torch threads 1 per process; co-located: 1 process on core 0",
+        "layout": f"co-located: 1 process; sequential/async: 1 trainer + {args.samplers} sampler process(es); "
+                  "torch threads 1 per process, not pinned (shared box)",
     }
-    print("\n" + table(results))
-    print(f"\ndevice: {env['device']} ({env['cores']} cores, load average at end {env['load_avg_at_end'][0]:.1f}); {env['layout']}")
-    for r in results:
-        a = r["modes"]["async"]
-        print(f"{r['model']}: async throughput {a['throughput_vs_colocated']:.2f}x co-located (goal >= 1.5x); "
-              f"reward@{r['equal_steps']['steps']} steps {a['reward_vs_colocated']:+.1%} vs co-located (goal within 5%)")
+    text = table(rows, specialists)
+    col = next((r for r in rows if r["mode"] == "colocated"), None)
+    notes = []
+    for r in rows:
+        if col is None or r["mode"] == "colocated":
+            continue
+        notes.append(f"{r['mode']}: throughput {r['samples_per_s'] / col['samples_per_s']:.2f}x co-located (goal >= 1.0x for async); "
+                     f"weight sync {r['weight_sync_s_per_version']:.3f} s/version (goal <= 0.1 s)")
+    print("\n" + text)
+    print(f"\nmodel: {env['model']}; device: cpu ({env['cores']} cores shared with other jobs, load average at end "
+          f"{env['load_avg_at_end'][0]:.1f}); {env['layout']}")
+    for n in notes:
+        print(n)
+    from echo_sync.recipes import recipe
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    slim = [{**r, "modes": {m: {k: v for k, v in s.items() if k != "samplers"} for m, s in r["modes"].items()}} for r in results]
-    args.out.write_text(json.dumps({"environment": env, "results": slim}, indent=2))
-    plot(results, args.png)
+    slim = {m: {k: v for k, v in s.items() if k != "samplers"} for m, s in summaries.items()}
+    args.out.write_text(json.dumps({"environment": env, "recipe": json.loads(recipe(args.specialist).model_dump_json()),
+                                    "table": text, "notes": notes, "rows": rows, "specialists": specialists,
+                                    "runs": slim}, indent=2))
+    plot(rows, summaries, args.png, f"Echo, {args.specialist}: SmolLM2-135M + LoRA on CPU, {args.steps} steps per mode")
     print(f"wrote {args.out} and {args.png}")
     return 0
 

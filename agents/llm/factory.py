@@ -25,7 +25,44 @@ def resolve_model(settings: "LLMSettings") -> str:
 
 
 def load_backend(settings: "LLMSettings") -> LLMBackend:
-    """Construct the backend named by settings.backend ("transformers" | "vllm")."""
+    """Construct the backend named by settings.backend ("transformers" | "vllm"), serving settings.adapter."""
+    backend = _construct(settings)
+    if settings.adapter is not None:
+        try:
+            backend.load_adapter(adapter_folder(settings.adapter, resolve_model(settings)), None)
+        except Exception:
+            backend.close()  # nothing half-loaded: no backend without the adapter it was asked for
+            raise
+    return backend
+
+
+def adapter_folder(adapter, model: str):  # noqa: ANN001, ANN201 - Path -> Path
+    """A peft adapter folder for `adapter`: the folder itself, or — for a Symphony adapter file (one safetensors
+    with its LoRA config and base-model hash, echo_sync.adapters) — a folder written next to it, after checking
+    that it was trained for `model` (the same weights, by hash)."""
+    from pathlib import Path
+
+    path = Path(adapter).expanduser()
+    if path.is_dir():
+        return path
+    if not path.is_file():
+        raise ConfigError(f"LoRA adapter {path} not found")
+    from echo_sync.adapters import AdapterError, base_model_hash, read_adapter, write_peft_folder
+
+    try:
+        parsed = read_adapter(path.read_bytes())
+        base = base_model_hash(model)
+    except AdapterError as exc:
+        raise ConfigError(f"LoRA adapter {path}: {exc}") from None
+    if parsed.base_sha256 != base:
+        raise ConfigError(f"LoRA adapter {path} was trained for base model {parsed.base_sha256[:16]}…, "
+                          f"not for {model} ({base[:16]}…)")
+    import tempfile
+
+    return write_peft_folder(parsed, Path(tempfile.mkdtemp(prefix="symphony-adapter-")))
+
+
+def _construct(settings: "LLMSettings") -> LLMBackend:
     model = resolve_model(settings)
     if settings.backend == "transformers":
         from agents.llm.transformers_backend import TransformersBackend
@@ -48,5 +85,6 @@ def load_backend(settings: "LLMSettings") -> LLMBackend:
             gpu_memory_utilization=settings.gpu_memory_utilization,
             max_model_len=settings.max_model_len,
             seed=settings.seed or 0,
+            **({"enable_lora": True, "max_lora_rank": 64} if settings.adapter is not None else {}),
         )
     raise ConfigError(f"unknown LLM backend {settings.backend!r} (use 'transformers' or 'vllm')")

@@ -60,6 +60,7 @@ class TransformersBackend(LLMBackend):
         self.max_batch_size = max_batch_size
         self.model_id = model_id or (Path(source).name if Path(source).is_dir() else source)
         self.policy_version: int | None = None
+        self.adapter_path: Path | None = None  # the LoRA adapter served on top of the base model, if any
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, padding_side="left")
             self.model = AutoModelForCausalLM.from_pretrained(source, dtype=self.dtype)
@@ -247,6 +248,75 @@ class TransformersBackend(LLMBackend):
         if missing:
             raise SymphonyError(f"weights are missing {len(missing)} parameter(s), e.g. {missing[:3]}")
         self.policy_version = version
+
+    def load_adapter(self, path: Path, version: int | None = None) -> None:
+        """Serve the base model plus the peft LoRA adapter in folder `path` (adapter_config.json and
+        adapter_model.safetensors), replacing the adapter served before, in place.
+
+        Why in place: the first adapter injects LoRA layers once; every later one only copies its tensors into
+        them (milliseconds for a few MB), so Echo's samplers hot-swap policy versions without reloading the
+        model. Everything is checked before anything is touched (a module the adapter names that this model
+        lacks, a shape or rank that differs, a tensor missing): a bad adapter raises SymphonyError and the
+        adapter served before (or the bare base model) stays in place.
+        """
+        import json
+
+        from safetensors.torch import load_file
+
+        folder = Path(path)
+        try:
+            config = json.loads((folder / "adapter_config.json").read_text())
+            tensors = load_file(str(folder / "adapter_model.safetensors"))
+            rank, alpha = int(config["r"]), float(config["lora_alpha"])
+            targets = sorted(config["target_modules"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise SymphonyError(f"cannot read LoRA adapter {folder}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - safetensors' own error type for corrupt files
+            raise SymphonyError(f"cannot read LoRA adapter {folder}: {exc}") from None
+        plan = self._adapter_plan(tensors, rank, targets)
+        torch = self._torch
+        if not hasattr(self.model, "peft_config"):
+            from peft import LoraConfig, get_peft_model
+
+            lora = LoraConfig(r=rank, lora_alpha=alpha, target_modules=targets, lora_dropout=0.0, bias="none")
+            self.model = get_peft_model(self.model, lora)
+            self.model.eval()
+        else:
+            served = self.model.peft_config["default"]
+            if (int(served.r), float(served.lora_alpha), sorted(served.target_modules)) != (rank, alpha, targets):
+                raise SymphonyError(f"adapter {folder} has rank {rank}/alpha {alpha:g} on {targets}; this backend "
+                                    f"serves rank {served.r}/alpha {served.lora_alpha:g} on {sorted(served.target_modules)}")
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for file_key, param_name in plan.items():
+                params[param_name].copy_(tensors[file_key].to(device=params[param_name].device, dtype=params[param_name].dtype))
+        self.policy_version = version
+        self.adapter_path = folder
+
+    def _adapter_plan(self, tensors: dict, rank: int, targets: list[str]) -> dict[str, str]:
+        """file key -> parameter name of the (wrapped) model, after checking every name and shape."""
+        base = self.model.get_base_model() if hasattr(self.model, "peft_config") else self.model
+        expected: dict[str, tuple[int, ...]] = {}
+        for name, module in base.named_modules():
+            if name.rsplit(".", 1)[-1] in targets and isinstance(module, self._torch.nn.Linear):
+                expected[f"base_model.model.{name}.lora_A.weight"] = (rank, module.in_features)
+                expected[f"base_model.model.{name}.lora_B.weight"] = (module.out_features, rank)
+            elif name.rsplit(".", 1)[-1] in targets and hasattr(module, "base_layer"):  # already wrapped by peft
+                inner = module.base_layer
+                expected[f"base_model.model.{name}.lora_A.weight"] = (rank, inner.in_features)
+                expected[f"base_model.model.{name}.lora_B.weight"] = (inner.out_features, rank)
+        if not expected:
+            raise SymphonyError(f"this model ({self.model_id}) has none of the adapter's target modules {targets}")
+        unknown = sorted(set(tensors) - set(expected))
+        missing = sorted(set(expected) - set(tensors))
+        if unknown or missing:
+            raise SymphonyError(f"adapter does not fit {self.model_id}: {len(unknown)} unknown tensor(s) "
+                                f"{unknown[:2]}, {len(missing)} missing {missing[:2]}")
+        for key, shape in expected.items():
+            if tuple(tensors[key].shape) != shape:
+                raise SymphonyError(f"adapter tensor {key} has shape {tuple(tensors[key].shape)}, model expects {shape}")
+        return {key: key.replace(".lora_A.weight", ".lora_A.default.weight").replace(".lora_B.weight", ".lora_B.default.weight")
+                for key in expected}
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]

@@ -54,6 +54,7 @@ class VLLMBackend(LLMBackend):
         self.model_id = model_id or (Path(source).name if Path(source).is_dir() else source)
         self.policy_version: int | None = None
         self._vllm = vllm
+        self._lora: Any = None  # the vllm LoRARequest served with every generate, once load_adapter was called
         engine_kwargs.setdefault("structured_outputs_config", {"backend": "guidance"})
         engine_kwargs.setdefault("logprobs_mode", "processed_logprobs")
         try:
@@ -90,6 +91,7 @@ class VLLMBackend(LLMBackend):
             sampling_params=sampling,
             use_tqdm=False,
             add_generation_prompt=True,
+            **({"lora_request": self._lora} if self._lora is not None else {}),
         )
         groups: list[list[Completion]] = []
         for out in outputs:
@@ -127,6 +129,27 @@ class VLLMBackend(LLMBackend):
     def load_weights(self, path: Path, version: int | None = None) -> None:
         safetensors_files(Path(path))  # fail here, with a clear message, before touching the workers
         self.llm.collective_rpc("symphony_load_weights", args=(str(Path(path).resolve()),))
+        self.llm.reset_prefix_cache()
+        self.policy_version = version
+
+    def load_adapter(self, path: Path, version: int | None = None) -> None:
+        """Serve the peft LoRA adapter in folder `path` from the next generate on (vLLM's multi-LoRA: the base
+        weights stay, each request names its adapter). The engine must have been built with enable_lora=True
+        (`VLLMBackend(..., enable_lora=True, max_lora_rank=R)`). A new version gets a new LoRA id, so vLLM loads
+        it instead of serving a cached older one; the previous id is removed to free its slot."""
+        folder = Path(path)
+        if not (folder / "adapter_config.json").is_file() or not (folder / "adapter_model.safetensors").is_file():
+            raise SymphonyError(f"{folder} is not a peft adapter folder (adapter_config.json, adapter_model.safetensors)")
+        from vllm.lora.request import LoRARequest
+
+        previous = self._lora
+        lora_id = (previous.lora_int_id + 1) if previous is not None else 1
+        self._lora = LoRARequest(f"policy-v{version if version is not None else lora_id}", lora_id, str(folder.resolve()))
+        if previous is not None:
+            try:
+                self.llm.llm_engine.remove_lora(previous.lora_int_id)
+            except Exception:  # noqa: BLE001 - an engine that never loaded it has nothing to free
+                pass
         self.llm.reset_prefix_cache()
         self.policy_version = version
 

@@ -68,7 +68,15 @@ def _settings_options(p: argparse.ArgumentParser) -> None:
     setting(p, "--temperature", path="echo.sampling.temperature", type=float, help="sampling temperature")
     setting(p, "--lr", path="echo.grpo.learning_rate", type=float, help="learning rate")
     setting(p, "--kl-beta", path="echo.grpo.kl_beta", type=float, help="weight of the KL penalty to the initial policy")
-    setting(p, "--datasets", path="echo.tasks.datasets", type=csv, help="comma-separated reasoning-gym tasks")
+    setting(p, "--datasets", path="echo.tasks.datasets", type=csv, help="comma-separated reasoning-gym tasks (one-turn rollouts)")
+    setting(p, "--family", path="echo.tasks.family", help="task family for tool-using rollouts (e.g. basic_arithmetic)")
+    setting(p, "--tool", path="echo.tasks.tool", choices=["calculator", "calculator_schema"],
+            help="the rollouts' tool: calculator grounded in the question, or its schema only")
+    setting(p, "--heldout", path="echo.tasks.heldout_size", type=int, help="held-out questions per measurement (tool rollouts)")
+    setting(p, "--heldout-every", path="echo.tasks.heldout_every", type=int, help="held-out accuracy every N steps")
+    setting(p, "--policy", path="echo.policy", choices=["lora", "full"], help="a policy version is a LoRA adapter or the full weights")
+    setting(p, "--lora-rank", path="echo.lora.rank", type=int, help="LoRA rank of the adapter")
+    setting(p, "--is-cap", path="echo.grpo.is_cap", type=float, help="truncation of the stale-rollout importance weight")
     setting(p, "--wall-budget", path="echo.wall_budget_s", type=float, help="stop training after this many seconds")
     setting(p, "--threads", path="echo.torch_threads", type=int, help="torch threads per process")
     flag(p, "--pin-cpus", path="echo.pin_cpus", help="pin each process to one core")
@@ -80,10 +88,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from echo_sync.launcher import LocalRun, format_summary
     from echo_sync.runtime import resolve_model_path
-    from echo_sync.tasks import TaskSet
+    from echo_sync.tasks import make_tasks
 
     settings = config(args).echo
-    TaskSet(settings.tasks.datasets)  # validates dataset names before anything starts
+    make_tasks(settings.tasks)  # validates dataset / family names before anything starts
     run_dir = settings.run_dir or Path(tempfile.mkdtemp(prefix="echo-run-"))
     run_dir.mkdir(parents=True, exist_ok=True)
     if args.tiny:

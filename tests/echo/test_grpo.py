@@ -80,3 +80,23 @@ def test_sequence_aggregation_weights_sequences_equally():
     seq.loss.backward()
     assert logp.grad[0, 0].item() == pytest.approx(-0.5)  # the 1-token answer gets a whole sequence's weight
     assert logp.grad[1, 0].item() == pytest.approx(-0.125)
+
+
+def test_importance_weight_corrects_stale_tokens_and_is_truncated():
+    """w = min(pi_prox / pi_behaviour, C): by hand for a token the sampler found less likely than the trainer
+    (w = e^0.5), one far less likely (e^1 > C = 2, truncated) and one it found more likely (e^-0.7)."""
+    from echo_sync.grpo import importance_weights
+
+    prox = torch.tensor([[-1.0, -1.0, -1.0]])
+    behaviour = torch.tensor([[-1.5, -2.0, -0.3]])
+    w = importance_weights(prox, behaviour, cap=2.0)
+    assert torch.allclose(w, torch.tensor([[math.exp(0.5), 2.0, math.exp(-0.7)]]))
+    logp = prox.clone().requires_grad_(True)
+    parts = grpo_loss(logp, logp.detach(), torch.tensor([1.0]), torch.ones(1, 3), behaviour_logp=behaviour, is_cap=2.0)
+    # on-policy ratio 1, so the loss is -mean(w * A) and d loss / d logp_t = -w_t * A / 3
+    assert parts.loss.item() == pytest.approx(-(math.exp(0.5) + 2.0 + math.exp(-0.7)) / 3, rel=1e-6)
+    parts.loss.backward()
+    assert torch.allclose(logp.grad, -w / 3)
+    assert parts.is_truncated_fraction == pytest.approx(1 / 3) and parts.is_weight_mean == pytest.approx(w.mean().item())
+    same = grpo_loss(logp.detach(), logp.detach(), torch.tensor([1.0]), torch.ones(1, 3), behaviour_logp=prox)
+    assert same.is_weight_mean == pytest.approx(1.0) and same.loss.item() == pytest.approx(-1.0)  # on-policy: w = 1

@@ -54,7 +54,7 @@ def test_sequential_pull_is_zero_staleness_and_survives_a_killed_sampler(tiny_mo
         assert st["trained_on_versions"] == [st["new_version"] - 1] and set(st["staleness"]) == {0}
         on_chain = registry.get(st["new_version"])
         assert on_chain.sha256 == st["new_sha256"]
-        served = run.run_dir / "policies" / f"v{st['new_version']:06d}" / "model.safetensors"
+        served = run.run_dir / "policies" / f"v{st['new_version']:06d}" / "adapter.safetensors"  # policy "lora"
         assert hashlib.sha256(served.read_bytes()).hexdigest() == on_chain.sha256
     assert steps[0]["samplers"] == ["sampler-0", "sampler-1"]
     assert all(st["samplers"] == ["sampler-0"] for st in steps[1:])  # the survivor took over the dead node's share
