@@ -108,10 +108,18 @@ class ChainClient:
         receipt = self._send({"data": data, "value": value}, contract=artifact.name)
         return self.contract(receipt["contractAddress"], artifact.abi, artifact.name)
 
-    def transact(self, call: ContractFunction, *, value: int = 0, gas: int | None = None) -> TxReceipt:
-        """Send a state-changing contract call and wait for its receipt; reverts raise `ContractRevert` subclasses."""
+    def transact(self, call: ContractFunction, *, value: int = 0, gas: int | None = None, min_gas: int = 0) -> TxReceipt:
+        """Send a state-changing contract call and wait for its receipt; reverts raise `ContractRevert` subclasses.
+
+        `min_gas` floors the estimated limit, for calls whose cost depends on who is first (the reveal that
+        completes a vote settles the whole task; the delivery that finds the next step closable assigns it): an
+        estimate made just before another party's transaction lands can be far too low. Only used gas is paid.
+        """
         tx = {"to": call.address, "data": call._encode_transaction_data(), "value": value}
-        return self._send(tx, gas=gas, contract=self._names.get(call.address))
+        contract = self._names.get(call.address)
+        if gas is None and min_gas:
+            gas = max(self._estimate(tx, contract), min_gas)
+        return self._send(tx, gas=gas, contract=contract)
 
     def call(self, call: ContractFunction, *, block: int | str = "latest") -> Any:
         """A read-only call with decoded reverts."""

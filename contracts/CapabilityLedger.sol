@@ -276,7 +276,9 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
     function reserve(address agent, uint256 atRisk) external onlyProtocol returns (bool) {
         Agent storage a = _agents[agent];
         _sync(a);
-        if (!_eligible(a) || a.stake < (uint256(a.inUse) + 1) * slashUnit() + atRisk) return false;
+        if (!_eligible(a) || a.inUse >= a.capacity || a.stake < (uint256(a.inUse) + 1) * slashUnit() + atRisk) {
+            return false;
+        }
         uint16 inUse = a.inUse + 1; // < capacity <= 2^16 - 1 by _eligible
         a.inUse = inUse;
         return true;
@@ -474,10 +476,10 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
         _storeTags(a.pendingTags, tags);
     }
 
+    /// @dev May bid: active, available, reputation ≥ 0.5 and stake for at least one assignment. Free capacity is
+    ///      checked when work is assigned (`reserve`), so a busy agent still bids and is skipped if still busy.
     function _eligible(Agent storage a) private view returns (bool) {
-        uint256 inUse = a.inUse;
-        return a.active && a.available && a.reputation >= MIN_BID_REPUTATION && inUse < a.capacity
-            && a.stake >= (inUse + 1) * slashUnit();
+        return a.active && a.available && a.reputation >= MIN_BID_REPUTATION && a.stake >= slashUnit();
     }
 
     function _free(Agent storage a) private view returns (uint32) {

@@ -821,9 +821,11 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             if (voteOnce && _isHolder(number, t, id)) continue;
             address agent = _agentOf[id];
             bool ok;
+            uint256 gasBefore = gasleft();
             try ledger.reserve(agent, atRisk) returns (bool reserved) {
                 ok = reserved;
             } catch {
+                _requireGas(gasBefore);
                 emit LedgerCallFailed(ICapabilityLedger.reserve.selector, agent);
             }
             if (!ok) continue;
@@ -895,10 +897,19 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     }
 
     function _release(address agent) private {
+        uint256 gasBefore = gasleft();
         try ledger.release(agent) {}
         catch {
+            _requireGas(gasBefore);
             emit LedgerCallFailed(ICapabilityLedger.release.selector, agent);
         }
+    }
+
+    /// @dev A hook that ran out of gas must not pass for a refusal: a callee that exhausted its 63/64 leaves the
+    ///      caller at most 1/64 of what it had. Reverting then makes gas estimation (and a short gas limit) retry
+    ///      with enough gas, instead of silently skipping an assignment, a slash or a settlement.
+    function _requireGas(uint256 gasBefore) private view {
+        if (gasleft() <= gasBefore / 63) revert InsufficientGas();
     }
 
     // ------------------------------------------------------------------ internals: settlement
@@ -913,23 +924,29 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (releaseCapacity) _release(agent);
         _evidence(agent, kind, false);
         _slash(agent, amount);
+        uint256 gasBefore = gasleft();
         try ledger.adjustReputation(agent, TIMEOUT_PENALTY) {}
         catch {
+            _requireGas(gasBefore);
             emit LedgerCallFailed(ICapabilityLedger.adjustReputation.selector, agent);
         }
     }
 
     function _evidence(address agent, bytes32 kind, bool success) private {
+        uint256 gasBefore = gasleft();
         try ledger.recordEvidence(agent, kind, success) {}
         catch {
+            _requireGas(gasBefore);
             emit LedgerCallFailed(ICapabilityLedger.recordEvidence.selector, agent);
         }
     }
 
     function _slash(address agent, uint256 amount) private {
         if (amount == 0) return;
+        uint256 gasBefore = gasleft();
         try ledger.slash(agent, amount, address(0)) returns (uint256) {}
         catch {
+            _requireGas(gasBefore);
             emit LedgerCallFailed(ICapabilityLedger.slash.selector, agent);
         }
     }

@@ -191,9 +191,14 @@ contract VoteCommitment is IVoteCommitment {
             else o = ITaskBeacon.VoteOutcome.Lost;
             outcomes[i] = ITaskBeacon.VoterOutcome(s.beaconId, s.position, o);
         }
-        // The outcome above is final whatever settlement does; a failing settlement is logged, not fatal.
+        // The outcome above is final whatever settlement does; a failing settlement is logged, not fatal. Running
+        // out of gas is no failure of settlement: revert so that the caller retries with enough gas.
+        uint256 gasBefore = gasleft();
         try taskBeacon.settle(taskId, outcomes, v.nonEmpty >= MIN_QUORUM) {}
-        catch {
+        catch (bytes memory reason) {
+            if (gasleft() <= gasBefore / 63 || bytes4(reason) == ITaskBeacon.InsufficientGas.selector) {
+                revert InsufficientGas();
+            }
             emit SettlementFailed(taskId);
         }
     }

@@ -122,7 +122,8 @@ interface ICapabilityLedger {
     /// @notice Stake that backs one assignment, and the base of every slash: minStake / 10.
     function slashUnit() external view returns (uint256);
     function isActive(address agent) external view returns (bool);
-    /// @notice May the agent bid now (active, available, reputation ≥ 0.5, free capacity, stake for one more slot)?
+    /// @notice May the agent bid now (active, available, reputation ≥ 0.5, stake ≥ slashUnit)? Free capacity is
+    ///         checked when work is assigned (`reserve`).
     function isAvailable(address agent) external view returns (bool);
     function reputationOf(address agent) external view returns (uint64);
     function stakeOf(address agent) external view returns (uint256);

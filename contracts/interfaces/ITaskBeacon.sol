@@ -112,6 +112,8 @@ interface ITaskBeacon {
     error AlreadySettled(bytes32 taskId);
     error NothingToWithdraw();
     error TransferFailed();
+    /// @notice A ledger hook ran out of gas (not a refusal): retry with a higher gas limit.
+    error InsufficientGas();
 
     event TaskPosted(
         bytes32 indexed taskId,

@@ -44,6 +44,8 @@ interface IVoteCommitment {
     /// @notice reveal after revealDeadline (call finalize instead).
     error RevealWindowOver(bytes32 taskId);
     error NotTaskBeacon(address caller);
+    /// @notice Settlement ran out of gas (not a refusal): retry with a higher gas limit.
+    error InsufficientGas();
 
     event VoteCommitted(bytes32 indexed taskId, address indexed voter, uint256 indexed beaconId, bytes32 commitment);
     /// @notice A final delivery arrived after the reveal phase began: it does not vote (its share is refunded).

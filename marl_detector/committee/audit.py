@@ -2,7 +2,7 @@
 
 A committee entry is one whose `modelHash` is a TaskBeacon task id owned by the entry's detector (the
 requester). For those, the log entry must say what the vote said: the vote is finalized, the revealed label is
-the vote's winning answer, the task's beacons asked about the entry's pool and horizon, with a data cut-off no
+the vote's winning answer, the task's chains asked about the entry's pool and horizon, with a data cut-off no
 later than the entry's own `t0`. Everything is read from the chain; nothing is taken from the requester.
 """
 
@@ -31,19 +31,20 @@ def audit_entry(e: Evaluation, contracts: SymphonyContracts) -> list[str]:
         return [f"committee entry of task {e.model_hash}: the vote is not finalized ({vote.phase.name})"]
     if e.status in (Status.REVEALED, Status.RESOLVED) and label_of(vote.winning_answer) != e.predicted:
         bad.append(f"committee entry predicts {e.predicted} but the vote of task {e.model_hash} chose {vote.winning_answer!r}")
-    posted = contracts.beacon.contract.events.BeaconPosted().get_logs(
+    posted = contracts.beacon.contract.events.ChainPosted().get_logs(
         from_block=contracts.manifest.deploy_block, argument_filters={"taskId": task_id})
     if not posted:
-        return bad + [f"no beacon of task {e.model_hash} found"]
+        return bad + [f"no chain of task {e.model_hash} found"]
     for log in posted:
+        chain = log["args"]["chainId"]
         try:
             request = DetectionRequest.decode(bytes(log["args"]["payload"]))
         except PayloadError as exc:
-            bad.append(f"beacon {log['args']['beaconId']} of task {e.model_hash} is not a detection request ({exc})")
+            bad.append(f"chain {chain} of task {e.model_hash} is not a detection request ({exc})")
             continue
         if request.pool.lower() != e.pool.lower() or request.horizon != e.horizon:
-            bad.append(f"beacon {log['args']['beaconId']} asked about {request.pool} over {request.horizon} s, "
+            bad.append(f"chain {chain} asked about {request.pool} over {request.horizon} s, "
                        f"the entry logs {e.pool} over {e.horizon} s")
         if request.t0 > e.t0:
-            bad.append(f"beacon {log['args']['beaconId']} cut its data off at {request.t0}, after the entry's t0 {e.t0}")
+            bad.append(f"chain {chain} cut its data off at {request.t0}, after the entry's t0 {e.t0}")
     return bad

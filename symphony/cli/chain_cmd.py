@@ -104,7 +104,7 @@ def _chain_status(args: argparse.Namespace) -> int:
         has_code = len(w3.eth.get_code(entry.address)) > 0
         print(f"{name:<17}{entry.address} {'ok' if has_code else 'NO CODE'}")
     print(f"agents       {contracts.ledger.active_count()} active")
-    print(f"beacons      {contracts.beacon.count()}")
+    print(f"tasks        {contracts.beacon.task_count()}")
     return 0
 
 

@@ -219,14 +219,14 @@ contract CapabilityLedgerTest is SymphonyFixture {
         vm.prank(alice);
         ledger.register{value: MIN_STAKE}("a", "m", "e", _tags(), capA, 1);
         assertTrue(ledger.reserve(alice, 0), "first unit");
-        assertFalse(ledger.isAvailable(alice), "full: may not bid");
+        assertTrue(ledger.isAvailable(alice), "full but may still bid: assignment checks capacity");
         assertEq(uint256(ledger.getAgent(alice).freeCapacity), 0, "free capacity 0");
         assertFalse(ledger.reserve(alice, 0), "no second unit");
         vm.prank(alice);
         ledger.heartbeat(true); // reporting itself available changes nothing
         assertFalse(ledger.reserve(alice, 0), "still full");
         ledger.release(alice);
-        assertTrue(ledger.isAvailable(alice), "restored");
+        assertEq(uint256(ledger.getAgent(alice).freeCapacity), 1, "restored");
         ledger.release(alice); // no-op below zero
         assertEq(uint256(ledger.getAgent(alice).freeCapacity), 1, "never above capacity");
     }

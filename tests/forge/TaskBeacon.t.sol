@@ -244,10 +244,10 @@ contract TaskBeaconTest is SymphonyFixture {
         }
         assertEq(soloCount, 1, "capacity 1: one assignment");
         assertEq(filled, 5, "1 + the runner-up's 4");
-        assertFalse(ledger.isAvailable(solo), "solo is full");
+        assertEq(uint256(ledger.getAgent(solo).freeCapacity), 0, "solo is full");
         bytes32 taskId = beacon.getBeacon(ids[0]).taskId;
         _commit(solo, taskId, ids[0], "4");
-        assertTrue(ledger.isAvailable(solo), "delivery restores capacity");
+        assertEq(uint256(ledger.getAgent(solo).freeCapacity), 1, "delivery restores capacity");
     }
 
     // ------------------------------------------------------------------ steps, delivery

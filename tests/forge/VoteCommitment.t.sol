@@ -283,6 +283,26 @@ contract VoteCommitmentTest is SymphonyFixture {
         assertEq(votes.votersOf(taskId)[2].answer, "nineteen-bytes-exac", "19-byte answer inline");
     }
 
+    /// @notice Settlement is never skipped by running out of gas: at any gas limit, the reveal that completes a
+    ///         vote either reverts or finalizes with the task settled (a caught out-of-gas would finalize unsettled).
+    function test_completingRevealSettlesAtAnyGasLimitOrReverts() public {
+        (bytes32 taskId, uint256 id) = _assignedFinal(_first(3), 1e12);
+        for (uint256 i; i < 3; ++i) _commit(agents[i], taskId, id, i == 2 ? "5" : "4");
+        _reveal(agents[0], taskId, "4");
+        _reveal(agents[1], taskId, "4");
+        bytes memory call = abi.encodeCall(votes.reveal, (taskId, "5", _result("5"), _salt(agents[2])));
+        bool done;
+        uint256 reverted;
+        for (uint256 g = 40_000; g < 2_000_000 && !done; g += 3_000) {
+            vm.prank(agents[2]);
+            (done,) = address(votes).call{gas: g}(call);
+            if (!done) ++reverted;
+        }
+        assertTrue(done, "eventually succeeds");
+        assertGt(reverted, 10, "low limits revert");
+        assertTrue(beacon.getTask(taskId).settled, "the first successful reveal settled the task");
+    }
+
     // ------------------------------------------------------------------ attack 5: farming
 
     /// @notice Attack 5 (v1: an agent farmed reputation to the cap with zero-reward one-voter tasks): a vote gives
