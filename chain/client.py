@@ -38,7 +38,11 @@ def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | Non
     """An HTTP Web3 connection that is known to answer (and to be the expected chain, if one is given)."""
     if not rpc_url.startswith(("http://", "https://")):
         raise ConfigError(f"RPC URL must start with http:// or https://: {rpc_url!r}")
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    # eth_chainId is cached: web3 asks for it before every call and estimate (half of all requests otherwise), and
+    # one provider talks to one node. Nothing else is cached: block and log queries must see reorgs.
+    provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                 cacheable_requests={"eth_chainId"})
+    w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
     except (requests.exceptions.RequestException, OSError) as exc:
