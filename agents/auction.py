@@ -1,10 +1,14 @@
-"""The requester's side of the protocol, for any kind of task: auction a beacon, collect its result, settle the vote.
+"""The requester's side of the protocol, for any kind of task: post a task, drive each step to a delivery, settle the vote.
 
 Why one module: a reasoning question (agents.requester) and a pump-and-dump detection request
-(marl_detector.committee) differ only in what their beacons carry and how answers are read; posting a
-beacon until somebody takes it, closing its bid window on the chain's clock, reclaiming an executor that missed
-its deadline and driving the commit-reveal vote to its end are the same protocol, with the same pitfalls
-(chain time vs local time, phases that another party may advance first), and live here once.
+(marl_detector.committee) differ only in what their chains carry and how answers are read; posting every chain in
+one transaction, closing a chain's first step on the chain's clock, re-opening a step nobody could take, reclaiming
+an executor that missed its deadline and waiting out the vote are the same protocol, with the same pitfalls
+(chain time vs local time, steps another party may advance first), and live here once.
+
+What the requester does per task (docs/protocol.md): one `postTask`, one `close` per chain (later steps are assigned
+inside their predecessor's delivery), `reopen` for a step that found nobody, `reclaimExpired` for a late executor,
+and nothing for the vote unless a voter stays silent (the reveal that completes a vote finalizes it).
 """
 
 from __future__ import annotations
@@ -13,26 +17,26 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from pydantic import BaseModel, Field
 
 from agents.event_router import EventRouter
 from chain.bindings import SymphonyContracts
+from chain.bindings.beacon import BeaconStatus, ChainSpec, PostedTask, step_of
 from chain.bindings.vote import VotePhase
-from core.errors import SymphonyError
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
+from core.errors import SymphonyError
 
 
 class AuctionSettings(BaseModel):
-    bid_window_s: int = Field(1, ge=1)
+    bid_window_s: int = Field(1, ge=1, le=1800)
     exec_window_s: int = Field(600, ge=1)
     executors: int = Field(1, ge=1, le=8)
-    reputation_weighted: bool = True
-    max_reposts: int = Field(20, ge=0, description="re-post a beacon nobody bid on (agents busy) this many times")
+    max_reposts: int = Field(20, ge=0, description="re-open a step nobody could take (agents busy) this many times")
     repost_delay_s: float = Field(1.0, ge=0)
-    reward_wei: int = Field(0, ge=0)
+    reward_wei: int = Field(0, ge=0, description="wei per delivered slot (10 % on top is the burned posting fee)")
     vote_timeout_s: float = Field(600.0, gt=0)
 
 
@@ -56,8 +60,18 @@ class ChainTimer:
                 self.chain_seconds += seconds
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A step's first delivery: a non-final step's ResultSubmitted, or a final step's VoteCommitted."""
+
+    beacon_id: int
+    agent: str
+    result: bytes | None  # None for a final step (its result is revealed with the vote)
+    event: ChainEvent
+
+
 class BeaconAuction:
-    """Posts beacons for one requester account and follows their TaskBeacon/VoteCommitment events."""
+    """Posts tasks for one requester account and follows their TaskBeacon/VoteCommitment events."""
 
     def __init__(self, contracts: SymphonyContracts, settings: AuctionSettings, *, name: str = "requester") -> None:
         self.contracts = contracts
@@ -78,7 +92,7 @@ class BeaconAuction:
         """The timestamp the next block will (at least) carry: local time plus the chain's observed lead.
 
         Why: deadlines are in block time, and a chain's clock can run ahead of ours (anvil after
-        evm_increaseTime, a testnet's skew); waiting on local time alone would close beacons too early.
+        evm_increaseTime, a testnet's skew); waiting on local time alone would close steps too early.
         """
         return time.time() + self._clock_offset
 
@@ -86,7 +100,7 @@ class BeaconAuction:
         """Send one transaction through a binding method; keeps the receipt and learns the chain's clock."""
         start = time.perf_counter()
         out = fn(*args, **kwargs)  # ChainClient serialises transactions (nonces) itself
-        receipt = out[1] if isinstance(out, tuple) else out
+        receipt = out.receipt if isinstance(out, PostedTask) else out
         self.receipts.append(receipt)
         block = self.contracts.client.w3.eth.get_block(receipt["blockNumber"])
         # Block timestamps are whole seconds, so the newest observation is within a second of the truth.
@@ -102,30 +116,50 @@ class BeaconAuction:
             timer.add("chain", time.perf_counter() - start)
         return event
 
-    # -- one beacon --------------------------------------------------------------------------------------------
-    def post_until_assigned(self, timer: ChainTimer, task_id: bytes, cot_index: int, step_index: int, requirement: bytes,
-                            payload: bytes, *, is_final: bool) -> list[int]:
-        """Post the beacon, close it after its bid window, and re-post while nobody bid (every agent busy).
-
-        Returns every beacon id posted for this step; the last one has executors assigned.
-        """
+    # -- a task ------------------------------------------------------------------------------------------------
+    def post_task(self, timer: ChainTimer, chains: Sequence[ChainSpec], *, kind: bytes = bytes(32)) -> PostedTask:
         s = self.settings
-        posted: list[int] = []
-        for _ in range(s.max_reposts + 1):
-            beacon_id, _ = self.tx(timer, self.contracts.beacon.post, task_id, cot_index, step_index, requirement, payload,
-                                   bid_window=s.bid_window_s, exec_window=s.exec_window_s, executors=s.executors,
-                                   reputation_weighted=s.reputation_weighted, is_final=is_final, reward=s.reward_wei)
-            posted.append(beacon_id)
-            self.close_after_window(beacon_id, timer)
-            unfilled = self.router.wait_for(lambda e, b=beacon_id: e.name == "BeaconUnfilled" and e.args["beaconId"] == b, 0.0)
-            if unfilled is None and self.contracts.beacon.executors(beacon_id):
-                return posted
-            time.sleep(s.repost_delay_s)
-        raise AskFailed(f"no agent bid on step {step_index + 1} of chain {cot_index} after {s.max_reposts + 1} beacons")
+        return self.tx(timer, self.contracts.beacon.post_task, chains, bid_window=s.bid_window_s, exec_window=s.exec_window_s,
+                       executors=s.executors, reward=s.reward_wei, kind=kind)
 
-    def close_after_window(self, beacon_id: int, timer: ChainTimer) -> None:
-        deadline = self.contracts.beacon.get(beacon_id).bid_deadline
-        wait = deadline + 1 - self.chain_now()  # close needs a block with timestamp > bidDeadline
+    def deliver_step(self, timer: ChainTimer, beacon_id: int) -> Delivery:
+        """Drive one step until its first delivery: close it once closable, re-open it while nobody could take
+        it, reclaim it past its deadline. The predecessor (if any) must already have delivered."""
+        reposts = 0
+        while True:
+            info = self.contracts.beacon.get(beacon_id)
+            if info.status == BeaconStatus.BIDDING:
+                self._close_after_window(timer, beacon_id, info.bid_deadline)
+            elif info.status == BeaconStatus.UNFILLED:
+                if reposts >= self.settings.max_reposts:
+                    raise AskFailed(f"nobody could take step {info.step_index + 1} of chain {info.cot_index} "
+                                    f"after {reposts + 1} bid windows")
+                reposts += 1
+                time.sleep(self.settings.repost_delay_s)
+                self._try(timer, self.contracts.beacon.reopen, beacon_id, self.settings.bid_window_s,
+                          reward=info.reward_per_executor, executors=info.executors)
+            else:
+                delivered = self._await_delivery(timer, beacon_id, info.is_final)
+                if delivered is not None:
+                    return delivered
+
+    def _await_delivery(self, timer: ChainTimer, beacon_id: int, is_final: bool) -> Delivery | None:
+        """The first delivery of an assigned step, or None after reclaiming it (the caller looks at it again)."""
+        info = self.contracts.beacon.get(beacon_id)
+        remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
+        name = "VoteCommitted" if is_final else "ResultSubmitted"
+        event = self.wait(None, lambda e: e.name == name and int(e.args["beaconId"]) == beacon_id, remaining)
+        if event is not None:
+            result = None if is_final else event.bytes_arg("result")
+            return Delivery(beacon_id, event.args["voter" if is_final else "agent"], result, event)
+        if info.status == BeaconStatus.ASSIGNED and self.chain_now() > info.exec_deadline:
+            self._try(timer, self.contracts.beacon.reclaim_expired, beacon_id)
+            if self.contracts.beacon.get(beacon_id).status == BeaconStatus.UNFILLED and info.delivered == 0:
+                return None  # every executor missed its deadline and nobody was left: re-open it
+        return None
+
+    def _close_after_window(self, timer: ChainTimer, beacon_id: int, bid_deadline: int) -> None:
+        wait = bid_deadline + 1 - self.chain_now()  # close needs a block with timestamp > bidDeadline
         if wait > 0:
             start = time.perf_counter()
             time.sleep(wait)
@@ -138,36 +172,27 @@ class BeaconAuction:
                 if exc.error_name == "BiddingOpen":
                     time.sleep(0.1)
                     continue
-                if exc.error_name == "WrongStatus":  # somebody else closed it
+                if exc.error_name == "WrongStatus":  # the predecessor's delivery (or somebody else) closed it
                     return
+                if exc.error_name == "PredecessorPending" and step_of(beacon_id) > 0:
+                    time.sleep(0.2)
+                    continue
                 raise
         raise AskFailed(f"beacon {beacon_id} could not be closed")
 
-    def await_result(self, beacon_id: int, timer: ChainTimer) -> ChainEvent:
-        """The first result for the beacon; past the exec deadline, reclaim (reassign) and keep waiting."""
-        while True:
-            info = self.contracts.beacon.get(beacon_id)
-            remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
-            event = self.wait(None, lambda e: e.name == "ResultSubmitted" and e.args["beaconId"] == beacon_id, remaining)
-            if event is not None:
-                return event
-            try:
-                self.tx(timer, self.contracts.beacon.reclaim_expired, beacon_id)
-            except ContractRevert as exc:
-                if exc.error_name not in ("DeadlineNotPassed", "WrongStatus"):
-                    raise
-            if self.contracts.beacon.get(beacon_id).status.name == "UNFILLED":
-                raise AskFailed(f"beacon {beacon_id}: every executor missed its deadline and no bidder was left")
+    def abandon(self, timer: ChainTimer, beacon_ids: Sequence[int]) -> None:
+        """Close the steps after an Unfilled one as Unfilled too (the requester may), in chain order."""
+        for beacon_id in beacon_ids:
+            self._try(timer, self.contracts.beacon.close, beacon_id)
 
     def executor_score(self, beacon_id: int, agent: str) -> int:
         """The on-chain bid score the executor won `beacon_id` with (its weight in the chain)."""
         return next((b.score for b in self.contracts.beacon.bids(beacon_id) if b.agent == agent), 0)
 
     # -- the vote ----------------------------------------------------------------------------------------------
-    def settle_vote(self, task_id: bytes, voters: int, timer: ChainTimer) -> None:
-        """Drive the vote to its end. `voters` is the number of distinct final executors of finished chains: once
-        that many committed, the requester (the task's owner) starts the reveal phase instead of waiting out the
-        window for chains that failed."""
+    def settle_vote(self, task_id: bytes, timer: ChainTimer) -> None:
+        """Wait until the task's vote is finalized. The contracts end each phase as soon as every live final slot
+        has acted; the requester only starts the reveal phase or finalizes after a window ran out."""
         tid = "0x" + task_id.hex()
         vote = self.contracts.vote
         deadline = time.monotonic() + self.settings.vote_timeout_s
@@ -175,20 +200,34 @@ class BeaconAuction:
             info = vote.get(task_id)
             if info.phase == VotePhase.FINALIZED:
                 return
-            if info.phase == VotePhase.COMMIT and (info.commits >= voters or self.chain_now() > info.commit_deadline + 1):
+            if info.phase == VotePhase.COMMIT and (info.commits >= info.expected_voters or self.chain_now() > info.commit_deadline + 1):
                 self._try(timer, vote.start_reveal, task_id)
-            elif info.phase == VotePhase.REVEAL and (info.reveals >= info.commits or self.chain_now() > info.reveal_deadline + 1):
+            elif info.phase == VotePhase.REVEAL and self.chain_now() > info.reveal_deadline + 1:
                 self._try(timer, vote.finalize, task_id)
-            elif info.phase == VotePhase.NONE and voters == 0:
-                raise AskFailed("no chain produced an answer to vote on")
-            self.wait(timer, lambda e: e.name in ("VoteCommitted", "RevealPhaseStarted", "VoteRevealed", "VoteFinalized") and e.args["taskId"] == tid, 1.0)
+            elif info.phase == VotePhase.NONE and info.expected_voters == 0:
+                raise AskFailed("no chain produced a final delivery to vote on")
+            self.wait(timer, lambda e: e.name in ("VoteCommitted", "RevealPhaseStarted", "VoteRevealed", "VoteFinalized")
+                      and e.args["taskId"] == tid, 1.0)
         raise AskFailed(f"the vote on task {tid} was not finalized within {self.settings.vote_timeout_s:.0f} s")
 
-    def _try(self, timer: ChainTimer, fn: Callable, *args) -> None:
+    def reveals(self, task_id: bytes) -> dict[int, tuple[str, str, bytes, int]]:
+        """Every reveal of the task's vote, by final beacon id: (voter, answer, result, counted weight)."""
+        events = self.contracts.vote.contract.events.VoteRevealed().get_logs(
+            from_block=self.contracts.manifest.deploy_block, argument_filters={"taskId": task_id})
+        return {int(e["args"]["beaconId"]): (e["args"]["voter"], e["args"]["answer"], bytes(e["args"]["result"]),
+                                             int(e["args"]["weight"])) for e in events}
+
+    def collect_credit(self, timer: ChainTimer) -> None:
+        """Withdraw refunds credited to this requester (unfilled or reclaimed slots), if any."""
+        if self.contracts.beacon.credits(self.contracts.client.address) > 0:
+            self._try(timer, self.contracts.beacon.withdraw_credit)
+
+    def _try(self, timer: ChainTimer, fn: Callable, *args, **kwargs) -> None:
         try:
-            self.tx(timer, fn, *args)
+            self.tx(timer, fn, *args, **kwargs)
         except ContractRevert as exc:
-            if exc.error_name not in ("WrongPhase", "RevealNotOver", "CommitWindowOpen"):
+            if exc.error_name not in ("WrongPhase", "RevealNotOver", "CommitWindowOpen", "WrongStatus", "DeadlineNotPassed",
+                                      "NothingToWithdraw", "PredecessorPending", "BiddingOpen"):
                 raise
 
     def gas_and_hashes(self) -> tuple[int, list[str]]:

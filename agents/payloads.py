@@ -103,3 +103,31 @@ class ResultPayload:
             return cls(str(body["output"]), body.get("answer"), bool(body.get("abstained", False)), tuple(body.get("tools_used", [])), int(body.get("tokens", 0)), float(body.get("seconds", 0.0)), dict(body.get("extra", {})))
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PayloadError(f"malformed result payload: {exc}") from None
+
+
+def result_text(data: bytes) -> str:
+    """What a later step sees of an earlier step's result: its answer, else its output (raw text if malformed)."""
+    try:
+        result = ResultPayload.decode(data)
+    except PayloadError:
+        return data.decode(errors="replace")
+    return result.answer or result.output
+
+
+def step_payload(chain_payload: bytes, step_index: int, steps: int, previous: tuple[bytes, ...], max_bytes: int) -> bytes:
+    """The payload step `step_index` of a chain is executed on.
+
+    Why: a requester posts a whole chain at once, with one payload for all its steps (a SubtaskPayload template
+    with no previous results), and every step's result is public on chain in ResultSubmitted; the executor of step
+    i rebuilds its subtask from the template and the results of steps 0..i-1. A payload that is not a SubtaskPayload
+    (e.g. a detection request) is the same for every step and is returned as it is.
+    """
+    try:
+        template = SubtaskPayload.decode(chain_payload)
+    except PayloadError:
+        return chain_payload
+    if not 0 <= step_index < len(template.plan):
+        return chain_payload
+    earlier = tuple(StepResult(template.plan[j], result_text(r)) for j, r in enumerate(previous[:step_index]))
+    return SubtaskPayload(template.question, template.plan, step_index, earlier, final=step_index == steps - 1,
+                          answer_format=template.answer_format).encode(max_bytes)

@@ -1,30 +1,30 @@
-"""The requester: plan a question into K chains of subtasks, run them through beacons, settle by weighted vote.
+"""The requester: plan a question into K chains of subtasks, post them as one task, settle by weighted vote.
 
-For each chain of thought (in parallel), each step is posted as a beacon whose requirement vector is the
-embedding of the step text; agents bid, the best match executes, and the result is carried into the next step's
-payload. Final beacons are flagged `isFinal`: their executors commit and reveal their answers, and the
-VoteCommitment contract tallies weights (mean on-chain match score along each chain). The requester only
-finalizes and reads the outcome; the provenance it returns (agents, scores, weights, tx hashes) can be checked
-against the chain by anyone.
+Every chain of thought is posted at once (one transaction for the whole task): each step is a beacon whose
+requirement vector is the embedding of the step text, and every step of a chain receives the same payload (the
+question and the plan); the executor of step i reads steps 0..i-1's results from the chain. Agents bid, the
+contract assigns the best-scoring bidders (declared match × verified record), step i+1 is assigned when step i
+delivers. A chain's last step is final: its executor delivers a vote commitment and reveals answer and result
+together; VoteCommitment tallies chain weights (the mean bid score along each chain). The provenance returned
+(agents, scores, weights, tx hashes) can be checked against the chain by anyone.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from eth_utils import keccak
 from pydantic import Field
 
 from agents.answer_format import infer_format
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
-from agents.payloads import ResultPayload, StepResult, SubtaskPayload
+from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.planner import Plan, Planner
 from chain.bindings import SymphonyContracts
+from chain.bindings.beacon import ChainSpec, PostedTask
 from core.errors import SymphonyError
 
 log = logging.getLogger("symphony.requester")
@@ -91,68 +91,81 @@ class Requester:
     def close(self) -> None:
         self.auction.close()
 
-    # -- one step ------------------------------------------------------------------------------------------
-    def _run_step(self, task_id: bytes, chain: ChainRecord, index: int, timer: ChainTimer) -> StepRecord:
+    # -- one chain -----------------------------------------------------------------------------------------
+    def _run_chain(self, task: PostedTask, chain: ChainRecord, timer: ChainTimer) -> ChainRecord:
+        """Drive the chain's steps one after the other until its final step delivered its commitment."""
         auction = self.auction
-        record = StepRecord(chain.plan.steps[index])
-        previous = tuple(StepResult(p.step, (p.result.answer or p.result.output) if p.result else "") for p in chain.steps)
-        payload = SubtaskPayload(self._question, chain.plan.steps, index, previous, final=index == len(chain.plan.steps) - 1,
-                                 answer_format=self._format)
-        data = payload.encode(self.contracts.manifest.parameters.get("max_payload_bytes", 8192))
-        start = time.perf_counter()
-        record.beacon_ids = auction.post_until_assigned(timer, task_id, chain.cot_index, index, self.encode(record.step), data,
-                                                        is_final=payload.final)
-        beacon_id = record.beacon_ids[-1]
-        assigned_at = time.perf_counter()
-        result_event = auction.await_result(beacon_id, timer)
-        record.executor = result_event.args["agent"]
-        record.score = auction.executor_score(beacon_id, record.executor)
-        record.result = ResultPayload.decode(result_event.bytes_arg("result"))
-        # Time between assignment and the result event that the executor did not spend computing: event delivery
-        # to the agent, its submit transaction, event delivery back to us (the executor reports its own seconds).
-        timer.add("chain", max(time.perf_counter() - assigned_at - record.result.seconds, 0.0))
-        record.seconds = time.perf_counter() - start
-        return record
-
-    def _run_chain(self, task_id: bytes, chain: ChainRecord, timer: ChainTimer) -> ChainRecord:
         try:
-            for index in range(len(chain.plan.steps)):
-                chain.steps.append(self._run_step(task_id, chain, index, timer))
-            final = chain.steps[-1].result
-            chain.answer = None if final is None or final.abstained or not final.answer else final.answer
-            chain.weight = self.contracts.beacon.chain_weight(task_id, chain.cot_index)
+            for index, step in enumerate(chain.plan.steps):
+                record = StepRecord(step, [task.beacon(chain.cot_index, index)])
+                start = time.perf_counter()
+                delivery = auction.deliver_step(timer, record.beacon_ids[-1])
+                record.executor = delivery.agent
+                record.score = auction.executor_score(record.beacon_ids[-1], delivery.agent)
+                if delivery.result is not None:
+                    record.result = _decode(delivery.result)
+                record.seconds = time.perf_counter() - start
+                chain.steps.append(record)
         except (SymphonyError, TimeoutError) as exc:
             chain.error = str(exc)
             log.warning("chain %d failed: %s", chain.cot_index, exc)
+            # Give the remaining steps up, so their escrow comes back and the vote stops waiting for this chain.
+            auction.abandon(timer, [task.beacon(chain.cot_index, i) for i in range(len(chain.steps) + 1, len(chain.plan.steps))])
         return chain
+
+    def _read_votes(self, task: PostedTask, chains: list[ChainRecord]) -> None:
+        """Final results come with the reveals: the answer each chain voted for and the result it came from."""
+        reveals = self.auction.reveals(task.task_id)
+        for c in chains:
+            if c.error is not None or not c.steps:
+                continue
+            final = c.steps[-1]
+            revealed = reveals.get(final.beacon_ids[-1])
+            if revealed is None:
+                c.error = "the final executor never revealed its vote"
+                continue
+            _voter, answer, result, _weight = revealed
+            final.result = _decode(result)
+            c.answer = answer or None
+            c.weight = self.contracts.beacon.chain_weight(task.first_chain + c.cot_index)
 
     # -- the whole question ----------------------------------------------------------------------------------
     def ask(self, question: str, *, on_progress: Callable[[str], None] | None = None) -> AskResult:
         progress = on_progress or (lambda _m: None)
         started = time.perf_counter()
-        self._question = question
-        self._format = infer_format(question)
         self.auction.receipts = []
         timer = ChainTimer()
-        task_id = keccak(f"{question}|{uuid.uuid4()}".encode())
         t0 = time.perf_counter()
         plans, planner_tokens = self.planner.plans(question, self.settings.chains)
         planner_seconds = time.perf_counter() - t0
         progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
-        # Claim the task and declare K voters up front, so a fast chain cannot close the vote before a slow one.
-        self.auction.tx(timer, self.contracts.beacon.open_task, task_id, len(chains))
+        answer_format = infer_format(question)
+        max_bytes = self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
+        specs = [ChainSpec(tuple(self.encode(step) for step in c.plan.steps),
+                           SubtaskPayload(question, c.plan.steps, 0, (), final=len(c.plan.steps) == 1,
+                                          answer_format=answer_format).encode(max_bytes))
+                 for c in chains]
+        task = self.auction.post_task(timer, specs)
+        task_id = task.task_id
         with ThreadPoolExecutor(max_workers=len(chains)) as pool:
-            done = list(pool.map(lambda c: self._run_chain(task_id, c, timer), chains))
-        for c in done:
-            progress(f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}" if not c.error else f"failed: {c.error}"))
-        # Abstaining chains vote too (an empty answer); an agent that ended two chains casts one vote.
-        voters = len({c.steps[-1].executor for c in done if c.error is None and c.steps})
+            done = list(pool.map(lambda c: self._run_chain(task, c, timer), chains))
         answer, winning, total = None, 0, 0
-        if voters:
-            self.auction.settle_vote(task_id, voters, timer)
+        if any(c.error is None for c in done):
+            self.auction.settle_vote(task_id, timer)
+            self._read_votes(task, done)
             info = self.contracts.vote.get(task_id)
             answer, winning, total = info.winning_answer or None, info.winning_weight, info.total_weight
+        for c in done:
+            progress(f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}" if not c.error else f"failed: {c.error}"))
+        self.auction.collect_credit(timer)
         gas, hashes = self.auction.gas_and_hashes()
         return AskResult(question, "0x" + task_id.hex(), answer, winning, total, done, hashes, gas, time.perf_counter() - started,
                          planner_seconds, planner_tokens, timer)
+
+
+def _decode(data: bytes) -> ResultPayload:
+    try:
+        return ResultPayload.decode(data)
+    except PayloadError:
+        return ResultPayload(output=data.decode(errors="replace"), abstained=True)

@@ -1,16 +1,19 @@
 """The Symphony agent worker: everything it does is a reaction to contract events.
 
 Life of a worker:
-1. register on the CapabilityLedger (stake, capability vector, model id, capacity) or update its profile;
-2. heartbeat its availability and free capacity;
+1. register on the CapabilityLedger (stake, capability vector, model id, capacity) or update its profile (a new
+   vector counts only after the ledger's profile delay); top the stake up after slashes;
+2. heartbeat its availability (the ledger counts capacity itself: taken on assignment, given back on delivery);
 3. follow TaskBeacon/VoteCommitment events through the durable event stream;
-4. bid on beacons it can take (free capacity, bid window open, match score above its threshold);
-5. execute subtasks assigned to it (its LLM, its tools), submit the result on chain;
-6. for the final step of a chain: commit its answer, reveal it when the reveal phase starts.
+4. bid on every step of a posted chain it can do (bid window open, match score above its threshold);
+5. execute the steps assigned to it (its LLM, its tools) on the chain's payload plus the earlier steps' results,
+   which are public in ResultSubmitted, and deliver: a non-final result in the open, a final one as its vote
+   commitment (answer and result stay secret until every voter is bound);
+6. reveal the final answer with its result when the reveal phase starts.
 
 Crash safety: the assignment, the computed result and the vote salt are written to the worker's SQLite state
-before the matching transaction is sent, and the chain is asked before acting (resultHashOf, commitmentOf), so a
-restarted worker resumes every subtask still assigned to it, never submits a second result, and can still reveal.
+before the matching transaction is sent, and the chain is asked before acting (hasDelivered), so a restarted
+worker resumes every subtask still assigned to it, never delivers a second result, and can still reveal.
 """
 
 from __future__ import annotations
@@ -25,12 +28,16 @@ from eth_utils import keccak
 
 from agents.event_router import EventRouter
 from agents.executor import Executor
+from agents.payloads import step_payload
 from agents.profile import AgentProfile
 from agents.worker_state import SeenBeacon, WorkerState
 from chain.bindings import SymphonyContracts
+from chain.bindings.beacon import beacon_id as beacon_of, chain_of
+from chain.bindings.vote import VotePhase, commitment
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
+from chain.vectors import cosine_wad
 
 log = logging.getLogger("symphony.agent")
 
@@ -63,44 +70,52 @@ class AgentWorker:
         self._queued: set[int] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._reported_free: int | None = None
         events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.events.sqlite"
         beacon, vote = contracts.beacon.contract, contracts.vote.contract
         stream = EventStream(
             contracts.client.w3,
             f"agent:{self.address}",
-            [EventSource(beacon.address, beacon.abi, ("BeaconPosted", "ExecutorAssigned", "ExecutorTimedOut")),
+            [EventSource(beacon.address, beacon.abi, ("ChainPosted", "ExecutorAssigned", "ExecutorTimedOut")),
              EventSource(vote.address, vote.abi, ("RevealPhaseStarted",))],
             CheckpointStore(events_db),
             start_block=contracts.manifest.deploy_block,
         )
         self.router = EventRouter(stream)
-        self.router.on("BeaconPosted", self._on_beacon_posted)
+        self.router.on("ChainPosted", self._on_chain_posted)
         self.router.on("ExecutorAssigned", self._on_assigned)
         self.router.on("ExecutorTimedOut", self._on_timed_out)
         self.router.on("RevealPhaseStarted", self._on_reveal_phase)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def register(self) -> None:
-        """Register (or update a changed profile); then announce availability."""
+        """Register (or declare a changed profile, which the ledger schedules); top the stake up; go available."""
         p = self.profile
         ledger = self.contracts.ledger
         tags = list(p.tags) + [f"tool:{t}" for t in p.tools]
         if not ledger.is_active(self.address):
-            ledger.register(p.name, self.model_id, p.endpoint, tags, self.capability, p.capacity, p.stake_wei)
+            ledger.register(p.name, self.model_id, p.endpoint, tags, self.capability, p.capacity, max(p.stake_wei, ledger.min_stake()))
             log.info("%s registered as %s", p.name, self.address)
         else:
             info = ledger.get_agent(self.address)
-            if (info.capability, info.capacity, list(info.tags), info.endpoint, info.model_id) != (self.capability, p.capacity, tags, p.endpoint, self.model_id):
+            declared = (info.declared_capability, info.capacity, list(info.tags), info.endpoint, info.model_id)
+            if declared != (self.capability, p.capacity, tags, p.endpoint, self.model_id):
                 ledger.update(self.model_id, p.endpoint, tags, self.capability, p.capacity)
+            self._top_up(info.stake)
         self._heartbeat()
+
+    def _top_up(self, stake: int) -> None:
+        """Slashes shrink the stake; without stake the ledger lets an agent neither bid nor take work."""
+        want = max(self.profile.stake_wei, self.contracts.ledger.min_stake())
+        if stake < want:
+            self.contracts.ledger.add_stake(want - stake)
+            log.info("%s topped its stake up by %d wei", self.profile.name, want - stake)
 
     def start(self) -> "AgentWorker":
         self.register()
-        for beacon_id in self.state.unfinished():  # resume after a crash
-            self._enqueue(beacon_id)
+        for beacon in self.state.unfinished():  # resume after a crash
+            self._enqueue(beacon)
         for assignment in self.state.pending_votes():
-            self._threads.append(threading.Thread(target=self._resume_vote, args=(assignment.beacon_id,), daemon=True))
+            self._threads.append(threading.Thread(target=self._reveal, args=(assignment.beacon_id,), daemon=True))
         for i in range(self.profile.capacity):
             self._threads.append(threading.Thread(target=self._work_loop, name=f"exec-{i}", daemon=True))
         self._threads.append(threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True))
@@ -116,7 +131,7 @@ class AgentWorker:
             thread.join(timeout=5)
         if announce:
             try:
-                self.contracts.ledger.heartbeat(False, 0)
+                self.contracts.ledger.heartbeat(False)
             except Exception as exc:  # the chain may already be gone at shutdown
                 log.warning("final heartbeat failed: %s", exc)
 
@@ -125,44 +140,41 @@ class AgentWorker:
             pass
 
     # -- event handlers (router thread: quick, durable) -----------------------------------------------------
-    def _on_beacon_posted(self, event: ChainEvent) -> None:
+    def _on_chain_posted(self, event: ChainEvent) -> None:
         a = event.args
-        seen = SeenBeacon(int(a["beaconId"]), str(a["taskId"]), int(a["cotIndex"]), int(a["stepIndex"]), bool(a["isFinal"]),
-                          str(a["requirement"]), event.bytes_arg("payload"), int(a["bidDeadline"]), "seen")
-        self.state.record_beacon(seen)
-        if self._should_bid(seen):
-            self._bid(seen)
-
-    def _should_bid(self, seen: SeenBeacon) -> bool:
-        if self.state.in_flight() >= self.profile.capacity:
-            return False
-        if not self.executor.accepts(seen.payload):  # a kind of work this agent cannot do (local: before any RPC)
-            return False
+        requirements = tuple(bytes.fromhex(str(r)[2:]) for r in a["requirements"])
+        chain_id = int(a["chainId"])
         now = self._chain_time()
-        if seen.is_final and self.state.holds_final_bid(seen.task_id, now):
-            return False  # the vote counts one commitment per agent: leave other chains' final steps to others
+        for step in range(len(requirements)):
+            seen = SeenBeacon(beacon_of(chain_id, step), str(a["taskId"]), chain_id, int(a["cotIndex"]), step, len(requirements),
+                              requirements, event.bytes_arg("payload"), int(a["bidDeadline"]))
+            self.state.record_beacon(seen)
+            if self._should_bid(seen, now):
+                self._bid(seen)
+
+    def _should_bid(self, seen: SeenBeacon, now: int) -> bool:
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
             return False
-        from chain.vectors import cosine_wad
-
-        return cosine_wad(self.capability, bytes.fromhex(seen.requirement[2:])) >= int(self.profile.min_score * 10**18)
+        template = step_payload(seen.payload, seen.step_index, seen.steps, (), self._max_payload())
+        if not self.executor.accepts(template):  # a kind of work this agent cannot do (local: before any RPC)
+            return False
+        return cosine_wad(self.capability, seen.requirement) >= int(self.profile.min_score * 10**18)
 
     def _bid(self, seen: SeenBeacon) -> None:
         try:
-            self.contracts.beacon.bid(seen.beacon_id)
+            self.contracts.beacon.bid(seen.beacon_id, seen.requirements)
             self.state.set_bid_state(seen.beacon_id, "bid")
             self.stats.bids += 1
-        except ContractRevert as exc:  # window closed, no longer available...: not an error for an agent
+        except ContractRevert as exc:  # window closed, book full of better bids...: not an error for an agent
             self.state.set_bid_state(seen.beacon_id, f"refused:{exc.error_name}")
             log.info("%s: bid on beacon %d refused: %s", self.profile.name, seen.beacon_id, exc)
 
     def _on_assigned(self, event: ChainEvent) -> None:
         if event.args["agent"] != self.address:
             return
-        beacon_id = int(event.args["beaconId"])
-        self.state.add_assignment(beacon_id, str(event.args["taskId"]), int(event.args["score"]), int(event.args["execDeadline"]))
-        self._enqueue(beacon_id)
-        self._report_capacity()
+        beacon = int(event.args["beaconId"])
+        self.state.add_assignment(beacon, str(event.args["taskId"]), int(event.args["score"]), int(event.args["execDeadline"]))
+        self._enqueue(beacon)
 
     def _on_timed_out(self, event: ChainEvent) -> None:
         if event.args["agent"] == self.address:
@@ -175,120 +187,126 @@ class AgentWorker:
             self._reveal(assignment.beacon_id)
 
     # -- execution (executor threads) -------------------------------------------------------------------
-    def _enqueue(self, beacon_id: int) -> None:
-        if beacon_id not in self._queued:
-            self._queued.add(beacon_id)
-            self._queue.put(beacon_id)
+    def _enqueue(self, beacon: int) -> None:
+        if beacon not in self._queued:
+            self._queued.add(beacon)
+            self._queue.put(beacon)
 
     def _work_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                beacon_id = self._queue.get(timeout=0.2)
+                beacon = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             try:
-                self._handle_assignment(beacon_id)
+                self._handle_assignment(beacon)
             except Exception:
-                log.exception("%s: subtask on beacon %d failed", self.profile.name, beacon_id)
+                log.exception("%s: subtask on beacon %d failed", self.profile.name, beacon)
             finally:
-                self._queued.discard(beacon_id)
-                self._report_capacity()
+                self._queued.discard(beacon)
 
-    def _payload(self, beacon_id: int) -> SeenBeacon | None:
-        seen = self.state.beacon(beacon_id)
+    def _max_payload(self) -> int:
+        return self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
+
+    def _seen(self, beacon: int) -> SeenBeacon | None:
+        seen = self.state.beacon(beacon)
         if seen is None:  # assigned without having seen the post (e.g. state wiped): read it back from the logs
-            logs = self.contracts.beacon.contract.events.BeaconPosted().get_logs(
-                from_block=self.contracts.manifest.deploy_block, argument_filters={"beaconId": beacon_id})
+            logs = self.contracts.beacon.contract.events.ChainPosted().get_logs(
+                from_block=self.contracts.manifest.deploy_block, argument_filters={"chainId": chain_of(beacon)})
             if logs:
                 a = logs[0]["args"]
-                seen = SeenBeacon(beacon_id, "0x" + bytes(a["taskId"]).hex(), a["cotIndex"], a["stepIndex"], a["isFinal"],
-                                  "0x" + bytes(a["requirement"]).hex(), bytes(a["payload"]), a["bidDeadline"], "bid")
+                reqs = tuple(bytes(r) for r in a["requirements"])
+                seen = SeenBeacon(beacon, "0x" + bytes(a["taskId"]).hex(), chain_of(beacon), a["cotIndex"], beacon % 8, len(reqs),
+                                  reqs, bytes(a["payload"]), a["bidDeadline"], "bid")
                 self.state.record_beacon(seen)
         return seen
 
-    def _handle_assignment(self, beacon_id: int) -> None:
-        assignment = self.state.assignment(beacon_id)
-        seen = self._payload(beacon_id)
+    def _previous_results(self, seen: SeenBeacon) -> tuple[bytes, ...]:
+        """The first delivered result of every earlier step of the chain (public in ResultSubmitted)."""
+        out: list[bytes] = []
+        events = self.contracts.beacon.contract.events.ResultSubmitted()
+        for step in range(seen.step_index):
+            logs = events.get_logs(from_block=self.contracts.manifest.deploy_block,
+                                   argument_filters={"beaconId": beacon_of(seen.chain_id, step)})
+            out.append(bytes(logs[0]["args"]["result"]) if logs else b"")
+        return tuple(out)
+
+    def _handle_assignment(self, beacon: int) -> None:
+        assignment = self.state.assignment(beacon)
+        seen = self._seen(beacon)
         if assignment is None or seen is None or assignment.status in ("submitted", "expired", "lost"):
             return
-        if self.contracts.beacon.result_hash(beacon_id, self.address) != bytes(32):
+        if self.contracts.beacon.has_delivered(beacon, self.address):
             # Delivered by an earlier life of this worker that crashed before recording it.
-            self.state.set_status(beacon_id, "submitted")
-            self._after_submit(beacon_id, seen)
+            self.state.set_status(beacon, "submitted")
+            if seen.is_final and assignment.answer is not None:
+                self.state.set_vote_state(beacon, "committed")
+                self._reveal_if_open(beacon)
             return
         if assignment.status in ("assigned", "executing"):
             if self._chain_time() > assignment.exec_deadline:
-                self.state.set_status(beacon_id, "expired")
+                self.state.set_status(beacon, "expired")
                 return
-            self.state.start_attempt(beacon_id)
-            result = self.executor.run(seen.payload)
+            self.state.start_attempt(beacon)
+            payload = step_payload(seen.payload, seen.step_index, seen.steps, self._previous_results(seen), self._max_payload())
+            result = self.executor.run(payload)
             self.stats.executed += 1
             self.stats.abstained += int(result.abstained)
-            data = result.encode(self.contracts.manifest.parameters.get("max_payload_bytes", 8192))
+            data = result.encode(self._max_payload())
             # An abstaining final executor still votes: the empty answer is the contract's explicit abstention.
             answer = "" if result.abstained else _clip_utf8(result.answer or "", MAX_ANSWER_BYTES)
-            self.state.save_result(beacon_id, data, answer, "0x" + keccak(data).hex(), "0x" + os.urandom(32).hex())
-        assignment = self.state.assignment(beacon_id)
+            self.state.save_result(beacon, data, answer, "0x" + os.urandom(32).hex())
+        assignment = self.state.assignment(beacon)
+        if seen.is_final:
+            self._commit(beacon, seen, assignment.result or b"", assignment.answer or "", bytes.fromhex(assignment.salt[2:]))
+            return
         try:
-            self.contracts.beacon.submit_result(beacon_id, assignment.result or b"")
+            self.contracts.beacon.submit_result(beacon, assignment.result or b"")
             self.stats.submitted += 1
-            log.info("%s: submitted result for beacon %d (step %d, chain %d)", self.profile.name, beacon_id, seen.step_index, seen.cot_index)
+            log.info("%s: submitted result for beacon %d (step %d, chain %d)", self.profile.name, beacon, seen.step_index, seen.cot_index)
         except ContractRevert as exc:
             if exc.error_name != "AlreadySubmitted":
-                self.state.set_status(beacon_id, "lost")
-                log.info("%s: result for beacon %d refused: %s", self.profile.name, beacon_id, exc)
+                self.state.set_status(beacon, "lost")
+                log.info("%s: result for beacon %d refused: %s", self.profile.name, beacon, exc)
                 return
-        self.state.set_status(beacon_id, "submitted")
-        self._after_submit(beacon_id, seen)
+        self.state.set_status(beacon, "submitted")
 
     # -- voting ------------------------------------------------------------------------------------------
-    def _after_submit(self, beacon_id: int, seen: SeenBeacon) -> None:
-        assignment = self.state.assignment(beacon_id)
-        if not seen.is_final or assignment is None or assignment.answer is None or assignment.vote_state != "none":
-            return
-        self.state.set_vote_state(beacon_id, "pending")
-        self._commit(beacon_id)
-
-    def _commit(self, beacon_id: int) -> None:
-        a = self.state.assignment(beacon_id)
-        task_id = bytes.fromhex(a.task_id[2:])
-        if self.contracts.vote.commitment_of(task_id, self.address) == bytes(32):
-            try:
-                self.contracts.vote.commit(task_id, beacon_id, a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
-                self.stats.committed += 1
-            except ContractRevert as exc:
-                log.info("%s: commit for beacon %d refused: %s", self.profile.name, beacon_id, exc)
-                self.state.set_vote_state(beacon_id, f"refused:{exc.error_name}")
+    def _commit(self, beacon: int, seen: SeenBeacon, result: bytes, answer: str, salt: bytes) -> None:
+        """Deliver a final step: the commitment to (answer, result), which is this agent's vote."""
+        task_id = bytes.fromhex(seen.task_id[2:])
+        try:
+            self.contracts.beacon.commit_result(beacon, commitment(task_id, self.address, answer, result, salt))
+            self.stats.committed += 1
+            self.stats.submitted += 1
+        except ContractRevert as exc:
+            if exc.error_name != "AlreadySubmitted":
+                self.state.set_status(beacon, "lost")
+                log.info("%s: final delivery for beacon %d refused: %s", self.profile.name, beacon, exc)
                 return
-        self.state.set_vote_state(beacon_id, "committed")
-        from chain.bindings.vote import VotePhase
+        self.state.set_status(beacon, "submitted")
+        self.state.set_vote_state(beacon, "committed")
+        self._reveal_if_open(beacon)
 
-        if self.contracts.vote.get(task_id).phase == VotePhase.REVEAL:  # we were the last committer
-            self._reveal(beacon_id)
+    def _reveal_if_open(self, beacon: int) -> None:
+        a = self.state.assignment(beacon)
+        if a is not None and self.contracts.vote.get(bytes.fromhex(a.task_id[2:])).phase == VotePhase.REVEAL:
+            self._reveal(beacon)  # we were the last voter to commit: the reveal phase began in our own transaction
 
-    def _reveal(self, beacon_id: int) -> None:
-        a = self.state.assignment(beacon_id)
+    def _reveal(self, beacon: int) -> None:
+        a = self.state.assignment(beacon)
         if a is None or a.vote_state != "committed":
             return
         try:
-            self.contracts.vote.reveal(bytes.fromhex(a.task_id[2:]), a.answer, bytes.fromhex(a.cot_hash[2:]), bytes.fromhex(a.salt[2:]))
+            self.contracts.vote.reveal(bytes.fromhex(a.task_id[2:]), a.answer or "", a.result or b"", bytes.fromhex(a.salt[2:]))
             self.stats.revealed += 1
-            self.state.set_vote_state(beacon_id, "revealed")
+            self.state.set_vote_state(beacon, "revealed")
         except ContractRevert as exc:
             if exc.error_name == "AlreadyRevealed":
-                self.state.set_vote_state(beacon_id, "revealed")
+                self.state.set_vote_state(beacon, "revealed")
             elif exc.error_name != "WrongPhase":  # WrongPhase: still committing; the RevealPhaseStarted event retries
-                self.state.set_vote_state(beacon_id, f"refused:{exc.error_name}")
-                log.info("%s: reveal for beacon %d refused: %s", self.profile.name, beacon_id, exc)
-
-    def _resume_vote(self, beacon_id: int) -> None:
-        a = self.state.assignment(beacon_id)
-        if a is None:
-            return
-        if a.vote_state == "pending":
-            self._commit(beacon_id)
-        else:
-            self._reveal(beacon_id)
+                self.state.set_vote_state(beacon, f"refused:{exc.error_name}")
+                log.info("%s: reveal for beacon %d refused: %s", self.profile.name, beacon, exc)
 
     def _chain_time(self) -> int:
         """The latest block's timestamp: a lower bound of the chain's clock, which need not match ours."""
@@ -296,23 +314,15 @@ class AgentWorker:
 
     # -- availability -------------------------------------------------------------------------------------
     def _heartbeat(self) -> None:
-        free = max(self.profile.capacity - self.state.in_flight(), 0)
-        self.contracts.ledger.heartbeat(True, free)
-        self._reported_free = free
-
-    def _report_capacity(self) -> None:
-        """Heartbeat when the free capacity changed, so the ledger (and the bid check) see it at once."""
-        free = max(self.profile.capacity - self.state.in_flight(), 0)
-        if free != self._reported_free:
-            try:
-                self._heartbeat()
-            except Exception as exc:
-                log.warning("%s: capacity heartbeat failed: %s", self.profile.name, exc)
+        self.contracts.ledger.heartbeat(True)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.profile.heartbeat_interval_s):
             try:
+                self._top_up(self.contracts.ledger.stake(self.address))
                 self._heartbeat()
+                for assignment in self.state.pending_votes():  # a reveal that failed in flight gets another chance
+                    self._reveal_if_open(assignment.beacon_id)
             except Exception as exc:
                 log.warning("%s: heartbeat failed: %s", self.profile.name, exc)
 

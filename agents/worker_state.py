@@ -1,8 +1,8 @@
-"""A worker's durable memory (SQLite): beacons it saw, subtasks assigned to it, results and vote secrets.
+"""A worker's durable memory (SQLite): steps it saw, subtasks assigned to it, results and vote secrets.
 
 Why: a worker killed at any point must come back knowing which subtasks are still its own, which result it
-already computed (so it submits that one instead of producing a second, different one) and which salts it
-committed with (without them it could never reveal, and would be penalised).
+already computed (so it delivers that one instead of producing a second, different one) and which salt and
+result it committed a final step with (without them it could never reveal, and would be slashed as silent).
 """
 
 from __future__ import annotations
@@ -14,33 +14,44 @@ from pathlib import Path
 from core.sqlite import open_store
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS beacons (
-    beacon_id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, cot_index INTEGER NOT NULL, step_index INTEGER NOT NULL,
-    is_final INTEGER NOT NULL, requirement TEXT NOT NULL, payload BLOB NOT NULL, bid_deadline INTEGER NOT NULL,
-    bid_state TEXT NOT NULL DEFAULT 'seen'
+CREATE TABLE IF NOT EXISTS steps (
+    beacon_id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, chain_id INTEGER NOT NULL, cot_index INTEGER NOT NULL,
+    step_index INTEGER NOT NULL, steps INTEGER NOT NULL, requirements BLOB NOT NULL, payload BLOB NOT NULL,
+    bid_deadline INTEGER NOT NULL, bid_state TEXT NOT NULL DEFAULT 'seen'
 );
 CREATE TABLE IF NOT EXISTS assignments (
     beacon_id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, score INTEGER NOT NULL, exec_deadline INTEGER NOT NULL,
-    status TEXT NOT NULL, result BLOB, answer TEXT, cot_hash TEXT, salt TEXT, vote_state TEXT NOT NULL DEFAULT 'none',
+    status TEXT NOT NULL, result BLOB, answer TEXT, salt TEXT, vote_state TEXT NOT NULL DEFAULT 'none',
     attempts INTEGER NOT NULL DEFAULT 0
 );
 """
 
 # assignment.status: assigned -> executing -> computed -> submitted | expired | lost
-# assignment.vote_state (final beacons only): none -> committed -> revealed
+# assignment.vote_state (final steps only): none -> committed -> revealed
 
 
 @dataclass(frozen=True)
 class SeenBeacon:
+    """One step of a posted chain, as the worker saw it in ChainPosted."""
+
     beacon_id: int
     task_id: str
+    chain_id: int
     cot_index: int
     step_index: int
-    is_final: bool
-    requirement: str
-    payload: bytes
+    steps: int
+    requirements: tuple[bytes, ...]  # the whole chain's vectors: a bid passes them back
+    payload: bytes  # the chain's payload (every step receives it)
     bid_deadline: int
-    bid_state: str
+    bid_state: str = "seen"
+
+    @property
+    def is_final(self) -> bool:
+        return self.step_index == self.steps - 1
+
+    @property
+    def requirement(self) -> bytes:
+        return self.requirements[self.step_index]
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,6 @@ class Assignment:
     status: str
     result: bytes | None
     answer: str | None
-    cot_hash: str | None
     salt: str | None
     vote_state: str
     attempts: int
@@ -75,32 +85,26 @@ class WorkerState:
         with self._lock:
             return self._db.execute(sql, args).rowcount
 
-    # -- beacons --------------------------------------------------------------------------------------------
+    # -- steps ----------------------------------------------------------------------------------------------
     def record_beacon(self, b: SeenBeacon) -> None:
-        self._exec("INSERT OR IGNORE INTO beacons VALUES (?,?,?,?,?,?,?,?,?)",
-                   (b.beacon_id, b.task_id, b.cot_index, b.step_index, int(b.is_final), b.requirement, b.payload, b.bid_deadline, b.bid_state))
+        self._exec("INSERT OR IGNORE INTO steps VALUES (?,?,?,?,?,?,?,?,?,?)",
+                   (b.beacon_id, b.task_id, b.chain_id, b.cot_index, b.step_index, b.steps, b"".join(b.requirements),
+                    b.payload, b.bid_deadline, b.bid_state))
 
     def set_bid_state(self, beacon_id: int, state: str) -> None:
-        self._exec("UPDATE beacons SET bid_state=? WHERE beacon_id=?", (state, beacon_id))
-
-    def holds_final_bid(self, task_id: str, chain_time: int) -> bool:
-        """Are we the executor of a final beacon of this task, or still in the running for one (a bid whose window
-        is open)? One agent casts one vote per task; a final bid we lost does not count."""
-        row = self._one(
-            "SELECT 1 FROM beacons b WHERE b.task_id=? AND b.is_final=1 AND ("
-            " b.beacon_id IN (SELECT beacon_id FROM assignments WHERE status NOT IN ('lost','expired'))"
-            " OR (b.bid_state='bid' AND b.bid_deadline >= ?))",
-            (task_id, chain_time),
-        )
-        return row is not None
+        self._exec("UPDATE steps SET bid_state=? WHERE beacon_id=?", (state, beacon_id))
 
     def beacon(self, beacon_id: int) -> SeenBeacon | None:
-        row = self._one("SELECT * FROM beacons WHERE beacon_id=?", (beacon_id,))
-        return SeenBeacon(row[0], row[1], row[2], row[3], bool(row[4]), row[5], bytes(row[6]), row[7], row[8]) if row else None
+        row = self._one("SELECT * FROM steps WHERE beacon_id=?", (beacon_id,))
+        if row is None:
+            return None
+        reqs = bytes(row[6])
+        return SeenBeacon(row[0], row[1], row[2], row[3], row[4], row[5], tuple(reqs[i:i + 32] for i in range(0, len(reqs), 32)),
+                          bytes(row[7]), row[8], row[9])
 
     # -- assignments ----------------------------------------------------------------------------------------
     def add_assignment(self, beacon_id: int, task_id: str, score: int, exec_deadline: int) -> bool:
-        """True if new. A re-assignment of the same beacon (after a reclaim) refreshes the deadline."""
+        """True if new. A re-assignment of the same step (after a reclaim) refreshes the deadline."""
         if self._one("SELECT 1 FROM assignments WHERE beacon_id=?", (beacon_id,)):
             self._exec("UPDATE assignments SET exec_deadline=? WHERE beacon_id=?", (exec_deadline, beacon_id))
             return False
@@ -120,9 +124,9 @@ class WorkerState:
         row = self._one("SELECT attempts FROM assignments WHERE beacon_id=?", (beacon_id,))
         return int(row[0]) if row else 0
 
-    def save_result(self, beacon_id: int, result: bytes, answer: str | None, cot_hash: str, salt: str) -> None:
-        self._exec("UPDATE assignments SET status='computed', result=?, answer=?, cot_hash=?, salt=? WHERE beacon_id=?",
-                   (result, answer, cot_hash, salt, beacon_id))
+    def save_result(self, beacon_id: int, result: bytes, answer: str | None, salt: str) -> None:
+        self._exec("UPDATE assignments SET status='computed', result=?, answer=?, salt=? WHERE beacon_id=?",
+                   (result, answer, salt, beacon_id))
 
     def set_vote_state(self, beacon_id: int, state: str) -> None:
         self._exec("UPDATE assignments SET vote_state=? WHERE beacon_id=?", (state, beacon_id))
@@ -136,7 +140,7 @@ class WorkerState:
         return [a for a in (self.assignment(r[0]) for r in rows) if a is not None]
 
     def pending_votes(self) -> list[Assignment]:
-        rows = self._all("SELECT beacon_id FROM assignments WHERE vote_state IN ('pending','committed')")
+        rows = self._all("SELECT beacon_id FROM assignments WHERE vote_state='committed'")
         return [a for a in (self.assignment(r[0]) for r in rows) if a is not None]
 
     def in_flight(self) -> int:

@@ -38,7 +38,11 @@ def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | Non
     """An HTTP Web3 connection that is known to answer (and to be the expected chain, if one is given)."""
     if not rpc_url.startswith(("http://", "https://")):
         raise ConfigError(f"RPC URL must start with http:// or https://: {rpc_url!r}")
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    # eth_chainId is cached: web3 asks for it before every call and estimate (half of all requests otherwise), and
+    # one provider talks to one node. Nothing else is cached: block and log queries must see reorgs.
+    provider = Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                 cacheable_requests={"eth_chainId"})
+    w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
     except (requests.exceptions.RequestException, OSError) as exc:
@@ -108,10 +112,18 @@ class ChainClient:
         receipt = self._send({"data": data, "value": value}, contract=artifact.name)
         return self.contract(receipt["contractAddress"], artifact.abi, artifact.name)
 
-    def transact(self, call: ContractFunction, *, value: int = 0, gas: int | None = None) -> TxReceipt:
-        """Send a state-changing contract call and wait for its receipt; reverts raise `ContractRevert` subclasses."""
+    def transact(self, call: ContractFunction, *, value: int = 0, gas: int | None = None, min_gas: int = 0) -> TxReceipt:
+        """Send a state-changing contract call and wait for its receipt; reverts raise `ContractRevert` subclasses.
+
+        `min_gas` floors the estimated limit, for calls whose cost depends on who is first (the reveal that
+        completes a vote settles the whole task; the delivery that finds the next step closable assigns it): an
+        estimate made just before another party's transaction lands can be far too low. Only used gas is paid.
+        """
         tx = {"to": call.address, "data": call._encode_transaction_data(), "value": value}
-        return self._send(tx, gas=gas, contract=self._names.get(call.address))
+        contract = self._names.get(call.address)
+        if gas is None and min_gas:
+            gas = max(self._estimate(tx, contract), min_gas)
+        return self._send(tx, gas=gas, contract=contract)
 
     def call(self, call: ContractFunction, *, block: int | str = "latest") -> Any:
         """A read-only call with decoded reverts."""

@@ -90,17 +90,16 @@ class Manifest(BaseModel):
 
 
 def deploy_symphony(client: ChainClient, settings: ChainSettings | None = None, *, artifacts: dict[str, ContractArtifact] | None = None) -> Manifest:
-    """Deploy CapabilityLedger, TaskBeacon and VoteCommitment, authorise the protocol contracts on the ledger."""
+    """Deploy CapabilityLedger, TaskBeacon and VoteCommitment; the beacon binds the vote, the ledger authorises the
+    beacon (the only core contract that moves stake, evidence, capacity and reputation)."""
     settings = settings or ChainSettings()
     artifacts = artifacts or compile_contracts()
     start_block = client.w3.eth.block_number
     ledger = client.deploy(artifacts["CapabilityLedger"], settings.min_stake_wei, settings.deregister_cooldown_s)
-    beacon = client.deploy(artifacts["TaskBeacon"], ledger.address, settings.max_payload_bytes)
-    vote = client.deploy(
-        artifacts["VoteCommitment"], ledger.address, beacon.address, settings.commit_window_s, settings.reveal_window_s
-    )
+    beacon = client.deploy(artifacts["TaskBeacon"], ledger.address, settings.max_payload_bytes, settings.min_evidence_reward_wei)
+    vote = client.deploy(artifacts["VoteCommitment"], beacon.address, settings.commit_window_s, settings.reveal_window_s)
+    client.transact(beacon.functions.bindVote(vote.address))
     client.transact(ledger.functions.setAuthorized(beacon.address, True))
-    client.transact(ledger.functions.setAuthorized(vote.address, True))
     manifest = Manifest(
         chain_id=client.chain_id,
         rpc_url=client.rpc_url,
@@ -110,6 +109,7 @@ def deploy_symphony(client: ChainClient, settings: ChainSettings | None = None, 
             "min_stake_wei": settings.min_stake_wei,
             "deregister_cooldown_s": settings.deregister_cooldown_s,
             "max_payload_bytes": settings.max_payload_bytes,
+            "min_evidence_reward_wei": settings.min_evidence_reward_wei,
             "commit_window_s": settings.commit_window_s,
             "reveal_window_s": settings.reveal_window_s,
         },

@@ -32,7 +32,8 @@ class ChainSettings(BaseModel):
     min_stake_wei: int = Field(10**16, ge=0)
     deregister_cooldown_s: int = Field(60, ge=0)
     max_payload_bytes: int = Field(8192, ge=64, le=65536)
-    # The commit phase ends as soon as every declared voter committed; the window only bounds a missing voter.
+    min_evidence_reward_wei: int = Field(10**12, ge=0, description="smallest reward per executor whose successes count as evidence")
+    # The commit phase ends as soon as every live final slot committed; the window only bounds a missing voter.
     commit_window_s: int = Field(600, ge=1)
     reveal_window_s: int = Field(300, ge=1)
     local: LocalChainSettings = LocalChainSettings()

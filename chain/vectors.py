@@ -12,6 +12,7 @@ from typing import Sequence
 
 DIMENSIONS = 32
 WAD = 10**18
+SCORE_UNIT = 10**9  # TaskBeacon stores bid scores in 1e-9 units
 
 
 def pack(components: Sequence[int]) -> bytes:
@@ -46,6 +47,32 @@ def cosine_wad(a: bytes, b: bytes) -> int:
     return min(dot * 10**30 // (na * nb), WAD)
 
 
-def bid_score(capability: bytes, requirement: bytes, reputation: int, reputation_weighted: bool) -> int:
-    score = cosine_wad(capability, requirement)
-    return score * reputation // WAD if reputation_weighted else score
+def trust_wad(successes: int, failures: int, total_successes: int, total_failures: int) -> int:
+    """The ledger's trust factor T for one kind of work (docs/protocol.md "Score"):
+    T = (s + 2·G) / (s + f + 2) with G = (S + 1) / (S + F + 2), all in WAD, integer division as on chain.
+    `successes`/`failures` are the kind's record, `total_*` the agent's record over all kinds."""
+    g = (total_successes + 1) * WAD // (total_successes + total_failures + 2)
+    return (successes * WAD + 2 * g) // (successes + failures + 2)
+
+
+def bid_score(capability: bytes, requirement: bytes, successes: int = 0, failures: int = 0,
+              total_successes: int | None = None, total_failures: int | None = None) -> int:
+    """The score TaskBeacon stores for a bid: match · T, truncated to the contract's 1e-9 units.
+    Without totals, the kind's record is taken as the whole record."""
+    t = trust_wad(successes, failures, successes if total_successes is None else total_successes,
+                  failures if total_failures is None else total_failures)
+    return cosine_wad(capability, requirement) * t // WAD // SCORE_UNIT * SCORE_UNIT
+
+
+def cluster(requirement: bytes) -> int:
+    """2·i + (r_i < 0) for the first component i of largest magnitude: the cluster a derived kind names."""
+    values = unpack(requirement)
+    best = max(range(DIMENSIONS), key=lambda i: (abs(values[i]), -i))
+    return 2 * best + (1 if values[best] < 0 else 0)
+
+
+def derived_kind(requirement: bytes) -> bytes:
+    """The evidence kind of a step posted without an explicit kind: keccak256("symphony.cluster" ‖ uint8 cluster)."""
+    from eth_utils import keccak
+
+    return keccak(b"symphony.cluster" + bytes([cluster(requirement)]))

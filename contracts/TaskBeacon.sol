@@ -3,330 +3,483 @@ pragma solidity ^0.8.24;
 
 import {ITaskBeacon} from "./interfaces/ITaskBeacon.sol";
 import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
+import {IVoteCommitment} from "./interfaces/IVoteCommitment.sol";
 import {ReentrancyLock} from "./lib/ReentrancyLock.sol";
 import {CapabilityMath} from "./lib/CapabilityMath.sol";
 
 /// @title TaskBeacon
-/// @notice Subtask beacons (docs/protocol.md): agents bid, the contract scores each bid from the ledger's stored
-///         vectors, the top-k are assigned, results are posted and paid, missed deadlines are penalised.
+/// @notice Tasks of K chains of subtask beacons (docs/protocol.md): one `postTask` posts every chain; agents bid on
+///         each step, the contract scores bids (declared match × verified record, from the ledger), assigns the
+///         top-k step by step (capacity is reserved on the ledger), pays non-empty results, takes final steps'
+///         results as vote commitments, and settles the task from its vote: evidence, slashes, refunds.
 /// @dev Gas layout, since every agent step is one of these calls:
-///      - a beacon is 5 storage slots; payload bytes live in the BeaconPosted event, only their hash is stored;
-///      - a bid is ONE slot (agent, score, state) reused for assignment and delivery, so `close` only flips
-///        state bytes instead of writing an executor list; "already bid?" is a scan over ≤ 32 bid slots;
-///      - rewards are pushed to the executor in submitResult (CEI + transient reentrancy lock).
-///      A recipient that rejects ETH makes its own call revert with TransferFailed (an executor that cannot be
-///      paid cannot deliver and will be timed out; a requester that rejects refunds blocks close/reclaim of its
-///      own beacons only).
+///      - a task is one slot, a chain two (header, requirements hash); a step's state is one slot written by its
+///        first bidder (or its close), so posting K chains of n steps costs the requester 1 + 2K slots, not K·n;
+///      - requirement vectors live in the ChainPosted event; a bidder passes its chain's vectors back and the
+///        contract checks them against the stored hash;
+///      - a bid is 64 bits (local agent id, score in 1e-9 units, newcomer bit), four per slot; assignment,
+///        delivery, timeout and payment are 16-bit masks in the step slot;
+///      - step i+1 is assigned inside step i's first delivery once its bid window is over, so a chain needs one
+///        close (its first step) from the requester.
+///      Every ETH transfer goes to msg.sender (executor pay) or is credited (refunds: `withdrawCredit`), so no
+///      third party can make another party's call revert. Every ledger hook is wrapped in try/catch: a
+///      misconfigured ledger can stall evidence and capacity, never escrow.
 contract TaskBeacon is ITaskBeacon, ReentrancyLock {
-    /// @notice Most executors one beacon may ask for.
+    /// @notice Most executors one step may ask for.
     uint8 public constant MAX_EXECUTORS = 8;
-    /// @notice Most bids one beacon accepts.
-    uint256 public constant MAX_BIDS = 32;
-    /// @notice Reputation change (WAD) of an executor that misses its deadline.
+    /// @notice Most bids one step's book holds; a better bid displaces the lowest once it is full.
+    uint256 public constant MAX_BIDS = 16;
+    /// @notice Most steps per chain (beacon id = chainId · 8 + step).
+    uint256 public constant MAX_STEPS = 8;
+    /// @notice Most chains per task.
+    uint256 public constant MAX_CHAINS = 16;
+    /// @notice Most final slots (voters) per task.
+    uint256 public constant MAX_VOTERS = 16;
+    /// @notice Longest bid window; CapabilityLedger.PROFILE_DELAY (1 h) is longer.
+    uint32 public constant MAX_BID_WINDOW = 30 minutes;
+    /// @notice Reassignment rounds per step after timeouts; later timeouts refund the slot.
+    uint8 public constant MAX_ROUNDS = 3;
+    /// @notice One step in EXPLORE_ONE_IN gives its first slot to the best newcomer bidder (bounded exploration).
+    uint256 public constant EXPLORE_ONE_IN = 32;
+    /// @notice Posting fee on top of the escrow (basis points of it), burned: every slot of evidence costs its
+    ///        farmer this much, and no party receives it.
+    uint256 public constant FEE_BPS = 1000;
+    /// @notice Reputation change (WAD) of an executor that misses its deadline or never reveals its vote.
     int256 public constant TIMEOUT_PENALTY = -0.1e18;
 
-    uint8 internal constant BIDDER = 0;
-    uint8 internal constant ASSIGNED = 1; // stays ASSIGNED after delivery: resultHashOf != 0 marks delivery
-    uint8 internal constant TIMED_OUT = 3;
+    uint256 internal constant SCORE_UNIT = 1e9; // bids store score / 1e9 (≤ 1e9 < 2^31)
+    uint256 internal constant NONE = type(uint256).max;
 
-    struct Beacon {
-        address requester; // slot 0
-        uint64 bidDeadline;
-        uint32 execWindow;
-        bytes32 taskId; // slot 1
-        bytes32 requirement; // slot 2
-        bytes32 payloadHash; // slot 3
-        uint96 reward; // slot 4: escrow still held
-        uint40 execDeadline;
-        uint16 cotIndex;
-        uint16 stepIndex;
-        uint8 executors; // k requested
-        uint8 slots; // live executor slots after close (min(k, bids) minus refunded slots)
-        uint8 delivered;
-        uint8 bidCount;
-        Status status;
-        bool reputationWeighted;
-        bool isFinal;
-        uint32 requirementNorm; // isqrt(Σ r_i² · 1e12) ≤ 7.2e8, computed once here instead of once per bid
-    }
-
-    struct BidSlot {
-        address agent;
-        uint64 score;
-        uint8 state; // BIDDER / ASSIGNED / TIMED_OUT
-    }
-
-    /// @dev One slot per task: only its requester may post beacons for it, so nobody can join a task's vote by
-    ///      posting a final beacon of their own under someone else's task id.
-    struct TaskOwner {
+    struct Task {
         address requester;
-        uint16 declaredVoters;
+        uint32 firstChain;
+        uint8 chains;
+        uint8 finalSlots; // live final slots: the voters the vote waits for
+        uint8 holders; // agents holding a final slot (one vote per agent per task)
+        bool settled;
+        bool hasKind;
     }
 
-    struct ChainSum {
-        uint128 scoreSum;
-        uint64 count;
+    struct Chain {
+        uint32 task;
+        uint8 cotIndex;
+        uint8 steps;
+        uint8 executors;
+        uint32 execWindow;
+        uint40 bidDeadline;
+        uint96 rewardPerExecutor;
     }
 
-    /// @notice The agent registry bids are scored against.
+    /// @dev Zero until the step's first bid or close (status None then reads as Bidding until the chain's deadline).
+    struct Step {
+        Status status;
+        uint8 bidCount;
+        uint8 slots;
+        uint8 delivered;
+        uint8 rounds;
+        uint8 cluster; // derived kind cluster + 1 (0: not computed yet)
+        uint8 minPos; // position of the lowest bid in the book
+        uint16 assigned; // positions ever assigned
+        uint16 done; // positions that delivered
+        uint16 failed; // positions that timed out
+        uint40 bidDeadline;
+        uint40 execDeadline;
+    }
+
+    /// @dev A close's working set, kept in memory so the legacy pipeline stays under 16 stack slots.
+    struct Book {
+        uint32[] ids;
+        uint32[] scores;
+        bool[] newcomer;
+        uint256 tried; // positions already considered
+    }
+
+    struct Counters {
+        uint32 tasks;
+        uint32 chains;
+        uint32 agents;
+    }
+
+    /// @notice The agent registry: scores, capacity, evidence and stake.
     ICapabilityLedger public immutable ledger;
     /// @inheritdoc ITaskBeacon
     uint256 public immutable maxPayloadBytes;
-    /// @dev beaconCount + 1: starting the slot at 1 spares the first postBeacon a zero-to-nonzero write.
-    uint256 private _beaconCountPlusOne = 1;
     /// @inheritdoc ITaskBeacon
-    mapping(uint256 => mapping(address => bytes32)) public resultHashOf;
+    uint256 public immutable minEvidenceReward;
+    /// @notice May bind the vote contract, once.
+    address public immutable deployer;
+    /// @notice The ledger's slashUnit (minStake / 10, fixed at its deployment), read once here.
+    uint256 public immutable slashUnit;
     /// @inheritdoc ITaskBeacon
-    mapping(bytes32 => uint256) public finalExecutorCount;
-    /// @dev Who owns each task id (bound by its first beacon or openTask) and how many voters it declared.
-    mapping(bytes32 => TaskOwner) internal _tasks;
+    address public vote;
+    /// @inheritdoc ITaskBeacon
+    uint256 public burnedFees;
+    /// @inheritdoc ITaskBeacon
+    mapping(address => uint256) public credits;
 
-    mapping(uint256 => Beacon) internal _beacons;
-    mapping(uint256 => mapping(uint256 => BidSlot)) internal _bids;
-    mapping(bytes32 => mapping(uint16 => ChainSum)) internal _chains;
+    Counters internal _counters;
+    mapping(uint256 => Task) internal _tasks;
+    mapping(uint256 => bytes32) internal _kinds;
+    mapping(uint256 => Chain) internal _chains;
+    mapping(uint256 => bytes32) internal _requirements; // chainId => keccak256(abi.encodePacked(requirements))
+    mapping(uint256 => Step) internal _steps;
+    mapping(uint256 => mapping(uint256 => uint256)) internal _book; // beaconId => word => 4 bids
+    mapping(uint256 => mapping(uint256 => uint256)) internal _holderIds; // task => word => 8 agent ids
+    mapping(address => uint32) internal _idOf;
+    mapping(uint32 => address) internal _agentOf;
 
-    /// @param ledger_ CapabilityLedger (must later authorise this contract for adjustReputation)
+    /// @param ledger_ CapabilityLedger (must authorise this contract)
     /// @param maxPayloadBytes_ longest payload / result accepted, e.g. 8192
-    constructor(address ledger_, uint256 maxPayloadBytes_) {
+    /// @param minEvidenceReward_ smallest reward per executor (wei) whose successes count as evidence
+    constructor(address ledger_, uint256 maxPayloadBytes_, uint256 minEvidenceReward_) {
         ledger = ICapabilityLedger(ledger_);
         maxPayloadBytes = maxPayloadBytes_;
+        minEvidenceReward = minEvidenceReward_;
+        deployer = msg.sender;
+        slashUnit = ICapabilityLedger(ledger_).slashUnit();
+    }
+
+    modifier onlyVote() {
+        if (msg.sender != vote) revert NotVoteContract(msg.sender);
+        _;
+    }
+
+    /// @notice Bind the VoteCommitment that commits final deliveries and settles tasks. Deployer only, once.
+    function bindVote(address vote_) external {
+        if (msg.sender != deployer) revert NotRequester(msg.sender);
+        if (vote != address(0) || vote_ == address(0)) revert AlreadyBound();
+        vote = vote_;
+        emit VoteBound(vote_);
     }
 
     // ------------------------------------------------------------------ requester
 
-    /// @notice Post a subtask; msg.value is escrowed and split equally among the executors who deliver.
-    /// @dev Beacon ids start at 0. Bids are accepted while block.timestamp ≤ now + bidWindow.
-    function postBeacon(
-        bytes32 taskId,
-        uint16 cotIndex,
-        uint16 stepIndex,
-        bytes32 requirement,
-        bytes calldata payload,
-        uint32 bidWindow,
-        uint32 execWindow,
-        uint8 executors,
-        bool reputationWeighted,
-        bool isFinal
-    ) external payable returns (uint256 beaconId) {
-        if (payload.length > maxPayloadBytes) revert PayloadTooLarge(payload.length, maxPayloadBytes);
-        if (executors == 0 || executors > MAX_EXECUTORS) revert InvalidExecutors(executors);
-        if (bidWindow == 0 || execWindow == 0) revert InvalidWindow();
-        if (msg.value > type(uint96).max) revert RewardTooLarge(msg.value);
-        _claimTask(taskId);
-        unchecked {
-            // cannot under/overflow: the counter starts at 1 and grows by one per beacon (2^256 posts are out of reach)
-            beaconId = _beaconCountPlusOne - 1;
-            _beaconCountPlusOne = beaconId + 2;
+    /// @notice Post a task: every chain with all its steps (the last is final), one bid window for all of them.
+    ///         msg.value = escrow + fee, escrow = rewardPerExecutor · executors · total steps, fee = escrow · 10 %
+    ///         (burned). Task ids are assigned here.
+    function postTask(TaskSpec calldata spec, ChainSpec[] calldata chains)
+        external
+        payable
+        returns (bytes32 taskId)
+    {
+        _takeEscrow(uint256(spec.rewardPerExecutor) * spec.executors * _checkTask(spec, chains));
+        uint256 n = chains.length;
+        Counters memory counters = _counters;
+        uint32 number = counters.tasks + 1;
+        uint32 firstChain = counters.chains + 1;
+        _counters = Counters(number, counters.chains + uint32(n), counters.agents);
+        taskId = bytes32(uint256(number));
+        _tasks[number] = Task({
+            requester: msg.sender,
+            firstChain: firstChain,
+            chains: uint8(n),
+            finalSlots: uint8(n * spec.executors),
+            holders: 0,
+            settled: false,
+            hasKind: spec.kind != bytes32(0)
+        });
+        if (spec.kind != bytes32(0)) _kinds[number] = spec.kind;
+        uint40 bidDeadline = uint40(block.timestamp + spec.bidWindow);
+        for (uint256 i; i < n; ++i) {
+            _storeChain(number, firstChain + i, i, chains[i], spec, bidDeadline);
         }
-        uint64 bidDeadline = uint64(block.timestamp) + bidWindow;
-        Beacon storage b = _beacons[beaconId];
-        b.requester = msg.sender;
-        b.bidDeadline = bidDeadline;
-        b.execWindow = execWindow;
-        b.taskId = taskId;
-        b.requirement = requirement;
-        b.payloadHash = keccak256(payload);
-        b.reward = uint96(msg.value);
-        b.cotIndex = cotIndex;
-        b.stepIndex = stepIndex;
-        b.executors = executors;
-        b.status = Status.Bidding;
-        b.reputationWeighted = reputationWeighted;
-        b.isFinal = isFinal;
-        b.requirementNorm = uint32(CapabilityMath.norm(requirement));
-        _emitPosted(beaconId, b, payload);
+        _emitTask(taskId, firstChain, n, spec);
     }
 
-    /// @notice Declare how many chains of thought (final voters) a task will have, before its chains finish.
-    /// @dev Without it, VoteCommitment only knows the final slots closed so far, so a fast chain could start the
-    ///      reveal phase before a slow chain's final beacon even exists. Binds the task to the caller.
-    function openTask(bytes32 taskId, uint16 expectedVoters) external {
-        _claimTask(taskId);
-        _tasks[taskId].declaredVoters = expectedVoters;
-        emit TaskOpened(taskId, msg.sender, expectedVoters);
+    function _emitTask(bytes32 taskId, uint32 firstChain, uint256 n, TaskSpec calldata spec) private {
+        emit TaskPosted(taskId, msg.sender, firstChain, uint8(n), spec.executors, spec.execWindow, spec.rewardPerExecutor, spec.kind);
     }
 
-    /// @notice The requester that owns `taskId` (zero if no beacon was posted for it yet).
-    function taskRequester(bytes32 taskId) external view returns (address) {
-        return _tasks[taskId].requester;
+    /// @dev msg.value must be `escrow` plus the FEE_BPS posting fee, which is burned (stays here for ever).
+    function _takeEscrow(uint256 escrow) private {
+        uint256 fee = (escrow * FEE_BPS) / 10_000;
+        if (msg.value != escrow + fee) revert WrongValue(msg.value, escrow + fee);
+        if (fee != 0) burnedFees += fee;
     }
 
-    /// @notice Voters the task expects: the declared count, or the final slots closed so far if that is larger.
-    function expectedVoters(bytes32 taskId) public view returns (uint256) {
-        uint256 declared = _tasks[taskId].declaredVoters;
-        uint256 finals = finalExecutorCount[taskId];
-        return declared > finals ? declared : finals;
+    /// @dev Validates a task and returns its total number of steps.
+    function _checkTask(TaskSpec calldata spec, ChainSpec[] calldata chains) private view returns (uint256 totalSteps) {
+        uint256 k = spec.executors;
+        if (k == 0 || k > MAX_EXECUTORS) revert InvalidExecutors(spec.executors);
+        if (spec.bidWindow == 0 || spec.bidWindow > MAX_BID_WINDOW || spec.execWindow == 0) revert InvalidWindow();
+        uint256 n = chains.length;
+        if (n == 0 || n > MAX_CHAINS) revert InvalidChains(n);
+        if (n * k > MAX_VOTERS) revert TooManyVoters(n * k);
+        for (uint256 i; i < n; ++i) {
+            uint256 steps = chains[i].requirements.length;
+            if (steps == 0 || steps > MAX_STEPS) revert InvalidSteps(steps);
+            uint256 len = chains[i].payload.length;
+            if (len > maxPayloadBytes) revert PayloadTooLarge(len, maxPayloadBytes);
+            totalSteps += steps;
+        }
+        if (_counters.chains + n >= 1 << 28) revert InvalidChains(n); // beacon ids must fit 32 bits
+    }
+
+    function _storeChain(
+        uint32 number,
+        uint256 chainId,
+        uint256 cot,
+        ChainSpec calldata c,
+        TaskSpec calldata spec,
+        uint40 bidDeadline
+    ) private {
+        _chains[chainId] = Chain({
+            task: number,
+            cotIndex: uint8(cot),
+            steps: uint8(c.requirements.length),
+            executors: spec.executors,
+            execWindow: spec.execWindow,
+            bidDeadline: bidDeadline,
+            rewardPerExecutor: spec.rewardPerExecutor
+        });
+        _requirements[chainId] = keccak256(abi.encodePacked(c.requirements));
+        emit ChainPosted(bytes32(uint256(number)), chainId, uint8(cot), c.requirements, c.payload, bidDeadline);
+    }
+
+    /// @notice Re-open an Unfilled step with a new bid window (requester only; re-escrow reward · k plus the fee).
+    function reopen(uint256 beaconId, uint32 bidWindow) external payable {
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        Task storage t = _tasks[c.task];
+        if (msg.sender != t.requester) revert NotRequester(msg.sender);
+        if (st.status != Status.Unfilled) revert WrongStatus(beaconId, _status(st, c));
+        if (bidWindow == 0 || bidWindow > MAX_BID_WINDOW) revert InvalidWindow();
+        _takeEscrow(uint256(c.rewardPerExecutor) * c.executors);
+        if (step + 1 == c.steps) {
+            uint256 slots = uint256(t.finalSlots) + c.executors;
+            if (slots > MAX_VOTERS) revert TooManyVoters(slots);
+            t.finalSlots = uint8(slots);
+        }
+        uint40 deadline = uint40(block.timestamp + bidWindow);
+        _steps[beaconId] = Step({
+            status: Status.Bidding,
+            bidCount: 0,
+            slots: 0,
+            delivered: 0,
+            rounds: 0,
+            cluster: st.cluster,
+            minPos: 0,
+            assigned: 0,
+            done: 0,
+            failed: 0,
+            bidDeadline: deadline,
+            execDeadline: 0
+        });
+        emit BeaconReopened(beaconId, deadline);
+    }
+
+    /// @notice Withdraw refunds credited to msg.sender.
+    function withdrawCredit() external nonReentrant {
+        uint256 amount = credits[msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        credits[msg.sender] = 0;
+        emit CreditWithdrawn(msg.sender, amount);
+        _send(msg.sender, amount);
     }
 
     // ------------------------------------------------------------------ agents
 
-    /// @notice Bid on a beacon in its bid window. The score is computed here from the ledger's stored vector.
-    function bid(uint256 beaconId) external {
-        Beacon storage b = _beacons[beaconId];
-        _requireStatus(beaconId, b.status, Status.Bidding);
-        if (block.timestamp > b.bidDeadline) revert BiddingClosed(beaconId);
-        uint256 n = b.bidCount;
-        if (n >= MAX_BIDS) revert TooManyBids(beaconId);
-        mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
-        for (uint256 i; i < n; ++i) {
-            if (bids[i].agent == msg.sender) revert AlreadyBid(beaconId, msg.sender);
+    /// @notice Bid on a step in its bid window, passing the chain's requirement vectors (from ChainPosted). The
+    ///         score is computed by the ledger from stored vectors and verified evidence. A full book takes the
+    ///         bid only if it beats the lowest one, which it displaces.
+    function bid(uint256 beaconId, bytes32[] calldata requirements) external {
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        if (keccak256(abi.encodePacked(requirements)) != _requirements[beaconId >> 3]) revert RequirementsMismatch(beaconId);
+        Status status = _status(st, c);
+        if (status != Status.Bidding) revert WrongStatus(beaconId, status);
+        if (block.timestamp > _bidDeadline(st, c)) revert BiddingClosed(beaconId);
+        Task storage t = _tasks[c.task];
+        if (msg.sender == t.requester) revert RequesterCannotBid(beaconId);
+        uint8 cluster = st.cluster;
+        if (cluster == 0) cluster = _cluster(requirements[step]) + 1;
+        (bool eligible, uint64 score, bool newcomer) =
+            ledger.bidScore(msg.sender, requirements[step], _kind(c.task, t.hasKind, cluster));
+        if (!eligible) revert AgentNotAvailable(msg.sender);
+        uint256 entry = _entry(_ensureId(msg.sender), uint32(score / SCORE_UNIT), newcomer);
+        address displaced = _insert(beaconId, st, entry);
+        if (st.status == Status.None) {
+            st.status = Status.Bidding;
+            st.bidDeadline = c.bidDeadline;
         }
-        (bool available, uint64 score) = ledger.bidScore(msg.sender, b.requirement, b.requirementNorm, b.reputationWeighted);
-        if (!available) revert AgentNotAvailable(msg.sender);
-        bids[n] = BidSlot({agent: msg.sender, score: score, state: BIDDER});
-        unchecked {
-            // cannot overflow: n < MAX_BIDS (32) was checked above, so n + 1 fits uint8
-            b.bidCount = uint8(n + 1);
-        }
-        emit BidPlaced(beaconId, msg.sender, score);
+        st.cluster = cluster;
+        emit BidPlaced(beaconId, msg.sender, uint64(_scoreOf(entry) * SCORE_UNIT), newcomer, displaced);
     }
 
-    /// @notice After the bid window: assign the top-k bids (score desc, earlier bid wins ties). No bids: the beacon
-    ///         is Unfilled and the reward refunded; fewer bids than k: every bidder is assigned and the unfilled
-    ///         slots' share is refunded.
+    /// @notice After the bid window (and, for step i > 0, once step i − 1 delivered): assign the top-k bidders that
+    ///         can take the work (score desc, ties by a hash of beacon and agent; one exploration step in 32 gives
+    ///         its first slot to the best newcomer; a final step skips agents already voting in the task), each
+    ///         taking one unit of ledger capacity. Nobody assignable: Unfilled, escrow credited back. If step
+    ///         i − 1 is Unfilled, the requester (or anyone one exec window after its bid deadline) may close
+    ///         step i as Unfilled too.
     function close(uint256 beaconId) external nonReentrant {
-        Beacon storage b = _beacons[beaconId];
-        _requireStatus(beaconId, b.status, Status.Bidding);
-        if (block.timestamp <= b.bidDeadline) revert BiddingOpen(beaconId);
-        uint256 n = b.bidCount;
-        uint256 refund;
-        if (n == 0) {
-            refund = b.reward;
-            b.reward = 0;
-            b.status = Status.Unfilled;
-            emit BeaconUnfilled(beaconId, refund);
-        } else {
-            (address[] memory agents, uint64[] memory scores, uint8[] memory states) = _loadBids(beaconId, n);
-            uint256 k = b.executors;
-            if (k > n) k = n;
-            uint40 deadline = uint40(block.timestamp) + b.execWindow;
-            bytes32 taskId = b.taskId;
-            mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
-            for (uint256 s; s < k; ++s) {
-                uint256 j = _best(scores, states);
-                states[j] = ASSIGNED;
-                bids[j].state = ASSIGNED;
-                emit ExecutorAssigned(beaconId, agents[j], taskId, scores[j], deadline);
-            }
-            uint256 requested = b.executors;
-            if (k < requested) {
-                refund = (uint256(b.reward) * (requested - k)) / requested;
-                b.reward -= uint96(refund);
-                emit RewardRefunded(beaconId, b.requester, refund);
-            }
-            b.slots = uint8(k);
-            b.execDeadline = deadline;
-            b.status = Status.Assigned;
-            if (b.isFinal) finalExecutorCount[taskId] += k;
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        Status status = _status(st, c);
+        if (status != Status.Bidding) revert WrongStatus(beaconId, status);
+        if (block.timestamp <= _bidDeadline(st, c)) revert BiddingOpen(beaconId);
+        if (st.status == Status.None) {
+            st.status = Status.Bidding;
+            st.bidDeadline = c.bidDeadline;
         }
-        if (refund != 0) _send(b.requester, refund);
+        if (step != 0) {
+            Step storage prev = _steps[beaconId - 1];
+            if (prev.done == 0) {
+                bool abandoned = prev.status == Status.Unfilled
+                    && (msg.sender == _tasks[c.task].requester
+                        || block.timestamp > uint256(_bidDeadline(prev, c)) + c.execWindow);
+                if (!abandoned) revert PredecessorPending(beaconId);
+                _unfill(beaconId, c, st, step);
+                return;
+            }
+        }
+        _assign(beaconId, c, st, step);
     }
 
-    /// @notice Deliver a result as an assigned executor before the deadline; pays this executor's share.
-    /// @dev The result bytes travel in ResultSubmitted; only keccak256(result) is stored.
+    /// @notice Deliver a non-final step's result as a current executor before the deadline; pays this slot's share
+    ///         and, on the first delivery, assigns the next step if its bid window is over.
+    /// @dev An empty result is refused: nothing is paid for it, and the slot times out like a silent one.
     function submitResult(uint256 beaconId, bytes calldata result) external nonReentrant {
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        if (step + 1 == c.steps) revert FinalStep(beaconId);
+        if (result.length == 0) revert EmptyResult(beaconId);
         if (result.length > maxPayloadBytes) revert PayloadTooLarge(result.length, maxPayloadBytes);
-        Beacon storage b = _beacons[beaconId];
-        _requireStatus(beaconId, b.status, Status.Assigned);
-        if (block.timestamp > b.execDeadline) revert DeadlinePassed(beaconId);
-        {
-            BidSlot storage slot = _findBid(beaconId, b.bidCount, msg.sender);
-            if (slot.state != ASSIGNED) revert NotAssigned(beaconId, msg.sender);
-            // Delivery is recorded by the result hash alone (no second write to the bid slot).
-            if (resultHashOf[beaconId][msg.sender] != bytes32(0)) revert AlreadySubmitted(beaconId, msg.sender);
-            ChainSum storage c = _chains[b.taskId][b.cotIndex];
-            unchecked {
-                // cannot overflow: one add per delivery tx (2^64 txs are out of reach), score <= 2e18 < 2^61
-                c.scoreSum += slot.score;
-                c.count += 1;
+        (bool first,) = _deliver(beaconId, c, st);
+        bytes32 taskId = bytes32(uint256(c.task));
+        emit ResultSubmitted(beaconId, msg.sender, taskId, result);
+        if (st.status == Status.Completed) emit BeaconCompleted(beaconId, taskId);
+        _release(msg.sender);
+        if (first) {
+            Step storage next = _steps[beaconId + 1];
+            if (_status(next, c) == Status.Bidding && block.timestamp > _bidDeadline(next, c)) {
+                if (next.status == Status.None) {
+                    next.status = Status.Bidding;
+                    next.bidDeadline = c.bidDeadline;
+                }
+                _assign(beaconId + 1, c, next, step + 1);
             }
         }
-        bytes32 resultHash = keccak256(result); // never 0 in practice
-        resultHashOf[beaconId][msg.sender] = resultHash;
-        emit ResultSubmitted(beaconId, msg.sender, b.taskId, resultHash, result);
-
-        uint96 amount = _settleDelivery(beaconId, b);
-        if (amount != 0) _send(msg.sender, amount);
+        uint256 reward = c.rewardPerExecutor;
+        if (reward != 0) _send(msg.sender, reward);
     }
 
-    /// @notice After the exec deadline: every executor that did not deliver is timed out and penalised; its slot
-    ///         goes to the best never-assigned bidder (new deadline) or its share is refunded to the requester.
+    /// @notice Deliver a final step: the commitment keccak256(abi.encode(taskId, voter, answer, keccak256(result),
+    ///         salt)), recorded as this executor's vote, and the slot's share is paid. The share is clawed back
+    ///         (plus a fine) at settlement unless the revealed answer wins: an empty or wrong answer earns nothing.
+    function commitResult(uint256 beaconId, bytes32 commitment) external nonReentrant {
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        if (step + 1 != c.steps) revert NotFinal(beaconId);
+        if (commitment == bytes32(0)) revert EmptyResult(beaconId);
+        (, uint256 position) = _deliver(beaconId, c, st);
+        bytes32 taskId = bytes32(uint256(c.task));
+        IVoteCommitment(vote).recordCommitment(
+            taskId, beaconId, uint8(position), msg.sender, commitment, _tasks[c.task].finalSlots
+        );
+        if (st.status == Status.Completed) emit BeaconCompleted(beaconId, taskId);
+        _release(msg.sender);
+        uint256 reward = c.rewardPerExecutor;
+        if (reward != 0) _send(msg.sender, reward);
+    }
+
+    /// @notice After the exec deadline: every executor that did not deliver is timed out (capacity released,
+    ///         failure recorded, slashUnit slashed, reputation −0.1); its slot goes to the best never-assigned
+    ///         bidder that can take it (new deadline, at most MAX_ROUNDS rounds) or its share is credited back.
     function reclaimExpired(uint256 beaconId) external nonReentrant {
-        Beacon storage b = _beacons[beaconId];
-        _requireStatus(beaconId, b.status, Status.Assigned);
-        if (block.timestamp <= b.execDeadline) revert DeadlineNotPassed(beaconId);
-        uint256 n = b.bidCount;
-        (address[] memory agents, uint64[] memory scores, uint8[] memory states) = _loadBids(beaconId, n);
-        mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
-
-        // Pass 1: time out (marking first so a replacement is never timed out in the same call).
-        address[] memory penalised = new address[](MAX_EXECUTORS);
-        uint256 timedOut;
-        mapping(address => bytes32) storage results = resultHashOf[beaconId];
-        for (uint256 i; i < n; ++i) {
-            if (states[i] != ASSIGNED || results[agents[i]] != bytes32(0)) continue;
-            states[i] = TIMED_OUT;
-            bids[i].state = TIMED_OUT;
-            penalised[timedOut++] = agents[i];
-            emit ExecutorTimedOut(beaconId, agents[i]);
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        if (st.status != Status.Assigned) revert WrongStatus(beaconId, _status(st, c));
+        if (block.timestamp <= st.execDeadline) revert DeadlineNotPassed(beaconId);
+        address[] memory timedOut = _timeOut(beaconId, st);
+        _refill(beaconId, c, st, step, timedOut.length);
+        bytes32 kind = _kind(c.task, _tasks[c.task].hasKind, st.cluster);
+        uint256 unit = slashUnit;
+        for (uint256 i; i < timedOut.length; ++i) {
+            _penalise(timedOut[i], kind, unit, true);
         }
+    }
 
-        uint256 refund = _refill(beaconId, b, agents, scores, states, timedOut);
+    // ------------------------------------------------------------------ vote hooks
 
-        // Interactions: the trusted ledger first, then the (untrusted) requester refund.
-        for (uint256 t; t < timedOut; ++t) {
-            ledger.adjustReputation(penalised[t], TIMEOUT_PENALTY);
+    /// @inheritdoc ITaskBeacon
+    /// @dev Rules (docs/protocol.md "Settlement"): every delivery was paid its share. A winning voter gets a
+    ///      success; a losing or abstaining one a failure and a slash of its share plus slashUnit/5; a silent one a
+    ///      failure, its share plus slashUnit and −0.1 reputation. Each non-final executor of a chain that voted
+    ///      shares its chain's outcome (won iff one of its voters won). Successes count only with a quorum (two
+    ///      non-empty reveals) on a chain paying at least minEvidenceReward, so unpaid self-dealt tasks earn
+    ///      nothing. Slashed stake is burned.
+    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool quorum) external onlyVote nonReentrant {
+        uint256 number = _taskNumber(taskId);
+        Task storage t = _tasks[number];
+        if (t.settled) revert AlreadySettled(taskId);
+        t.settled = true;
+        uint256 unit = slashUnit;
+        uint256 won;
+        uint256 voted;
+        for (uint256 i; i < outcomes.length; ++i) {
+            (uint256 cot, bool winner) = _settleVoter(number, t, outcomes[i], quorum, unit);
+            voted |= 1 << cot;
+            if (winner) won |= 1 << cot;
         }
-        if (refund != 0) _send(b.requester, refund);
+        uint256 first = t.firstChain;
+        for (uint256 i; i < t.chains; ++i) {
+            _settleChain(first + i, t, (voted >> i) & 1 == 1, (won >> i) & 1 == 1, quorum, unit);
+        }
+        emit TaskSettled(taskId, won, quorum);
     }
 
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc ITaskBeacon
-    function beaconCount() external view returns (uint256) {
-        return _beaconCountPlusOne - 1;
+    function taskCount() external view returns (uint256) {
+        return _counters.tasks;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function getTask(bytes32 taskId) external view returns (TaskInfo memory info) {
+        uint256 number = _taskNumber(taskId);
+        Task storage t = _tasks[number];
+        info = TaskInfo(t.requester, t.firstChain, t.chains, t.finalSlots, t.settled, _kinds[number]);
     }
 
     /// @inheritdoc ITaskBeacon
     function getBeacon(uint256 beaconId) external view returns (BeaconInfo memory info) {
-        Beacon storage b = _beacons[beaconId];
-        if (b.status == Status.None) revert UnknownBeacon(beaconId);
-        info.taskId = b.taskId;
-        info.cotIndex = b.cotIndex;
-        info.stepIndex = b.stepIndex;
-        info.executors = b.executors;
-        info.reputationWeighted = b.reputationWeighted;
-        info.isFinal = b.isFinal;
-        info.status = b.status;
-        info.requester = b.requester;
-        info.requirement = b.requirement;
-        info.payloadHash = b.payloadHash;
-        info.bidDeadline = b.bidDeadline;
-        info.execDeadline = b.execDeadline;
-        info.execWindow = b.execWindow;
-        info.reward = b.reward;
-        info.delivered = b.delivered;
+        (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
+        info.taskId = bytes32(uint256(c.task));
+        info.chainId = beaconId >> 3;
+        info.cotIndex = c.cotIndex;
+        info.stepIndex = uint8(step);
+        info.steps = c.steps;
+        info.executors = c.executors;
+        info.isFinal = step + 1 == c.steps;
+        info.status = _status(st, c);
+        info.requester = _tasks[c.task].requester;
+        info.requirementsHash = _requirements[beaconId >> 3];
+        info.kind = st.cluster == 0 && !_tasks[c.task].hasKind ? bytes32(0) : _kind(c.task, _tasks[c.task].hasKind, st.cluster);
+        info.bidDeadline = _bidDeadline(st, c);
+        info.execDeadline = st.execDeadline;
+        info.execWindow = c.execWindow;
+        info.rewardPerExecutor = c.rewardPerExecutor;
+        info.bids = st.bidCount;
+        info.slots = st.slots;
+        info.delivered = st.delivered;
+        info.rounds = st.rounds;
     }
 
     /// @inheritdoc ITaskBeacon
     function getBids(uint256 beaconId) external view returns (Bid[] memory out) {
-        uint256 n = _beacons[beaconId].bidCount;
-        out = new Bid[](n);
-        for (uint256 i; i < n; ++i) {
-            BidSlot storage s = _bids[beaconId][i];
-            out[i] = Bid({agent: s.agent, score: s.score});
+        Book memory b = _loadBook(beaconId, _steps[beaconId].bidCount);
+        out = new Bid[](b.ids.length);
+        for (uint256 i; i < b.ids.length; ++i) {
+            out[i] = Bid(_agentOf[b.ids[i]], uint64(b.scores[i]) * uint64(SCORE_UNIT), b.newcomer[i]);
         }
     }
 
     /// @inheritdoc ITaskBeacon
-    /// @dev Current executors in bid order: assigned or delivered (timed-out executors are dropped).
+    /// @dev Current executors in bid position order: assigned and not timed out.
     function executorsOf(uint256 beaconId) external view returns (address[] memory out) {
-        uint256 n = _beacons[beaconId].bidCount;
-        address[] memory tmp = new address[](n);
+        Step storage st = _steps[beaconId];
+        Book memory b = _loadBook(beaconId, st.bidCount);
+        uint256 live = uint256(st.assigned) & ~uint256(st.failed);
+        address[] memory tmp = new address[](b.ids.length);
         uint256 m;
-        for (uint256 i; i < n; ++i) {
-            BidSlot storage s = _bids[beaconId][i];
-            if (s.state == ASSIGNED) tmp[m++] = s.agent;
+        for (uint256 i; i < b.ids.length; ++i) {
+            if (live & (1 << i) != 0) tmp[m++] = _agentOf[b.ids[i]];
         }
         out = new address[](m);
         for (uint256 i; i < m; ++i) {
@@ -335,159 +488,407 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     }
 
     /// @inheritdoc ITaskBeacon
-    function isExecutor(uint256 beaconId, address agent) public view returns (bool) {
-        uint256 n = _beacons[beaconId].bidCount;
+    function isExecutor(uint256 beaconId, address agent) external view returns (bool) {
+        Step storage st = _steps[beaconId];
+        uint256 p = _find(beaconId, st.bidCount, _idOf[agent]);
+        return p != NONE && (uint256(st.assigned) & ~uint256(st.failed)) & (1 << p) != 0;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function hasDelivered(uint256 beaconId, address agent) external view returns (bool) {
+        Step storage st = _steps[beaconId];
+        uint256 p = _find(beaconId, st.bidCount, _idOf[agent]);
+        return p != NONE && st.done & (1 << p) != 0;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function chainWeight(uint256 chainId) external view returns (uint256) {
+        return _chainWeight(chainId);
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function expectedVoters(bytes32 taskId) external view returns (uint256) {
+        return _tasks[_taskNumber(taskId)].finalSlots;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function taskRequester(bytes32 taskId) external view returns (address) {
+        uint256 number = uint256(taskId);
+        return number == 0 || number > _counters.tasks ? address(0) : _tasks[number].requester;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    /// @dev For a derived kind, zero until the step's first bid computed its cluster.
+    function kindOf(uint256 beaconId) external view returns (bytes32) {
+        (Chain storage c, Step storage st,) = _load(beaconId);
+        Task storage t = _tasks[c.task];
+        if (!t.hasKind && st.cluster == 0) return bytes32(0);
+        return _kind(c.task, t.hasKind, st.cluster);
+    }
+
+    // ------------------------------------------------------------------ internals: lookup
+
+    function _load(uint256 beaconId) private view returns (Chain storage c, Step storage st, uint256 step) {
+        c = _chains[beaconId >> 3];
+        step = beaconId & 7;
+        if (c.task == 0 || step >= c.steps) revert UnknownBeacon(beaconId);
+        st = _steps[beaconId];
+    }
+
+    function _taskNumber(bytes32 taskId) private view returns (uint256 number) {
+        number = uint256(taskId);
+        if (number == 0 || number > _counters.tasks) revert UnknownTask(taskId);
+    }
+
+    function _status(Step storage st, Chain storage) private view returns (Status) {
+        Status s = st.status;
+        return s == Status.None ? Status.Bidding : s;
+    }
+
+    function _bidDeadline(Step storage st, Chain storage c) private view returns (uint40) {
+        return st.status == Status.None ? c.bidDeadline : st.bidDeadline;
+    }
+
+    /// @dev The evidence kind of a step: the task's explicit kind, or keccak256("symphony.cluster", cluster) where
+    ///      cluster = 2·argmax|r_i| + (r_i < 0) of the step's requirement (docs/protocol.md "Kinds").
+    function _kind(uint256 task, bool hasKind, uint8 clusterPlusOne) private view returns (bytes32) {
+        if (hasKind) return _kinds[task];
+        if (clusterPlusOne == 0) return bytes32(0);
+        return keccak256(abi.encodePacked("symphony.cluster", clusterPlusOne - 1));
+    }
+
+    /// @dev 2·i + (r_i < 0) for the first component i of largest magnitude.
+    function _cluster(bytes32 r) private pure returns (uint8) {
+        uint256 best;
+        int256 bestValue;
+        uint256 bestAbs;
+        for (uint256 i; i < 32; ++i) {
+            int256 v = CapabilityMath.component(r, i);
+            uint256 m = uint256(v < 0 ? -v : v);
+            if (m > bestAbs) {
+                bestAbs = m;
+                best = i;
+                bestValue = v;
+            }
+        }
+        return uint8(2 * best + (bestValue < 0 ? 1 : 0));
+    }
+
+    function _ensureId(address agent) private returns (uint32 id) {
+        id = _idOf[agent];
+        if (id != 0) return id;
+        id = ++_counters.agents;
+        _idOf[agent] = id;
+        _agentOf[id] = agent;
+    }
+
+    // ------------------------------------------------------------------ internals: the book
+
+    function _entry(uint32 id, uint32 score, bool newcomer) private pure returns (uint256) {
+        return (uint256(id) << 32) | (uint256(score) << 1) | (newcomer ? 1 : 0);
+    }
+
+    function _scoreOf(uint256 entry) private pure returns (uint256) {
+        return (entry >> 1) & 0x7fffffff;
+    }
+
+    function _idAt(uint256 word, uint256 pos) private pure returns (uint32) {
+        return uint32(word >> ((pos % 4) * 64 + 32));
+    }
+
+    function _get(mapping(uint256 => uint256) storage book, uint256 pos) private view returns (uint256) {
+        return uint64(book[pos / 4] >> ((pos % 4) * 64));
+    }
+
+    function _put(mapping(uint256 => uint256) storage book, uint256 pos, uint256 entry) private {
+        uint256 shift = (pos % 4) * 64;
+        uint256 word = book[pos / 4];
+        book[pos / 4] = (word & ~(uint256(type(uint64).max) << shift)) | (entry << shift);
+    }
+
+    /// @dev Add `entry` to the book (refusing a second bid by the same agent); in a full book it must beat the lowest
+    ///      bid, which it replaces. Keeps bidCount and minPos. Returns the displaced agent (zero if none).
+    function _insert(uint256 beaconId, Step storage st, uint256 entry) private returns (address displaced) {
+        uint256 n = st.bidCount;
+        mapping(uint256 => uint256) storage book = _book[beaconId];
+        uint32 id = uint32(entry >> 32);
+        if (_find(beaconId, n, id) != NONE) revert AlreadyBid(beaconId, msg.sender);
+        uint256 minPos = st.minPos;
+        if (n < MAX_BIDS) {
+            _put(book, n, entry);
+            if (n == 0 || _better(beaconId, _get(book, minPos), entry)) minPos = n;
+            st.bidCount = uint8(n + 1); // n < MAX_BIDS (16)
+        } else {
+            uint256 lowest = _get(book, minPos);
+            if (!_better(beaconId, entry, lowest)) {
+                revert BidTooLow(beaconId, uint64(_scoreOf(entry) * SCORE_UNIT), uint64(_scoreOf(lowest) * SCORE_UNIT));
+            }
+            displaced = _agentOf[uint32(lowest >> 32)];
+            _put(book, minPos, entry);
+            minPos = _lowest(beaconId, book);
+        }
+        st.minPos = uint8(minPos);
+    }
+
+    /// @dev Is bid `a` ranked above bid `b`? Higher score; equal scores by the lower keccak256(beaconId, agent id),
+    ///      a rule no transaction order can influence.
+    function _better(uint256 beaconId, uint256 a, uint256 b) private pure returns (bool) {
+        uint256 sa = _scoreOf(a);
+        uint256 sb = _scoreOf(b);
+        if (sa != sb) return sa > sb;
+        return _tieKey(beaconId, uint32(a >> 32)) < _tieKey(beaconId, uint32(b >> 32));
+    }
+
+    function _tieKey(uint256 beaconId, uint32 id) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(beaconId, id)));
+    }
+
+    function _lowest(uint256 beaconId, mapping(uint256 => uint256) storage book) private view returns (uint256 pos) {
+        uint256 low = _get(book, 0);
+        for (uint256 p = 1; p < MAX_BIDS; ++p) {
+            uint256 e = _get(book, p);
+            if (_better(beaconId, low, e)) {
+                low = e;
+                pos = p;
+            }
+        }
+    }
+
+    function _loadBook(uint256 beaconId, uint256 n) private view returns (Book memory b) {
+        b.ids = new uint32[](n);
+        b.scores = new uint32[](n);
+        b.newcomer = new bool[](n);
+        mapping(uint256 => uint256) storage book = _book[beaconId];
+        uint256 word;
+        for (uint256 p; p < n; ++p) {
+            if (p % 4 == 0) word = book[p / 4];
+            uint256 e = uint64(word >> ((p % 4) * 64));
+            b.ids[p] = uint32(e >> 32);
+            b.scores[p] = uint32(_scoreOf(e));
+            b.newcomer[p] = e & 1 == 1;
+        }
+    }
+
+    function _find(uint256 beaconId, uint256 n, uint32 id) private view returns (uint256) {
+        if (id == 0) return NONE;
+        mapping(uint256 => uint256) storage book = _book[beaconId];
+        uint256 word;
+        for (uint256 p; p < n; ++p) {
+            if (p % 4 == 0) word = book[p / 4];
+            if (_idAt(word, p) == id) return p;
+        }
+        return NONE;
+    }
+
+    /// @dev Best untried position (newcomers only if `newcomerOnly`), or NONE.
+    function _best(uint256 beaconId, Book memory b, bool newcomerOnly) private pure returns (uint256 best) {
+        best = NONE;
+        for (uint256 p; p < b.ids.length; ++p) {
+            if (b.tried & (1 << p) != 0 || (newcomerOnly && !b.newcomer[p])) continue;
+            if (best == NONE || _betterMem(beaconId, b, p, best)) best = p;
+        }
+    }
+
+    function _betterMem(uint256 beaconId, Book memory b, uint256 p, uint256 q) private pure returns (bool) {
+        if (b.scores[p] != b.scores[q]) return b.scores[p] > b.scores[q];
+        return _tieKey(beaconId, b.ids[p]) < _tieKey(beaconId, b.ids[q]);
+    }
+
+    // ------------------------------------------------------------------ internals: assignment
+
+    /// @dev Close a step: exploration slot first (one step in EXPLORE_ONE_IN), then by rank; refund what stays empty.
+    function _assign(uint256 beaconId, Chain storage c, Step storage st, uint256 step) private {
+        uint256 n = st.bidCount;
+        if (n == 0) {
+            _unfill(beaconId, c, st, step);
+            return;
+        }
+        Book memory b = _loadBook(beaconId, n);
+        Task storage t = _tasks[c.task];
+        bool isFinal = step + 1 == c.steps;
+        uint256 k = c.executors;
+        uint256 assigned;
+        uint256 count;
+        if (uint256(keccak256(abi.encode(address(this), beaconId))) % EXPLORE_ONE_IN == 0) {
+            uint256 p = _take(beaconId, b, c.task, t, isFinal, true);
+            if (p != NONE) {
+                assigned |= 1 << p;
+                ++count;
+            }
+        }
+        while (count < k) {
+            uint256 p = _take(beaconId, b, c.task, t, isFinal, false);
+            if (p == NONE) break;
+            assigned |= 1 << p;
+            ++count;
+        }
+        if (count == 0) {
+            _unfill(beaconId, c, st, step);
+            return;
+        }
+        uint40 deadline = uint40(block.timestamp + c.execWindow);
+        st.status = Status.Assigned;
+        st.assigned = uint16(assigned);
+        st.slots = uint8(count);
+        st.execDeadline = deadline;
+        _emitAssigned(beaconId, c, b, assigned, deadline);
+        if (count < k) {
+            if (isFinal) t.finalSlots -= uint8(k - count);
+            _refund(beaconId, t.requester, (k - count) * c.rewardPerExecutor);
+        }
+    }
+
+    /// @dev Mark every current executor that did not deliver as timed out; returns them.
+    function _timeOut(uint256 beaconId, Step storage st) private returns (address[] memory out) {
+        uint256 late = uint256(st.assigned) & ~uint256(st.failed) & ~uint256(st.done);
+        st.failed |= uint16(late);
+        address[] memory tmp = new address[](MAX_EXECUTORS);
+        uint256 count;
+        mapping(uint256 => uint256) storage book = _book[beaconId];
+        for (uint256 p; late >> p != 0; ++p) {
+            if (late & (1 << p) == 0) continue;
+            address agent = _agentOf[uint32(_get(book, p) >> 32)];
+            tmp[count++] = agent;
+            emit ExecutorTimedOut(beaconId, agent);
+        }
+        out = new address[](count);
+        for (uint256 i; i < count; ++i) {
+            out[i] = tmp[i];
+        }
+    }
+
+    /// @dev Give `freed` slots to the best never-assigned bidders (while rounds last) or credit their shares back.
+    function _refill(uint256 beaconId, Chain storage c, Step storage st, uint256 step, uint256 freed) private {
+        Book memory b = _loadBook(beaconId, st.bidCount);
+        b.tried = st.assigned;
+        bool replace = st.rounds < MAX_ROUNDS;
+        st.rounds += 1;
+        Task storage t = _tasks[c.task];
+        bool isFinal = step + 1 == c.steps;
+        uint256 refilled;
+        uint256 slots = st.slots;
+        for (uint256 i; i < freed; ++i) {
+            uint256 p = replace ? _take(beaconId, b, c.task, t, isFinal, false) : NONE;
+            if (p != NONE) {
+                st.assigned |= uint16(1 << p);
+                refilled |= 1 << p;
+            } else {
+                --slots;
+                _refund(beaconId, t.requester, c.rewardPerExecutor);
+                if (isFinal) t.finalSlots -= 1;
+            }
+        }
+        st.slots = uint8(slots);
+        if (refilled != 0) {
+            uint40 deadline = uint40(block.timestamp + c.execWindow);
+            st.execDeadline = deadline;
+            _emitAssigned(beaconId, c, b, refilled, deadline);
+        }
+        if (slots == st.delivered) {
+            if (slots == 0) {
+                st.status = Status.Unfilled;
+                emit BeaconUnfilled(beaconId, 0);
+            } else {
+                st.status = Status.Completed;
+                emit BeaconCompleted(beaconId, bytes32(uint256(c.task)));
+            }
+        }
+    }
+
+    function _emitAssigned(uint256 beaconId, Chain storage c, Book memory b, uint256 mask, uint40 deadline) private {
+        bytes32 taskId = bytes32(uint256(c.task));
+        for (uint256 p; mask >> p != 0; ++p) {
+            if (mask & (1 << p) != 0) {
+                emit ExecutorAssigned(beaconId, _agentOf[b.ids[p]], taskId, uint64(b.scores[p]) * uint64(SCORE_UNIT), deadline);
+            }
+        }
+    }
+
+    /// @dev Take the best untried bidder that the ledger lets reserve one unit of capacity (and, on a final step,
+    ///      that does not already vote in this task). Marks every bidder it looked at as tried.
+    function _take(uint256 beaconId, Book memory b, uint256 number, Task storage t, bool isFinal, bool newcomerOnly)
+        private
+        returns (uint256)
+    {
+        // what a failed delivery can cost: its share back plus the fine (a timeout costs slashUnit, less)
+        uint256 atRisk = uint256(_chains[beaconId >> 3].rewardPerExecutor) + _fine();
+        while (true) {
+            uint256 p = _best(beaconId, b, newcomerOnly);
+            if (p == NONE) return NONE;
+            b.tried |= 1 << p;
+            uint32 id = b.ids[p];
+            bool voteOnce = isFinal && t.chains > 1; // a single chain's final step cannot hold an agent twice
+            if (voteOnce && _isHolder(number, t, id)) continue;
+            address agent = _agentOf[id];
+            bool ok;
+            uint256 gasBefore = gasleft();
+            try ledger.reserve(agent, atRisk) returns (bool reserved) {
+                ok = reserved;
+            } catch {
+                _requireGas(gasBefore);
+                emit LedgerCallFailed(ICapabilityLedger.reserve.selector, agent);
+            }
+            if (!ok) continue;
+            if (voteOnce) _addHolder(number, t, id);
+            return p;
+        }
+        return NONE; // unreachable
+    }
+
+    function _isHolder(uint256 number, Task storage t, uint32 id) private view returns (bool) {
+        mapping(uint256 => uint256) storage words = _holderIds[number];
+        uint256 n = t.holders;
+        uint256 word;
         for (uint256 i; i < n; ++i) {
-            BidSlot storage s = _bids[beaconId][i];
-            if (s.agent == agent) return s.state == ASSIGNED;
+            if (i % 8 == 0) word = words[i / 8];
+            if (uint32(word >> ((i % 8) * 32)) == id) return true;
         }
         return false;
     }
 
-    /// @inheritdoc ITaskBeacon
-    function chainWeight(bytes32 taskId, uint16 cotIndex) external view returns (uint256) {
-        ChainSum storage c = _chains[taskId][cotIndex];
-        return c.count == 0 ? 0 : uint256(c.scoreSum) / c.count;
+    function _addHolder(uint256 number, Task storage t, uint32 id) private {
+        mapping(uint256 => uint256) storage words = _holderIds[number];
+        uint256 i = t.holders;
+        words[i / 8] |= uint256(id) << ((i % 8) * 32);
+        t.holders = uint8(i + 1); // ≤ MAX_VOTERS final slots per task
     }
 
-    /// @inheritdoc ITaskBeacon
-    function voteContext(uint256 beaconId, address voter)
-        external
-        view
-        returns (bytes32 taskId, uint16 cotIndex, bool isFinal, bytes32 resultHash, uint256 finalExecutors)
-    {
-        Beacon storage b = _beacons[beaconId];
-        if (b.status == Status.None) revert UnknownBeacon(beaconId);
-        taskId = b.taskId;
-        cotIndex = b.cotIndex;
-        isFinal = b.isFinal;
-        resultHash = resultHashOf[beaconId][voter];
-        finalExecutors = expectedVoters(taskId);
+    function _unfill(uint256 beaconId, Chain storage c, Step storage st, uint256 step) private {
+        st.status = Status.Unfilled;
+        Task storage t = _tasks[c.task];
+        if (step + 1 == c.steps) t.finalSlots -= c.executors;
+        uint256 refund = uint256(c.executors) * c.rewardPerExecutor;
+        _refund(beaconId, t.requester, refund);
+        emit BeaconUnfilled(beaconId, refund);
     }
 
-    // ------------------------------------------------------------------ internals
+    // ------------------------------------------------------------------ internals: delivery and money
 
-    function _claimTask(bytes32 taskId) private {
-        TaskOwner storage t = _tasks[taskId];
-        address owner = t.requester;
-        if (owner == address(0)) t.requester = msg.sender;
-        else if (owner != msg.sender) revert NotTaskRequester(taskId, msg.sender);
+    /// @dev Mark msg.sender's slot delivered; returns whether it is the step's first delivery, and the position.
+    function _deliver(uint256 beaconId, Chain storage c, Step storage st) private returns (bool first, uint256 p) {
+        if (st.status != Status.Assigned) revert WrongStatus(beaconId, _status(st, c));
+        if (block.timestamp > st.execDeadline) revert DeadlinePassed(beaconId);
+        p = _positionOf(beaconId, st, msg.sender);
+        uint16 bit = uint16(1 << p);
+        if (st.done & bit != 0) revert AlreadySubmitted(beaconId, msg.sender);
+        st.done |= bit;
+        uint8 delivered = st.delivered + 1;
+        st.delivered = delivered;
+        first = delivered == 1;
+        if (delivered == st.slots) st.status = Status.Completed;
     }
 
-    function _requireStatus(uint256 beaconId, Status actual, Status expected) private pure {
-        if (actual == expected) return;
-        if (actual == Status.None) revert UnknownBeacon(beaconId);
-        revert WrongStatus(beaconId, actual);
+    /// @dev Bid position of `agent` as a current executor; reverts NotAssigned otherwise.
+    function _positionOf(uint256 beaconId, Step storage st, address agent) private view returns (uint256 p) {
+        p = _find(beaconId, st.bidCount, _idOf[agent]);
+        if (p == NONE || (uint256(st.assigned) & ~uint256(st.failed)) & (1 << p) == 0) revert NotAssigned(beaconId, agent);
     }
 
-    /// @dev Bid slot of `agent`; reverts NotAssigned if it never bid.
-    function _findBid(uint256 beaconId, uint256 n, address agent) private view returns (BidSlot storage) {
-        mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
-        for (uint256 i; i < n; ++i) {
-            if (bids[i].agent == agent) return bids[i];
-        }
-        revert NotAssigned(beaconId, agent);
-    }
 
-    function _loadBids(uint256 beaconId, uint256 n)
-        private
-        view
-        returns (address[] memory agents, uint64[] memory scores, uint8[] memory states)
-    {
-        agents = new address[](n);
-        scores = new uint64[](n);
-        states = new uint8[](n);
-        mapping(uint256 => BidSlot) storage bids = _bids[beaconId];
-        for (uint256 i; i < n; ++i) {
-            BidSlot storage s = bids[i];
-            (agents[i], scores[i], states[i]) = (s.agent, s.score, s.state);
-        }
-    }
-
-    /// @dev Index of the highest-scoring never-assigned bid (earliest wins ties), or type(uint256).max if none.
-    function _best(uint64[] memory scores, uint8[] memory states) private pure returns (uint256 best) {
-        best = type(uint256).max;
-        uint64 bestScore;
-        for (uint256 i; i < scores.length; ++i) {
-            if (states[i] != BIDDER) continue;
-            if (best == type(uint256).max || scores[i] > bestScore) {
-                best = i;
-                bestScore = scores[i];
-            }
-        }
-    }
-
-    /// @dev Pays out one slot's share (the last outstanding slot takes the rounding dust) and completes the
-    ///      beacon when every live slot has delivered. Returns the amount to send to the executor.
-    function _settleDelivery(uint256 beaconId, Beacon storage b) private returns (uint96 amount) {
-        uint256 slots = b.slots;
-        uint256 delivered = b.delivered;
-        amount = b.reward / uint96(slots - delivered);
-        b.reward -= amount;
-        unchecked {
-            // cannot overflow: delivered < slots <= MAX_EXECUTORS (8), else `slots - delivered` above reverted
-            ++delivered;
-        }
-        b.delivered = uint8(delivered);
-        if (delivered == slots) {
-            b.status = Status.Completed;
-            emit BeaconCompleted(beaconId, b.taskId);
-        }
-    }
-
-    /// @dev Pass 2 of reclaimExpired: give each of the `freed` slots to the best remaining bidder or refund its
-    ///      share, then settle slots / deadline / status. Returns the total refund owed to the requester.
-    function _refill(
-        uint256 beaconId,
-        Beacon storage b,
-        address[] memory agents,
-        uint64[] memory scores,
-        uint8[] memory states,
-        uint256 freed
-    ) private returns (uint256 refund) {
-        uint40 deadline = uint40(block.timestamp) + b.execWindow;
-        uint256 slots = b.slots;
-        bool replaced;
-        for (uint256 t; t < freed; ++t) {
-            if (_assignBest(beaconId, b.taskId, agents, scores, states, deadline)) {
-                replaced = true;
-            } else {
-                uint96 share = b.reward / uint96(slots - b.delivered);
-                b.reward -= share;
-                refund += share;
-                --slots;
-                emit RewardRefunded(beaconId, b.requester, share);
-            }
-        }
-        if (b.isFinal && slots != b.slots) finalExecutorCount[b.taskId] -= b.slots - slots;
-        b.slots = uint8(slots);
-        if (replaced) b.execDeadline = deadline;
-        if (slots == b.delivered) {
-            if (slots == 0) {
-                b.status = Status.Unfilled;
-                emit BeaconUnfilled(beaconId, refund);
-            } else {
-                b.status = Status.Completed;
-                emit BeaconCompleted(beaconId, b.taskId);
-            }
-        }
-    }
-
-    /// @dev Assigns the best never-assigned bidder, if any is left.
-    function _assignBest(
-        uint256 beaconId,
-        bytes32 taskId,
-        address[] memory agents,
-        uint64[] memory scores,
-        uint8[] memory states,
-        uint40 deadline
-    ) private returns (bool) {
-        uint256 j = _best(scores, states);
-        if (j == type(uint256).max) return false;
-        states[j] = ASSIGNED;
-        _bids[beaconId][j].state = ASSIGNED;
-        emit ExecutorAssigned(beaconId, agents[j], taskId, scores[j], deadline);
-        return true;
+    function _refund(uint256 beaconId, address requester, uint256 amount) private {
+        if (amount == 0) return;
+        credits[requester] += amount;
+        emit RewardRefunded(beaconId, requester, amount);
     }
 
     function _send(address to, uint256 amount) private {
@@ -495,20 +896,129 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (!ok) revert TransferFailed();
     }
 
-    /// @dev Separate frame so postBeacon stays under the legacy 16-slot stack limit.
-    function _emitPosted(uint256 beaconId, Beacon storage b, bytes calldata payload) private {
-        emit BeaconPosted(
-            beaconId,
-            b.taskId,
-            msg.sender,
-            b.cotIndex,
-            b.stepIndex,
-            b.requirement,
-            payload,
-            b.bidDeadline,
-            b.executors,
-            b.reward,
-            b.isFinal
-        );
+    function _release(address agent) private {
+        uint256 gasBefore = gasleft();
+        try ledger.release(agent) {}
+        catch {
+            _requireGas(gasBefore);
+            emit LedgerCallFailed(ICapabilityLedger.release.selector, agent);
+        }
+    }
+
+    /// @dev A hook that ran out of gas must not pass for a refusal: a callee that exhausted its 63/64 leaves the
+    ///      caller at most 1/64 of what it had. Reverting then makes gas estimation (and a short gas limit) retry
+    ///      with enough gas, instead of silently skipping an assignment, a slash or a settlement.
+    function _requireGas(uint256 gasBefore) private view {
+        if (gasleft() <= gasBefore / 63) revert InsufficientGas();
+    }
+
+    // ------------------------------------------------------------------ internals: settlement
+
+    /// @dev The fine on top of the clawed-back share for a losing, empty or abstaining delivery: slashUnit / 5.
+    function _fine() private view returns (uint256) {
+        return slashUnit / 5;
+    }
+
+    /// @dev Timeout or silent voter: optionally release capacity, record a failure, slash `amount`, −0.1 reputation.
+    function _penalise(address agent, bytes32 kind, uint256 amount, bool releaseCapacity) private {
+        if (releaseCapacity) _release(agent);
+        _evidence(agent, kind, false);
+        _slash(agent, amount);
+        uint256 gasBefore = gasleft();
+        try ledger.adjustReputation(agent, TIMEOUT_PENALTY) {}
+        catch {
+            _requireGas(gasBefore);
+            emit LedgerCallFailed(ICapabilityLedger.adjustReputation.selector, agent);
+        }
+    }
+
+    function _evidence(address agent, bytes32 kind, bool success) private {
+        uint256 gasBefore = gasleft();
+        try ledger.recordEvidence(agent, kind, success) {}
+        catch {
+            _requireGas(gasBefore);
+            emit LedgerCallFailed(ICapabilityLedger.recordEvidence.selector, agent);
+        }
+    }
+
+    function _slash(address agent, uint256 amount) private {
+        if (amount == 0) return;
+        uint256 gasBefore = gasleft();
+        try ledger.slash(agent, amount, address(0)) returns (uint256) {}
+        catch {
+            _requireGas(gasBefore);
+            emit LedgerCallFailed(ICapabilityLedger.slash.selector, agent);
+        }
+    }
+
+    function _settleVoter(uint256 number, Task storage t, VoterOutcome calldata o, bool quorum, uint256 unit)
+        private
+        returns (uint256 cot, bool winner)
+    {
+        Chain storage c = _chains[o.beaconId >> 3];
+        if (c.task != number) revert UnknownBeacon(o.beaconId);
+        cot = c.cotIndex;
+        Step storage st = _steps[o.beaconId];
+        address agent = _agentOf[uint32(_get(_book[o.beaconId], o.position) >> 32)];
+        bytes32 kind = _kind(number, t.hasKind, st.cluster);
+        uint256 reward = c.rewardPerExecutor;
+        if (o.outcome == VoteOutcome.Won) {
+            winner = true;
+            if (quorum && reward >= minEvidenceReward) _evidence(agent, kind, true);
+        } else if (o.outcome == VoteOutcome.Silent) {
+            emit ExecutorTimedOut(o.beaconId, agent);
+            _penalise(agent, kind, reward + unit, false);
+        } else {
+            _evidence(agent, kind, false);
+            _slash(agent, reward + unit / 5);
+        }
+    }
+
+    /// @dev Give every non-final executor of a chain that voted its chain's outcome.
+    function _settleChain(uint256 chainId, Task storage t, bool voted, bool won, bool quorum, uint256 unit) private {
+        if (!voted) return;
+        Chain storage c = _chains[chainId];
+        uint256 base = chainId << 3;
+        uint256 last = c.steps - 1;
+        bool evidence = quorum && c.rewardPerExecutor >= minEvidenceReward;
+        uint256 penalty = won ? 0 : c.rewardPerExecutor + unit / 5;
+        for (uint256 s; s < last; ++s) {
+            _settleStep(base + s, _kind(c.task, t.hasKind, _steps[base + s].cluster), won, evidence, penalty);
+        }
+    }
+
+    function _settleStep(uint256 beaconId, bytes32 kind, bool won, bool evidence, uint256 penalty) private {
+        Step storage st = _steps[beaconId];
+        uint256 done = st.done;
+        mapping(uint256 => uint256) storage book = _book[beaconId];
+        for (uint256 p; done >> p != 0; ++p) {
+            if (done & (1 << p) == 0) continue;
+            address agent = _agentOf[uint32(_get(book, p) >> 32)];
+            if (won) {
+                if (evidence) _evidence(agent, kind, true);
+            } else {
+                _evidence(agent, kind, false);
+                _slash(agent, penalty);
+            }
+        }
+    }
+
+    function _chainWeight(uint256 chainId) private view returns (uint256) {
+        Chain storage c = _chains[chainId];
+        uint256 sum;
+        uint256 count;
+        for (uint256 s; s < c.steps; ++s) {
+            uint256 beaconId = (chainId << 3) + s;
+            Step storage st = _steps[beaconId];
+            uint256 done = st.done;
+            if (done == 0) continue;
+            mapping(uint256 => uint256) storage book = _book[beaconId];
+            for (uint256 p; done >> p != 0; ++p) {
+                if (done & (1 << p) == 0) continue;
+                sum += _scoreOf(_get(book, p));
+                ++count;
+            }
+        }
+        return count == 0 ? 0 : (sum * SCORE_UNIT) / count;
     }
 }

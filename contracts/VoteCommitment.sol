@@ -3,48 +3,53 @@ pragma solidity ^0.8.24;
 
 import {IVoteCommitment} from "./interfaces/IVoteCommitment.sol";
 import {ITaskBeacon} from "./interfaces/ITaskBeacon.sol";
-import {ICapabilityLedger} from "./interfaces/ICapabilityLedger.sol";
 
 /// @title VoteCommitment
-/// @notice Commit-reveal weighted vote over the final answers of a task's chains of thought (docs/protocol.md).
-/// @dev Gas layout (every agent step is one of these calls):
-///      - one slot per vote: phase, deadlines (uint40), counters, leader and the running total weight;
-///      - per voter: the commitment and one packed slot (address, chain, revealed, answer order);
-///      - per distinct answer: one tally slot keyed by first-reveal order holding the weight and, for answers of
-///        ≤ 19 bytes (numbers, labels), the answer itself; longer answers keep a 152-bit hash there and their
-///        text in a separate string. A reveal finds its answer by scanning the ≤ 32 tallies.
-///      The tally is incremental, so finalize never re-reads answers. The leader is the argmax of
-///      (weight desc, first-reveal order asc): a reveal only raises its own answer's key, so comparing that
-///      answer with the current leader keeps the argmax exact.
+/// @notice Commit-reveal weighted vote over the final answers of a task's chains (docs/protocol.md).
+/// @dev Why the commitment comes from TaskBeacon: a final step's delivery *is* its vote commitment
+///      keccak256(abi.encode(taskId, voter, answer, keccak256(result), salt)), so no final answer or result is
+///      public before its voter is bound to one, and the revealed answer travels with the very result that was
+///      delivered. The commit phase ends only when every live final slot committed (TaskBeacon.expectedVoters) or
+///      the commit window is over — nobody can cut voters out.
+///      Gas layout: one header slot per vote; one slot per voter (the commitment's first 192 bits, its final
+///      beacon, bid position and reveal state: a second preimage of 192 bits is out of reach and a 2^96
+///      collision search would only let a voter fool itself); one tally slot per distinct answer (answers of
+///      ≤ 19 bytes inline, longer ones keyed by a 152-bit hash with the text beside). The leader is kept
+///      incrementally: weight desc, then the lower keccak256(taskId, answer key) — no reveal order can decide.
 contract VoteCommitment is IVoteCommitment {
-    /// @notice `VoterSlot.answer` of a voter who revealed an empty answer (an explicit abstention).
-    uint8 internal constant ABSTAINED = type(uint8).max;
-    /// @notice Most voters (commitments) per task.
-    uint256 public constant MAX_VOTERS = 32;
+    /// @notice Most voters per task (TaskBeacon.MAX_VOTERS).
+    uint256 public constant MAX_VOTERS = 16;
     /// @notice Longest revealed answer, in bytes.
     uint256 public constant MAX_ANSWER_BYTES = 128;
-    /// @notice Reputation change (WAD) for revealing the winning answer.
-    int256 public constant AGREE_REWARD = 0.05e18;
-    /// @notice Reputation change (WAD) for committing and never revealing.
-    int256 public constant NO_REVEAL_PENALTY = -0.1e18;
+    /// @notice Longest revealed result, in bytes.
+    uint256 public constant MAX_RESULT_BYTES = 8192;
+    /// @notice Distinct non-empty reveals a vote needs before its successes count as evidence.
+    uint256 public constant MIN_QUORUM = 2;
+
+    uint8 internal constant COMMITTED = 0;
+    uint8 internal constant REVEALED = 1;
+    uint8 internal constant ABSTAINED = 2;
+    uint8 internal constant LONG_ANSWER = 255;
+    uint256 internal constant INLINE_BYTES = 19;
 
     struct Vote {
         Phase phase;
         uint40 commitDeadline;
         uint40 revealDeadline;
-        uint8 commits; // ≤ MAX_VOTERS
+        uint8 commits;
         uint8 reveals;
-        uint8 expectedVoters; // clamped to 255: beyond MAX_VOTERS the count can never be reached anyway
+        uint8 nonEmpty; // non-empty reveals
         uint8 answers; // distinct answers revealed so far
         uint8 leader; // first-reveal order (1-based) of the leading answer, 0 = none
-        uint72 totalWeight; // ≤ 32 voters · 2e18
+        uint72 totalWeight; // ≤ 16 voters · 1e18
     }
 
     struct VoterSlot {
-        address voter;
-        uint16 cotIndex;
-        bool revealed;
-        uint8 answer; // first-reveal order of the revealed answer
+        bytes24 commitment; // first 192 bits
+        uint32 beaconId;
+        uint8 position;
+        uint8 state; // COMMITTED / REVEALED / ABSTAINED
+        uint8 answer; // first-reveal order of the revealed answer (0 for an abstention)
     }
 
     struct Tally {
@@ -53,12 +58,7 @@ contract VoteCommitment is IVoteCommitment {
         bytes19 text; // the answer if len ≤ 19, else the first 19 bytes of keccak256(answer)
     }
 
-    uint8 internal constant LONG_ANSWER = 255;
-    uint256 internal constant INLINE_BYTES = 19;
-
-    /// @notice The registry whose reputation the outcome moves (this contract must be authorised there).
-    ICapabilityLedger public immutable ledger;
-    /// @notice Source of final executors, delivered results and chain weights.
+    /// @notice Source of final deliveries, chain weights and the settlement of each task.
     ITaskBeacon public immutable taskBeacon;
     /// @inheritdoc IVoteCommitment
     uint64 public immutable commitWindow;
@@ -66,17 +66,14 @@ contract VoteCommitment is IVoteCommitment {
     uint64 public immutable revealWindow;
 
     mapping(bytes32 => Vote) internal _votes;
-    mapping(bytes32 => mapping(address => bytes32)) internal _commitments;
     mapping(bytes32 => mapping(uint256 => VoterSlot)) internal _voters;
     mapping(bytes32 => mapping(uint256 => Tally)) internal _tally; // taskId => order => tally
     mapping(bytes32 => mapping(uint256 => string)) internal _longText; // taskId => order => answer (> 19 bytes)
 
-    /// @param ledger_ CapabilityLedger
-    /// @param taskBeacon_ TaskBeacon whose final beacons define the voters
-    /// @param commitWindow_ seconds after the first commit before anyone may start the reveal phase
+    /// @param taskBeacon_ TaskBeacon whose final deliveries are the commitments (it must bind this contract)
+    /// @param commitWindow_ seconds after the first commitment before anyone may start the reveal phase
     /// @param revealWindow_ seconds the reveal phase lasts at most (deadlines saturate at the uint40 maximum)
-    constructor(address ledger_, address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
-        ledger = ICapabilityLedger(ledger_);
+    constructor(address taskBeacon_, uint64 commitWindow_, uint64 revealWindow_) {
         taskBeacon = ITaskBeacon(taskBeacon_);
         commitWindow = commitWindow_;
         revealWindow = revealWindow_;
@@ -84,110 +81,125 @@ contract VoteCommitment is IVoteCommitment {
 
     // ------------------------------------------------------------------ phases
 
-    /// @notice Commit keccak256(abi.encode(taskId, msg.sender, answer, cotHash, salt)) as an executor of final
-    ///         beacon `beaconId` of `taskId` who already delivered its result. The first commit opens the vote.
-    function commit(bytes32 taskId, uint256 beaconId, bytes32 commitment) external {
-        (bytes32 beaconTask, uint16 cotIndex, bool isFinal, bytes32 resultHash, uint256 finalExecutors) =
-            taskBeacon.voteContext(beaconId, msg.sender);
-        if (beaconTask != taskId || !isFinal) revert NotFinalExecutor(taskId, beaconId, msg.sender);
-        if (resultHash == bytes32(0)) {
-            if (!taskBeacon.isExecutor(beaconId, msg.sender)) revert NotFinalExecutor(taskId, beaconId, msg.sender);
-            revert ResultNotDelivered(beaconId, msg.sender);
-        }
-
+    /// @inheritdoc IVoteCommitment
+    function recordCommitment(
+        bytes32 taskId,
+        uint256 beaconId,
+        uint8 position,
+        address voter,
+        bytes32 commitment,
+        uint256 expectedVoters
+    ) external returns (bool counted) {
+        if (msg.sender != address(taskBeacon)) revert NotTaskBeacon(msg.sender);
         Vote storage v = _votes[taskId];
-        if (v.phase == Phase.None) {
+        Phase phase = v.phase;
+        if (phase == Phase.None) {
             v.phase = Phase.Commit;
             v.commitDeadline = _deadline(commitWindow);
-        } else if (v.phase != Phase.Commit) {
-            revert WrongPhase(taskId, v.phase);
-        } else if (block.timestamp > v.commitDeadline) {
-            revert CommitWindowOver(taskId);
+        } else if (phase != Phase.Commit) {
+            emit LateCommitment(taskId, voter, beaconId);
+            return false;
         }
-        // A zero commitment could never be revealed (keccak256 is never 0 in practice) and would read as "none".
-        if (commitment == bytes32(0)) revert CommitmentMismatch(taskId, msg.sender);
-        mapping(address => bytes32) storage commitments = _commitments[taskId];
-        if (commitments[msg.sender] != bytes32(0)) revert AlreadyCommitted(taskId, msg.sender);
         uint256 commits = v.commits;
-        if (commits >= MAX_VOTERS) revert TooManyVoters(taskId);
-
-        commitments[msg.sender] = commitment;
-        _voters[taskId][commits] = VoterSlot({voter: msg.sender, cotIndex: cotIndex, revealed: false, answer: 0});
+        // TaskBeacon allows MAX_VOTERS live final slots per task, one per agent: this never refuses in practice.
+        if (commits >= MAX_VOTERS) {
+            emit LateCommitment(taskId, voter, beaconId);
+            return false;
+        }
+        _voters[taskId][commits] = VoterSlot({
+            commitment: bytes24(commitment),
+            beaconId: uint32(beaconId),
+            position: position,
+            state: COMMITTED,
+            answer: 0
+        });
         unchecked {
-            // cannot overflow: commits < MAX_VOTERS (32) was checked above
-            ++commits;
+            ++commits; // < MAX_VOTERS
         }
         v.commits = uint8(commits);
-        uint8 expected = finalExecutors > type(uint8).max ? type(uint8).max : uint8(finalExecutors);
-        v.expectedVoters = expected;
-        emit VoteCommitted(taskId, msg.sender, beaconId, commitment);
-        if (commits >= expected) _startReveal(taskId, v);
+        emit VoteCommitted(taskId, voter, beaconId, commitment);
+        if (commits >= expectedVoters) _startReveal(taskId, v);
+        return true;
     }
 
-    /// @notice Move a vote to the reveal phase once its commit window is over — or at once, if the caller is the
-    ///         task's requester: it knows which of its chains finished (a chain may fail, or one agent may hold the
-    ///         final step of two chains and so cast one vote), and it is its own question that waits.
+    /// @inheritdoc IVoteCommitment
     function startReveal(bytes32 taskId) external {
         Vote storage v = _votes[taskId];
         if (v.phase != Phase.Commit) revert WrongPhase(taskId, v.phase);
-        if (block.timestamp <= v.commitDeadline && msg.sender != taskBeacon.taskRequester(taskId)) {
+        if (block.timestamp <= v.commitDeadline && v.commits < taskBeacon.expectedVoters(taskId)) {
             revert CommitWindowOpen(taskId);
         }
         _startReveal(taskId, v);
     }
 
-    /// @notice Reveal the committed answer; its weight is the voter's chain weight at this moment.
+    /// @notice Reveal the committed answer with the result it was delivered with; its weight is the voter's chain
+    ///         weight now. An empty answer is an abstention. The reveal that completes the vote finalizes it.
     /// @dev A reveal after the commit window also starts the reveal phase (saves a separate startReveal call).
-    function reveal(bytes32 taskId, string calldata answer, bytes32 cotHash, bytes32 salt) external {
+    function reveal(bytes32 taskId, string calldata answer, bytes calldata result, bytes32 salt) external {
         Vote storage v = _votes[taskId];
         if (v.phase == Phase.Commit && block.timestamp > v.commitDeadline) _startReveal(taskId, v);
         if (v.phase != Phase.Reveal) revert WrongPhase(taskId, v.phase);
         if (block.timestamp > v.revealDeadline) revert RevealWindowOver(taskId);
         if (bytes(answer).length > MAX_ANSWER_BYTES) revert AnswerTooLong(bytes(answer).length, MAX_ANSWER_BYTES);
-        bytes32 committed = _commitments[taskId][msg.sender];
-        if (committed == bytes32(0)) revert NoCommitment(taskId, msg.sender);
-        VoterSlot storage slot = _findVoter(taskId, v.commits, msg.sender);
-        if (slot.revealed) revert AlreadyRevealed(taskId, msg.sender);
-        if (keccak256(abi.encode(taskId, msg.sender, answer, cotHash, salt)) != committed) {
-            revert CommitmentMismatch(taskId, msg.sender);
+        if (result.length > MAX_RESULT_BYTES) revert ResultTooLong(result.length, MAX_RESULT_BYTES);
+        bytes24 c = bytes24(keccak256(abi.encode(taskId, msg.sender, answer, keccak256(result), salt)));
+        VoterSlot storage slot = _findVoter(taskId, v.commits, c);
+        uint256 weight;
+        if (bytes(answer).length != 0) {
+            weight = taskBeacon.chainWeight(slot.beaconId >> 3);
+            slot.state = REVEALED;
+            slot.answer = _count(taskId, v, answer, weight);
+            unchecked {
+                v.nonEmpty += 1; // ≤ commits ≤ MAX_VOTERS
+            }
+        } else {
+            slot.state = ABSTAINED;
         }
-
-        // An empty answer is an explicit abstention: the voter revealed (no penalty) but adds no weight.
-        uint256 weight = bytes(answer).length == 0 ? 0 : taskBeacon.chainWeight(taskId, slot.cotIndex);
-        uint8 order = bytes(answer).length == 0 ? ABSTAINED : _count(taskId, v, answer, weight);
-        slot.revealed = true;
-        slot.answer = order;
+        uint256 reveals;
         unchecked {
-            // cannot overflow: each committed voter reveals once (slot.revealed), commits <= MAX_VOTERS (32)
-            v.reveals += 1;
+            reveals = v.reveals + 1; // each committed voter reveals once
         }
-        emit VoteRevealed(taskId, msg.sender, answer, cotHash, weight);
+        v.reveals = uint8(reveals);
+        emit VoteRevealed(taskId, msg.sender, slot.beaconId, answer, weight, result);
+        if (reveals == v.commits) _finalize(taskId, v);
     }
 
-    /// @notice Close the vote once every commitment is revealed or the reveal window is over: emit the heaviest
-    ///         answer, reward agreeing voters, penalise voters who never revealed. Final: nothing changes after.
+    /// @notice Close a vote whose reveal window is over with reveals missing (the reveal that completes a vote
+    ///         finalizes it itself): emit the heaviest answer and hand every voter's outcome to TaskBeacon.settle
+    ///         (evidence and slashes). Final.
     function finalize(bytes32 taskId) external {
         Vote storage v = _votes[taskId];
         if (v.phase != Phase.Reveal) revert WrongPhase(taskId, v.phase);
+        if (v.reveals < v.commits && block.timestamp <= v.revealDeadline) revert RevealNotOver(taskId);
+        _finalize(taskId, v);
+    }
+
+    function _finalize(bytes32 taskId, Vote storage v) private {
         uint256 commits = v.commits;
-        uint256 reveals = v.reveals;
-        if (reveals < commits && block.timestamp <= v.revealDeadline) revert RevealNotOver(taskId);
         v.phase = Phase.Finalized;
         uint8 leader = v.leader;
-        emit VoteFinalized(
-            taskId, _answerOf(taskId, leader), _tally[taskId][leader].weight, v.totalWeight, reveals, commits
-        );
+        emit VoteFinalized(taskId, _answerOf(taskId, leader), _tally[taskId][leader].weight, v.totalWeight, v.reveals, commits);
 
-        // Interactions with the trusted ledger only; all state above is final.
+        ITaskBeacon.VoterOutcome[] memory outcomes = new ITaskBeacon.VoterOutcome[](commits);
         mapping(uint256 => VoterSlot) storage voters = _voters[taskId];
         for (uint256 i; i < commits; ++i) {
             VoterSlot storage s = voters[i];
-            if (!s.revealed) {
-                emit VotePenalized(taskId, s.voter);
-                ledger.adjustReputation(s.voter, NO_REVEAL_PENALTY);
-            } else if (s.answer == leader) {
-                ledger.adjustReputation(s.voter, AGREE_REWARD);
+            ITaskBeacon.VoteOutcome o;
+            if (s.state == COMMITTED) o = ITaskBeacon.VoteOutcome.Silent;
+            else if (s.state == ABSTAINED) o = ITaskBeacon.VoteOutcome.Abstained;
+            else if (s.answer == leader) o = ITaskBeacon.VoteOutcome.Won;
+            else o = ITaskBeacon.VoteOutcome.Lost;
+            outcomes[i] = ITaskBeacon.VoterOutcome(s.beaconId, s.position, o);
+        }
+        // The outcome above is final whatever settlement does; a failing settlement is logged, not fatal. Running
+        // out of gas is no failure of settlement: revert so that the caller retries with enough gas.
+        uint256 gasBefore = gasleft();
+        try taskBeacon.settle(taskId, outcomes, v.nonEmpty >= MIN_QUORUM) {}
+        catch (bytes memory reason) {
+            if (gasleft() <= gasBefore / 63 || bytes4(reason) == ITaskBeacon.InsufficientGas.selector) {
+                revert InsufficientGas();
             }
+            emit SettlementFailed(taskId);
         }
     }
 
@@ -202,33 +214,30 @@ contract VoteCommitment is IVoteCommitment {
         info.revealDeadline = v.revealDeadline;
         info.commits = v.commits;
         info.reveals = v.reveals;
-        info.expectedVoters = v.expectedVoters;
+        uint256 number = uint256(taskId);
+        if (number != 0 && number <= taskBeacon.taskCount()) info.expectedVoters = uint16(taskBeacon.expectedVoters(taskId));
         info.winningAnswer = _answerOf(taskId, v.leader);
         info.winningWeight = _tally[taskId][v.leader].weight;
         info.totalWeight = v.totalWeight;
     }
 
     /// @inheritdoc IVoteCommitment
-    function commitmentOf(bytes32 taskId, address voter) external view returns (bytes32) {
-        return _commitments[taskId][voter];
-    }
-
-    /// @inheritdoc IVoteCommitment
-    function votersOf(bytes32 taskId) external view returns (address[] memory out) {
+    function votersOf(bytes32 taskId) external view returns (Voter[] memory out) {
         uint256 n = _votes[taskId].commits;
-        out = new address[](n);
+        out = new Voter[](n);
         for (uint256 i; i < n; ++i) {
-            out[i] = _voters[taskId][i].voter;
+            VoterSlot storage s = _voters[taskId][i];
+            out[i] = Voter(s.beaconId, s.position, s.state != COMMITTED, s.state == ABSTAINED, _answerOf(taskId, s.answer));
         }
     }
 
     /// @inheritdoc IVoteCommitment
-    function computeCommitment(bytes32 taskId, address voter, string calldata answer, bytes32 cotHash, bytes32 salt)
+    function computeCommitment(bytes32 taskId, address voter, string calldata answer, bytes calldata result, bytes32 salt)
         external
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(taskId, voter, answer, cotHash, salt));
+        return keccak256(abi.encode(taskId, voter, answer, keccak256(result), salt));
     }
 
     // ------------------------------------------------------------------ internals
@@ -240,27 +249,29 @@ contract VoteCommitment is IVoteCommitment {
         emit RevealPhaseStarted(taskId, deadline);
     }
 
-    /// @dev now + window, saturating at the uint40 maximum (deadlines are packed as uint40; a window that large
-    ///      simply means "never").
+    /// @dev now + window, saturating at the uint40 maximum (a window that large simply means "never").
     function _deadline(uint64 window) private view returns (uint40) {
         uint256 d = block.timestamp + window;
         return d > type(uint40).max ? type(uint40).max : uint40(d);
     }
 
-    function _findVoter(bytes32 taskId, uint256 n, address voter) private view returns (VoterSlot storage) {
+    /// @dev The unrevealed voter slot whose commitment `c` opens; the error says whether it was already revealed.
+    function _findVoter(bytes32 taskId, uint256 n, bytes24 c) private view returns (VoterSlot storage) {
         mapping(uint256 => VoterSlot) storage voters = _voters[taskId];
+        bool seen;
         for (uint256 i; i < n; ++i) {
-            if (voters[i].voter == voter) return voters[i];
+            VoterSlot storage s = voters[i];
+            if (s.commitment != c) continue;
+            if (s.state == COMMITTED) return s;
+            seen = true;
         }
-        revert NoCommitment(taskId, voter); // unreachable: a commitment always has a voter slot
+        if (seen) revert AlreadyRevealed(taskId, msg.sender);
+        revert CommitmentMismatch(taskId, msg.sender);
     }
 
     /// @dev Adds `weight` to `answer`'s tally (creating it on first reveal), then updates the total and the
     ///      leader. Returns the answer's first-reveal order.
-    function _count(bytes32 taskId, Vote storage v, string calldata answer, uint256 weight)
-        private
-        returns (uint8 order)
-    {
+    function _count(bytes32 taskId, Vote storage v, string calldata answer, uint256 weight) private returns (uint8 order) {
         (uint8 len, bytes19 text) = _key(answer);
         mapping(uint256 => Tally) storage tallies = _tally[taskId];
         uint256 n = v.answers;
@@ -269,15 +280,14 @@ contract VoteCommitment is IVoteCommitment {
             Tally storage t = tallies[i];
             if (t.len == len && t.text == text) {
                 order = uint8(i);
-                w = t.weight + uint96(weight); // chain weights ≤ 2e18, ≤ 32 voters: no overflow
+                w = t.weight + uint96(weight); // chain weights ≤ 1e18, ≤ 16 voters: no overflow
                 t.weight = w;
                 break;
             }
         }
         if (order == 0) {
             unchecked {
-                // cannot overflow: distinct answers n <= reveals <= MAX_VOTERS (32), so n + 1 fits uint8
-                order = uint8(n + 1);
+                order = uint8(n + 1); // distinct answers ≤ reveals ≤ MAX_VOTERS
             }
             w = uint96(weight);
             v.answers = order;
@@ -289,9 +299,14 @@ contract VoteCommitment is IVoteCommitment {
         if (leader == 0) {
             v.leader = order;
         } else if (leader != order) {
-            uint96 lw = tallies[leader].weight;
-            if (w > lw || (w == lw && order < leader)) v.leader = order;
+            Tally storage lt = tallies[leader];
+            uint96 lw = lt.weight;
+            if (w > lw || (w == lw && _tieKey(taskId, len, text) < _tieKey(taskId, lt.len, lt.text))) v.leader = order;
         }
+    }
+
+    function _tieKey(bytes32 taskId, uint8 len, bytes19 text) private pure returns (uint256) {
+        return uint256(keccak256(abi.encodePacked(taskId, len, text)));
     }
 
     /// @dev Equality key of an answer: (length, the bytes themselves) when short, (LONG_ANSWER, hash prefix) else.

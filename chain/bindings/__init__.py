@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chain.bindings.beacon import BeaconInfo, Bid, TaskBeacon
+from chain.bindings.beacon import BeaconInfo, Bid, ChainSpec, PostedTask, TaskBeacon, TaskInfo
 from chain.bindings.ledger import AgentInfo, CapabilityLedger
 from chain.bindings.vote import VoteCommitment, VoteInfo
 from chain.client import ChainClient
 from chain.deploy import Manifest
 
-__all__ = ["AgentInfo", "BeaconInfo", "Bid", "CapabilityLedger", "SymphonyContracts", "TaskBeacon", "VoteCommitment", "VoteInfo"]
+__all__ = ["AgentInfo", "BeaconInfo", "Bid", "CapabilityLedger", "ChainSpec", "PostedTask", "SymphonyContracts", "TaskBeacon",
+           "TaskInfo", "VoteCommitment", "VoteInfo"]
 
 
 @dataclass

@@ -1,15 +1,45 @@
-"""Typed binding of TaskBeacon: post, bid, close, submit, reclaim; views of beacons, bids and chain weights."""
+"""Typed binding of TaskBeacon: post a task, bid, close, deliver, reclaim, reopen; views of tasks, steps and bids.
+
+Beacon ids are arithmetic (docs/protocol.md): step `s` of chain `c` is beacon `c · 8 + s`, and a task's chains are
+`firstChain .. firstChain + chains - 1`. The helpers below are the one place that rule is written in Python.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Sequence
 
 from web3.contract import Contract
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from chain.client import ChainClient
+
+MAX_STEPS = 8
+# A delivery may assign the next step (ledger reservations for up to 16 bidders) if another party did not first.
+DELIVERY_MIN_GAS = 1_500_000
+FEE_BPS = 1000  # TaskBeacon.FEE_BPS: the burned posting fee, in basis points of the escrow
+ZERO_KIND = bytes(32)
+
+
+def beacon_id(chain_id: int, step: int) -> int:
+    """Beacon id of step `step` of chain `chain_id`."""
+    return chain_id * MAX_STEPS + step
+
+
+def chain_of(beacon: int) -> int:
+    return beacon // MAX_STEPS
+
+
+def step_of(beacon: int) -> int:
+    return beacon % MAX_STEPS
+
+
+def task_value(reward_per_executor: int, executors: int, total_steps: int) -> int:
+    """msg.value of postTask: the escrow plus the burned posting fee."""
+    escrow = reward_per_executor * executors * total_steps
+    return escrow + escrow * FEE_BPS // 10_000
 
 
 class BeaconStatus(IntEnum):
@@ -21,28 +51,62 @@ class BeaconStatus(IntEnum):
 
 
 @dataclass(frozen=True)
+class ChainSpec:
+    """One chain of thought as posted: each step's requirement vector (the last step is final) and the payload
+    every step of the chain receives."""
+
+    requirements: tuple[bytes, ...]
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class PostedTask:
+    task_id: bytes
+    first_chain: int
+    chains: int
+    receipt: TxReceipt
+
+    def beacon(self, cot_index: int, step: int) -> int:
+        return beacon_id(self.first_chain + cot_index, step)
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    requester: str
+    first_chain: int
+    chains: int
+    expected_voters: int
+    settled: bool
+    kind: bytes
+
+
+@dataclass(frozen=True)
 class BeaconInfo:
     task_id: bytes
+    chain_id: int
     cot_index: int
     step_index: int
+    steps: int
     executors: int
-    reputation_weighted: bool
     is_final: bool
     status: BeaconStatus
     requester: str
-    requirement: bytes
-    payload_hash: bytes
+    requirements_hash: bytes
+    kind: bytes
     bid_deadline: int
     exec_deadline: int
     exec_window: int
-    reward: int
+    reward_per_executor: int
+    bids: int
+    slots: int
     delivered: int
+    rounds: int
 
     @classmethod
     def from_tuple(cls, raw: tuple) -> "BeaconInfo":
         v = list(raw)
-        v[0], v[8], v[9] = bytes(v[0]), bytes(v[8]), bytes(v[9])
-        v[6] = BeaconStatus(v[6])
+        v[0], v[9], v[10] = bytes(v[0]), bytes(v[9]), bytes(v[10])
+        v[7] = BeaconStatus(v[7])
         return cls(*v)
 
 
@@ -50,6 +114,7 @@ class BeaconInfo:
 class Bid:
     agent: str
     score: int
+    newcomer: bool = False
 
 
 class TaskBeacon:
@@ -58,32 +123,72 @@ class TaskBeacon:
         self.contract = contract
         self.address = contract.address
 
-    def post(
+    # -- requester ---------------------------------------------------------------------------------------
+    def post_task(
         self,
-        task_id: bytes,
-        cot_index: int,
-        step_index: int,
-        requirement: bytes,
-        payload: bytes,
+        chains: Sequence[ChainSpec],
         *,
         bid_window: int,
         exec_window: int,
         executors: int = 1,
-        reputation_weighted: bool = False,
-        is_final: bool = False,
         reward: int = 0,
-    ) -> tuple[int, TxReceipt]:
-        """Post a beacon; returns (beacon id, receipt)."""
-        fn = self.contract.functions.postBeacon(
-            task_id, cot_index, step_index, requirement, payload, bid_window, exec_window, executors, reputation_weighted, is_final
-        )
-        receipt = self.client.transact(fn, value=reward)
-        (event,) = self.contract.events.BeaconPosted().process_receipt(receipt, errors=DISCARD)
-        return int(event["args"]["beaconId"]), receipt
+        kind: bytes = ZERO_KIND,
+    ) -> PostedTask:
+        """Post every chain of a task in one transaction; `reward` is wei per delivered slot (the value sent adds
+        the burned 10 % posting fee)."""
+        spec = (kind, bid_window, exec_window, executors, reward)
+        raw = [([bytes(r) for r in c.requirements], c.payload) for c in chains]
+        steps = sum(len(c.requirements) for c in chains)
+        receipt = self.client.transact(self.contract.functions.postTask(spec, raw), value=task_value(reward, executors, steps))
+        (event,) = self.contract.events.TaskPosted().process_receipt(receipt, errors=DISCARD)
+        a = event["args"]
+        return PostedTask(bytes(a["taskId"]), int(a["firstChain"]), int(a["chains"]), receipt)
 
-    def open_task(self, task_id: bytes, expected_voters: int) -> TxReceipt:
-        """Claim `task_id` and declare how many final voters (chains) its vote waits for."""
-        return self.client.transact(self.contract.functions.openTask(task_id, expected_voters))
+    def close(self, beacon: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.close(beacon))
+
+    def reopen(self, beacon: int, bid_window: int, *, reward: int, executors: int) -> TxReceipt:
+        """Re-open an Unfilled step (re-escrow reward · executors plus the fee)."""
+        return self.client.transact(self.contract.functions.reopen(beacon, bid_window), value=task_value(reward, executors, 1))
+
+    def withdraw_credit(self) -> TxReceipt:
+        return self.client.transact(self.contract.functions.withdrawCredit())
+
+    # -- agents ------------------------------------------------------------------------------------------
+    def bid(self, beacon: int, requirements: Sequence[bytes]) -> TxReceipt:
+        """Bid on a step, passing its chain's requirement vectors (from ChainPosted) for the contract to check."""
+        return self.client.transact(self.contract.functions.bid(beacon, [bytes(r) for r in requirements]))
+
+    def submit_result(self, beacon: int, result: bytes) -> TxReceipt:
+        """Deliver a non-final step (the result is public in ResultSubmitted)."""
+        return self.client.transact(self.contract.functions.submitResult(beacon, result), min_gas=DELIVERY_MIN_GAS)
+
+    def commit_result(self, beacon: int, commitment: bytes) -> TxReceipt:
+        """Deliver a final step: its vote commitment (chain.bindings.vote.commitment)."""
+        return self.client.transact(self.contract.functions.commitResult(beacon, commitment), min_gas=DELIVERY_MIN_GAS)
+
+    def reclaim_expired(self, beacon: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.reclaimExpired(beacon))
+
+    # -- views -------------------------------------------------------------------------------------------
+    def get(self, beacon: int) -> BeaconInfo:
+        return BeaconInfo.from_tuple(self.client.call(self.contract.functions.getBeacon(beacon)))
+
+    def get_task(self, task_id: bytes) -> TaskInfo:
+        r = self.client.call(self.contract.functions.getTask(task_id))
+        return TaskInfo(r[0], int(r[1]), int(r[2]), int(r[3]), bool(r[4]), bytes(r[5]))
+
+    def task_count(self) -> int:
+        return self.client.call(self.contract.functions.taskCount())
+
+    def task_beacons(self, task_id: bytes) -> list[list[int]]:
+        """Beacon ids of every step of every chain of a task, chain by chain."""
+        task = self.get_task(task_id)
+        out: list[list[int]] = []
+        for c in range(task.chains):
+            first = self.get(beacon_id(task.first_chain + c, 0))
+            out.append([beacon_id(task.first_chain + c, s) for s in range(first.steps)])
+        return out
 
     def task_requester(self, task_id: bytes) -> str:
         return self.client.call(self.contract.functions.taskRequester(task_id))
@@ -91,38 +196,26 @@ class TaskBeacon:
     def expected_voters(self, task_id: bytes) -> int:
         return self.client.call(self.contract.functions.expectedVoters(task_id))
 
-    def bid(self, beacon_id: int) -> TxReceipt:
-        return self.client.transact(self.contract.functions.bid(beacon_id))
+    def bids(self, beacon: int) -> list[Bid]:
+        return [Bid(a, int(s), bool(n)) for a, s, n in self.client.call(self.contract.functions.getBids(beacon))]
 
-    def close(self, beacon_id: int) -> TxReceipt:
-        return self.client.transact(self.contract.functions.close(beacon_id))
+    def executors(self, beacon: int) -> list[str]:
+        return list(self.client.call(self.contract.functions.executorsOf(beacon)))
 
-    def submit_result(self, beacon_id: int, result: bytes) -> TxReceipt:
-        return self.client.transact(self.contract.functions.submitResult(beacon_id, result))
+    def is_executor(self, beacon: int, agent: str) -> bool:
+        return self.client.call(self.contract.functions.isExecutor(beacon, agent))
 
-    def reclaim_expired(self, beacon_id: int) -> TxReceipt:
-        return self.client.transact(self.contract.functions.reclaimExpired(beacon_id))
+    def has_delivered(self, beacon: int, agent: str) -> bool:
+        return self.client.call(self.contract.functions.hasDelivered(beacon, agent))
 
-    def get(self, beacon_id: int) -> BeaconInfo:
-        return BeaconInfo.from_tuple(self.client.call(self.contract.functions.getBeacon(beacon_id)))
+    def chain_weight(self, chain_id: int) -> int:
+        return self.client.call(self.contract.functions.chainWeight(chain_id))
 
-    def count(self) -> int:
-        return self.client.call(self.contract.functions.beaconCount())
+    def kind_of(self, beacon: int) -> bytes:
+        return bytes(self.client.call(self.contract.functions.kindOf(beacon)))
 
-    def bids(self, beacon_id: int) -> list[Bid]:
-        return [Bid(a, int(s)) for a, s in self.client.call(self.contract.functions.getBids(beacon_id))]
+    def credits(self, account: str) -> int:
+        return self.client.call(self.contract.functions.credits(account))
 
-    def executors(self, beacon_id: int) -> list[str]:
-        return list(self.client.call(self.contract.functions.executorsOf(beacon_id)))
-
-    def is_executor(self, beacon_id: int, agent: str) -> bool:
-        return self.client.call(self.contract.functions.isExecutor(beacon_id, agent))
-
-    def result_hash(self, beacon_id: int, agent: str) -> bytes:
-        return bytes(self.client.call(self.contract.functions.resultHashOf(beacon_id, agent)))
-
-    def chain_weight(self, task_id: bytes, cot_index: int) -> int:
-        return self.client.call(self.contract.functions.chainWeight(task_id, cot_index))
-
-    def final_executor_count(self, task_id: bytes) -> int:
-        return self.client.call(self.contract.functions.finalExecutorCount(task_id))
+    def burned_fees(self) -> int:
+        return self.client.call(self.contract.functions.burnedFees())

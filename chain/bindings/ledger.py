@@ -1,4 +1,4 @@
-"""Typed binding of CapabilityLedger: registration, heartbeats, reputation, paginated views."""
+"""Typed binding of CapabilityLedger: registration, heartbeats, stake, evidence and reputation, paginated views."""
 
 from __future__ import annotations
 
@@ -27,13 +27,24 @@ class AgentInfo:
     active: bool
     last_heartbeat: int
     unlock_at: int
+    pending_capability: bytes
+    pending_at: int
+    epoch: int
+    successes: int
+    failures: int
 
     @classmethod
     def from_tuple(cls, raw: tuple) -> "AgentInfo":
         values = list(raw)
         values[4] = tuple(values[4])
         values[5] = bytes(values[5])
+        values[15] = bytes(values[15])
         return cls(*values)
+
+    @property
+    def declared_capability(self) -> bytes:
+        """The vector the agent declared last: the pending one if a change is scheduled, else the effective one."""
+        return self.pending_capability if self.pending_at else self.capability
 
 
 class CapabilityLedger:
@@ -48,10 +59,14 @@ class CapabilityLedger:
         return self.client.transact(fn, value=stake)
 
     def update(self, model_id: str, endpoint: str, tags: list[str], capability: bytes, capacity: int) -> TxReceipt:
+        """Model id, endpoint and capacity change now; a new vector or tag set counts PROFILE_DELAY later."""
         return self.client.transact(self.contract.functions.update(model_id, endpoint, list(tags), capability, capacity))
 
-    def heartbeat(self, available: bool, free_capacity: int) -> TxReceipt:
-        return self.client.transact(self.contract.functions.heartbeat(available, free_capacity))
+    def heartbeat(self, available: bool) -> TxReceipt:
+        return self.client.transact(self.contract.functions.heartbeat(available))
+
+    def add_stake(self, amount: int) -> TxReceipt:
+        return self.client.transact(self.contract.functions.addStake(), value=amount)
 
     def deregister(self) -> TxReceipt:
         return self.client.transact(self.contract.functions.deregister())
@@ -69,6 +84,12 @@ class CapabilityLedger:
     def min_stake(self) -> int:
         return self.client.call(self.contract.functions.minStake())
 
+    def slash_unit(self) -> int:
+        return self.client.call(self.contract.functions.slashUnit())
+
+    def profile_delay(self) -> int:
+        return self.client.call(self.contract.functions.PROFILE_DELAY())
+
     def is_active(self, agent: str) -> bool:
         return self.client.call(self.contract.functions.isActive(agent))
 
@@ -77,6 +98,22 @@ class CapabilityLedger:
 
     def reputation(self, agent: str) -> int:
         return self.client.call(self.contract.functions.reputationOf(agent))
+
+    def stake(self, agent: str) -> int:
+        return self.client.call(self.contract.functions.stakeOf(agent))
+
+    def evidence(self, agent: str, kind: bytes) -> tuple[int, int]:
+        """(successes in the current epoch, failures ever) for work of `kind`."""
+        s, f = self.client.call(self.contract.functions.evidenceOf(agent, kind))
+        return int(s), int(f)
+
+    def trust(self, agent: str, kind: bytes) -> int:
+        return self.client.call(self.contract.functions.trustOf(agent, kind))
+
+    def bid_score(self, agent: str, requirement: bytes, kind: bytes) -> tuple[bool, int, bool]:
+        """(eligible, score in WAD, newcomer) exactly as TaskBeacon.bid gets it."""
+        ok, score, newcomer = self.client.call(self.contract.functions.bidScore(agent, requirement, kind))
+        return bool(ok), int(score), bool(newcomer)
 
     def get_agent(self, agent: str) -> AgentInfo:
         return AgentInfo.from_tuple(self.client.call(self.contract.functions.getAgent(agent)))

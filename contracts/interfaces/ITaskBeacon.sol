@@ -2,120 +2,185 @@
 pragma solidity ^0.8.24;
 
 /// @title ITaskBeacon
-/// @notice Subtask beacons: agents bid by on-chain capability match, the top-k are assigned, results are posted.
+/// @notice Tasks of K chains of subtask beacons: agents bid (scored on chain from declared match × verified record),
+///         the top-k are assigned step by step, results are delivered (final steps as vote commitments), paid,
+///         and settled by the task's vote. docs/protocol.md states every rule.
 interface ITaskBeacon {
     enum Status {
         None,
         Bidding,
         Assigned,
         Completed,
-        Unfilled // closed with no bids, or every slot expired with nobody left: reward refunded
+        Unfilled // closed with no (reservable) bidder, or every slot expired with nobody left: escrow credited back
+    }
+
+    /// @notice What a requester posts once per task; every chain shares it.
+    struct TaskSpec {
+        bytes32 kind; // kind of work for the evidence record; zero: derived per step from its requirement
+        uint32 bidWindow; // seconds bids are accepted (≤ MAX_BID_WINDOW)
+        uint32 execWindow; // seconds an executor has, from its step's assignment
+        uint8 executors; // k executors per step
+        uint96 rewardPerExecutor; // wei per delivered slot; msg.value = escrow + 10 % fee, escrow = reward · k · steps
+    }
+
+    /// @notice One chain of thought: the requirement vector of each step (the last step is final) and the payload
+    ///         every step of the chain receives (executors read earlier steps' results from ResultSubmitted).
+    struct ChainSpec {
+        bytes32[] requirements;
+        bytes payload;
+    }
+
+    struct TaskInfo {
+        address requester;
+        uint32 firstChain; // chain ids firstChain .. firstChain + chains - 1; beacon id = chainId · 8 + step
+        uint8 chains;
+        uint8 expectedVoters; // live final slots: the voters VoteCommitment waits for
+        bool settled;
+        bytes32 kind; // zero: derived per step
     }
 
     struct BeaconInfo {
         bytes32 taskId;
-        uint16 cotIndex;
-        uint16 stepIndex;
+        uint256 chainId;
+        uint8 cotIndex;
+        uint8 stepIndex;
+        uint8 steps; // steps in the chain; the last one is final
         uint8 executors; // k requested
-        bool reputationWeighted;
         bool isFinal;
         Status status;
         address requester;
-        bytes32 requirement;
-        bytes32 payloadHash;
+        bytes32 requirementsHash; // keccak256(abi.encodePacked(requirements)) of the chain
+        bytes32 kind; // the evidence kind of this step
         uint64 bidDeadline; // bids accepted while block.timestamp <= bidDeadline
-        uint64 execDeadline; // results accepted while block.timestamp <= execDeadline (0 before close)
+        uint64 execDeadline; // deliveries accepted while block.timestamp <= execDeadline (0 before assignment)
         uint32 execWindow;
-        uint128 reward; // total escrowed reward still held for this beacon
-        uint8 delivered; // results submitted so far
+        uint96 rewardPerExecutor;
+        uint8 bids;
+        uint8 slots; // live executor slots after assignment
+        uint8 delivered;
+        uint8 rounds; // reassignment rounds used
     }
 
     struct Bid {
         address agent;
-        uint64 score; // WAD
+        uint64 score; // WAD, a multiple of 1e9 (stored in 1e-9 units)
+        bool newcomer;
+    }
+
+    /// @notice Outcome of one final executor's vote, as VoteCommitment reports it to `settle`.
+    enum VoteOutcome {
+        Won, // revealed the winning answer
+        Lost, // revealed another non-empty answer
+        Abstained, // revealed the empty answer
+        Silent // committed and never revealed
+    }
+
+    struct VoterOutcome {
+        uint256 beaconId;
+        uint8 position; // the voter's bid position on that final beacon
+        VoteOutcome outcome;
     }
 
     error UnknownBeacon(uint256 beaconId);
+    error UnknownTask(bytes32 taskId);
     error PayloadTooLarge(uint256 length, uint256 maximum);
     error InvalidExecutors(uint8 executors);
     error InvalidWindow();
+    error InvalidChains(uint256 chains);
+    error InvalidSteps(uint256 steps);
+    error TooManyVoters(uint256 finalSlots);
+    error WrongValue(uint256 sent, uint256 expected);
     error BiddingClosed(uint256 beaconId);
     error BiddingOpen(uint256 beaconId);
+    error PredecessorPending(uint256 beaconId);
     error AlreadyBid(uint256 beaconId, address agent);
-    error TooManyBids(uint256 beaconId);
+    error BidTooLow(uint256 beaconId, uint64 score, uint64 lowest);
     error AgentNotAvailable(address agent);
+    error RequesterCannotBid(uint256 beaconId);
+    error RequirementsMismatch(uint256 beaconId);
     error WrongStatus(uint256 beaconId, Status status);
     error NotAssigned(uint256 beaconId, address agent);
     error AlreadySubmitted(uint256 beaconId, address agent);
+    error EmptyResult(uint256 beaconId);
+    error NotFinal(uint256 beaconId);
+    error FinalStep(uint256 beaconId);
     error DeadlinePassed(uint256 beaconId);
     error DeadlineNotPassed(uint256 beaconId);
+    error NotRequester(address caller);
+    error NotVoteContract(address caller);
+    error AlreadyBound();
+    error AlreadySettled(bytes32 taskId);
+    error NothingToWithdraw();
     error TransferFailed();
-    /// @notice Added: msg.value does not fit the packed uint96 escrow (more than 7.9e10 ether).
-    error RewardTooLarge(uint256 value);
-    /// @notice Added by the lead: a task id belongs to the requester who first used it.
-    error NotTaskRequester(bytes32 taskId, address caller);
+    /// @notice A ledger hook ran out of gas (not a refusal): retry with a higher gas limit.
+    error InsufficientGas();
 
-    event BeaconPosted(
-        uint256 indexed beaconId,
+    event TaskPosted(
         bytes32 indexed taskId,
         address indexed requester,
-        uint16 cotIndex,
-        uint16 stepIndex,
-        bytes32 requirement,
-        bytes payload,
-        uint64 bidDeadline,
+        uint32 firstChain,
+        uint8 chains,
         uint8 executors,
-        uint256 reward,
-        bool isFinal
+        uint32 execWindow,
+        uint96 rewardPerExecutor,
+        bytes32 kind
     );
-    event TaskOpened(bytes32 indexed taskId, address indexed requester, uint16 expectedVoters);
-    event BidPlaced(uint256 indexed beaconId, address indexed agent, uint64 score);
+    /// @notice One per chain: its beacons are chainId · 8 + i for i < requirements.length.
+    event ChainPosted(
+        bytes32 indexed taskId,
+        uint256 indexed chainId,
+        uint8 cotIndex,
+        bytes32[] requirements,
+        bytes payload,
+        uint64 bidDeadline
+    );
+    /// @notice `displaced` is the bidder this bid pushed out of a full book (zero if none).
+    event BidPlaced(uint256 indexed beaconId, address indexed agent, uint64 score, bool newcomer, address displaced);
     /// @notice One event per assigned executor, so agents can filter on their own address.
-    event ExecutorAssigned(uint256 indexed beaconId, address indexed agent, bytes32 indexed taskId, uint64 score, uint64 execDeadline);
+    event ExecutorAssigned(
+        uint256 indexed beaconId, address indexed agent, bytes32 indexed taskId, uint64 score, uint64 execDeadline
+    );
     event BeaconUnfilled(uint256 indexed beaconId, uint256 refunded);
-    event ResultSubmitted(uint256 indexed beaconId, address indexed agent, bytes32 indexed taskId, bytes32 resultHash, bytes result);
+    event BeaconReopened(uint256 indexed beaconId, uint64 bidDeadline);
+    /// @notice A non-final step's result; the bytes travel here only (nothing but the delivery bit is stored).
+    event ResultSubmitted(uint256 indexed beaconId, address indexed agent, bytes32 indexed taskId, bytes result);
     event BeaconCompleted(uint256 indexed beaconId, bytes32 indexed taskId);
     event ExecutorTimedOut(uint256 indexed beaconId, address indexed agent);
+    /// @notice Escrow credited back to the requester (withdraw with withdrawCredit).
     event RewardRefunded(uint256 indexed beaconId, address indexed requester, uint256 amount);
+    event TaskSettled(bytes32 indexed taskId, uint256 wonChains, bool evidence);
+    event CreditWithdrawn(address indexed account, uint256 amount);
+    event VoteBound(address vote);
+    /// @notice A ledger hook reverted (e.g. this contract was de-authorised); escrow moved on regardless.
+    event LedgerCallFailed(bytes4 indexed selector, address indexed agent);
 
-    function postBeacon(
-        bytes32 taskId,
-        uint16 cotIndex,
-        uint16 stepIndex,
-        bytes32 requirement,
-        bytes calldata payload,
-        uint32 bidWindow,
-        uint32 execWindow,
-        uint8 executors,
-        bool reputationWeighted,
-        bool isFinal
-    ) external payable returns (uint256 beaconId);
-    function openTask(bytes32 taskId, uint16 expectedVoters) external;
-    function bid(uint256 beaconId) external;
+    function postTask(TaskSpec calldata spec, ChainSpec[] calldata chains) external payable returns (bytes32 taskId);
+    function bid(uint256 beaconId, bytes32[] calldata requirements) external;
     function close(uint256 beaconId) external;
     function submitResult(uint256 beaconId, bytes calldata result) external;
-    /// @notice After the exec deadline: penalise and replace (or refund) every executor that did not deliver.
+    function commitResult(uint256 beaconId, bytes32 commitment) external;
     function reclaimExpired(uint256 beaconId) external;
+    function reopen(uint256 beaconId, uint32 bidWindow) external payable;
+    function withdrawCredit() external;
+    function bindVote(address vote) external;
+    /// @notice VoteCommitment only, once per task: record evidence and slash (claw back) failed deliveries.
+    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool quorum) external;
 
-    function beaconCount() external view returns (uint256);
+    function taskCount() external view returns (uint256);
+    function getTask(bytes32 taskId) external view returns (TaskInfo memory);
     function getBeacon(uint256 beaconId) external view returns (BeaconInfo memory);
     function getBids(uint256 beaconId) external view returns (Bid[] memory);
     function executorsOf(uint256 beaconId) external view returns (address[] memory);
     function isExecutor(uint256 beaconId, address agent) external view returns (bool);
-    /// @notice keccak256 of the delivered result, zero if none yet.
-    function resultHashOf(uint256 beaconId, address agent) external view returns (bytes32);
-    /// @notice Mean match score (WAD) of the executors who delivered results on chain (taskId, cotIndex): Symphony's w_i.
-    function chainWeight(bytes32 taskId, uint16 cotIndex) external view returns (uint256);
-    /// @notice Number of executor slots on final beacons of the task (the voters expected by VoteCommitment).
-    function finalExecutorCount(bytes32 taskId) external view returns (uint256);
-    function maxPayloadBytes() external view returns (uint256);
-    function taskRequester(bytes32 taskId) external view returns (address);
-    /// @notice max(declared voters, final executor slots closed so far): the voters VoteCommitment waits for.
+    function hasDelivered(uint256 beaconId, address agent) external view returns (bool);
+    /// @notice Mean bid score (WAD) of the executors who delivered on the chain: Symphony's w_i.
+    function chainWeight(uint256 chainId) external view returns (uint256);
     function expectedVoters(bytes32 taskId) external view returns (uint256);
-    /// @notice Added for VoteCommitment.commit (one call instead of four): the beacon's task, chain and finality,
-    ///         the voter's delivered result hash (zero if none) and finalExecutorCount(taskId). Reverts UnknownBeacon.
-    function voteContext(uint256 beaconId, address voter)
-        external
-        view
-        returns (bytes32 taskId, uint16 cotIndex, bool isFinal, bytes32 resultHash, uint256 finalExecutors);
+    function taskRequester(bytes32 taskId) external view returns (address);
+    function kindOf(uint256 beaconId) external view returns (bytes32);
+    function credits(address account) external view returns (uint256);
+    function maxPayloadBytes() external view returns (uint256);
+    function minEvidenceReward() external view returns (uint256);
+    function burnedFees() external view returns (uint256);
+    function vote() external view returns (address);
 }

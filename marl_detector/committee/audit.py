@@ -31,20 +31,21 @@ def audit_entry(e: Evaluation, contracts: SymphonyContracts) -> list[str]:
         return [f"committee entry of task {e.model_hash}: the vote is not finalized ({vote.phase.name})"]
     if e.status in (Status.REVEALED, Status.RESOLVED) and label_of(vote.winning_answer) != e.predicted:
         bad.append(f"committee entry predicts {e.predicted} but the vote of task {e.model_hash} chose {vote.winning_answer!r}")
-    posted = contracts.beacon.contract.events.BeaconPosted().get_logs(
+    posted = contracts.beacon.contract.events.ChainPosted().get_logs(
         from_block=contracts.manifest.deploy_block, argument_filters={"taskId": task_id})
     if not posted:
-        return bad + [f"no beacon of task {e.model_hash} found"]
+        return bad + [f"no chain of task {e.model_hash} found"]
     for log in posted:
+        chain = log["args"]["chainId"]
         try:
             request = DetectionRequest.decode(bytes(log["args"]["payload"]))
         except PayloadError as exc:
-            bad.append(f"beacon {log['args']['beaconId']} of task {e.model_hash} is not a detection request ({exc})")
+            bad.append(f"chain {chain} of task {e.model_hash} is not a detection request ({exc})")
             continue
         if request.window_id != e.window_id:
-            bad.append(f"beacon {log['args']['beaconId']} asked about window #{request.window_id}, "
+            bad.append(f"chain {chain} asked about window #{request.window_id}, "
                        f"the entry is in window #{e.window_id}")
         if request.pool.lower() != e.pool.lower() or request.horizon != e.horizon or request.t0 != e.t0:
-            bad.append(f"beacon {log['args']['beaconId']} asked about {request.pool} from {request.t0} over "
+            bad.append(f"chain {chain} asked about {request.pool} from {request.t0} over "
                        f"{request.horizon} s, the entry logs {e.pool} from {e.t0} over {e.horizon} s")
     return bad

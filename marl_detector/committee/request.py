@@ -13,11 +13,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from eth_utils import keccak
 from web3 import Web3
 
 from agents.payloads import PayloadError
 
 KIND = "hideshill.detect"
+# The evidence kind of detection work on the CapabilityLedger: detection beacons carry it explicitly, and
+# EvaluationLog records resolved entries under it, so a detector's bid score rests on both records.
+DETECTION_KIND = keccak(b"hideshill-detection")
 FORMAT_VERSION = 2
 MANIPULATION = "manipulation"
 ORGANIC = "organic"

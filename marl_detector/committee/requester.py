@@ -1,11 +1,12 @@
 """Ask the network of detector agents about one pool; settle their verdicts by weighted vote; log the verdict.
 
 A detection request opens an `EvaluationLog` window (the requester pays its fee: windows are what detectors are
-scored on, and only requesters choose them) and is a Symphony task of K one-step chains. Each chain is a final
-beacon carrying the same `DetectionRequest` (the window: pool, start `t0`, horizon), auctioned one after the other: an agent votes once per
-task, so it bids on one final beacon at a time, and each auction goes to the best-scoring detector not yet
-holding one — the K best detectors, each on its own chain. Its bid score (capability match × reputation, computed
-by the contract) is its chain's weight, so the VoteCommitment tally is a reputation-weighted vote.
+scored on, and only requesters choose them) and is a Symphony task of K one-step chains, posted in one transaction.
+Each chain is a final beacon carrying the same `DetectionRequest` (the window: pool, start `t0`, horizon) and the
+kind `DETECTION_KIND`; every detector bids on all of them, and since an agent holds at most one final slot per task,
+the K chains go to the K best-scoring detectors, one each. A bid's score (capability match × the detector's verified
+record for detection work — won votes and resolved EvaluationLog entries — computed by the contracts) is its
+chain's weight, so the VoteCommitment tally is weighted by evidence, not by claims.
 
 The settled verdict is then committed to the same window as the opener's entry, under the requester's address,
 with `modelHash = taskId`: anyone can look the vote up from the log entry and check that the label is its winning
@@ -18,22 +19,21 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from eth_utils import keccak
 from pydantic import Field, model_validator
 from web3 import Web3
 
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
-from agents.payloads import ResultPayload
+from agents.payloads import PayloadError, ResultPayload
 from chain.bindings import SymphonyContracts
+from chain.bindings.beacon import ChainSpec, PostedTask
 from core.errors import ConfigError, SymphonyError
 from marl_detector.committee.agent import DETECTOR_TAG
-from marl_detector.committee.request import KIND, REQUIREMENT, DetectionRequest, label_of
+from marl_detector.committee.request import DETECTION_KIND, REQUIREMENT, DetectionRequest, label_of
 from marl_detector.onchain.book import PredictionBook
 from marl_detector.onchain.deployment import Market
 
@@ -137,35 +137,22 @@ class DetectionRequester:
         t0 = window.t0
         request = DetectionRequest(Web3.to_checksum_address(self.market.log.address), pool, ticker, t0, s.horizon_s,
                                    s.lookback_s, window.id)
-        task_id = keccak(f"{KIND}|{pool}|{t0}|{uuid.uuid4()}".encode())
-        auction.tx(timer, self.contracts.beacon.open_task, task_id, k)
+        task = auction.post_task(timer, [ChainSpec((self.requirement,), request.encode())] * k, kind=DETECTION_KIND)
+        task_id = task.task_id
         progress(f"task 0x{task_id.hex()[:16]}…: {ticker}, window #{window.id} from t0={t0}, horizon {s.horizon_s} s, "
                  f"{k} detectors")
 
-        votes = [DetectorVote(i, []) for i in range(k)]
+        votes = [DetectorVote(i, [task.beacon(i, 0)]) for i in range(k)]
         with ThreadPoolExecutor(max_workers=k) as pool_threads:
-            pending = []
-            for vote in votes:  # one auction at a time: each goes to the best detector not yet holding a beacon
-                try:
-                    vote.beacon_ids = auction.post_until_assigned(timer, task_id, vote.cot_index, 0, self.requirement,
-                                                                  request.encode(), is_final=True)
-                except AskFailed as exc:  # fewer free detectors than the ledger said: vote with those assigned
-                    vote.error = str(exc)
-                    for later in votes[vote.cot_index + 1:]:
-                        later.error = "not posted: an earlier auction found no bidder"
-                    break
-                pending.append(pool_threads.submit(self._collect, vote, timer))
-            for future in pending:
-                future.result()
+            list(pool_threads.map(lambda v: self._collect(v, timer), votes))
+        if all(v.agent is None for v in votes):
+            raise AskFailed(f"no detector answered the request on {ticker}: " + "; ".join(v.error or "?" for v in votes))
+        auction.settle_vote(task_id, timer)
+        info = self.contracts.vote.get(task_id)
+        self._read_reveals(task, votes)
         for v in votes:
             progress(f"chain {v.cot_index}: " + (f"{v.agent} answered {v.result.answer or 'abstained'} "
                                                  f"(score {v.score / 1e18:.3f})" if v.result else f"failed: {v.error}"))
-        voters = len({v.agent for v in votes if v.result is not None})
-        if voters == 0:
-            raise AskFailed(f"no detector answered the request on {ticker}: " + "; ".join(v.error or "?" for v in votes))
-        auction.settle_vote(task_id, voters, timer)
-        info = self.contracts.vote.get(task_id)
-        self._read_reveals(task_id, votes)
         label = label_of(info.winning_answer)
         confidence = self._ensemble_confidence(votes)
         verdict = Verdict(ticker, pool, "0x" + task_id.hex(), t0, s.horizon_s, info.winning_answer or None, label, confidence,
@@ -179,33 +166,37 @@ class DetectionRequester:
                                                           else label * 10_000, task_id, timer)
                 progress(f"verdict {info.winning_answer} ({info.winning_weight / 1e18:.3f} of "
                          f"{info.total_weight / 1e18:.3f}) logged as evaluation #{verdict.evaluation_id}")
+        auction.collect_credit(timer)
         verdict.gas_used, verdict.tx_hashes = auction.gas_and_hashes()
         verdict.seconds = time.perf_counter() - started
         return verdict
 
     # -- pieces ------------------------------------------------------------------------------------------
     def _collect(self, vote: DetectorVote, timer: ChainTimer) -> None:
+        """Drive one detection beacon to its delivery (the detector's vote commitment)."""
         beacon_id = vote.beacon_ids[-1]
         try:
-            event = self.auction.await_result(beacon_id, timer)
+            delivery = self.auction.deliver_step(timer, beacon_id)
         except (SymphonyError, TimeoutError) as exc:
             vote.error = str(exc)
             return
-        vote.agent = event.args["agent"]
+        vote.agent = delivery.agent
         vote.score = self.auction.executor_score(beacon_id, vote.agent)
-        try:
-            vote.result = ResultPayload.decode(event.bytes_arg("result"))
-        except SymphonyError as exc:  # the agent delivered garbage: it still votes (the contract has its commitment)
-            vote.result = ResultPayload(output=f"unreadable result: {exc}", abstained=True)
 
-    def _read_reveals(self, task_id: bytes, votes: list[DetectorVote]) -> None:
-        """Each voter's revealed answer and counted weight, from the vote contract's own events."""
-        events = self.contracts.vote.contract.events.VoteRevealed().get_logs(
-            from_block=self.contracts.manifest.deploy_block, argument_filters={"taskId": task_id})
-        revealed = {e["args"]["voter"]: (e["args"]["answer"], int(e["args"]["weight"])) for e in events}
+    def _read_reveals(self, task: PostedTask, votes: list[DetectorVote]) -> None:
+        """Each voter's revealed answer, result and counted weight, from the vote contract's own events."""
+        reveals = self.auction.reveals(task.task_id)
         for v in votes:
-            if v.agent in revealed:
-                v.revealed_answer, v.weight = revealed[v.agent]
+            revealed = reveals.get(v.beacon_ids[-1])
+            if revealed is None:
+                if v.agent is not None and v.error is None:
+                    v.error = "the detector never revealed its vote"
+                continue
+            _voter, v.revealed_answer, result, v.weight = revealed
+            try:
+                v.result = ResultPayload.decode(result)
+            except PayloadError as exc:  # the agent delivered garbage: it still voted (the contract opened its commitment)
+                v.result = ResultPayload(output=f"unreadable result: {exc}", abstained=True)
 
     @staticmethod
     def _ensemble_confidence(votes: list[DetectorVote]) -> int | None:

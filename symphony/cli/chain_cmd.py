@@ -104,7 +104,7 @@ def _chain_status(args: argparse.Namespace) -> int:
         "manifest": str(deployment.manifest_path),
         "contracts": {name: {"address": entry.address, "has_code": len(w3.eth.get_code(entry.address)) > 0}
                       for name, entry in deployment.manifest.contracts.items()},
-        "active_agents": contracts.ledger.active_count(), "beacons": contracts.beacon.count(),
+        "active_agents": contracts.ledger.active_count(), "tasks": contracts.beacon.task_count(),
     }
     if args.json:
         print(json.dumps(status, indent=1))
@@ -114,7 +114,7 @@ def _chain_status(args: argparse.Namespace) -> int:
     for name, entry in status["contracts"].items():
         print(f"{name:<17}{entry['address']} {'ok' if entry['has_code'] else 'NO CODE'}")
     print(f"agents       {status['active_agents']} active")
-    print(f"beacons      {status['beacons']}")
+    print(f"tasks        {status['tasks']}")
     return 0
 
 

@@ -149,6 +149,7 @@ def test_python_score_equals_on_chain_ledger_score(chain) -> None:
             ledger.register("cap-test", "tiny", "http://localhost:1", ["math"], cap, 1, ledger.min_stake())
         else:
             ledger.update("tiny", "http://localhost:1", ["math"], cap, 1)
+            chain.node.increase_time(ledger.profile_delay())  # a new vector counts only after the profile delay
         assert ledger.get_agent(me).norm == norm(cap)
         for req in requirements:
             assert ledger.match_score(me, req) == match_score(cap, req)

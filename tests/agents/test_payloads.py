@@ -43,3 +43,20 @@ def test_result_round_trip_and_truncation():
     assert back.answer == "7" and back.tools_used == ("python",) and back.output.startswith("o")
     with pytest.raises(PayloadError):
         ResultPayload.decode(b"{}")
+
+
+def test_step_payload_rebuilds_each_step_from_the_chain_template():
+    """A chain is posted with one template; step i's executor gets the plan's step i and the earlier results."""
+    from agents.payloads import ResultPayload, step_payload
+
+    plan = ("Read the numbers", "Add them", "State the final answer")
+    template = SubtaskPayload("What is 12 + 35?", plan, 0).encode(8192)
+    earlier = (ResultPayload(output="12 and 35").encode(), ResultPayload(output="12 + 35 = 47", answer="47").encode())
+    last = SubtaskPayload.decode(step_payload(template, 2, 3, earlier, 8192))
+    assert last.step == "State the final answer" and last.final
+    assert [p.result for p in last.previous] == ["12 and 35", "47"]  # the answer if there is one, else the output
+    first = SubtaskPayload.decode(step_payload(template, 0, 3, (), 8192))
+    assert first.previous == () and not first.final
+    assert step_payload(b'{"kind":"hideshill.detect"}', 0, 1, (), 8192) == b'{"kind":"hideshill.detect"}'  # opaque: as is
+    garbled = SubtaskPayload.decode(step_payload(template, 1, 3, (b"\xffnot json",), 8192))
+    assert garbled.previous[0].result.endswith("not json")  # a malformed earlier result is shown as text

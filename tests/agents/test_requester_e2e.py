@@ -43,13 +43,14 @@ def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(ch
             w.stop(announce=False)
 
     task_id = bytes.fromhex(result.task_id[2:])
+    first_chain = requester_contracts.beacon.get_task(task_id).first_chain
     names = {w.address: w.profile.name for w in workers}
     for c in result.chains:
         assert c.error is None, c.error
         assert len(c.steps) == len(c.plan.steps)
         assert all(s.executor in names for s in c.steps)
         # The chain weight the requester reports is the contract's mean match score of the chain's executors.
-        assert c.weight == requester_contracts.beacon.chain_weight(task_id, c.cot_index)
+        assert c.weight == requester_contracts.beacon.chain_weight(first_chain + c.cot_index)
         assert c.weight == sum(s.score for s in c.steps) // len(c.steps)
     vote = requester_contracts.vote.get(task_id)
     answered = [c for c in result.chains if c.answer is not None]
@@ -61,7 +62,7 @@ def test_question_answered_by_chains_on_different_agents_and_settled_on_chain(ch
     else:  # every final executor abstained explicitly (an empty answer): the vote closes with no answer
         assert vote.phase == VotePhase.FINALIZED and result.answer is None and vote.total_weight == 0
     finals = {c.steps[-1].executor for c in result.chains}
-    assert len(finals) == len(result.chains)  # one vote per agent: no agent ended two chains
+    assert len(finals) == len(result.chains)  # one vote per agent: the contract gives no agent two final slots
     assert vote.reveals == vote.commits == len(finals)  # abstainers vote too, so nobody waits for them
     assert provenance(result)["tx_hashes"] == result.tx_hashes and result.gas_used > 0
 

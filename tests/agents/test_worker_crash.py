@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from agents.payloads import SubtaskPayload
-from chain.bindings.beacon import BeaconStatus
+from chain.bindings.beacon import BeaconStatus, ChainSpec
 from agents.capability import encode_vector
 
-TASK = bytes.fromhex("c0" * 32)
+PLAN = ("Read the numbers", "Add them", "State the final answer")
 
 
 ALPHA = "careful arithmetic and step by step reasoning about numbers"
@@ -60,7 +60,8 @@ def slow_model(tmp_path_factory) -> Path:
 
 
 def _payload() -> bytes:
-    return SubtaskPayload("What is 12 + 35?", ("Read the numbers", "Add them", "State the final answer"), 1).encode(8192)
+    """The chain's payload, which is also exactly what its first step is executed on (no earlier results)."""
+    return SubtaskPayload("What is 12 + 35?", PLAN, 0).encode(8192)
 
 
 def _wait(condition, timeout: float, what: str, proc_logs: Path | None = None) -> None:
@@ -87,10 +88,12 @@ def _status(state_dir: Path, name: str, beacon_id: int) -> tuple[str, int] | Non
 
 
 def _post(chain, requester, exec_window: int) -> int:
-    payload = _payload()
+    """A three-step chain; returns its first step (the one the tests follow)."""
     # The requirement is alpha's own declared capability: alpha is the best match by construction.
-    beacon_id, _ = requester.beacon.post(TASK, 0, 1, encode_vector(ALPHA), payload, bid_window=3, exec_window=exec_window, executors=1)
-    return beacon_id
+    requirement = encode_vector(ALPHA)
+    task = requester.beacon.post_task([ChainSpec((requirement,) * len(PLAN), _payload())], bid_window=3,
+                                      exec_window=exec_window, executors=1)
+    return task.beacon(0, 0)
 
 
 def _results(requester, beacon_id: int) -> list:

@@ -1,4 +1,4 @@
-"""Deployment manifest: contents, round trip, ABI checks, and the ledger authorisations."""
+"""Deployment manifest: contents, round trip, ABI checks, the ledger authorisation and the vote binding."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ def test_manifest_describes_the_deployment(chain, artifacts):
         assert entry.abi_sha256 == artifacts[name].abi_sha256
     contracts = chain.contracts(0)
     assert contracts.ledger.contract.functions.authorized(contracts.beacon.address).call()
-    assert contracts.ledger.contract.functions.authorized(contracts.vote.address).call()
+    # VoteCommitment never touches the ledger: it reports outcomes to the beacon, which settles them.
+    assert not contracts.ledger.contract.functions.authorized(contracts.vote.address).call()
+    assert contracts.beacon.contract.functions.vote().call() == contracts.vote.address
 
 
 def test_manifest_round_trip_and_abi_files(chain, artifacts, tmp_path):

@@ -1,8 +1,9 @@
 """Every refusal of the core contracts reaches Python as the exception named after its custom error.
 
-Each test provokes one error through the typed bindings and checks that nothing changed. The last test checks
-that this file covers every custom error the three contracts declare (a few are only reachable with a
-contract that rejects ether or with dozens of voters; the forge suites cover those and they are listed).
+Each test provokes errors through the typed bindings and checks that nothing changed. The last test checks that
+this file covers every custom error the three contracts declare (a few are only reachable with a contract that
+rejects ether, by re-entry, or not at all from outside the protocol; the forge suites cover those and they are
+listed).
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from eth_account import Account
 
 from chain import reverts
 from chain.bindings import SymphonyContracts
+from chain.bindings.beacon import ChainSpec, task_value
+from chain.bindings.vote import commitment
 from chain.client import ChainClient
 from tests.chain.helpers import STAKE, near, register, vector
 
-TASK = bytes.fromhex("ab" * 32)
-COT = bytes(32)
-FORGE_ONLY = {"TransferFailed", "TooManyVoters", "Reentrancy"}
+# TransferFailed / Reentrancy need a contract party; AlreadySettled guards a call only VoteCommitment makes, once;
+# InsufficientGas needs a gas limit below what estimation gives.
+FORGE_ONLY = {"TransferFailed", "Reentrancy", "AlreadySettled", "InsufficientGas"}
 
 
 def err(name: str):
@@ -34,16 +37,27 @@ def parties(chain):
     return chain, requester, agents
 
 
-def _assigned_beacon(chain, requester, agents, *, executors=1, final=True, exec_window=300):
+def _one(requirement: bytes, payload: bytes = b"{}") -> list[ChainSpec]:
+    return [ChainSpec((requirement,), payload)]
+
+
+def _assigned(chain, requester, agents, *, executors=1, steps=1, exec_window=300, reward=0):
+    """A one-chain task whose first step is assigned; returns (task, requirements)."""
     requirement = vector(5)
     for i, a in enumerate(agents):
         register(a, f"a{i}", near(requirement, 10 + 10 * i, i))
-    beacon_id, _ = requester.beacon.post(TASK, 0, 0, requirement, b"{}", bid_window=10, exec_window=exec_window, executors=executors, is_final=final)
+    reqs = tuple(requirement for _ in range(steps))
+    task = requester.beacon.post_task([ChainSpec(reqs, b"{}")], bid_window=10, exec_window=exec_window, executors=executors, reward=reward)
     for a in agents:
-        a.beacon.bid(beacon_id)
+        for s in range(steps):
+            a.beacon.bid(task.beacon(0, s), reqs)
     chain.node.increase_time(11)
-    requester.beacon.close(beacon_id)
-    return beacon_id
+    requester.beacon.close(task.beacon(0, 0))
+    return task, reqs
+
+
+def _by_address(agents, address):
+    return next(a for a in agents if a.client.address == address)
 
 
 # -- CapabilityLedger --------------------------------------------------------------------------------------
@@ -61,14 +75,14 @@ def test_already_registered_and_not_registered(parties):
     with err("AlreadyRegistered"):
         register(a, "a", vector(1))
     with err("NotRegistered"):
-        b.ledger.heartbeat(True, 1)
+        b.ledger.heartbeat(True)
     with err("NotRegistered"):
         b.ledger.update("m", "e", [], vector(2), 1)
     with err("NotRegistered"):
         b.ledger.deregister()
 
 
-def test_profile_validation(parties):
+def test_profile_and_stake_validation(parties):
     _, _, (a, *_) = parties
     with err("ZeroCapability"):
         a.ledger.register("x", "m", "e", [], bytes(32), 1, STAKE)
@@ -79,24 +93,32 @@ def test_profile_validation(parties):
     with err("InvalidCapacity"):
         a.ledger.register("x", "m", "e", [], vector(1), 0, STAKE)
     register(a, "a", vector(1), capacity=2)
-    with err("InvalidCapacity"):
-        a.ledger.heartbeat(True, 3)
+    with err("InvalidStake"):
+        a.ledger.add_stake(0)
 
 
 def test_stake_withdrawal_rules(parties):
-    chain, _, (a, b, _) = parties
+    chain, requester, agents = parties
+    a, b, _ = agents
     with err("NothingToWithdraw"):
         b.ledger.withdraw_stake()
-    register(a, "a", vector(1))
+    task, _ = _assigned(chain, requester, agents)
+    holder = _by_address(agents, requester.beacon.executors(task.beacon(0, 0))[0])
     with err("AgentStillActive"):
-        a.ledger.withdraw_stake()
-    a.ledger.deregister()
+        holder.ledger.withdraw_stake()
+    holder.ledger.deregister()
     with err("CooldownActive"):
-        a.ledger.withdraw_stake()
+        holder.ledger.withdraw_stake()
     chain.node.increase_time(61)
-    before = a.client.balance()
-    receipt = a.ledger.withdraw_stake()
-    assert a.client.balance() == before + STAKE - receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    with err("AssignmentsOpen"):  # it could still be slashed for the step it holds
+        holder.ledger.withdraw_stake()
+    chain.node.increase_time(300)
+    requester.beacon.reclaim_expired(task.beacon(0, 0))  # timed out: slashed, capacity released
+    left = holder.ledger.stake(holder.client.address)
+    assert left == STAKE - holder.ledger.slash_unit()
+    before = holder.client.balance()
+    receipt = holder.ledger.withdraw_stake()
+    assert holder.client.balance() == before + left - receipt["gasUsed"] * receipt["effectiveGasPrice"]
 
 
 def test_only_owner_and_authorised_protocols(parties):
@@ -114,163 +136,183 @@ def test_only_owner_and_authorised_protocols(parties):
 def test_post_validation(parties):
     chain, requester, _ = parties
     limit = chain.manifest.parameters["max_payload_bytes"]
+    b = requester.beacon
     with err("PayloadTooLarge"):
-        requester.beacon.post(TASK, 0, 0, vector(1), b"x" * (limit + 1), bid_window=10, exec_window=10)
+        b.post_task(_one(vector(1), b"x" * (limit + 1)), bid_window=10, exec_window=10)
     with err("InvalidExecutors"):
-        requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10, executors=0)
+        b.post_task(_one(vector(1)), bid_window=10, exec_window=10, executors=0)
     with err("InvalidExecutors"):
-        requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10, executors=9)
+        b.post_task(_one(vector(1)), bid_window=10, exec_window=10, executors=9)
     with err("InvalidWindow"):
-        requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=0, exec_window=10)
-    chain.node.rpc("anvil_setBalance", [requester.client.address, hex(2**97)])
-    with err("RewardTooLarge"):
-        requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10, reward=2**96)
-    assert requester.beacon.count() == 0
+        b.post_task(_one(vector(1)), bid_window=0, exec_window=10)
+    with err("InvalidChains"):
+        b.post_task([], bid_window=10, exec_window=10)
+    with err("InvalidSteps"):
+        b.post_task([ChainSpec((), b"")], bid_window=10, exec_window=10)
+    with err("TooManyVoters"):
+        b.post_task(_one(vector(1)) * 9, bid_window=10, exec_window=10, executors=2)
+    spec = (bytes(32), 10, 10, 1, 1000)
+    with err("WrongValue"):  # the value must include the 10 % posting fee
+        requester.client.transact(b.contract.functions.postTask(spec, [([vector(1)], b"")]), value=1000)
+    assert b.task_count() == 0
+    task = b.post_task(_one(vector(1)), bid_window=10, exec_window=10, reward=1000)
+    assert requester.client.balance(b.address) == task_value(1000, 1, 1) == 1100
+    with err("UnknownTask"):
+        b.get_task(bytes(31) + b"\x09")
 
 
-def test_task_ids_belong_to_their_requester(parties):
-    _, requester, (a, *_) = parties
-    requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10)
-    with err("NotTaskRequester"):  # nobody can inject a (final) beacon into someone else's task
-        a.beacon.post(TASK, 1, 0, vector(1), b"{}", bid_window=10, exec_window=10, is_final=True)
-    with err("NotTaskRequester"):
-        a.beacon.open_task(TASK, 5)
-    requester.beacon.open_task(TASK, 3)
-    assert requester.beacon.task_requester(TASK) == requester.client.address
-    assert requester.beacon.expected_voters(TASK) == 3
-
-
-def test_unknown_beacon(parties):
+def test_unknown_beacon_and_requirements(parties):
     _, requester, (a, *_) = parties
     register(a, "a", vector(1))
     with err("UnknownBeacon"):
-        a.beacon.bid(77)
+        a.beacon.bid(77, [vector(1)])
     with err("UnknownBeacon"):
         requester.beacon.close(77)
     with err("UnknownBeacon"):
         requester.beacon.get(77)
+    task = requester.beacon.post_task(_one(vector(1)), bid_window=10, exec_window=10)
+    with err("RequirementsMismatch"):  # the vectors a bid passes back must be the posted ones
+        a.beacon.bid(task.beacon(0, 0), [vector(2)])
+    with err("RequesterCannotBid"):
+        requester.beacon.bid(task.beacon(0, 0), [vector(1)])
 
 
 def test_bidding_rules(parties):
     chain, requester, (a, b, c) = parties
     register(a, "a", vector(1))
     register(b, "b", vector(2))
-    beacon_id, _ = requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=10, exec_window=10)
+    task = requester.beacon.post_task(_one(vector(1)), bid_window=10, exec_window=10)
+    beacon = task.beacon(0, 0)
     with err("AgentNotAvailable"):
-        c.beacon.bid(beacon_id)  # not registered
-    b.ledger.heartbeat(False, 0)
+        c.beacon.bid(beacon, [vector(1)])  # not registered
+    b.ledger.heartbeat(False)
     with err("AgentNotAvailable"):
-        b.beacon.bid(beacon_id)  # registered but said it is busy
-    a.beacon.bid(beacon_id)
+        b.beacon.bid(beacon, [vector(1)])  # registered but said it is not available
+    a.beacon.bid(beacon, [vector(1)])
     with err("AlreadyBid"):
-        a.beacon.bid(beacon_id)
+        a.beacon.bid(beacon, [vector(1)])
     with err("BiddingOpen"):
-        requester.beacon.close(beacon_id)
+        requester.beacon.close(beacon)
     chain.node.increase_time(11)
     with err("BiddingClosed"):
-        b.beacon.bid(beacon_id)
-    requester.beacon.close(beacon_id)
+        b.beacon.bid(beacon, [vector(1)])
+    requester.beacon.close(beacon)
     with err("WrongStatus"):
-        requester.beacon.close(beacon_id)
+        requester.beacon.close(beacon)
 
 
-def test_too_many_bids(parties):
+def test_full_book_displaces_and_refuses_only_the_lowest(parties):
+    """A full book (16 bids) takes a better bid by displacing the lowest; a bid below all of them is refused."""
     chain, requester, _ = parties
-    beacon_id, _ = requester.beacon.post(TASK, 0, 0, vector(1), b"{}", bid_window=600, exec_window=10)
+    requirement = vector(1)
+    task = requester.beacon.post_task(_one(requirement), bid_window=600, exec_window=10)
+    beacon = task.beacon(0, 0)
     funder = chain.client(0)
     bidders = []
-    for i in range(33):
+    for i in range(18):
         account = Account.create()
         chain.node.rpc("anvil_setBalance", [account.address, hex(10**18)])
         contracts = SymphonyContracts.bind(ChainClient(chain.node.rpc_url, account.key.to_0x_hex(), w3=funder.w3), chain.manifest)
-        register(contracts, f"b{i}", vector(100 + i))
+        # i = 0..15: middling matches; 16: worse than all; 17: better than all
+        noise = 60 if i < 16 else (120 if i == 16 else 2)
+        register(contracts, f"b{i}", near(requirement, noise, i))
         bidders.append(contracts)
-    for contracts in bidders[:32]:
-        contracts.beacon.bid(beacon_id)
-    with err("TooManyBids"):
-        bidders[32].beacon.bid(beacon_id)
+    for contracts in bidders[:16]:
+        contracts.beacon.bid(beacon, [requirement])
+    with err("BidTooLow"):
+        bidders[16].beacon.bid(beacon, [requirement])
+    bidders[17].beacon.bid(beacon, [requirement])
+    book = [bid.agent for bid in requester.beacon.bids(beacon)]
+    assert len(book) == 16 and bidders[17].client.address in book
 
 
-def test_result_rules(parties):
+def test_step_order_and_delivery_rules(parties):
     chain, requester, agents = parties
-    beacon_id = _assigned_beacon(chain, requester, agents, executors=2)
-    winners = requester.beacon.executors(beacon_id)
-    executor = next(a for a in agents if a.client.address == winners[0])
+    task, _ = _assigned(chain, requester, agents, executors=2, steps=2)
+    first, final = task.beacon(0, 0), task.beacon(0, 1)
+    with err("PredecessorPending"):
+        requester.beacon.close(final)
+    winners = requester.beacon.executors(first)
+    executor = _by_address(agents, winners[0])
     outsider = next(a for a in agents if a.client.address not in winners)
     with err("NotAssigned"):
-        outsider.beacon.submit_result(beacon_id, b"r")
+        outsider.beacon.submit_result(first, b"r")
+    with err("EmptyResult"):
+        executor.beacon.submit_result(first, b"")
     with err("PayloadTooLarge"):
-        executor.beacon.submit_result(beacon_id, b"x" * (chain.manifest.parameters["max_payload_bytes"] + 1))
+        executor.beacon.submit_result(first, b"x" * (chain.manifest.parameters["max_payload_bytes"] + 1))
+    with err("NotFinal"):
+        executor.beacon.commit_result(first, os.urandom(32))
     with err("DeadlineNotPassed"):
-        requester.beacon.reclaim_expired(beacon_id)
-    executor.beacon.submit_result(beacon_id, b"r")
+        requester.beacon.reclaim_expired(first)
+    executor.beacon.submit_result(first, b"r")
     with err("AlreadySubmitted"):
-        executor.beacon.submit_result(beacon_id, b"r2")
-    assert requester.beacon.result_hash(beacon_id, executor.client.address) != bytes(32)
+        executor.beacon.submit_result(first, b"r2")
+    assert requester.beacon.has_delivered(first, executor.client.address)
+    with err("FinalStep"):  # the final step is delivered as a vote commitment
+        executor.beacon.submit_result(final, b"r")
+    with err("NotRequester"):
+        executor.beacon.reopen(first, 10, reward=0, executors=2)
 
 
 def test_deadline_passed(parties):
     chain, requester, agents = parties
-    beacon_id = _assigned_beacon(chain, requester, agents, executors=1, exec_window=20)
-    winner = requester.beacon.executors(beacon_id)[0]
-    executor = next(a for a in agents if a.client.address == winner)
+    task, _ = _assigned(chain, requester, agents, executors=1, exec_window=20)
+    executor = _by_address(agents, requester.beacon.executors(task.beacon(0, 0))[0])
     chain.node.increase_time(21)
     with err("DeadlinePassed"):
-        executor.beacon.submit_result(beacon_id, b"late")
+        executor.beacon.commit_result(task.beacon(0, 0), os.urandom(32))
+
+
+def test_protocol_hooks_refuse_outsiders(parties):
+    chain, requester, (a, *_) = parties
+    with err("AlreadyBound"):
+        requester.client.transact(requester.beacon.contract.functions.bindVote(a.client.address))
+    with err("NotVoteContract"):
+        a.client.transact(a.beacon.contract.functions.settle(bytes(31) + b"\x01", [], True))
+    with err("NotTaskBeacon"):
+        a.client.transact(a.vote.contract.functions.recordCommitment(bytes(32), 8, 0, a.client.address, os.urandom(32), 1))
+    with err("NothingToWithdraw"):
+        requester.beacon.withdraw_credit()
 
 
 # -- VoteCommitment ----------------------------------------------------------------------------------------
 def test_vote_rules(parties):
     chain, requester, agents = parties
-    beacon_id = _assigned_beacon(chain, requester, agents, executors=2)
-    voters = [a for a in agents if a.client.address in requester.beacon.executors(beacon_id)]
-    outsider = next(a for a in agents if a not in voters)
-    v1, v2 = voters
-    salt = os.urandom(32)
-    with err("NotFinalExecutor"):
-        outsider.vote.commit(TASK, beacon_id, "4", COT, salt)
-    with err("ResultNotDelivered"):
-        v1.vote.commit(TASK, beacon_id, "4", COT, salt)
-    v1.beacon.submit_result(beacon_id, b"r1")
-    v2.beacon.submit_result(beacon_id, b"r2")
+    task, _ = _assigned(chain, requester, agents, executors=2)
+    beacon = task.beacon(0, 0)
+    v1, v2 = [_by_address(agents, x) for x in requester.beacon.executors(beacon)]
+    outsider = next(a for a in agents if a not in (v1, v2))
+    tid, salt = task.task_id, os.urandom(32)
     with err("WrongPhase"):
-        v1.vote.reveal(TASK, "4", COT, salt)  # no vote yet
-    v1.vote.commit(TASK, beacon_id, "4", COT, salt)
-    with err("AlreadyCommitted"):
-        v1.vote.commit(TASK, beacon_id, "4", COT, salt)
+        v1.vote.reveal(tid, "4", b"r", salt)  # no vote yet
+    v1.beacon.commit_result(beacon, commitment(tid, v1.client.address, "4", b"r", salt))
     with err("CommitWindowOpen"):
-        outsider.vote.start_reveal(TASK)  # only the task's requester may end the commit phase early
-    v2.vote.commit(TASK, beacon_id, "5", COT, salt)  # last expected voter: reveal phase starts
-    with err("NoCommitment"):
-        outsider.vote.reveal(TASK, "4", COT, salt)
+        requester.vote.start_reveal(tid)  # nobody, the requester included, ends the commit phase early
+    v2.beacon.commit_result(beacon, commitment(tid, v2.client.address, "5", b"r", salt))  # last live slot: reveal phase
     with err("CommitmentMismatch"):
-        v1.vote.reveal(TASK, "5", COT, salt)
+        outsider.vote.reveal(tid, "4", b"r", salt)
+    with err("CommitmentMismatch"):
+        v1.vote.reveal(tid, "5", b"r", salt)  # not the delivered answer
+    with err("CommitmentMismatch"):
+        v1.vote.reveal(tid, "4", b"other result", salt)  # not the delivered result
     with err("AnswerTooLong"):
-        v1.vote.reveal(TASK, "x" * 129, COT, salt)
-    v1.vote.reveal(TASK, "4", COT, salt)
+        v1.vote.reveal(tid, "x" * 129, b"r", salt)
+    with err("ResultTooLong"):
+        v1.vote.reveal(tid, "4", b"x" * 8193, salt)
+    v1.vote.reveal(tid, "4", b"r", salt)
     with err("AlreadyRevealed"):
-        v1.vote.reveal(TASK, "4", COT, salt)
+        v1.vote.reveal(tid, "4", b"r", salt)
     with err("RevealNotOver"):
-        requester.vote.finalize(TASK)
+        requester.vote.finalize(tid)
     chain.node.increase_time(chain.manifest.parameters["reveal_window_s"] + 1)
     with err("RevealWindowOver"):
-        v2.vote.reveal(TASK, "5", COT, salt)
-    requester.vote.finalize(TASK)
+        v2.vote.reveal(tid, "5", b"r", salt)
+    requester.vote.finalize(tid)
     with err("WrongPhase"):
-        requester.vote.finalize(TASK)
-    assert requester.vote.get(TASK).winning_answer == "4"
-
-
-def test_commit_window_over(parties):
-    chain, requester, agents = parties
-    beacon_id = _assigned_beacon(chain, requester, agents, executors=2)
-    v1, v2 = [a for a in agents if a.client.address in requester.beacon.executors(beacon_id)]
-    for v in (v1, v2):
-        v.beacon.submit_result(beacon_id, b"r")
-    v1.vote.commit(TASK, beacon_id, "4", COT, bytes(32))
-    chain.node.increase_time(chain.manifest.parameters["commit_window_s"] + 1)
-    with err("CommitWindowOver"):
-        v2.vote.commit(TASK, beacon_id, "4", COT, bytes(32))
+        requester.vote.finalize(tid)
+    assert requester.vote.get(tid).winning_answer == "4"
+    assert requester.beacon.get_task(tid).settled
 
 
 def test_every_declared_error_is_exercised(artifacts):

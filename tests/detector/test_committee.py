@@ -1,6 +1,6 @@
-"""Issue #4, Symphony integration: detectors are agents on the capability ledger, a detection request is a beacon,
-their verdicts are settled by the weighted vote, and resolved evaluations move their reputation — which then
-weights their next votes.
+"""Issue #4, Symphony integration: detectors are agents on the capability ledger, a detection request is a task of
+one-step chains, their verdicts are settled by the weighted vote — whose outcome is each detector's verified record
+for detection work, which then weights its next bids — and resolved evaluations move their reputation.
 
 Everything is real: anvil, the Symphony contracts and the Hide-and-Shill market, three detector agents (worker
 threads with rule detectors of different thresholds) and one reasoning agent on a tiny random LLM, which must
@@ -18,9 +18,10 @@ from agents.executor import StepExecutor
 from agents.profile import AgentProfile
 from agents.settings import LLMSettings
 from agents.worker import AgentWorker
-from chain.vectors import cosine_wad
+from chain.bindings.beacon import ChainSpec, chain_of
+from chain.vectors import bid_score
 from marl_detector.committee.agent import DETECTOR_TAG, build_detector_agent
-from marl_detector.committee.request import MANIPULATION, ORGANIC, REQUIREMENT, DetectionRequest
+from marl_detector.committee.request import DETECTION_KIND, MANIPULATION, ORGANIC, REQUIREMENT, DetectionRequest
 from marl_detector.committee.requester import CommitteeSettings, DetectionRequester
 from marl_detector.live import RuleDetector
 from marl_detector.onchain.accounts import chain_time, mine_at
@@ -92,7 +93,7 @@ def scene(chain, tmp_path, tiny_model_path):
         reasoner.start()
         requester = DetectionRequester(requester_contracts, market, encode_vector, book,
                                        CommitteeSettings(detectors=3, horizon_s=H, lookback_s=3_600, bid_window_s=1, exec_window_s=120,
-                                                         lead_s=200))
+                                                         lead_s=200, reward_wei=10**12))  # paid: the vote's successes count as evidence
         yield chain, market, manifest_path, books, agents, reasoner, requester
     finally:
         if requester is not None:
@@ -120,9 +121,10 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     assert set(answered) == set(DETECTORS)
     assert {n: v.revealed_answer for n, v in answered.items()} == {"hype": MANIPULATION, "graph": MANIPULATION, "skeptic": ORGANIC}
     requirement = encode_vector(REQUIREMENT)
+    assert requester.contracts.beacon.kind_of(verdict.votes[0].beacon_ids[-1]) == DETECTION_KIND
     for name, v in answered.items():
         capability = encode_vector(DETECTORS[name][0])
-        assert v.score == cosine_wad(capability, requirement)  # reputation 1.0 so far
+        assert v.score == bid_score(capability, requirement)  # no record yet: match x 1/2
         assert v.weight == v.score  # one-step chain: the chain weight is the executor's bid score
     assert verdict.answer == MANIPULATION and verdict.label == 1
     assert verdict.winning_weight == answered["hype"].weight + answered["graph"].weight
@@ -144,8 +146,8 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     for name, e in individual.items():
         assert e.detector != committee.detector and e.status == Status.COMMITTED and not e.opener_entry
         assert e.window_id == window.id and e.committed_at < e.t0 == verdict.t0 and e.horizon == H
-    request = DetectionRequest.decode(requester.contracts.beacon.contract.events.BeaconPosted().get_logs(
-        from_block=0, argument_filters={"beaconId": verdict.votes[0].beacon_ids[-1]})[0]["args"]["payload"])
+    request = DetectionRequest.decode(requester.contracts.beacon.contract.events.ChainPosted().get_logs(
+        from_block=0, argument_filters={"chainId": chain_of(verdict.votes[0].beacon_ids[-1])})[0]["args"]["payload"])
     assert (request.ticker, request.t0, request.horizon, request.window_id) == ("PUMP", verdict.t0, H, window.id)
 
     # The outcome plays out inside the window, after every commitment: pump and dump.
@@ -167,16 +169,20 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     targets = {"hype": 2 * 10**18, "graph": 2 * 10**18, "skeptic": 5 * 10**17}  # TP, TP, FN
     assert {names[k]: after[k] - before[k] for k in after} == {n: _step_towards(targets[n], before[a.address])
                                                                for a in agents for n in [names[a.address]]}
-    # The majority's agreement reward came first (+0.05), and the dissenter is now well below the others.
-    assert before[agents[0].address] == before[agents[1].address] == 105 * 10**16 and before[agents[2].address] == 10**18
+    # The vote moved no reputation (it records evidence); the resolutions put the dissenter well below the others.
+    assert set(before.values()) == {10**18}
     assert after[agents[2].address] < 10**18 < after[agents[0].address]
+    # The vote's outcome is each detector's verified record for detection work.
+    records = {names[a.address]: ledger.evidence(a.address, DETECTION_KIND) for a in agents}
+    assert records["hype"][0] >= 1 and records["graph"][0] >= 1 and records["skeptic"][1] >= 1
 
     capsys.readouterr()
     assert main(["eval", "verify", "--manifest", str(manifest_path)]) == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith("OK: 4 evaluations (4 resolved") and out.endswith("1 committee verdicts match their votes"), out
 
-    # Reputation now weights the next vote: each bid score is the capability match times the new reputation.
+    # The record now weights the next vote: each bid score is the capability match times the trust the ledger
+    # derives from the detector's verified outcomes (docs/protocol.md "Score").
     # The pool is launched only now: the agents discover it on the factory when asked about it.
     operator = chain.client(0)
     now = chain_time(w3)
@@ -184,12 +190,18 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     late = OnchainMarket(operator, entry, market.quote, seed=5)
     for k in range(1, 6):
         late.execute(Trade(now + 10 + 60 * k, f"late{k % 2}", k % 2 == 1, WAD // 10 if k % 2 else 10**20))
+    records = {a.address: (ledger.evidence(a.address, DETECTION_KIND), ledger.get_agent(a.address)) for a in agents}
     second = requester.request("LATE")
     assert second.answer == ORGANIC and all(v.result and not v.result.abstained for v in second.votes)
+    weights = {}
     for v in second.votes:
         name = names[v.agent]
-        expected = cosine_wad(encode_vector(DETECTORS[name][0]), requirement) * after[v.agent] // 10**18
+        (s, f), info = records[v.agent]  # the record at bid time
+        expected = bid_score(encode_vector(DETECTORS[name][0]), requirement, s, f, info.successes, info.failures)
         assert v.weight == expected, name
+        weights[name] = v.weight
+    first = {n: v.weight for n, v in answered.items()}
+    assert weights["skeptic"] < first["skeptic"] and weights["hype"] > first["hype"]  # evidence, not claims
 
 
 def test_verify_flags_a_committee_entry_without_a_settled_vote(chain, tmp_path, capsys):
@@ -200,8 +212,8 @@ def test_verify_flags_a_committee_entry_without_a_settled_vote(chain, tmp_path, 
     manifest_path = manifest.save(tmp_path / "deployment.json")
     mine_at(operator.w3, chain_time(operator.w3) + 100)
     forger = chain.contracts(6)
-    task_id = bytes(range(32))
-    forger.beacon.open_task(task_id, 3)  # owns the task, but no vote ever happened
+    task_id = forger.beacon.post_task([ChainSpec((bytes([1]) * 32,), b"{}")], bid_window=10, exec_window=10).task_id
+    # owns the task, but no vote ever happened
     book = PredictionBook(EvaluationLogClient(forger.client, market.log), None, None)
     window = book.log.open_window(market.pools["PUMP"].pool.address, H, lead=30)  # its own window: an opener entry
     p = book.commit(window.id, 1, 9_000, task_id)

@@ -66,13 +66,13 @@ def test_detect_agent_processes_answer_detect_ask(market_scene, tmp_path, monkey
         assert verdict["evaluation_id"] is not None and verdict["window_id"] == 0
 
         # Bad input: one line on stderr, exit 2, nothing posted.
-        beacons = chain.contracts(0).beacon.count()
+        beacons = chain.contracts(0).beacon.task_count()
         assert main([*ask, "NOPE"]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "no pool for 'NOPE'" in err
         assert main([*ask, "PUMP", "--horizon", "1201"]) == 2
         assert "horizon_s" in capsys.readouterr().err
-        assert chain.contracts(0).beacon.count() == beacons
+        assert chain.contracts(0).beacon.task_count() == beacons
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {CapabilityLedger} from "../../../contracts/CapabilityLedger.sol";
 import {TaskBeacon} from "../../../contracts/TaskBeacon.sol";
+import {ITaskBeacon} from "../../../contracts/interfaces/ITaskBeacon.sol";
 
 /// @notice An agent implemented as a contract, with a configurable reaction to incoming ETH: accept, refuse,
 ///         or try to re-enter the beacon (recording what the re-entry attempt reverted with).
@@ -29,8 +30,8 @@ contract ContractAgent {
         ledger.register{value: msg.value}("contract-agent", "m", "e", new string[](0), capability, 1);
     }
 
-    function bid(TaskBeacon b, uint256 beaconId) external {
-        b.bid(beaconId);
+    function bid(TaskBeacon b, uint256 beaconId, bytes32[] calldata requirements) external {
+        b.bid(beaconId, requirements);
     }
 
     function submit(TaskBeacon b, uint256 beaconId, bytes calldata result) external {
@@ -48,10 +49,18 @@ contract ContractAgent {
     }
 }
 
-/// @notice A requester that refuses refunds.
+/// @notice A requester that refuses ETH: its refunds are credited, so nobody else's call can be blocked by it.
 contract RefusingRequester {
-    function post(TaskBeacon b, bytes32 requirement) external payable returns (uint256) {
-        return b.postBeacon{value: msg.value}(bytes32("t"), 0, 0, requirement, "", 10, 10, 1, false, false);
+    function post(TaskBeacon b, bytes32 requirement, uint96 reward) external payable returns (bytes32) {
+        bytes32[] memory r = new bytes32[](1);
+        r[0] = requirement;
+        ITaskBeacon.ChainSpec[] memory chains = new ITaskBeacon.ChainSpec[](1);
+        chains[0] = ITaskBeacon.ChainSpec(r, "");
+        return b.postTask{value: msg.value}(ITaskBeacon.TaskSpec(bytes32(0), 10, 10, 1, reward), chains);
+    }
+
+    function withdraw(TaskBeacon b) external {
+        b.withdrawCredit();
     }
 
     receive() external payable {

@@ -21,6 +21,15 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     /// @dev Marks an account's storage (and the account) cold again, so gas is measured as in a fresh tx.
     function cool(address target) external;
+
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory);
 }
 
 /// @title Test
