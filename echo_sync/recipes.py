@@ -36,5 +36,6 @@ def recipe(name: str, mode: Mode = "colocated", *, steps: int = 100, heldout_siz
         grpo={"group_size": 4, "groups_per_step": 1, "learning_rate": 2e-4, "micro_batch_size": 4, "is_cap": 2.0},
         lora={"rank": 8, "alpha": 16.0},
         sampling={"max_new_tokens": 28, "temperature": 1.0},
-        tasks={**SPECIALISTS[name], "seed": seed, "heldout_size": heldout_size, "heldout_every": heldout_every},
+        tasks={**SPECIALISTS[name], "seed": seed, "heldout_size": heldout_size, "heldout_every": heldout_every,
+               "call_weight": 0.5},  # see echo_sync.tool_tasks: without it nearly every group has no variance
     )

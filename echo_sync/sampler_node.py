@@ -109,7 +109,7 @@ class SamplerNode:
             if self.version == version:
                 return
             if self.base_sha256 is not None:
-                from echo_sync.adapters import base_hash_from_uri
+                from agents.llm.adapter_file import base_hash_from_uri
 
                 claimed = base_hash_from_uri(record.uri)
                 if claimed != self.base_sha256:
@@ -177,7 +177,7 @@ class SamplerNode:
     def _load_adapter(self, data: bytes, version: int) -> None:
         import shutil
 
-        from echo_sync.adapters import AdapterError, read_adapter, write_peft_folder
+        from agents.llm.adapter_file import AdapterError, read_adapter, write_peft_folder
 
         try:
             adapter = read_adapter(data)

@@ -27,7 +27,7 @@ def build_node(spec: SamplerSpec):
     tasks = make_tasks(s.tasks)
     base = None
     if s.policy == "lora":
-        from echo_sync.adapters import base_model_hash
+        from agents.llm.adapter_file import base_model_hash
 
         base = base_model_hash(spec.model_path)
     return SamplerNode(spec.sampler_id, backend, registry, tasks, s.sampling, s.grpo.group_size, Path(spec.cache_dir),

@@ -64,6 +64,8 @@ class TaskSettings(BaseModel):
     seed: int = 1234
     size: int = Field(1000, ge=1, description="distinct tasks per dataset; the stream cycles through them")
     format_weight: float = Field(0.1, ge=0, le=1, description="reward for a parsable answer on top of the verifier's 0..1")
+    call_weight: float = Field(0.0, ge=0, le=1, description="tool rollouts: reward for a call whose expression copies "
+                               "the question's formula (similarity 0..1 × this) on top of the 0/1 answer")
 
 
 class EchoSettings(BaseModel):

@@ -80,8 +80,9 @@ class TaskSet:
         task = self[index]
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": task.question}]
 
-    def reward(self, index: int, completion: str) -> float:
-        """Verifier score (0..1, reasoning-gym's own `score_answer`) plus `format_weight` for a parsable answer."""
+    def reward(self, index: int, completion: str, transcript: Sequence[dict[str, str]] = ()) -> float:
+        """Verifier score (0..1, reasoning-gym's own `score_answer`) plus `format_weight` for a parsable answer
+        (`transcript` is unused: a text rollout is one turn, all in `completion`)."""
         task = self[index]
         answer = extract_answer(completion, allow_last_number=task.dataset in _NUMERIC)
         if answer is None:
@@ -110,7 +111,7 @@ def make_tasks(settings: "TaskSettings", split: str = "train"):  # noqa: ANN201 
         from echo_sync.tool_tasks import ToolTaskSet
 
         size = settings.size if split == "train" else max(settings.heldout_size, 1)
-        return ToolTaskSet(settings.family, settings.tool, size, split)
+        return ToolTaskSet(settings.family, settings.tool, size, split, settings.call_weight)
     if split != "train":
         raise ConfigError("held-out evaluation needs tool tasks (tasks.family)")
     return TaskSet(settings.datasets, settings.seed, settings.size, settings.format_weight)

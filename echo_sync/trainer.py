@@ -203,7 +203,7 @@ class GRPOTrainer:
         sizes = {len(g.samples) for g in groups}
         if len(sizes) != 1:
             raise ValueError(f"all groups in a batch need the same size, got {sorted(sizes)}")
-        return torch.tensor([[self.tasks.reward(g.task_index, s.text) for s in g.samples] for g in groups])
+        return torch.tensor([[self.tasks.reward(g.task_index, s.text, s.messages) for s in g.samples] for g in groups])
 
     def _score_or_refuse(self, groups: Sequence[RolloutGroup]) -> tuple[list[RolloutGroup], list[list[float]], list[str]]:
         sizes = {len(g.samples) for g in groups}
@@ -212,7 +212,7 @@ class GRPOTrainer:
         kept, rewards, refusals = [], [], []
         for g in groups:
             try:
-                rewards.append([float(self.tasks.reward(g.task_index, s.text)) for s in g.samples])
+                rewards.append([float(self.tasks.reward(g.task_index, s.text, s.messages)) for s in g.samples])
                 kept.append(g)
             except Exception as exc:  # noqa: BLE001 - a verifier bug must not stop training: refuse, count, go on
                 refusals.append(f"task {g.task_index}: reward raised {type(exc).__name__}: {exc}")

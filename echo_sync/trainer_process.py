@@ -71,7 +71,8 @@ def run_trainer(spec: TrainerSpec, publisher_key: str | None = None, on_step=Non
         if spec.rank != 0:
             return None
         if s.policy == "lora":  # the run's result as one file (train_specialists ships it)
-            from echo_sync.adapters import base_model_hash, write_adapter
+            from agents.llm.adapter_file import base_model_hash
+            from echo_sync.adapters import write_adapter
 
             write_adapter(trainer.model, run_dir / "final" / "adapter.safetensors", base_model_hash(spec.model_path))
         summary = {
@@ -137,7 +138,7 @@ def _rank0_plumbing(spec: TrainerSpec, tasks, backend, trainer, publisher_key: s
     # Samplers may still fetch a version up to max_staleness behind the newest (plus one being published).
     base = None
     if s.policy == "lora":
-        from echo_sync.adapters import base_model_hash
+        from agents.llm.adapter_file import base_model_hash
 
         base = base_model_hash(spec.model_path)
     store = PolicyStore(Path(spec.run_dir) / "policies", keep=max(s.keep_versions, s.max_staleness + 2), base_sha256=base)

@@ -18,8 +18,9 @@ capability that is the highest ledger reputation; each round the three highest-r
 at random) are credited ``reward_eth`` each. This credits what a TaskBeacon auction would pay; the transfer itself
 is not sent. Costs: the 0.3 % pool fees of the attackers' (and their sybil's) round trips, valued 1 Q = 1 ETH; gas
 at the chain's effective gas price; stake slashed by the ledger. Their market P&L from other traders' moves is
-reported apart (``attacker_trading_pnl_q``). With the v1 CapabilityLedger of this branch, which
-has no ``slash``, voided entries cost reputation and evidence only (``SlashFailed`` is logged).
+reported apart (``attacker_trading_pnl_q``). A voided entry slashes half the detector's stake on the v2
+CapabilityLedger; an attacker below the ledger's minimum stake tops it up before its next commitment (the top-ups
+are counted: they are what the slashes cost it).
 
 ``run_self_trading_detectors(node, manifest_path, rounds, seed)`` is what scripts/bench_adversarial.py imports.
 """
@@ -169,6 +170,8 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
     paid = {d.name: 0.0 for d in detectors}
     outcomes: list[dict] = []
     ledger = owner.ledger
+    min_stake = ledger.min_stake()
+    topped_up: dict[str, int] = {}
     q = horizon // 4
     for r in range(rounds):
         entry = market.pools[TICKERS[r % len(TICKERS)]]
@@ -183,6 +186,10 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
         w = requester.open_window(entry.pool.address, horizon, lead=60)
         for d in detectors:
             if d.attacker:
+                missing = min_stake - ledger.stake(d.client.address)
+                if missing > 0:  # slashed below the minimum: top up to keep committing
+                    SymphonyContracts.bind(d.client, core).ledger.add_stake(missing)
+                    topped_up[d.name] = topped_up.get(d.name, 0) + missing
                 label, confidence = 1, 9_500
             else:
                 right = rng.random() < honest_accuracy
@@ -261,6 +268,7 @@ def run_self_trading_detectors(node, manifest_path, rounds: int = 50, seed: int 
         "attacker_gas_eth": attacker_gas_wei / WAD,
         "attacker_trading_pnl_q": -(quote_lost - fees_paid) / WAD,
         "attacker_slashed_eth": slashed / WAD,
+        "attacker_stake_topped_up_eth": sum(topped_up.values()) / WAD,
         "slash_failed": slash_failed,
         "honest_false_negatives": sum(1 for o in outcomes if not o["attacker"] and o["score"] == -5 and o["outcome"] == "MANIPULATION"),
         "honest_tainted": sum(1 for o in outcomes if not o["attacker"] and o["status"] == Status.TAINTED.name),

@@ -116,7 +116,7 @@ def main() -> int:
     p.add_argument("--registry", help="PolicyRegistry address on --rpc-url")
     args = p.parse_args()
 
-    from echo_sync.adapters import base_model_hash
+    from agents.llm.adapter_file import base_model_hash
     from echo_sync.runtime import resolve_model_path
 
     names = [n for n in args.only.split(",") if n]

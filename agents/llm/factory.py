@@ -38,7 +38,7 @@ def load_backend(settings: "LLMSettings") -> LLMBackend:
 
 def adapter_folder(adapter, model: str):  # noqa: ANN001, ANN201 - Path -> Path
     """A peft adapter folder for `adapter`: the folder itself, or — for a Symphony adapter file (one safetensors
-    with its LoRA config and base-model hash, echo_sync.adapters) — a folder written next to it, after checking
+    with its LoRA config and base-model hash, agents.llm.adapter_file) — a folder written next to it, after checking
     that it was trained for `model` (the same weights, by hash)."""
     from pathlib import Path
 
@@ -47,7 +47,7 @@ def adapter_folder(adapter, model: str):  # noqa: ANN001, ANN201 - Path -> Path
         return path
     if not path.is_file():
         raise ConfigError(f"LoRA adapter {path} not found")
-    from echo_sync.adapters import AdapterError, base_model_hash, read_adapter, write_peft_folder
+    from agents.llm.adapter_file import AdapterError, base_model_hash, read_adapter, write_peft_folder
 
     try:
         parsed = read_adapter(path.read_bytes())

@@ -10,7 +10,8 @@ import torch
 
 from core.errors import ConfigError, SymphonyError
 from core.http import BackgroundServer
-from echo_sync.adapters import adapter_bytes, apply_lora, base_model_hash, read_adapter
+from agents.llm.adapter_file import base_model_hash, read_adapter
+from echo_sync.adapters import adapter_bytes, apply_lora
 from echo_sync.errors import AdapterMismatch, OversizePolicy, PolicyRollback
 from echo_sync.publisher import PolicyPublisher
 from echo_sync.sampler_node import SamplerNode
@@ -148,7 +149,7 @@ def test_an_oversize_download_is_cut_off_before_hashing(trainer_side, tiny_model
 
 def test_load_adapter_checks_everything_before_touching_the_served_adapter(tiny_model, tmp_path):
     from agents.llm.transformers_backend import TransformersBackend
-    from echo_sync.adapters import write_peft_folder
+    from agents.llm.adapter_file import write_peft_folder
     from echo_sync.trainer import load_causal_lm
 
     backend = TransformersBackend(tiny_model, device="cpu", dtype="float32")

@@ -102,10 +102,10 @@ def test_a_reward_that_raises_refuses_its_group_and_is_counted(tiny_model):
     from echo_sync.tasks import TaskSet
 
     class Flaky(TaskSet):
-        def reward(self, index, completion):
+        def reward(self, index, completion, transcript=()):
             if index == 1:
                 raise RuntimeError("verifier crashed")
-            return super().reward(index, completion)
+            return super().reward(index, completion, transcript)
 
     tasks = Flaky(("chain_sum",))
     trainer = trainer_for(tiny_model, tasks, learning_rate=1e-2)
@@ -119,3 +119,29 @@ def test_a_reward_that_raises_refuses_its_group_and_is_counted(tiny_model):
     only_bad = trainer.step([bad])
     assert only_bad.refused_groups == 1 and only_bad.groups == 0
     assert all(torch.equal(p, before[n]) for n, p in trainer.model.named_parameters())  # no step on nothing
+
+
+def test_the_shaped_reward_scores_how_closely_the_call_copies_the_formula():
+    import json
+
+    from agents.tool_use.calculator_tool import formula_spans
+    from echo_sync.tool_tasks import ToolTaskSet
+
+    tasks = ToolTaskSet("basic_arithmetic", size=4, call_weight=0.5)
+    prompt = tasks[0].prompt
+    formula = formula_spans(prompt)[0]
+    right = json.dumps({"answer": tasks[0].question.accepted[0]})
+
+    def episode(expression):
+        call = json.dumps({"tool": "calculator", "arguments": {"expression": expression}})
+        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": call}]
+
+    assert tasks.copy_score(0, episode(formula)) == 1.0
+    assert tasks.copy_score(0, episode(" ".join(formula.split()).replace(" ", ""))) == 1.0  # spacing is not copying
+    garbled = tasks.copy_score(0, episode(formula[: len(formula) // 2] + " + 1000"))
+    assert 0.0 < garbled < 1.0
+    assert tasks.copy_score(0, [{"role": "user", "content": prompt}]) == 0.0  # no call
+    assert tasks.copy_score(0, episode("")) < garbled
+    assert tasks.reward(0, right, episode(formula)) == 1.5
+    assert tasks.reward(0, '{"answer": "nonsense"}', episode(formula)) == 0.5
+    assert ToolTaskSet("basic_arithmetic", size=4).reward(0, right, episode("1")) == 1.0  # no shaping by default
