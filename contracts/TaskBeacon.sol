@@ -363,19 +363,25 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     /// @notice Deliver a final step: the commitment keccak256(abi.encode(taskId, voter, answer, keccak256(result),
     ///         salt)), recorded as this executor's vote, and the slot's share is paid. The share is clawed back
     ///         (plus a fine) at settlement unless the revealed answer wins: an empty or wrong answer earns nothing.
+    ///         A delivery the vote no longer counts (its commit phase is over) is not paid: the share is refunded
+    ///         to the requester. Why: settlement only judges counted voters, so a paid late delivery would keep
+    ///         its share whatever it contained — waiting out the commit window would make junk risk-free.
     function commitResult(uint256 beaconId, bytes32 commitment) external nonReentrant {
         (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
         if (step + 1 != c.steps) revert NotFinal(beaconId);
         if (commitment == bytes32(0)) revert EmptyResult(beaconId);
         (, uint256 position) = _deliver(beaconId, c, st);
         bytes32 taskId = bytes32(uint256(c.task));
-        IVoteCommitment(vote).recordCommitment(
-            taskId, beaconId, uint8(position), msg.sender, commitment, _tasks[c.task].finalSlots
+        Task storage t = _tasks[c.task];
+        bool counted = IVoteCommitment(vote).recordCommitment(
+            taskId, beaconId, uint8(position), msg.sender, commitment, t.finalSlots
         );
         if (st.status == Status.Completed) emit BeaconCompleted(beaconId, taskId);
         _release(msg.sender);
         uint256 reward = c.rewardPerExecutor;
-        if (reward != 0) _send(msg.sender, reward);
+        if (reward == 0) return;
+        if (counted) _send(msg.sender, reward);
+        else _refund(beaconId, t.requester, reward);
     }
 
     /// @notice After the exec deadline: every executor that did not deliver is timed out (capacity released,

@@ -161,10 +161,16 @@ contract VoteCommitmentTest is SymphonyFixture {
         vm.prank(agents[5]);
         votes.startReveal(taskId);
         address late = _executor(ids[1]);
+        uint256 paidBefore = late.balance;
+        uint256 creditBefore = beacon.credits(address(this));
         vm.expectEmit(true, true, true, true, address(votes));
         emit IVoteCommitment.LateCommitment(taskId, late, ids[1]);
         _commit(late, taskId, ids[1], "8"); // within its exec window but after the reveal phase began
         assertEq(uint256(votes.getVote(taskId).commits), 1, "not counted");
+        // Attacker's view: an uncounted delivery is never judged, so it must not be paid either (else junk
+        // delivered after the commit window would keep its share risk-free); the requester gets the share back.
+        assertEq(late.balance, paidBefore, "late delivery unpaid");
+        assertEq(beacon.credits(address(this)), creditBefore + 1e12, "share refunded to the requester");
         _reveal(_executor(ids[0]), taskId, "7");
         assertEq(votes.getVote(taskId).winningAnswer, "7", "single voter");
     }
