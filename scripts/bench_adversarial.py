@@ -408,6 +408,7 @@ def _detectors_hook(node: AnvilNode, rounds: int, seed: int, tmp: Path) -> dict 
         return None
     spec = importlib.util.spec_from_file_location("adversarial_detectors", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while the class is built
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.run_self_trading_detectors(node, tmp / "deployment.json", rounds, seed)
 
