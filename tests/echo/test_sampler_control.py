@@ -14,39 +14,9 @@ import torch
 from core.http import BackgroundServer
 from echo_sync.control import ControlVerifier, signed_headers
 from echo_sync.errors import ControlAuthError, PolicyRollback, RevokedPolicyVersion
-from echo_sync.publisher import PolicyPublisher
-from echo_sync.sampler_node import SamplerNode
 from echo_sync.sampler_service import sampler_app
-from echo_sync.settings import SamplingSettings
-from echo_sync.tasks import TaskSet
-from echo_sync.trainer_app import TrainerEndpoint
-from echo_sync.weights import PolicyStore
 
 SECRET = b"test-control-secret-0123456789"
-
-
-@pytest.fixture
-def trainer_side(tiny_model, registry, tmp_path):
-    from echo_sync.trainer import load_causal_lm
-
-    model, _ = load_causal_lm(tiny_model)
-    publisher = PolicyPublisher(PolicyStore(tmp_path / "policies"), registry, "http://unset")
-    server = BackgroundServer(TrainerEndpoint(publisher).app()).start()
-    publisher.base_url = server.url
-    yield model, publisher
-    server.stop()
-
-
-@pytest.fixture
-def node(tiny_model, registry, tmp_path, anvil):
-    from agents.llm.transformers_backend import TransformersBackend
-    from chain.client import ChainClient
-    from echo_sync.registry import PolicyRegistryClient
-
-    torch.set_num_threads(1)
-    reader = PolicyRegistryClient(ChainClient(anvil.rpc_url), registry.address, registry.contract.abi)  # no key
-    backend = TransformersBackend(tiny_model, device="cpu", dtype="float32")
-    return SamplerNode("s0", backend, reader, TaskSet(("chain_sum",)), SamplingSettings(max_new_tokens=4), 2, tmp_path / "cache")
 
 
 @pytest.fixture
