@@ -50,6 +50,18 @@ def plan_constraint() -> "Constraint":
     return Constraint.json_schema(schema, "PlanDraft")
 
 
+_STEP_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"\s*[,\]]')
+
+
+def complete_steps(text: str) -> list[str]:
+    """The complete step strings of a PlanDraft JSON prefix (`{"steps": ["a", "b", "c` gives a, b)."""
+    _, found, rest = text.partition('"steps"')
+    if not found:
+        return []
+    _, bracket, rest = rest.partition("[")
+    return [json.loads(f'"{m.group(1)}"') for m in _STEP_STRING.finditer(rest)] if bracket else []
+
+
 @dataclass(frozen=True)
 class Plan:
     steps: tuple[str, ...]
@@ -100,18 +112,35 @@ class Planner:
             {"role": "user", "content": ask.format(question)},
         ]
 
-    def plans(self, question: str, k: int) -> tuple[list[Plan], int]:
-        """K plans (distinct where possible) and the tokens the planner used."""
+    def drafts(self, question: str, k: int) -> tuple[list[tuple[str, ...] | None], int, int]:
+        """K sampled plans (None where a sample gives no 3-8 step plan), the tokens used, and how many plans were
+        cut off by the token budget and kept their complete steps.
+
+        Why keep a cut-off plan: under the constraint every prefix is well-formed PlanDraft JSON, so a sample that
+        ran out of tokens inside step n has n - 1 complete steps the model chose; finish_plan adds the final-answer
+        step. Only a sample with fewer than 3 complete steps is lost."""
         params = SamplingParams(max_new_tokens=self.max_new_tokens, temperature=self.temperature, n=k, seed=self.seed)
         if self.decoding == "free":
             result = self.backend.generate([self.messages(question)], params)
-            drafts = [parse_plan(c.text) for c in result.completions[0]]
-            tokens = result.total_tokens
-        else:
-            samples = generate_structured(self.backend, [self.messages(question)], PlanDraft, params,
-                                          constraint=plan_constraint())[0]
-            drafts = [finish_plan(s.value.steps) if s.value is not None else None for s in samples]
-            tokens = sum(s.completion.prompt_tokens + s.completion.completion_tokens for s in samples)
+            return [parse_plan(c.text) for c in result.completions[0]], result.total_tokens, 0
+        samples = generate_structured(self.backend, [self.messages(question)], PlanDraft, params,
+                                      constraint=plan_constraint())[0]
+        drafts: list[tuple[str, ...] | None] = []
+        cut = 0
+        for sample in samples:
+            if sample.value is not None:
+                drafts.append(finish_plan(sample.value.steps))
+            elif sample.completion.finish_reason == "length":
+                kept = finish_plan(complete_steps(sample.completion.text))
+                cut += kept is not None
+                drafts.append(kept)
+            else:
+                drafts.append(None)
+        return drafts, sum(s.completion.prompt_tokens + s.completion.completion_tokens for s in samples), cut
+
+    def plans(self, question: str, k: int) -> tuple[list[Plan], int]:
+        """K plans (distinct where possible) and the tokens the planner used."""
+        drafts, tokens, _cut = self.drafts(question, k)
         plans: list[Plan] = []
         for steps in drafts:
             if steps is not None and all(p.steps != steps for p in plans):

@@ -98,28 +98,22 @@ def held_out(per_family: int) -> dict[str, list[Question]]:
 
 # -- 1. planner ------------------------------------------------------------------------------------------------
 def bench_planner(meter: Meter, questions: list[Question], max_new_tokens: int) -> dict:
-    from agents.llm.structured import generate_structured
-    from agents.planner import PlanDraft, Planner, finish_plan, parse_plan, plan_constraint
+    from agents.planner import Planner
 
     out = {}
     for mode in MODES:
         planner = Planner(meter, decoding=mode, max_new_tokens=max_new_tokens)  # type: ignore[arg-type]
-        samples = usable = llm_plans = 0
+        samples = usable = llm_plans = cut = 0
         start = time.perf_counter()
         for q in questions:
-            params = SamplingParams(max_new_tokens=max_new_tokens, temperature=planner.temperature, n=3, seed=planner.seed)
-            if mode == "free":
-                drafts = [parse_plan(c.text) for c in meter.generate([planner.messages(q.prompt)], params).completions[0]]
-            else:
-                structured = generate_structured(meter, [planner.messages(q.prompt)], PlanDraft, params,
-                                                 constraint=plan_constraint())[0]
-                drafts = [finish_plan(s.value.steps) if s.value is not None else None for s in structured]
+            drafts, _tokens, truncated = planner.drafts(q.prompt, 3)
             samples += len(drafts)
             usable += sum(d is not None for d in drafts)
-            distinct = {d for d in drafts if d is not None}
-            llm_plans += min(len(distinct), 3)
+            cut += truncated
+            llm_plans += min(len({d for d in drafts if d is not None}), 3)
         out[mode] = {"samples": samples, "parse_failures": samples - usable, "parse_failure_rate": 1 - usable / samples,
-                     "llm_plan_share": llm_plans / (3 * len(questions)), "seconds": time.perf_counter() - start}
+                     "cut_by_budget_kept": cut, "llm_plan_share": llm_plans / (3 * len(questions)),
+                     "max_new_tokens": max_new_tokens, "seconds": time.perf_counter() - start}
     return out
 
 
@@ -236,9 +230,10 @@ def print_report(header: str, planner: dict, agents: list[dict], react: dict, co
     print()
     print(header)
     print("\nplanner (K = 3 samples per question)")
-    print(f"  {'mode':<12}{'samples':>8}{'parse failures':>16}{'plans from LLM':>16}{'wall s':>9}")
+    print(f"  {'mode':<12}{'samples':>8}{'parse failures':>16}{'cut, steps kept':>17}{'plans from LLM':>16}{'wall s':>9}")
     for mode, r in planner.items():
-        print(f"  {mode:<12}{r['samples']:>8}{r['parse_failure_rate']:>16.1%}{r['llm_plan_share']:>16.1%}{r['seconds']:>9.0f}")
+        print(f"  {mode:<12}{r['samples']:>8}{r['parse_failure_rate']:>16.1%}{r.get('cut_by_budget_kept', 0):>17}"
+              f"{r['llm_plan_share']:>16.1%}{r['seconds']:>9.0f}")
     families = list(FAMILIES)
     print("\nagents: accuracy on held-out questions (final step of a one-step chain)")
     print(f"  {'profile':<26}{'mode':<12}{'all':>7}{'95% CI':>14}" + "".join(f"{f[:12]:>13}" for f in families)

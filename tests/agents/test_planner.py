@@ -28,3 +28,19 @@ def test_planner_falls_back_and_says_so(tiny_backend):
         assert 3 <= len(plan.steps) <= 8
         if plan.source == "fallback":
             assert plan.steps in FALLBACK_PLANS
+
+
+def test_a_plan_cut_off_by_the_budget_keeps_its_complete_steps():
+    from agents.planner import complete_steps, finish_plan
+
+    cut = '{"steps": ["Read the numbers.", "Add \\"3\\" and 4.", "Multiply the sum by 2.", "Chec'
+    assert complete_steps(cut) == ["Read the numbers.", 'Add "3" and 4.', "Multiply the sum by 2."]
+    assert finish_plan(complete_steps(cut))[-1] == "State the final answer."
+    assert complete_steps('{"steps": ["One.", "Tw') == ["One."] and finish_plan(["One."]) is None  # too short: lost
+    assert complete_steps('{"ste') == [] and complete_steps('{"steps": ["a", "b"]}') == ["a", "b"]
+
+
+def test_constrained_drafts_under_a_tiny_budget_are_plans_or_none(tiny_backend):
+    drafts, tokens, cut = Planner(tiny_backend, max_new_tokens=40).drafts("What is 2+3?", 3)
+    assert len(drafts) == 3 and tokens > 0 and 0 <= cut <= 3
+    assert all(d is None or 3 <= len(d) <= 8 for d in drafts)
