@@ -44,3 +44,16 @@ def test_constrained_drafts_under_a_tiny_budget_are_plans_or_none(tiny_backend):
     drafts, tokens, cut = Planner(tiny_backend, max_new_tokens=40).drafts("What is 2+3?", 3)
     assert len(drafts) == 3 and tokens > 0 and 0 <= cut <= 3
     assert all(d is None or 3 <= len(d) <= 8 for d in drafts)
+
+
+def test_the_plan_grammar_leaves_room_for_the_appended_final_step():
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from agents.planner import MAX_STEPS, finish_plan, plan_constraint
+
+    schema = Draft202012Validator(json.loads(plan_constraint().source))
+    longest = [f"Step number {i} of the work." for i in range(1, MAX_STEPS)]
+    assert schema.is_valid({"steps": longest}) and not schema.is_valid({"steps": longest + ["One more step."]})
+    assert len(finish_plan(longest)) == MAX_STEPS  # the final-answer step fits
