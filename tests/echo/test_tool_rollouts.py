@@ -73,7 +73,7 @@ def test_trainer_log_probs_of_constrained_turns_equal_the_samplers(tiny, tiny_mo
             logp, _ = trainer._target_logps(trainer.model, bucket)
             recorded = torch.tensor([x for seg in bucket for x in seg.behaviour])
             assert torch.allclose(logp, recorded, atol=1e-4)
-    trainer.tasks = type("Rewarded", (), {"reward": staticmethod(lambda i, text: float(len(text) % 2)),
+    trainer.tasks = type("Rewarded", (), {"reward": staticmethod(lambda i, text, transcript=(): float(len(text) % 2)),
                                           "conversation": tasks.conversation})()
     stats = trainer.step([RolloutGroup(i, 1, "", "test", g) for i, g in enumerate(groups)])
     assert stats.refused_groups == 0 and stats.samples == 6
