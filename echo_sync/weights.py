@@ -6,22 +6,13 @@ downloads the URI with any tool (`sha256sum model.safetensors`), before parsing 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import torch
 
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+from core.hashing import sha256_file
 
 
 class PolicyStore:

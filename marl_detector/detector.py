@@ -12,7 +12,6 @@ model built for other features. `load_detector` verifies the hash before use.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from core.errors import SymphonyError
+from core.hashing import sha256_file
 from marl_detector.embed import TextEmbedder
 from marl_detector.features import FEATURE_NAMES, extract_features
 from marl_detector.model import DetectorNet
@@ -31,10 +31,6 @@ WEIGHTS = "detector.pt"
 METADATA = "detector.json"
 HASHFILE = "detector.sha256"
 FORMAT = "hideshill-detector/1"
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def save_detector(model: DetectorNet, out_dir: Path, extra: dict | None = None, threshold: float = 0.5) -> str:

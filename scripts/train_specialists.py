@@ -73,7 +73,7 @@ def publish(entries: list[dict], args: argparse.Namespace, base_sha: str) -> dic
     """Publish each adapter as the next policy version; returns where."""
     from chain.client import ChainClient
     from echo_sync.registry import PolicyRegistryClient
-    from echo_sync.weights import sha256_file
+    from core.hashing import sha256_file
 
     def go(registry: PolicyRegistryClient, where: str) -> dict:
         for e in entries:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from core.errors import SymphonyError
+from core.hashing import sha256_file
 
 ADAPTER_FILE = "adapter.safetensors"
 META_CONFIG = "symphony.lora"
@@ -30,11 +31,6 @@ MAX_HEADER_BYTES = 1 << 20
 
 class AdapterError(SymphonyError):
     """An adapter file that is corrupt, too large, for another base model or of another shape: never loaded."""
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 @lru_cache(maxsize=8)
