@@ -142,6 +142,7 @@ class ToolTaskSet:
         q = self.questions[index % len(self.questions)]
         return ToolTask(index, q, q.prompt, infer_format(q.prompt))
 
+    @cached_property
     def tools(self) -> list:
         from agents.tool_use import CalculatorTool
 
@@ -182,7 +183,7 @@ class ToolTaskSet:
         call = next((m["content"] for m in transcript if m.get("role") == "assistant"), None)  # the prompt has none
         if not spans or call is None:
             return 0.0
-        parsed = parse_call(call, self.tools())
+        parsed = parse_call(call, self.tools)
         expression = getattr(parsed.arguments, "expression", None)
         if not isinstance(expression, str):
             return 0.0
@@ -193,7 +194,7 @@ class ToolTaskSet:
         """`group_size` tool episodes per task, all in lock-step batches; a group per index."""
         jobs = [i for i in indices for _ in range(group_size)]
         lockstep = _Lockstep(backend, len(jobs))
-        tools = self.tools()
+        tools = self.tools
         params = SamplingParams(max_new_tokens=params.max_new_tokens, temperature=params.temperature,
                                 top_p=params.top_p, logprobs=True)
 
