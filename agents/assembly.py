@@ -16,13 +16,40 @@ def build_tools(profile: AgentProfile) -> list[object]:
 
     if "retrieval" in profile.tools and (profile.corpus is None or not Path(profile.corpus).is_dir()):
         raise ConfigError(f"agent {profile.name} declares the retrieval tool but its corpus folder is missing: {profile.corpus}")
-    return tools_by_name(profile.tools, profile.corpus)
+    tools = tools_by_name(profile.tools, profile.corpus)
+    if not profile.tool_examples:
+        for tool in tools:
+            tool.examples = ()  # on the instance: offered by schema and description only, as Echo trained it
+    return tools
+
+
+def capability_vector(profile: AgentProfile) -> bytes:
+    """The bytes32 the ledger stores: the centroid of the measured example tasks when the profile lists them,
+    else the embedding of the declared text."""
+    from agents.capability import encode_centroid, encode_vector
+
+    return encode_centroid(profile.capability_examples) if profile.capability_examples else encode_vector(profile.capability)
+
+
+def model_id(profile: AgentProfile) -> str:
+    """What the ledger lists as the agent's model: the profile's own id, else the served adapter's sha256 (the
+    hash PolicyRegistry records for an Echo policy version, so anyone can check which weights answered), else
+    the model folder or hub id."""
+    if profile.model_id:
+        return profile.model_id
+    if profile.llm.adapter is not None:
+        from core.hashing import sha256_file
+
+        adapter = Path(profile.llm.adapter)
+        if not adapter.is_file():
+            raise ConfigError(f"agent {profile.name}: LoRA adapter {adapter} not found")
+        return "sha256:" + sha256_file(adapter)
+    return profile.llm.model or "default"
 
 
 def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str | None = None, *, backend=None):
     """An AgentWorker for `profile` on the deployment `chain` names; the key is `private_key` or read from the
     environment variable `chain.private_key_env`; `backend` may be shared (tests) or is loaded from `profile.llm`."""
-    from agents.capability import encode_vector
     from agents.executor import StepExecutor
     from agents.llm.factory import load_backend
     from agents.worker import AgentWorker
@@ -30,4 +57,4 @@ def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str |
     contracts = connect(chain, signer=True, private_key=private_key).contracts()
     backend = backend or load_backend(profile.llm)
     executor = StepExecutor(backend, profile, build_tools(profile))
-    return AgentWorker(profile, contracts, executor, encode_vector(profile.capability))
+    return AgentWorker(profile, contracts, executor, capability_vector(profile), model_id=model_id(profile))

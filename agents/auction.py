@@ -38,6 +38,7 @@ class AuctionSettings(BaseModel):
     repost_delay_s: float = Field(1.0, ge=0)
     reward_wei: int = Field(0, ge=0, description="wei per delivered slot (10 % on top is the burned posting fee)")
     vote_timeout_s: float = Field(600.0, gt=0)
+    poll_interval_s: float = Field(0.1, gt=0, le=30, description="how often the requester asks the chain for new events")
 
 
 class AskFailed(SymphonyError):
@@ -80,7 +81,7 @@ class BeaconAuction:
         stream = EventStream(contracts.client.w3, f"{name}:{contracts.client.address}:{uuid.uuid4().hex[:8]}",
                              [EventSource(beacon.address, beacon.abi), EventSource(vote.address, vote.abi)],
                              start_block=contracts.client.w3.eth.block_number)
-        self.router = EventRouter(stream, poll_interval=0.05).start()
+        self.router = EventRouter(stream, poll_interval=settings.poll_interval_s).start()
         self.receipts: list = []
         self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks
 

@@ -107,11 +107,20 @@ def family_questions(family: str, n: int, seed: int) -> list[Question]:
     return reasoning_gym_questions(family, n, seed, **settings)
 
 
-def demo_questions() -> list[Question]:
-    """The handful of questions `symphony demo` asks: GSM-style, arithmetic and BIG-bench."""
-    return (
-        reasoning_gym_questions("basic_arithmetic", 2, seed=7, min_terms=2, max_terms=3, min_digits=1, max_digits=2)
-        + reasoning_gym_questions("gsm_symbolic", 1, seed=3)
-        + bigbench_questions("object_counting", 1, seed=1)
-        + bigbench_questions("logical_deduction/three_objects", 1, seed=1)
-    )
+# The families the demo asks by default: those its network has Echo-trained specialists and an exact tool for
+# (scripts/bench_symphony.py measures every family; `symphony demo --families` asks any of FAMILIES).
+DEMO_FAMILIES = ("basic_arithmetic", "chain_sum")
+
+
+def demo_questions(n: int, offset: int, families: tuple[str, ...] = DEMO_FAMILIES) -> list[Question]:
+    """`n` fresh held-out questions for `symphony demo`, round-robin over `families`, from seed
+    SEEDS["demo"] * 1000 + 10 * `offset` + the family's index (far above every other purpose's seeds, so no offset
+    reaches a training or benchmark seed): a run prints its offset so it can be asked again."""
+    if not 0 <= offset < 100_000:
+        raise SymphonyError(f"the demo's question offset must be 0..99999, got {offset}")
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise SymphonyError(f"unknown task family {', '.join(unknown) or '(none given)'}; choose from {', '.join(FAMILIES)}")
+    per_family = -(-n // len(families))
+    sets = [family_questions(f, per_family, SEEDS["demo"] * 1000 + 10 * offset + list(FAMILIES).index(f)) for f in families]
+    return [q for row in zip(*sets) for q in row][:n]

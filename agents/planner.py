@@ -5,6 +5,11 @@ sample the model finishes is a plan; the model only chooses the steps. The fixed
 last resort for a sample that did not finish within the token budget (or repeated an earlier plan), and the
 provenance records which plans came from the model and which from the fallback, so reports never overstate
 what the planner did. `decoding="free"` keeps the old numbered-list parsing as the baseline benchmarks use.
+
+Why one-step plans exist (`max_steps=1`): a 135M executor answers a question it sees whole far better than it
+relays a sub-result through a chain (the 0-of-5 demo: invented intermediate steps, results lost between agents).
+Each chain is then one agent answering the question under the planner's one-line instruction, and the chains
+differ by agent and instruction — which is what the weighted vote weighs.
 """
 
 from __future__ import annotations
@@ -34,20 +39,29 @@ PLANNER_SYSTEM = "You are a planner. You split a task into a short list of simpl
 EXAMPLE_TASK = "A shop sells 3 pens at 2 dollars each and 4 pencils at 1 dollar each. How much do they cost in total?"
 EXAMPLE_PLAN = {"steps": ["List the items, their counts and prices.", "Compute the cost of the pens and of the pencils.",
                           "Add the two costs and give the final answer."]}
+# A one-step plan for agents too small to pass results along (each chain: one agent answers the question).
+EXAMPLE_ONE_STEP = {"steps": ["Find what the question asks, work it out exactly and give the final answer."]}
+ONE_STEP_FALLBACKS: tuple[tuple[str, ...], ...] = (
+    ("Work out the answer to the question and state it.",),
+    ("Solve the question exactly and give the final answer.",),
+    ("Read the question carefully and answer it.",),
+)
 
 
 class PlanDraft(BaseModel):
     """What the planner model writes: the steps of one chain of thought, the last one answering."""
 
-    steps: list[str] = Field(min_length=MIN_STEPS, max_length=MAX_STEPS)
+    steps: list[str] = Field(min_length=1, max_length=MAX_STEPS)  # the planner's range is in plan_constraint
 
 
-def plan_constraint() -> "Constraint":
-    """PlanDraft's schema with each step one short line and at most MAX_STEPS - 1 steps written: finish_plan
-    appends the final-answer step when the model's last step is not one, and the plan must stay within MAX_STEPS
-    (measured: 4 of 15 samples wrote 8 steps without a final one and were lost)."""
+def plan_constraint(min_steps: int = MIN_STEPS, max_steps: int = MAX_STEPS) -> "Constraint":
+    """PlanDraft's schema with each step one short line and at most max_steps - 1 steps written: finish_plan
+    appends the final-answer step when the model's last step is not one, and the plan must stay within max_steps
+    (measured: 4 of 15 samples wrote 8 steps without a final one and were lost). A one-step plan is written whole."""
     schema = PlanDraft.model_json_schema()
-    schema["properties"]["steps"]["maxItems"] = MAX_STEPS - 1
+    written = max_steps if max_steps == 1 else max_steps - 1
+    schema["properties"]["steps"]["minItems"] = min(min_steps, written)
+    schema["properties"]["steps"]["maxItems"] = written
     schema["properties"]["steps"]["items"] = {"type": "string", "minLength": 3, "maxLength": STEP_CHARS,
                                               "pattern": r"^[^\n]+$"}
     return Constraint.json_schema(schema, "PlanDraft")
@@ -71,12 +85,16 @@ class Plan:
     source: str  # "llm" | "fallback"
 
 
-def finish_plan(steps: list[str]) -> tuple[str, ...] | None:
-    """De-duplicated steps with a final-answer step at the end, or None if not 3-8 steps."""
+def finish_plan(steps: list[str], min_steps: int = MIN_STEPS, max_steps: int = MAX_STEPS) -> tuple[str, ...] | None:
+    """De-duplicated steps with a final-answer step at the end, or None if not min_steps..max_steps steps.
+
+    A one-step plan (max_steps 1, the small agents' plan) is final by position: its one executor answers."""
     unique = list(dict.fromkeys(s.strip() for s in steps if s.strip()))
+    if max_steps == 1:
+        return tuple(unique[:1]) if unique and min_steps <= 1 else None
     if unique and not any(word in unique[-1].lower() for word in _FINAL_WORDS):
         unique.append("State the final answer.")
-    return tuple(unique) if MIN_STEPS <= len(unique) <= MAX_STEPS else None
+    return tuple(unique) if min_steps <= len(unique) <= max_steps else None
 
 
 def parse_plan(text: str) -> tuple[str, ...] | None:
@@ -95,7 +113,11 @@ def parse_plan(text: str) -> tuple[str, ...] | None:
 
 class Planner:
     def __init__(self, backend: LLMBackend, *, temperature: float = 0.8, max_new_tokens: int = 160, seed: int | None = 0,
-                 decoding: Literal["constrained", "free"] = "constrained") -> None:
+                 decoding: Literal["constrained", "free"] = "constrained", min_steps: int = MIN_STEPS,
+                 max_steps: int = MAX_STEPS) -> None:
+        if not 1 <= min_steps <= max_steps <= MAX_STEPS:
+            raise ValueError(f"plan length must satisfy 1 <= min_steps <= max_steps <= {MAX_STEPS}, got {min_steps}..{max_steps}")
+        self.min_steps, self.max_steps = min_steps, max_steps
         self.backend = backend
         self.temperature = temperature
         self.max_new_tokens = max_new_tokens
@@ -107,11 +129,16 @@ class Planner:
             ask = (f"Task: {question}\n\nWrite a plan of 3 to 5 numbered steps to solve this task. "
                    "The last step must give the final answer. Write only the numbered steps.")
             return [{"role": "system", "content": PLANNER_SYSTEM}, {"role": "user", "content": ask}]
-        ask = "Task: {}\n\nWrite a plan of 3 to 5 short steps. The last step gives the final answer."
+        if self.max_steps == 1:
+            ask, example = "Task: {}\n\nWrite a plan of one short step that says how to get the final answer.", EXAMPLE_ONE_STEP
+        else:
+            ask = (f"Task: {{}}\n\nWrite a plan of {max(self.min_steps, 3)} to {min(self.max_steps, 5)} short steps. "
+                   "The last step gives the final answer.")
+            example = EXAMPLE_PLAN
         return [
             {"role": "system", "content": PLANNER_SYSTEM},
             {"role": "user", "content": ask.format(EXAMPLE_TASK)},
-            {"role": "assistant", "content": json.dumps(EXAMPLE_PLAN)},
+            {"role": "assistant", "content": json.dumps(example)},
             {"role": "user", "content": ask.format(question)},
         ]
 
@@ -127,14 +154,14 @@ class Planner:
             result = self.backend.generate([self.messages(question)], params)
             return [parse_plan(c.text) for c in result.completions[0]], result.total_tokens, 0
         samples = generate_structured(self.backend, [self.messages(question)], PlanDraft, params,
-                                      constraint=plan_constraint())[0]
+                                      constraint=plan_constraint(self.min_steps, self.max_steps))[0]
         drafts: list[tuple[str, ...] | None] = []
         cut = 0
         for sample in samples:
             if sample.value is not None:
-                drafts.append(finish_plan(sample.value.steps))
+                drafts.append(finish_plan(sample.value.steps, self.min_steps, self.max_steps))
             elif sample.completion.finish_reason == "length":
-                kept = finish_plan(complete_steps(sample.completion.text))
+                kept = finish_plan(complete_steps(sample.completion.text), self.min_steps, self.max_steps)
                 cut += kept is not None
                 drafts.append(kept)
             else:
@@ -148,7 +175,8 @@ class Planner:
         for steps in drafts:
             if steps is not None and all(p.steps != steps for p in plans):
                 plans.append(Plan(steps, "llm"))
-        fallback = iter(FALLBACK_PLANS)
+        fallbacks = ONE_STEP_FALLBACKS if self.max_steps == 1 else FALLBACK_PLANS
+        fallback = iter(fallbacks)
         while len(plans) < k:
-            plans.append(Plan(next(fallback, FALLBACK_PLANS[len(plans) % len(FALLBACK_PLANS)]), "fallback"))
+            plans.append(Plan(next(fallback, fallbacks[len(plans) % len(fallbacks)]), "fallback"))
         return plans[:k], tokens

@@ -23,6 +23,12 @@ class AgentProfile(BaseModel):
 
     name: str = Field(min_length=1, max_length=64)
     capability: str = Field(min_length=1, description="declared strengths; embedded into the on-chain capability vector")
+    capability_examples: list[str] = Field(
+        default_factory=list, max_length=128,
+        description="example tasks the agent was measured to solve; when given, the on-chain vector is their centroid "
+                    "(agents.capability.encode_centroid), which routes far better than the prose `capability`")
+    model_id: str | None = Field(None, max_length=128, description="what the ledger lists as this agent's model "
+                                 "(default: sha256:<adapter file hash> when an adapter is served, else llm.model)")
     system_prompt: str = "You are a careful assistant. Solve the step you are given; be brief and exact."
     tags: list[str] = Field(default_factory=list, max_length=16)
     tools: list[ToolName] = Field(default_factory=list)
@@ -34,6 +40,11 @@ class AgentProfile(BaseModel):
     state_dir: Path = Field(default_factory=lambda: state_dir() / "agents",
                             description="checkpoint and worker state live here (default: <state dir>/agents)")
     heartbeat_interval_s: float = Field(60.0, gt=0)
+    poll_interval_s: float = Field(0.25, gt=0, le=30, description="how often the worker asks the chain for new events "
+                                   "when there were none (each poll is a few RPC calls: many workers polling fast load "
+                                   "the node and this CPU; a bid window must be longer than this)")
+    tool_examples: bool = Field(True, description="show each tool's worked example before the task (Echo's "
+                                "specialists were trained without them: serve them as trained)")
     max_tool_rounds: int = Field(2, ge=0, le=10, description="tool calls per step (a failed call may be retried)")
     decoding: Literal["constrained", "free"] = Field(
         "constrained", description="constrained JSON replies (default), or free text (the benchmarks' baseline)")

@@ -37,8 +37,10 @@ def provenance(result: AskResult) -> dict:
     }
 
 
-def print_provenance(result: AskResult, names: dict[str, str] | None = None) -> None:
-    names = names or {}
+def print_provenance(result: AskResult, names: dict[str, str] | None = None, models: dict[str, str] | None = None) -> None:
+    """The answer with the vote's weights, then every chain: its weight and answer, each step's executor (name and,
+    given `models`, the model id the ledger lists: an adapter's sha256 names the exact weights), bid score and beacon."""
+    names, models = names or {}, models or {}
     print(f"answer: {result.answer!r}  (weight {result.winning_weight / 1e18:.3f} of {result.total_weight / 1e18:.3f})")
     print(f"task {result.task_id}: {result.seconds:.1f} s, chain operations {result.timer.chain_seconds:.1f} s, "
           f"auction windows {result.timer.auction_seconds:.1f} s, requester gas {result.gas_used:,}")
@@ -47,6 +49,9 @@ def print_provenance(result: AskResult, names: dict[str, str] | None = None) -> 
         print(head + (f"  FAILED: {c.error}" if c.error else ""))
         for s in c.steps:
             who = names.get(s.executor or "", s.executor or "-")
+            model = models.get(s.executor or "")
+            model = f" [{model[:23]}{'…' if len(model) > 23 else ''}]" if model else ""
             tools = f" tools={','.join(s.result.tools_used)}" if s.result and s.result.tools_used else ""
-            print(f"    step {c.steps.index(s) + 1}: {s.step[:60]!r} -> {who} (score {s.score / 1e18:.3f}, beacon {s.beacon_ids[-1]}){tools}")
+            print(f"    step {c.steps.index(s) + 1}: {s.step[:60]!r} -> {who}{model} (score {s.score / 1e18:.3f}, "
+                  f"beacon {s.beacon_ids[-1]}){tools}")
     print(f"  {len(result.tx_hashes)} requester transactions, first {result.tx_hashes[0] if result.tx_hashes else '-'}")

@@ -1,8 +1,8 @@
 """The requester: plan a question into K chains of subtasks, post them as one task, settle by weighted vote.
 
 Every chain of thought is posted at once (one transaction for the whole task): each step is a beacon whose
-requirement vector is the embedding of the step text, and every step of a chain receives the same payload (the
-question and the plan); the executor of step i reads steps 0..i-1's results from the chain. Agents bid, the
+requirement vector is the embedding of the question (`requirement_text`), and every step of a chain receives
+the same payload (the question and the plan); the executor of step i reads steps 0..i-1's results from the chain. Agents bid, the
 contract assigns the best-scoring bidders (declared match × verified record), step i+1 is assigned when step i
 delivers. A chain's last step is final: its executor delivers a vote commitment and reveals answer and result
 together; VoteCommitment tallies chain weights (the mean bid score along each chain). The provenance returned
@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+import random
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agents.answer_format import infer_format
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
@@ -34,6 +35,32 @@ __all__ = ["AskFailed", "AskResult", "ChainRecord", "ChainTimer", "Requester", "
 
 class RequesterSettings(AuctionSettings):
     chains: int = Field(3, ge=1, le=16, description="K independent chains of thought")
+    routing: Literal["question", "step", "random"] = Field(
+        "question", description="question: every step's requirement is the embedding of the question; step: of the "
+                                "question with the step's text; random: the declared vector of a randomly drawn active "
+                                "agent (routing disabled, the benchmark's control)")
+    routing_seed: int = 0
+    min_plan_steps: int = Field(3, ge=1, le=8, description="the planner's shortest plan")
+    max_plan_steps: int = Field(8, ge=1, le=8, description="the planner's longest plan (1: each chain is one agent "
+                                "answering the question, what agents as small as the demo's do best)")
+
+    @model_validator(mode="after")
+    def _plan_range(self) -> "RequesterSettings":
+        if self.min_plan_steps > self.max_plan_steps:
+            raise ValueError(f"min_plan_steps {self.min_plan_steps} exceeds max_plan_steps {self.max_plan_steps}")
+        return self
+
+
+def requirement_text(question: str, step: str, routing: str = "question") -> str:
+    """What a step's requirement vector embeds.
+
+    Why the question by default: which agent can do a step depends on the kind of question far more than on the
+    step's own words ("Compute the result."), and a small planner's words mislead. Measured on the five benchmark
+    families with centroid capability vectors: nearest-centroid routing is right for 89 % of questions, 87 % of
+    (question + fixed step) texts and 20 % of step texts alone; with SmolLM2-135M's own one-line steps (which copy
+    the planner's example, "Compute 3 * (2 + 1)..."), question + step sent a logic question to an arithmetic
+    specialist. `routing="step"` is for planners whose steps name distinct skills."""
+    return f"{question}\n{step}" if routing == "step" else question
 
 
 @dataclass
@@ -84,6 +111,16 @@ class Requester:
         self.settings = settings or RequesterSettings()
         self.auction = BeaconAuction(contracts, self.settings)
         self.encode("warm up")  # load the embedding model once, not once per chain thread
+        self._random = random.Random(self.settings.routing_seed)
+
+    def requirements(self, question: str, steps: tuple[str, ...]) -> tuple[bytes, ...]:
+        """The requirement vector of each step (see RequesterSettings.routing)."""
+        if self.settings.routing == "random":
+            agents = self.contracts.ledger.active_agents()
+            if not agents:
+                raise AskFailed("no active agents to draw a random assignment from")
+            return tuple(self._random.choice(agents).declared_capability for _ in steps)
+        return tuple(self.encode(requirement_text(question, step, self.settings.routing)) for step in steps)
 
     def chain_now(self) -> float:
         return self.auction.chain_now()
@@ -142,7 +179,7 @@ class Requester:
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
         answer_format = infer_format(question)
         max_bytes = self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
-        specs = [ChainSpec(tuple(self.encode(step) for step in c.plan.steps),
+        specs = [ChainSpec(self.requirements(question, c.plan.steps),
                            SubtaskPayload(question, c.plan.steps, 0, (), final=len(c.plan.steps) == 1,
                                           answer_format=answer_format).encode(max_bytes))
                  for c in chains]

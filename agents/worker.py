@@ -80,7 +80,7 @@ class AgentWorker:
             CheckpointStore(events_db),
             start_block=contracts.manifest.deploy_block,
         )
-        self.router = EventRouter(stream)
+        self.router = EventRouter(stream, poll_interval=profile.poll_interval_s)
         self.router.on("ChainPosted", self._on_chain_posted)
         self.router.on("ExecutorAssigned", self._on_assigned)
         self.router.on("ExecutorTimedOut", self._on_timed_out)

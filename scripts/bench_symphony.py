@@ -1,28 +1,40 @@
 #!/usr/bin/env python
-"""Symphony benchmark: single agent (direct, chain-of-thought) vs Symphony K chains with weighted voting vs plain
-majority, on the same model, the same held-out questions, in one run.
+"""Symphony benchmark: does the heterogeneous network beat its best agent on a held-out mixed set?
 
-1. Calibration: for each candidate task setting, the single agent answers a calibration sample directly; the first
-   setting where it scores between 20 % and 80 % is kept (so that a gain can show), and the settings are printed.
-2. Held-out questions (different seeds) for each kept task: (a) direct, (b) CoT — batched on one backend; (c) and (d)
-   run the full protocol: an embedded anvil, the core contracts, agent workers with different profiles (threads in
-   this process, one model copy each), the requester's LLM planner, beacons, bids, results and the on-chain
-   commit-reveal vote. (c) is the contract's weighted winner; (d) is a plain majority over the same chains' answers.
-3. Prints accuracy with 95 % Wilson intervals, tokens, wall time, and the share of wall time spent in chain
-   operations (and, separately, waiting for bid windows). Writes results/bench_symphony.json.
+One run, one table. Questions: `--per-family` held-out questions of each task family of agents.datasets.FAMILIES
+(reasoning-gym basic_arithmetic / chain_sum / gsm_symbolic and BIG-bench object_counting / logical_deduction),
+seed SEEDS["bench_symphony"] + the family's index — never used in training (echo seeds), in the agents'
+capability examples (calibration seed) or in the demo. Network: agents.network.NETWORK (the base generalist, a
+logician prompt, the calculator tool agent and the two Echo LoRA specialists), each a worker on an embedded anvil.
+
+Methods, all on the same questions:
+  (a) base model direct (constrained answer)       (b) base model chain of thought (free text, "Answer:" line)
+  (c) each network agent alone (its executor on a one-step plan: the question itself), the best one named
+  (d) Symphony, K chains, capability-routed beacons, on-chain weighted commit-reveal vote
+  (e) plain majority over (d)'s chains            (f) oracle router: each question to the agent best at its
+      family in (c) (an upper bound no router can beat without knowing the answers)
+  (g) Symphony with routing disabled: each step's requirement is a random agent's vector (random assignment)
+
+Why two processes: the machine this was built on has two cores; (a)-(c) run in a child process while the parent
+runs the networks of (d) and (g), each with one torch thread, so the run takes half the wall time. The wall
+times printed are each method's own, measured while the other half ran.
+
+Prints the accuracy table with 95 % Wilson intervals, tokens, wall time, chain-operation and bid-wait shares and
+gas per question; accuracy per family; the routing confusion matrix (question family x agent whose vote weighed
+most); and the goals. Writes results/bench_symphony.json and results/bench_symphony.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,187 +43,305 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from core.stats import wilson  # noqa: E402
-from agents.datasets import Question, bigbench_questions, reasoning_gym_questions  # noqa: E402
-from agents.llm.base import SamplingParams  # noqa: E402
-from agents.prompts import direct_messages, final_answer  # noqa: E402
 
-# Candidate settings per task, easiest first; calibration keeps the first in the 20-80 % band.
-CANDIDATES: dict[str, list[dict]] = {
-    "basic_arithmetic": [dict(min_terms=2, max_terms=2, min_digits=1, max_digits=1), dict(min_terms=2, max_terms=2, min_digits=1, max_digits=2),
-                         dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2)],
-    "gsm_symbolic": [dict()],
-    "bigbench:object_counting": [dict()],
-    "bigbench:logical_deduction/three_objects": [dict()],
-}
+ONE_STEP = ("Answer the question.",)
 
 
-def questions_for(task: str, setting: dict, n: int, seed: int) -> list[Question]:
-    if task.startswith("bigbench:"):
-        return bigbench_questions(task.split(":", 1)[1], n, seed)
-    return reasoning_gym_questions(task, n, seed, **setting)
+def held_out(per_family: int) -> list:
+    """Round-robin over families, so the network's on-chain record builds up evenly across them."""
+    from agents.datasets import FAMILIES, SEEDS, family_questions
+
+    sets = [family_questions(f, per_family, SEEDS["bench_symphony"] + i) for i, f in enumerate(FAMILIES)]
+    return [q for row in zip(*sets) for q in row]
 
 
-def single_agent(backend, questions: list[Question], *, cot: bool, max_new_tokens: int) -> dict:
-    start = time.perf_counter()
-    convs = [direct_messages(q.prompt, chain_of_thought=cot) for q in questions]
-    out = []
-    tokens = 0
+def family(q) -> str:  # noqa: ANN001
+    """The agents.datasets family of a question ("logical_deduction-three_objects" -> "logical_deduction")."""
+    return q.source.split("-")[0]
+
+
+# -- (a), (b), (c): single agents, in the child process --------------------------------------------------------
+def single_agents(model: str, per_family: int, max_new_tokens: int, cot_tokens: int, agents: tuple[str, ...] | None) -> dict:
+    """(a), (b) and (c) on the held-out set, in this (child) process."""
+    import torch
+
+    torch.set_num_threads(1)
+    from agents.answer_format import Answer, answer_constraint, infer_format
+    from agents.assembly import build_tools
+    from agents.executor import StepExecutor
+    from agents.llm.base import SamplingParams
+    from agents.llm.factory import load_backend
+    from agents.llm.structured import generate_structured
+    from agents.network import network_profiles
+    from agents.payloads import SubtaskPayload
+    from agents.prompts import direct_messages, final_answer
+    from agents.settings import LLMSettings
+    from tools.answers import normalize_answer
+
+    questions = held_out(per_family)
+    llm = LLMSettings(model=model, device="cpu", max_new_tokens=max_new_tokens, temperature=0.0)
+    out: dict = {"methods": {}}
+    base = load_backend(llm)
+
+    start, answers, tokens = time.perf_counter(), [], 0
+    for q in questions:
+        fmt = infer_format(q.prompt)
+        sample = generate_structured(base, [direct_messages(q.prompt, chain_of_thought=False, fmt=fmt)], Answer,
+                                     SamplingParams(max_new_tokens=32, temperature=0.0),
+                                     constraint=answer_constraint(fmt, q.prompt, final=True))[0][0]
+        answers.append(normalize_answer(sample.value.answer) if sample.value else None)
+        tokens += sample.completion.prompt_tokens + sample.completion.completion_tokens
+    out["methods"]["a"] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
+    print(f"  (a) direct done in {time.perf_counter() - start:.0f} s", flush=True)
+
+    start, answers, tokens = time.perf_counter(), [], 0
+    convs = [direct_messages(q.prompt, chain_of_thought=True) for q in questions]
     for i in range(0, len(convs), 8):
-        result = backend.generate(convs[i:i + 8], SamplingParams(max_new_tokens=max_new_tokens, temperature=0.0))
+        result = base.generate(convs[i:i + 8], SamplingParams(max_new_tokens=cot_tokens, temperature=0.0))
         for group in result.completions:
-            out.append(group[0].text)
+            answers.append(final_answer(group[0].text))
             tokens += group[0].prompt_tokens + group[0].completion_tokens
-    answers = [final_answer(t) for t in out]
-    correct = [q.is_correct(a) for q, a in zip(questions, answers)]
-    return {"correct": correct, "answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
+    out["methods"]["b"] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
+    print(f"  (b) chain of thought done in {time.perf_counter() - start:.0f} s", flush=True)
+    base.close()
+
+    out["agents"] = {}
+    for profile in network_profiles(llm, ROOT / "build" / "bench_symphony" / "single", names=agents):
+        backend = load_backend(profile.llm)
+        executor = StepExecutor(backend, profile, build_tools(profile))
+        start, answers, tokens = time.perf_counter(), [], 0
+        for q in questions:
+            result = executor.execute(SubtaskPayload(q.prompt, ONE_STEP, 0, final=True, answer_format=infer_format(q.prompt)))
+            answers.append(None if result.abstained else result.answer)
+            tokens += result.tokens
+        out["agents"][profile.name] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
+        right = sum(q.is_correct(a) for q, a in zip(questions, answers))
+        print(f"  (c) {profile.name}: {right}/{len(questions)} in {time.perf_counter() - start:.0f} s", flush=True)
+        backend.close()
+    return out
 
 
-def calibrate(backend, n: int, max_new_tokens: int) -> dict[str, dict]:
-    kept: dict[str, dict] = {}
-    print("calibration (single agent, direct answer, seed 1000):")
-    for task, settings in CANDIDATES.items():
-        for setting in settings:
-            qs = questions_for(task, setting, n, seed=1000)
-            acc = sum(single_agent(backend, qs, cot=False, max_new_tokens=max_new_tokens)["correct"]) / len(qs)
-            verdict = "kept" if 0.2 <= acc <= 0.8 else "rejected"
-            print(f"  {task:<42}{json.dumps(setting):<60} {acc:6.1%}  {verdict}")
-            if verdict == "kept":
-                kept[task] = {"setting": setting, "calibration_accuracy": acc}
-                break
-    return kept
-
-
-SYMPHONY_AGENTS = [
-    dict(name="calculator", tools=["calculator"], capability="arithmetic and math word problems: adding, subtracting, multiplying, computing totals with a calculator",
-         system_prompt="You are a math agent. To compute, write CALCULATE: <expression> and use the result."),
-    dict(name="librarian", tools=["retrieval"], corpus=str(ROOT / "data" / "corpus"),
-         capability="looking up facts in documents: calendars, categories of objects, definitions, restating what a question asks"),
-    dict(name="logician", capability="logical deduction, ordering and comparing objects, multiple-choice reasoning, checking an argument"),
-    dict(name="generalist", capability="planning, summarising previous results, checking work and stating the final answer clearly"),
-]
-
-
-def run_symphony(model: Path, questions: list[Question], chains: int, max_new_tokens: int, workdir: Path) -> list[dict]:
+# -- (d), (e), (g): the network on chain, in this process ---------------------------------------------------
+def run_network(model: str, questions: list, routing: str, chains: int, max_new_tokens: int, workdir: Path) -> dict:
+    """The whole network on a fresh embedded anvil, one question after the other; a record per question."""
     from agents.assembly import build_worker
     from agents.capability import encode_vector
-    from agents.llm.transformers_backend import TransformersBackend
+    from agents.llm.factory import load_backend
+    from agents.network import network_profiles
     from agents.planner import Planner
-    from agents.profile import AgentProfile
     from agents.requester import Requester, RequesterSettings
     from agents.settings import LLMSettings
     from chain.bindings import SymphonyContracts
     from chain.client import ChainClient
-    from chain.compile import compile_contracts
-    from chain.deploy import deploy_symphony
-    from chain.node import AnvilNode
-    from chain.settings import ChainSettings
+    from chain.local import local_chain
+    from chain.settings import ChainSettings, LocalChainSettings
 
-    llm = LLMSettings(model=str(model), device="cpu", max_new_tokens=max_new_tokens, temperature=0.0)
-    records = []
-    with AnvilNode() as node:
-        artifacts = compile_contracts()
-        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
-        manifest = deploy_symphony(deployer, ChainSettings(rpc_url=node.rpc_url, commit_window_s=900, reveal_window_s=300), artifacts=artifacts)
-        manifest_path = manifest.save(workdir / "deployment.json", artifacts)
+    shutil.rmtree(workdir, ignore_errors=True)  # a fresh chain: no worker state from an earlier run
+    workdir.mkdir(parents=True, exist_ok=True)
+    llm = LLMSettings(model=model, device="cpu", max_new_tokens=max_new_tokens, temperature=0.0)
+    settings = ChainSettings(commit_window_s=900, reveal_window_s=300, manifest=workdir / "deployment.json",
+                             local=LocalChainSettings(port=0))
+    records: list[dict] = []
+    started = time.perf_counter()
+    with local_chain(settings) as local:
+        node = local.node
+        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())  # local dev keys only
+        chain = ChainSettings(rpc_url=node.rpc_url, manifest=local.manifest_path)
         workers = []
         try:
-            for i, spec in enumerate(SYMPHONY_AGENTS, start=1):
-                profile = AgentProfile(state_dir=workdir / "state", llm=llm, **spec)
-                worker = build_worker(profile, ChainSettings(rpc_url=node.rpc_url, manifest=manifest_path),
-                                      node.dev_accounts[i].key.to_0x_hex(), backend=TransformersBackend(model, device="cpu"))
-                workers.append(worker.start())
-            requester = Requester(SymphonyContracts.bind(deployer, manifest), Planner(TransformersBackend(model, device="cpu"), max_new_tokens=96),
-                                  encode_vector, RequesterSettings(chains=chains, bid_window_s=1, exec_window_s=600))
+            for i, profile in enumerate(network_profiles(llm, workdir / "state", capacity=1), start=1):
+                workers.append(build_worker(profile, chain, node.dev_accounts[i].key.to_0x_hex()).start())
+            names = {w.address: w.profile.name for w in workers}
+            contracts = SymphonyContracts.bind(deployer, local.manifest)
+            planner = Planner(load_backend(llm), max_new_tokens=40, min_steps=1, max_steps=1)
+            requester = Requester(contracts, planner, encode_vector,
+                                  RequesterSettings(chains=chains, bid_window_s=1, exec_window_s=600, routing=routing))
+            w3 = contracts.client.w3
             for n, q in enumerate(questions, 1):
+                first_block = w3.eth.block_number + 1
                 result = requester.ask(q.prompt)
-                chain_answers = [c.answer for c in result.chains if c.answer is not None]
-                majority = Counter(chain_answers).most_common(1)[0][0] if chain_answers else None
-                records.append({
-                    "id": q.id, "source": q.source, "weighted_answer": result.answer, "majority_answer": majority,
-                    "weighted_correct": q.is_correct(result.answer), "majority_correct": q.is_correct(majority),
-                    "seconds": result.seconds, "chain_seconds": result.timer.chain_seconds, "auction_seconds": result.timer.auction_seconds,
-                    "chains": len(result.chains), "tokens": result.planner_tokens + result.executor_tokens, "gas": result.gas_used,
-                    "llm_plans": sum(c.plan.source == "llm" for c in result.chains),
-                    "agents": sorted({s.executor for c in result.chains for s in c.steps if s.executor}),
-                })
-                print(f"  symphony {n}/{len(questions)} {q.source}: weighted={result.answer!r} majority={majority!r} gold={q.accepted[0]!r} "
-                      f"{result.seconds:.0f}s", flush=True)
+                gas_all = sum(int(w3.eth.get_block(b)["gasUsed"]) for b in range(first_block, w3.eth.block_number + 1))
+                chain_rows = [{"agent": names.get(c.steps[-1].executor or "", None) if c.steps else None, "answer": c.answer,
+                               "weight": c.weight, "score": c.steps[-1].score if c.steps else 0, "plan": list(c.plan.steps),
+                               "plan_source": c.plan.source, "error": c.error,
+                               "tokens": sum(s.result.tokens for s in c.steps if s.result)} for c in result.chains]
+                majority = Counter(c.answer for c in result.chains if c.answer).most_common(1)
+                records.append({"id": q.id, "family": family(q), "answer": result.answer,
+                                "majority": majority[0][0] if majority else None, "chains": chain_rows,
+                                "seconds": result.seconds, "chain_seconds": result.timer.chain_seconds,
+                                "auction_seconds": result.timer.auction_seconds, "chain_count": len(result.chains),
+                                "tokens": result.planner_tokens + result.executor_tokens, "gas_requester": result.gas_used,
+                                "gas_all": gas_all, "task_id": result.task_id})
+                print(f"  ({'g' if routing == 'random' else 'd'}) {n}/{len(questions)} {family(q):<18} "
+                      f"{result.answer!r:<10} gold {q.accepted[0]!r:<10} "
+                      + " ".join(f"{c['agent']}:{c['answer']!r}" for c in chain_rows) + f"  {result.seconds:.0f} s", flush=True)
             requester.close()
         finally:
             for w in workers:
                 w.stop(announce=False)
-    return records
+    return {"records": records, "seconds": time.perf_counter() - started}
+
+
+# -- the report ----------------------------------------------------------------------------------------------
+def row(name: str, correct: list[bool], tokens: int | None, seconds: float | None, **extra: object) -> dict:
+    k, n = sum(correct), len(correct)
+    lo, hi = wilson(k, n)
+    return {"method": name, "correct": k, "n": n, "accuracy": k / n, "ci95": [lo, hi], "tokens": tokens, "seconds": seconds, **extra}
+
+
+def network_row(name: str, questions: list, run: dict, key: str) -> dict:
+    recs = run["records"]
+    correct = [q.is_correct(r[key]) for q, r in zip(questions, recs)]
+    chain_time = sum(r["seconds"] * r["chain_count"] for r in recs)
+    return row(name, correct, sum(r["tokens"] for r in recs), run["seconds"],
+               chain_ops_share=sum(r["chain_seconds"] for r in recs) / chain_time,
+               bid_wait_share=sum(r["auction_seconds"] for r in recs) / chain_time,
+               gas_per_question=sum(r["gas_all"] for r in recs) / len(recs),
+               requester_gas_per_question=sum(r["gas_requester"] for r in recs) / len(recs))
+
+
+def per_family(questions: list, answers: list) -> dict[str, float]:
+    hits: dict[str, list[bool]] = defaultdict(list)
+    for q, a in zip(questions, answers):
+        hits[family(q)].append(q.is_correct(a))
+    return {f: sum(v) / len(v) for f, v in hits.items()}
+
+
+def routing_matrix(run: dict) -> dict[str, Counter]:
+    """Question family -> which agent's chain weighed most (the one the beacons judged best), over questions."""
+    matrix: dict[str, Counter] = defaultdict(Counter)
+    for r in run["records"]:
+        live = [c for c in r["chains"] if c["agent"]]
+        if live:
+            matrix[r["family"]][max(live, key=lambda c: c["score"])["agent"]] += 1
+    return matrix
+
+
+def plot(table: list[dict], families: dict[str, dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 5.5))
+    names = [t["method"] for t in table]
+    acc = [100 * t["accuracy"] for t in table]
+    err = [[100 * (t["accuracy"] - t["ci95"][0]) for t in table], [100 * (t["ci95"][1] - t["accuracy"]) for t in table]]
+    left.barh(range(len(table)), acc, xerr=err, color="#4a78b5", capsize=3)
+    left.set_yticks(range(len(table)), names, fontsize=8)
+    left.invert_yaxis()
+    left.set_xlabel("accuracy % (95 % Wilson interval)")
+    left.set_title("held-out mixed set")
+    fams = sorted({f for v in families.values() for f in v})
+    width = 0.8 / max(len(families), 1)
+    for i, (method, values) in enumerate(families.items()):
+        right.bar([x + i * width for x in range(len(fams))], [100 * values.get(f, 0) for f in fams], width, label=method)
+    right.set_xticks([x + 0.4 - width / 2 for x in range(len(fams))], fams, fontsize=8, rotation=15)
+    right.set_ylabel("accuracy %")
+    right.set_title("per task family")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def main() -> int:
-    import torch
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", type=Path, help="model folder (default: SmolLM2-135M-Instruct)")
-    parser.add_argument("--calibration", type=int, default=24, help="calibration questions per candidate setting")
-    parser.add_argument("--per-task", type=int, default=10, help="held-out questions per kept task")
+    parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct)")
+    parser.add_argument("--per-family", type=int, default=24, help="held-out questions per family (5 families)")
+    parser.add_argument("--control-per-family", type=int, default=None,
+                        help="questions per family for (g), the first ones of the set (default: all)")
     parser.add_argument("--chains", type=int, default=3)
-    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--cot-tokens", type=int, default=128, help="token budget of (b)'s chain of thought")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_symphony.json")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
+    import torch
 
+    torch.set_num_threads(1)
+    from agents.datasets import FAMILIES
     from agents.llm.models import prepare_default_model
-    from agents.llm.transformers_backend import TransformersBackend
+    from agents.network import NETWORK
 
-    model = args.model or prepare_default_model()
-    backend = TransformersBackend(model, device="cpu", max_batch_size=8)
-    header = (f"Symphony benchmark — model {model.name}, device cpu ({platform.machine()}, {os.cpu_count()} cores), greedy decoding, "
-              f"max_new_tokens {args.max_new_tokens}, K={args.chains}, 4 agents")
-    print(header)
-    kept = calibrate(backend, args.calibration, args.max_new_tokens) if args.calibration > 0 else {}
-    if not kept:
-        print("no task setting puts the single agent between 20 % and 80 %: using the easiest setting of each task")
-        kept = {t: {"setting": s[0], "calibration_accuracy": None} for t, s in CANDIDATES.items()}
-    held_out: list[Question] = []
-    for task, info in kept.items():
-        held_out += questions_for(task, info["setting"], args.per_task, seed=2000)
-    print(f"held-out: {len(held_out)} questions from {', '.join(kept)} (seed 2000, disjoint from calibration seed 1000)")
+    model = args.model or str(prepare_default_model())
+    questions = held_out(args.per_family)
+    header = (f"Symphony benchmark — model {Path(model).name} (+ LoRA specialists), device cpu ({platform.machine()}, "
+              f"{os.cpu_count()} cores, 1 torch thread per process), greedy, K={args.chains}, one-step plans, "
+              f"{len(NETWORK)} agents, {len(questions)} held-out questions ({args.per_family} per family, seed "
+              f"bench_symphony)")
+    print(header, flush=True)
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        single_future = pool.submit(single_agents, model, args.per_family, args.max_new_tokens, args.cot_tokens, None)
+        work = ROOT / "build" / "bench_symphony"
+        symphony = run_network(model, questions, "question", args.chains, args.max_new_tokens, work / "routed")
+        n_control = (args.control_per_family or args.per_family) * len(FAMILIES)
+        control_questions = questions[:n_control]
+        control = run_network(model, control_questions, "random", args.chains, args.max_new_tokens, work / "random")
+        single = single_future.result()
 
-    direct = single_agent(backend, held_out, cot=False, max_new_tokens=args.max_new_tokens)
-    cot = single_agent(backend, held_out, cot=True, max_new_tokens=args.max_new_tokens * 2)
-    backend.close()
-    workdir = ROOT / "build" / "bench_symphony"
-    shutil.rmtree(workdir, ignore_errors=True)  # a fresh chain: no worker state from an earlier run
-    workdir.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    records = run_symphony(model, held_out, args.chains, args.max_new_tokens, workdir)
-    symphony_seconds = time.perf_counter() - start
+    gold_ok = lambda answers, qs=questions: [q.is_correct(a) for q, a in zip(qs, answers)]  # noqa: E731
+    table = [row("(a) base model, direct", gold_ok(single["methods"]["a"]["answers"]), single["methods"]["a"]["tokens"],
+                 single["methods"]["a"]["seconds"]),
+             row("(b) base model, chain of thought", gold_ok(single["methods"]["b"]["answers"]),
+                 single["methods"]["b"]["tokens"], single["methods"]["b"]["seconds"])]
+    agent_rows = {name: row(f"(c) {name} alone", gold_ok(a["answers"]), a["tokens"], a["seconds"])
+                  for name, a in single["agents"].items()}
+    best = max(agent_rows, key=lambda name: agent_rows[name]["correct"])
+    table += list(agent_rows.values())
+    d = network_row(f"(d) Symphony K={args.chains}, weighted vote", questions, symphony, "answer")
+    e = network_row(f"(e) K={args.chains} chains, plain majority", questions, symphony, "majority")
+    # (f): per family, the agent with the most right answers on that family in (c).
+    fam_acc = {name: per_family(questions, a["answers"]) for name, a in single["agents"].items()}
+    oracle_pick = {f: max(fam_acc, key=lambda name: fam_acc[name].get(f, 0)) for f in FAMILIES}
+    f_answers = [single["agents"][oracle_pick[family(q)]]["answers"][i] for i, q in enumerate(questions)]
+    f = row("(f) oracle router (best agent per family)", gold_ok(f_answers), None, None, picks=oracle_pick)
+    g = network_row(f"(g) Symphony, random assignment", control_questions, control, "answer")
+    table += [d, e, f, g]
+    families = {"(a) direct": per_family(questions, single["methods"]["a"]["answers"]),
+                f"(c) {best}": fam_acc[best],
+                "(d) Symphony": per_family(questions, [r["answer"] for r in symphony["records"]]),
+                "(f) oracle": per_family(questions, f_answers),
+                "(g) random": per_family(control_questions, [r["answer"] for r in control["records"]])}
+    matrix = routing_matrix(symphony)
 
-    n = len(held_out)
-    rows = [
-        ("(a) single agent, direct", sum(direct["correct"]), direct["tokens"], direct["seconds"], None, None),
-        ("(b) single agent, CoT", sum(cot["correct"]), cot["tokens"], cot["seconds"], None, None),
-        (f"(c) Symphony K={args.chains}, weighted vote", sum(r["weighted_correct"] for r in records), sum(r["tokens"] for r in records), symphony_seconds,
-         sum(r["chain_seconds"] for r in records) / sum(r["seconds"] * r["chains"] for r in records),
-         sum(r["auction_seconds"] for r in records) / sum(r["seconds"] * r["chains"] for r in records)),
-        (f"(d) K={args.chains}, plain majority", sum(r["majority_correct"] for r in records), sum(r["tokens"] for r in records), symphony_seconds, None, None),
-    ]
     print()
     print(header)
-    print("task settings: " + "; ".join(
-        f"{t} {json.dumps(i['setting'])} (calibration {i['calibration_accuracy']:.0%})" if i["calibration_accuracy"] is not None
-        else f"{t} {json.dumps(i['setting'])} (easiest setting; none reached 20 %)" for t, i in kept.items()))
-    print(f"{'method':<36}{'accuracy':>9}{'95% CI':>17}{'tokens':>10}{'wall s':>9}{'chain ops':>11}{'bid wait':>10}")
-    table = []
-    for name, k, tokens, seconds, chain_share, auction_share in rows:
-        lo, hi = wilson(k, n)
-        print(f"{name:<36}{k / n:>9.1%}{f'[{lo:.0%}, {hi:.0%}]':>17}{tokens:>10,}{seconds:>9.0f}"
-              f"{(f'{chain_share:.1%}' if chain_share is not None else '-'):>11}{(f'{auction_share:.1%}' if auction_share is not None else '-'):>10}")
-        table.append({"method": name, "correct": k, "n": n, "accuracy": k / n, "ci95": [lo, hi], "tokens": tokens, "seconds": seconds,
-                      "chain_ops_share": chain_share, "bid_wait_share": auction_share})
-    print("chain ops = share of each chain-of-thought's wall time in transactions, calls and event waits (goal <= 5 %); "
-          "bid wait = share spent in 1-second bid windows (the auction, a protocol parameter)")
+    print(f"{'method':<44}{'acc':>7}{'95% CI':>14}{'tokens':>10}{'wall s':>8}{'chain ops':>10}{'bid wait':>9}{'gas/q':>11}")
+    for t in table:
+        share = lambda key: f"{t[key]:.1%}" if t.get(key) is not None else "-"  # noqa: E731
+        gas = f"{t['gas_per_question']:,.0f}" if t.get("gas_per_question") else "-"
+        ci = "[{:.0%}, {:.0%}]".format(*t["ci95"])
+        tokens = f"{t['tokens']:,}" if t["tokens"] is not None else "-"
+        seconds = f"{t['seconds']:.0f}" if t["seconds"] is not None else "-"
+        print(f"{t['method']:<44}{t['accuracy']:>7.1%}{ci:>14}{tokens:>10}{seconds:>8}{share('chain_ops_share'):>10}"
+              f"{share('bid_wait_share'):>9}{gas:>11}")
+    print(f"best single agent: {best}; (g) ran on {len(control_questions)} questions; gas/q = all transactions "
+          "of a question (requester and agents); chain ops / bid wait = share of each chain's wall time")
+    print("\naccuracy per family")
+    print(f"{'':<20}" + "".join(f"{f:>19}" for f in FAMILIES))
+    for method, values in families.items():
+        print(f"{method:<20}" + "".join(f"{values.get(f, 0):>19.0%}" for f in FAMILIES))
+    print("\nrouting matrix (d): question family x agent whose chain weighed most")
+    agents = [a.name for a in NETWORK]
+    print(f"{'':<20}" + "".join(f"{a:>22}" for a in agents))
+    for fam in FAMILIES:
+        print(f"{fam:<20}" + "".join(f"{matrix[fam][a]:>22}" for a in agents))
+    goal_gain = d["accuracy"] >= agent_rows[best]["accuracy"] + 0.10 and d["ci95"][0] > agent_rows[best]["ci95"][1]
+    print("\ngoals")
+    print(f"  (d) >= best single agent + 10 points, intervals apart: {'met' if goal_gain else 'MISSED'} "
+          f"({d['accuracy']:.1%} vs {best} {agent_rows[best]['accuracy']:.1%})")
+    print(f"  (d) > (g): {'met' if d['accuracy'] > g['accuracy'] else 'MISSED'} ({d['accuracy']:.1%} vs {g['accuracy']:.1%})")
+    print(f"  chain operations <= 5 % of wall time: {'met' if d['chain_ops_share'] <= 0.05 else 'MISSED'} "
+          f"({d['chain_ops_share']:.1%})")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"header": header, "kept_settings": kept, "table": table, "symphony_records": records,
-                                    "direct_answers": direct["answers"], "cot_answers": cot["answers"],
-                                    "gold": [q.accepted for q in held_out]}, indent=1, default=str))
-    print(f"wrote {args.out}")
+    plot(table, families, args.out.with_suffix(".png"))
+    args.out.write_text(json.dumps({
+        "header": header, "table": table, "best_single_agent": best, "per_family": families,
+        "routing_matrix": {f: dict(c) for f, c in matrix.items()}, "oracle_picks": oracle_pick,
+        "questions": [{"id": q.id, "family": family(q), "gold": q.accepted} for q in questions],
+        "single": single, "symphony": symphony, "control": control,
+        "network": [{"name": a.name, "families": a.families, "specialist": a.specialist, "tools": a.tools} for a in NETWORK],
+    }, indent=1, default=str))
+    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
     return 0
 
 

@@ -1,10 +1,12 @@
 """`symphony demo`: the whole Symphony loop on one machine, as the README's first command runs it.
 
-An embedded anvil, the core contracts, four agent worker processes with different capability profiles (a
-calculator agent that drives an exact calculator with constrained tool calls, a retrieval agent over a document
-set, a logic agent and a generalist that samples), a requester whose constrained LLM planner writes K chains
-per question, a handful of GSM-style, arithmetic and BIG-bench questions, and a summary table with correctness,
-latency, gas and the share of time spent on chain.
+An embedded anvil, the core contracts, and the heterogeneous network of agents.network (the base generalist, a
+logician prompt, the calculator tool agent and the two Echo-trained LoRA specialists), each its own worker
+process registered with a capability vector built from the tasks it was measured on and, as model id, its
+adapter's sha256. A requester asks fresh held-out questions (the seed offset is printed, so a run can be asked
+again), with one-step plans — each of the K chains is one agent answering the question, which is what agents
+this small do best — and prints for every chain the agent, its model id, its bid score and beacon, for every
+answer the vote's weights, and a summary with correctness, latency, gas and the share of time spent on chain.
 """
 
 from __future__ import annotations
@@ -22,32 +24,14 @@ from typing import TYPE_CHECKING
 from core.paths import PROJECT_ROOT
 
 if TYPE_CHECKING:
+    from agents.profile import AgentProfile
     from agents.requester import RequesterSettings
     from agents.settings import LLMSettings
     from symphony.demo_settings import DemoSettings
 
-DEMO_PROFILES: list[dict] = [
-    {"name": "calculator", "tools": ["calculator"], "tags": ["math", "arithmetic"],
-     "capability": "arithmetic and math word problems: adding, subtracting, multiplying, computing totals and numbers with an exact calculator",
-     "system_prompt": "You are a math agent with an exact calculator."},
-    {"name": "librarian", "tools": ["retrieval"], "tags": ["facts", "lookup"], "corpus": str(PROJECT_ROOT / "data" / "corpus"),
-     "capability": "looking up facts in documents: calendars and dates, categories of objects, definitions, restating what a question asks",
-     "system_prompt": "You are a research agent. Use the retrieved notes to answer the step accurately."},
-    {"name": "logician", "tools": [], "tags": ["logic", "ordering"],
-     "capability": "logical deduction, ordering and comparing objects, multiple-choice reasoning, checking an argument",
-     "system_prompt": "You are a logic agent. Reason about order and relations carefully, one fact at a time."},
-    {"name": "generalist", "tools": [], "tags": ["general", "final-answer"],
-     "capability": "planning, summarising previous results, checking work and stating the final answer clearly",
-     "system_prompt": "You are a careful generalist. Combine the previous results and state the final answer.", "temperature": 0.3},
-]
-
-
-def _profile_config(profile: dict, manifest: Path, model: str | None, state_dir: Path) -> dict:
-    llm = {"max_new_tokens": 128, "temperature": profile.get("temperature", 0.0), "seed": 1}
-    if model:
-        llm["model"] = model
-    agent = {k: v for k, v in profile.items() if k != "temperature"}
-    agent.update({"state_dir": str(state_dir), "capacity": 1, "heartbeat_interval_s": 30, "llm": llm})
+def _profile_config(profile: "AgentProfile", manifest: Path) -> dict:
+    agent = profile.model_dump(mode="json", exclude_defaults=True)
+    agent.update({"state_dir": str(profile.state_dir), "capacity": 1, "heartbeat_interval_s": 30})
     return {"chain": {"manifest": str(manifest)}, "agent": agent}
 
 
@@ -65,10 +49,13 @@ def _wait_for_agents(contracts, count: int, processes: list, timeout: float) -> 
 
 def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm: "LLMSettings") -> int:
     """Run the demo network and print each answer's provenance and a summary table."""
+    import random
+
     from agents.capability import encode_vector
     from agents.datasets import demo_questions
     from agents.llm.factory import load_backend
     from agents.llm.models import prepare_default_model
+    from agents.network import network_profiles
     from agents.planner import Planner
     from agents.report import print_provenance
     from agents.requester import Requester
@@ -79,41 +66,53 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
-    questions, chains = demo.questions, requester_settings.chains
+    offset = demo.offset if demo.offset is not None else random.SystemRandom().randrange(100_000)
+    questions = demo_questions(demo.questions, offset, demo.families)
+    # One-step plans: each chain is one agent answering the whole question (agents.planner, "Why one-step plans").
+    requester_settings = requester_settings.model_copy(update={"min_plan_steps": 1, "max_plan_steps": 1})
+    chains = requester_settings.chains
     work = Path(demo.workdir) if demo.workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     model_path = llm.model or str(prepare_default_model())
-    print(f"Symphony demo — model {Path(model_path).name} on CPU, {len(DEMO_PROFILES)} agents, K={chains} chains, files in {work}")
+    agent_llm = llm.model_copy(update={"model": model_path, "max_new_tokens": 64, "temperature": 0.0, "seed": 1})
+    profiles = network_profiles(agent_llm, work / "state")
+    print(f"Symphony demo — model {Path(model_path).name} on CPU, {len(profiles)} agents, K={chains} chains, "
+          f"{len(questions)} held-out {'/'.join(demo.families)} questions (offset {offset}: "
+          f"`symphony demo --offset {offset}` asks them again), files in {work}")
     processes: list[subprocess.Popen] = []
     settings = ChainSettings(commit_window_s=900, reveal_window_s=300, manifest=work / "deployment.json",
                              local=LocalChainSettings(port=0))
+    rows = []
     with local_chain(settings) as local:
         node, manifest, manifest_path = local.node, local.manifest, local.manifest_path
         deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())  # local dev key, never printed
         print(f"anvil at {node.rpc_url}; contracts deployed (manifest {manifest_path})")
         names: dict[str, str] = {}
         try:
-            for i, profile in enumerate(DEMO_PROFILES):
-                cfg_path = work / f"agent-{profile['name']}.json"
-                cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path, model_path, work / "state"), indent=1))
+            for i, profile in enumerate(profiles):
+                cfg_path = work / f"agent-{profile.name}.json"
+                cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path), indent=1))
                 account = node.dev_accounts[i + 1]
-                names[account.address] = profile["name"]
+                names[account.address] = profile.name
                 env = {**os.environ, "SYMPHONY_PRIVATE_KEY": account.key.to_0x_hex(), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                        "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-                log = open(work / f"agent-{profile['name']}.log", "w")
+                log = open(work / f"agent-{profile.name}.log", "w")
                 processes.append(subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(cfg_path)],
                                                   stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
             contracts = SymphonyContracts.bind(deployer, manifest)
-            _wait_for_agents(contracts, len(DEMO_PROFILES), processes, timeout=300)
-            print(f"{len(DEMO_PROFILES)} agents registered: " + ", ".join(f"{n} ({a[:8]}…)" for a, n in names.items()))
+            _wait_for_agents(contracts, len(profiles), processes, timeout=300)
+            models = {a.address: a.model_id for a in contracts.ledger.active_agents()}
+            print(f"{len(profiles)} agents registered (name: model id on the ledger):")
+            for address, name in names.items():
+                print(f"  {name:<22} {address[:10]}…  {models.get(address, '?')}")
 
-            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=192)
+            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=40,
+                              min_steps=1, max_steps=1)
             requester = Requester(contracts, planner, encode_vector, requester_settings)
-            rows = []
-            for q in demo_questions()[:questions]:
-                print(f"\n[{len(rows) + 1}/{min(questions, 5)}] {q.source}: {q.prompt[:110]!r}")
+            for q in questions:
+                print(f"\n[{len(rows) + 1}/{len(questions)}] {q.source}: {q.prompt[:110]!r} (gold {q.accepted[0]!r})")
                 result = requester.ask(q.prompt, on_progress=lambda m: print("   ", m, flush=True))
-                print_provenance(result, names)
+                print_provenance(result, names, models)
                 rows.append((q, result))
             requester.close()
         finally:

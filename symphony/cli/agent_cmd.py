@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from symphony.cli.options import command, config, connection_options, setting
+from symphony.cli.options import command, config, connection_options, csv, setting
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setting(demo, "--questions", path="demo.questions", type=int, help="how many demo questions to ask")
     setting(demo, "--chains", path="requester.chains", type=int, help="K chains of thought per question")
     setting(demo, "--model", path="llm.model", help="model folder for every agent (none: SmolLM2-135M-Instruct)")
+    setting(demo, "--families", path="demo.families", type=csv, help="comma-separated task families to ask")
+    setting(demo, "--offset", path="demo.offset", type=int, help="question seed offset, to ask a run's questions again")
     setting(demo, "--workdir", path="demo.workdir", type=Path, help="keep the demo's files here")
     demo.set_defaults(func=_demo)
 
@@ -66,7 +68,8 @@ def _ask(args: argparse.Namespace) -> int:
     contracts = connect(cfg.chain, signer=True).contracts()
     if contracts.ledger.active_count() == 0:
         raise ConfigError("no active agents on the ledger: start some with `symphony agent run`")
-    requester = Requester(contracts, Planner(load_backend(cfg.llm)), encode_vector, cfg.requester)
+    planner = Planner(load_backend(cfg.llm), min_steps=cfg.requester.min_plan_steps, max_steps=cfg.requester.max_plan_steps)
+    requester = Requester(contracts, planner, encode_vector, cfg.requester)
     try:
         result = requester.ask(args.question, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     finally:

@@ -57,3 +57,30 @@ def test_the_plan_grammar_leaves_room_for_the_appended_final_step():
     longest = [f"Step number {i} of the work." for i in range(1, MAX_STEPS)]
     assert schema.is_valid({"steps": longest}) and not schema.is_valid({"steps": longest + ["One more step."]})
     assert len(finish_plan(longest)) == MAX_STEPS  # the final-answer step fits
+
+
+def test_one_step_plans_are_written_whole_and_fall_back_to_one_step(tiny_backend):
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from agents.planner import ONE_STEP_FALLBACKS, finish_plan, plan_constraint
+
+    schema = Draft202012Validator(json.loads(plan_constraint(1, 1).source))
+    assert schema.is_valid({"steps": ["Add the numbers."]})
+    assert not schema.is_valid({"steps": []}) and not schema.is_valid({"steps": ["Add.", "Answer."]})
+    # The one step is final by position: no "State the final answer." is appended after it.
+    assert finish_plan(["Add the numbers."], 1, 1) == ("Add the numbers.",)
+    assert finish_plan([], 1, 1) is None
+    plans, _ = Planner(tiny_backend, max_new_tokens=24, min_steps=1, max_steps=1).plans("What is 2+3?", 3)
+    assert len(plans) == 3 and all(len(p.steps) == 1 for p in plans)
+    assert all(p.steps in ONE_STEP_FALLBACKS for p in plans if p.source == "fallback")
+
+
+def test_a_plan_range_that_cannot_hold_is_refused(tiny_backend):
+    import pytest
+
+    with pytest.raises(ValueError, match="plan length"):
+        Planner(tiny_backend, min_steps=3, max_steps=2)
+    with pytest.raises(ValueError, match="plan length"):
+        Planner(tiny_backend, min_steps=0, max_steps=1)
