@@ -4,7 +4,8 @@ Why one definition: `symphony demo` (worker processes) and `scripts/bench_sympho
 the same agents, or the benchmark would measure a network nobody can start. Each agent differs for real — the
 base model answering directly, the base model driving an exact calculator, and the Echo-trained LoRA specialists
 of `specialists/manifest.json` served as they were trained — and declares what it was measured to do:
-- its capability *text* names the families and the held-out accuracies measured for it;
+- its capability *text* names the families it declares and the held-out accuracies measured for it (Echo's for a
+  specialist's training, and the last `scripts/bench_symphony.py` run's for the agent alone as served here);
 - its capability *vector* is the centroid of example questions of those families (calibration seed, never used
   by a benchmark or the demo), because nearest-centroid routing of the benchmark's families is right for ~90 % of
   questions where prose descriptions route about half (agents.capability.encode_centroid);
@@ -25,6 +26,7 @@ from core.errors import ConfigError
 from core.paths import PROJECT_ROOT
 
 SPECIALISTS_DIR = PROJECT_ROOT / "specialists"
+BENCH_RESULTS = PROJECT_ROOT / "results" / "bench_symphony.json"
 EXAMPLES_PER_FAMILY = 12
 MATH_PROMPT = "You are a math agent with an exact calculator."  # the prompt Echo trained the specialists with
 
@@ -55,11 +57,11 @@ NETWORK: tuple[NetworkAgent, ...] = (
                  "the base model driving an exact calculator with constrained, grounded calls (worked examples shown)",
                  tools=("calculator",), system_prompt=MATH_PROMPT, tags=("math",)),
     NetworkAgent("arithmetic-specialist", ("basic_arithmetic",),
-                 "Echo-trained LoRA specialist for arithmetic expressions, driving an exact calculator",
+                 "Echo-trained LoRA specialist for arithmetic expressions, driving an exact calculator (grounded calls, no worked examples: as trained)",
                  tools=("calculator",), specialist="arithmetic-calculator", system_prompt=MATH_PROMPT, tool_examples=False,
                  tags=("math", "echo")),
     NetworkAgent("chainsum-specialist", ("chain_sum",),
-                 "Echo-trained LoRA specialist for sums and differences of many terms, driving an exact calculator",
+                 "Echo-trained LoRA specialist for sums and differences of many terms, driving an exact calculator (grounded calls, no worked examples: as trained)",
                  tools=("calculator",), specialist="chainsum-calculator", system_prompt=MATH_PROMPT, tool_examples=False,
                  tags=("math", "echo")),
 )
@@ -85,14 +87,41 @@ def capability_examples(families: tuple[str, ...], per_family: int = EXAMPLES_PE
     return out
 
 
+@lru_cache(maxsize=1)
+def measured_accuracy(path: Path = BENCH_RESULTS) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per agent and family, (right, asked) of the agent alone in the last Symphony benchmark run (method (c),
+    the agent as served here, on held-out questions); empty when the benchmark has not been run."""
+    if not path.is_file():
+        return {}
+    from tools.answers import normalize_answer
+
+    data = json.loads(path.read_text())
+    questions = data.get("questions", [])
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for name, run in data.get("single", {}).get("agents", {}).items():
+        tally: dict[str, list[int]] = {}
+        for q, answer in zip(questions, run.get("answers", [])):
+            right = answer is not None and normalize_answer(answer) in q["gold"]
+            counts = tally.setdefault(q["family"], [0, 0])
+            counts[0] += right
+            counts[1] += 1
+        out[name] = {f: (k, n) for f, (k, n) in tally.items()}
+    return out
+
+
 def capability_text(agent: NetworkAgent) -> str:
-    """The declaration: what the agent is and what was measured for it (held-out accuracy for a specialist)."""
-    text = f"{agent.summary}. Families: {', '.join(agent.families)}."
+    """The declaration: what the agent is, what Echo measured for a specialist's training, and what the Symphony
+    benchmark measured for the agent as served here."""
+    text = f"{agent.summary}. Declares: {', '.join(agent.families)}."
     if agent.specialist:
         spec = specialist_manifest()[agent.specialist]
         after, before = spec["heldout_after"], spec["heldout_before"]
-        text += (f" Measured on {after['n']} held-out {spec['family']} questions: {after['accuracy']:.0%} after "
-                 f"{spec['steps']} GRPO steps ({before['accuracy']:.0%} before), as trained (schema-only calculator).")
+        text += (f" Echo: {after['accuracy']:.0%} of {after['n']} held-out {spec['family']} questions after "
+                 f"{spec['steps']} GRPO steps ({before['accuracy']:.0%} before; trained with a schema-only calculator).")
+    measured = measured_accuracy().get(agent.name)
+    if measured:
+        text += " Alone, as served (scripts/bench_symphony.py): " + ", ".join(
+            f"{f} {k}/{n}" for f, (k, n) in measured.items()) + "."
     return text
 
 

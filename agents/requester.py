@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from agents.answer_format import infer_format
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
-from agents.planner import Plan, Planner
+from agents.planner import STEP_CHARS as STEP_BUDGET, Plan, Planner
 from chain.bindings import SymphonyContracts
 from chain.bindings.beacon import ChainSpec, PostedTask
 from core.errors import SymphonyError
@@ -167,13 +167,38 @@ class Requester:
             c.weight = self.contracts.beacon.chain_weight(task.first_chain + c.cot_index)
 
     # -- the whole question ----------------------------------------------------------------------------------
+    def chains_for(self, question: str, progress: Callable[[str], None]) -> int:
+        """How many chains this question can have, checked before anything is planned or posted.
+
+        Why here: a question too long for a beacon payload would fail only after planning, and K chains need K
+        different voters (the contract gives no agent two final slots of one task), so K above the agents that can
+        take work re-posts the surplus chains' final steps until they fail (measured: 467 s and 147 transactions
+        for one agent and K = 3). Raises AskFailed with one line; asks with fewer chains, saying so."""
+        max_bytes = self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
+        try:
+            SubtaskPayload(question, ("x" * STEP_BUDGET,) * self.settings.max_plan_steps, 0, (), final=False,
+                           answer_format=infer_format(question)).encode(max_bytes)
+        except PayloadError:
+            raise AskFailed(f"the question is {len(question.encode())} bytes: with its plan it does not fit a beacon "
+                            f"payload of {max_bytes} bytes; shorten it") from None
+        me = self.contracts.client.address
+        voters = [a for a in self.contracts.ledger.active_agents() if a.available and a.agent != me]
+        if not voters:
+            raise AskFailed("no available agent on the ledger can take a step: start one with `symphony agent run`")
+        if len(voters) < self.settings.chains:
+            progress(f"only {len(voters)} available agent(s) can vote and each votes once per task: asking with "
+                     f"K = {len(voters)} chains instead of {self.settings.chains}")
+            return len(voters)
+        return self.settings.chains
+
     def ask(self, question: str, *, on_progress: Callable[[str], None] | None = None) -> AskResult:
         progress = on_progress or (lambda _m: None)
         started = time.perf_counter()
         self.auction.receipts = []
         timer = ChainTimer()
+        k = self.chains_for(question, progress)
         t0 = time.perf_counter()
-        plans, planner_tokens = self.planner.plans(question, self.settings.chains)
+        plans, planner_tokens = self.planner.plans(question, k)
         planner_seconds = time.perf_counter() - t0
         progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]

@@ -101,7 +101,7 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
                                                   stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
             contracts = SymphonyContracts.bind(deployer, manifest)
             _wait_for_agents(contracts, len(profiles), processes, timeout=300)
-            models = {a.address: a.model_id for a in contracts.ledger.active_agents()}
+            models = {a.agent: a.model_id for a in contracts.ledger.active_agents()}
             print(f"{len(profiles)} agents registered (name: model id on the ledger):")
             for address, name in names.items():
                 print(f"  {name:<22} {address[:10]}…  {models.get(address, '?')}")
