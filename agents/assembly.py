@@ -32,9 +32,10 @@ def capability_vector(profile: AgentProfile) -> bytes:
 
 
 def model_id(profile: AgentProfile) -> str:
-    """What the ledger lists as the agent's model: the profile's own id, else the served adapter's sha256 (the
-    hash PolicyRegistry records for an Echo policy version, so anyone can check which weights answered), else
-    the model folder or hub id."""
+    """What the ledger lists as the agent's model: the profile's own id; else the served adapter's sha256 (the
+    hash PolicyRegistry records for an Echo policy version, so anyone can check which weights answered); else the
+    model folder's name with the sha256 of its weights (agents.llm.adapter_file.base_model_hash: the hash an adapter
+    names as its base); else the hub id."""
     if profile.model_id:
         return profile.model_id
     if profile.llm.adapter is not None:
@@ -44,7 +45,14 @@ def model_id(profile: AgentProfile) -> str:
         if not adapter.is_file():
             raise ConfigError(f"agent {profile.name}: LoRA adapter {adapter} not found")
         return "sha256:" + sha256_file(adapter)
-    return profile.llm.model or "default"
+    from agents.llm.factory import resolve_model
+
+    model = resolve_model(profile.llm)
+    if Path(model).is_dir() and any(Path(model).glob("*.safetensors")):
+        from agents.llm.adapter_file import base_model_hash
+
+        return f"{Path(model).name}@sha256:{base_model_hash(model)}"
+    return model
 
 
 def build_worker(profile: AgentProfile, chain: ChainSettings, private_key: str | None = None, *, backend=None):

@@ -106,7 +106,9 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
             for address, name in names.items():
                 print(f"  {name:<22} {address[:10]}…  {models.get(address, '?')}")
 
-            planner = Planner(load_backend(llm.model_copy(update={"model": model_path})), max_new_tokens=40,
+            # One torch thread, like every agent process: on a small CPU more threads only oversubscribe it.
+            planner_llm = llm.model_copy(update={"model": model_path, "cpu_threads": llm.cpu_threads or 1})
+            planner = Planner(load_backend(planner_llm), max_new_tokens=40,
                               min_steps=1, max_steps=1)
             requester = Requester(contracts, planner, encode_vector, requester_settings)
             for q in questions:

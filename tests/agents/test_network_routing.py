@@ -7,13 +7,15 @@ the families' calibration questions, as agents.network builds them for the demo 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agents.assembly import build_worker, capability_vector, model_id
 from agents.capability import encode_vector, match_score
 from agents.datasets import FAMILIES, SEEDS, family_questions
 from agents.llm.transformers_backend import TransformersBackend
-from agents.network import NETWORK, capability_examples, network_profiles
+from agents.network import NETWORK, SPECIALISTS_DIR, capability_examples, network_profiles
 from agents.planner import Planner
 from agents.profile import AgentProfile
 from agents.requester import Requester, RequesterSettings
@@ -99,7 +101,9 @@ def test_network_agents_declare_measured_families_and_serve_their_adapters(tmp_p
             assert model_id(profile) == "sha256:" + sha256_file(profile.llm.adapter)
             assert "held-out" in profile.capability and not profile.tool_examples
         else:
-            assert profile.llm.adapter is None and model_id(profile) == "default"
+            # The base weights by hash: the same hash every specialist's adapter names as its base.
+            base = json.loads((SPECIALISTS_DIR / "manifest.json").read_text())["base_model"]["sha256"]
+            assert profile.llm.adapter is None and model_id(profile) == f"smollm2-135m-instruct@sha256:{base}"
     # The centroid of a family's calibration questions scores that family's held-out questions above the others'.
     arith, logic = capability_vector(profiles["arithmetic-specialist"]), capability_vector(profiles["logician"])
     q = encode_vector(_held_out("basic_arithmetic", 1)[0].prompt)
