@@ -119,7 +119,8 @@ def encode_vectors(texts: Sequence[str]) -> list[bytes]:
             raise CapabilityError(f"capability/requirement text must be a non-empty string, got {text!r}")
     if not cleaned:
         return []
-    embeddings = sentence_encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True)
+    # No progress bar: sentence-transformers shows one whenever logging is at INFO, and workers log to files.
+    embeddings = sentence_encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     return [pack(quantize(row)) for row in project(embeddings)]
 
 
@@ -140,7 +141,7 @@ def encode_centroid(examples: Sequence[str]) -> bytes:
     cleaned = [t.strip() for t in examples if isinstance(t, str) and t.strip()]
     if not cleaned:
         raise CapabilityError("a centroid needs at least one non-empty example text")
-    embeddings = sentence_encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True)
+    embeddings = sentence_encoder().encode(cleaned, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
     mean = embeddings.mean(axis=0, keepdims=True)
     return pack(quantize(project(mean)[0]))
 

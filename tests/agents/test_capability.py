@@ -153,3 +153,23 @@ def test_python_score_equals_on_chain_ledger_score(chain) -> None:
         assert ledger.get_agent(me).norm == norm(cap)
         for req in requirements:
             assert ledger.match_score(me, req) == match_score(cap, req)
+
+
+def test_encoding_never_draws_a_progress_bar_into_logs(capfd):
+    """Workers log at INFO to files; sentence-transformers draws a bar at INFO unless told not to."""
+    import logging
+
+    from agents.capability import encode_centroid, encode_vectors, sentence_encoder
+
+    sentence_encoder()  # loading draws its own bar once per process; encoding is what workers do all the time
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        capfd.readouterr()
+        encode_vectors(["adding numbers", "ordering objects"])
+        encode_centroid(["What is 2 + 3?", "Calculate 4 * 5."])
+        out, err = capfd.readouterr()
+    finally:
+        root.setLevel(level)
+    assert "Batches" not in out + err
