@@ -182,11 +182,13 @@ class Requester:
             raise AskFailed(f"the question is {len(question.encode())} bytes: with its plan it does not fit a beacon "
                             f"payload of {max_bytes} bytes; shorten it") from None
         me = self.contracts.client.address
-        voters = [a for a in self.contracts.ledger.active_agents() if a.available and a.agent != me]
+        ledger = self.contracts.ledger
+        voters = [a for a in ledger.can_bid(ledger.active_agents()) if a.agent != me]
         if not voters:
-            raise AskFailed("no available agent on the ledger can take a step: start one with `symphony agent run`")
+            raise AskFailed("no agent on the ledger can take a step now (none available with the minimum reputation "
+                            "and stake): start one with `symphony agent run`")
         if len(voters) < self.settings.chains:
-            progress(f"only {len(voters)} available agent(s) can vote and each votes once per task: asking with "
+            progress(f"only {len(voters)} agent(s) can bid now and each votes once per task: asking with "
                      f"K = {len(voters)} chains instead of {self.settings.chains}")
             return len(voters)
         return self.settings.chains

@@ -87,6 +87,15 @@ class CapabilityLedger:
     def slash_unit(self) -> int:
         return self.client.call(self.contract.functions.slashUnit())
 
+    def min_bid_reputation(self) -> int:
+        return self.client.call(self.contract.functions.MIN_BID_REPUTATION())
+
+    def can_bid(self, agents: list[AgentInfo]) -> list[AgentInfo]:
+        """The agents the ledger lets bid now: active, available, reputation and stake at the contract's minimums
+        (CapabilityLedger._eligible)."""
+        unit, reputation = self.slash_unit(), self.min_bid_reputation()
+        return [a for a in agents if a.active and a.available and a.reputation >= reputation and a.stake >= unit]
+
     def profile_delay(self) -> int:
         return self.client.call(self.contract.functions.PROFILE_DELAY())
 

@@ -44,10 +44,24 @@ def test_refusals_come_before_any_transaction(chain, tiny_model_path):
     w3 = chain.contracts(0).client.w3
     height = w3.eth.block_number
     try:
-        with pytest.raises(AskFailed, match="no available agent"):
+        with pytest.raises(AskFailed, match="no agent on the ledger can take a step"):
             requester.ask("What is 2 + 3?")
         with pytest.raises(AskFailed, match="does not fit a beacon payload"):
             requester.ask("What is 2 + 3? " * 2000)
     finally:
         requester.close()
     assert w3.eth.block_number == height
+
+
+def test_an_agent_the_ledger_would_not_let_bid_is_not_counted_as_a_voter(chain, tiny_model_path):
+    ledger = chain.contracts(1).ledger
+    ledger.register("idle", "m", "", [], encode_vector("arithmetic"), 1, ledger.min_stake())
+    assert len(ledger.can_bid(ledger.active_agents())) == 1
+    ledger.heartbeat(False)  # registered and staked, but says it is not available
+    assert ledger.can_bid(ledger.active_agents()) == []
+    requester = _requester(chain, tiny_model_path, chains=2)
+    try:
+        with pytest.raises(AskFailed, match="no agent on the ledger can take a step"):
+            requester.ask("What is 2 + 3?")
+    finally:
+        requester.close()
