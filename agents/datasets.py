@@ -118,7 +118,7 @@ def demo_questions(n: int, offset: int, families: tuple[str, ...] = DEMO_FAMILIE
     reaches a training or benchmark seed): a run prints its offset so it can be asked again."""
     if not 0 <= offset < 100_000:
         raise SymphonyError(f"the demo's question offset must be 0..99999, got {offset}")
-    unknown = [f for f in families if f not in FAMILIES]
+    unknown = [f for f in families if f not in FAMILIES]  # before FAMILIES.index below, which would raise bare
     if unknown or not families:
         raise SymphonyError(f"unknown task family {', '.join(unknown) or '(none given)'}; choose from {', '.join(FAMILIES)}")
     per_family = -(-n // len(families))

@@ -144,7 +144,3 @@ def network_profiles(llm: LLMSettings, state_dir: Path, *, names: tuple[str, ...
             tool_examples=agent.tool_examples, state_dir=state_dir, llm=agent_llm, **overrides))
     return profiles
 
-
-def family_of_agent() -> dict[str, tuple[str, ...]]:
-    """Which families each network agent declares (for routing reports)."""
-    return {a.name: a.families for a in NETWORK}

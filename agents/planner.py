@@ -132,7 +132,8 @@ class Planner:
         if self.max_steps == 1:
             ask, example = "Task: {}\n\nWrite a plan of one short step that says how to get the final answer.", EXAMPLE_ONE_STEP
         else:
-            ask = (f"Task: {{}}\n\nWrite a plan of {max(self.min_steps, 3)} to {min(self.max_steps, 5)} short steps. "
+            fewest = min(max(self.min_steps, 3), self.max_steps)  # 3 to 5 steps asked for, within the planner's range
+            ask = (f"Task: {{}}\n\nWrite a plan of {fewest} to {max(fewest, min(self.max_steps, 5))} short steps. "
                    "The last step gives the final answer.")
             example = EXAMPLE_PLAN
         return [

@@ -28,7 +28,7 @@ class AgentProfile(BaseModel):
         description="example tasks the agent was measured to solve; when given, the on-chain vector is their centroid "
                     "(agents.capability.encode_centroid), which routes far better than the prose `capability`")
     model_id: str | None = Field(None, max_length=128, description="what the ledger lists as this agent's model "
-                                 "(default: sha256:<adapter file hash> when an adapter is served, else llm.model)")
+                                 "(default: agents.assembly.model_id: the served adapter's sha256, else the model folder's weights hash)")
     system_prompt: str = "You are a careful assistant. Solve the step you are given; be brief and exact."
     tags: list[str] = Field(default_factory=list, max_length=16)
     tools: list[ToolName] = Field(default_factory=list)

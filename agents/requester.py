@@ -2,8 +2,8 @@
 
 Every chain of thought is posted at once (one transaction for the whole task): each step is a beacon whose
 requirement vector is the embedding of the question (`requirement_text`), and every step of a chain receives
-the same payload (the question and the plan); the executor of step i reads steps 0..i-1's results from the chain. Agents bid, the
-contract assigns the best-scoring bidders (declared match × verified record), step i+1 is assigned when step i
+the same payload (the question and the plan); the executor of step i reads steps 0..i-1's results from the chain.
+Agents bid, the contract assigns the best-scoring bidders (declared match × verified record), step i+1 is assigned when step i
 delivers. A chain's last step is final: its executor delivers a vote commitment and reveals answer and result
 together; VoteCommitment tallies chain weights (the mean bid score along each chain). The provenance returned
 (agents, scores, weights, tx hashes) can be checked against the chain by anyone.
@@ -12,9 +12,9 @@ together; VoteCommitment tallies chain weights (the mean bid score along each ch
 from __future__ import annotations
 
 import logging
+import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-import random
 from dataclasses import dataclass, field
 from typing import Callable, Literal
 
@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from agents.answer_format import infer_format
 from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
-from agents.planner import STEP_CHARS as STEP_BUDGET, Plan, Planner
+from agents.planner import STEP_CHARS, Plan, Planner
 from chain.bindings import SymphonyContracts
 from chain.bindings.beacon import ChainSpec, PostedTask
 from core.errors import SymphonyError
@@ -113,14 +113,21 @@ class Requester:
         self.encode("warm up")  # load the embedding model once, not once per chain thread
         self._random = random.Random(self.settings.routing_seed)
 
-    def requirements(self, question: str, steps: tuple[str, ...]) -> tuple[bytes, ...]:
-        """The requirement vector of each step (see RequesterSettings.routing)."""
+    def requirements(self, question: str, plans: list[tuple[str, ...]]) -> list[tuple[bytes, ...]]:
+        """The requirement vector of every step of every plan (see RequesterSettings.routing); each distinct text is
+        embedded once (by default every step of every chain embeds the same question)."""
         if self.settings.routing == "random":
             agents = self.contracts.ledger.active_agents()
             if not agents:
                 raise AskFailed("no active agents to draw a random assignment from")
-            return tuple(self._random.choice(agents).declared_capability for _ in steps)
-        return tuple(self.encode(requirement_text(question, step, self.settings.routing)) for step in steps)
+            return [tuple(self._random.choice(agents).declared_capability for _ in steps) for steps in plans]
+        texts = [[requirement_text(question, step, self.settings.routing) for step in steps] for steps in plans]
+        vectors = {text: self.encode(text) for text in dict.fromkeys(t for row in texts for t in row)}
+        return [tuple(vectors[t] for t in row) for row in texts]
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
 
     def chain_now(self) -> float:
         return self.auction.chain_now()
@@ -174,9 +181,9 @@ class Requester:
         different voters (the contract gives no agent two final slots of one task), so K above the agents that can
         take work re-posts the surplus chains' final steps until they fail (measured: 467 s and 147 transactions
         for one agent and K = 3). Raises AskFailed with one line; asks with fewer chains, saying so."""
-        max_bytes = self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
+        max_bytes = self.max_payload_bytes
         try:
-            SubtaskPayload(question, ("x" * STEP_BUDGET,) * self.settings.max_plan_steps, 0, (), final=False,
+            SubtaskPayload(question, ("x" * STEP_CHARS,) * self.planner.max_steps, 0, (), final=False,
                            answer_format=infer_format(question)).encode(max_bytes)
         except PayloadError:
             raise AskFailed(f"the question is {len(question.encode())} bytes: with its plan it does not fit a beacon "
@@ -205,11 +212,10 @@ class Requester:
         progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
         answer_format = infer_format(question)
-        max_bytes = self.contracts.manifest.parameters.get("max_payload_bytes", 8192)
-        specs = [ChainSpec(self.requirements(question, c.plan.steps),
-                           SubtaskPayload(question, c.plan.steps, 0, (), final=len(c.plan.steps) == 1,
-                                          answer_format=answer_format).encode(max_bytes))
-                 for c in chains]
+        requirements = self.requirements(question, [c.plan.steps for c in chains])
+        specs = [ChainSpec(needs, SubtaskPayload(question, c.plan.steps, 0, (), final=len(c.plan.steps) == 1,
+                                                 answer_format=answer_format).encode(self.max_payload_bytes))
+                 for c, needs in zip(chains, requirements)]
         task = self.auction.post_task(timer, specs)
         task_id = task.task_id
         with ThreadPoolExecutor(max_workers=len(chains)) as pool:

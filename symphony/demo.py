@@ -108,8 +108,8 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
 
             # One torch thread, like every agent process: on a small CPU more threads only oversubscribe it.
             planner_llm = llm.model_copy(update={"model": model_path, "cpu_threads": llm.cpu_threads or 1})
-            planner = Planner(load_backend(planner_llm), max_new_tokens=40,
-                              min_steps=1, max_steps=1)
+            planner = Planner(load_backend(planner_llm), max_new_tokens=40, min_steps=requester_settings.min_plan_steps,
+                              max_steps=requester_settings.max_plan_steps)
             requester = Requester(contracts, planner, encode_vector, requester_settings)
             for q in questions:
                 print(f"\n[{len(rows) + 1}/{len(questions)}] {q.source}: {q.prompt[:110]!r} (gold {q.accepted[0]!r})")

@@ -75,7 +75,7 @@ def test_random_routing_posts_a_registered_agents_vector_for_every_step(chain, t
     settings = RequesterSettings(chains=2, bid_window_s=1, exec_window_s=120, routing="random", routing_seed=3)
     requester = Requester(contracts, planner, encode_vector, settings)
     try:
-        drawn = [requester.requirements("What is 2 + 3?", ("Add.",))[0] for _ in range(12)]
+        drawn = [requester.requirements("What is 2 + 3?", [("Add.",)])[0][0] for _ in range(12)]
         result = requester.ask(_held_out("logical_deduction", 1)[0].prompt)
     finally:
         requester.close()
