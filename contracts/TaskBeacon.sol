@@ -10,8 +10,9 @@ import {CapabilityMath} from "./lib/CapabilityMath.sol";
 /// @title TaskBeacon
 /// @notice Tasks of K chains of subtask beacons (docs/protocol.md): one `postTask` posts every chain; agents bid on
 ///         each step, the contract scores bids (declared match × verified record, from the ledger), assigns the
-///         top-k step by step (capacity is reserved on the ledger), pays non-empty results, takes final steps'
-///         results as vote commitments, and settles the task from its vote: evidence, slashes, refunds.
+///         top-k step by step (capacity is reserved on the ledger; an agent works in one chain per task), pays
+///         non-empty results, takes final steps' results as vote commitments, and settles the task from its
+///         vote: evidence, slashes, refunds.
 /// @dev Gas layout, since every agent step is one of these calls:
 ///      - a task is one slot, a chain two (header, requirements hash); a step's state is one slot written by its
 ///        first bidder (or its close), so posting K chains of n steps costs the requester 1 + 2K slots, not K·n;
@@ -55,7 +56,6 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint32 firstChain;
         uint8 chains;
         uint8 finalSlots; // live final slots: the voters the vote waits for
-        uint8 holders; // agents holding a final slot (one vote per agent per task)
         bool settled;
         bool hasKind;
     }
@@ -124,7 +124,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     mapping(uint256 => bytes32) internal _requirements; // chainId => keccak256(abi.encodePacked(requirements))
     mapping(uint256 => Step) internal _steps;
     mapping(uint256 => mapping(uint256 => uint256)) internal _book; // beaconId => word => 4 bids
-    mapping(uint256 => mapping(uint256 => uint256)) internal _holderIds; // task => word => 8 agent ids
+    /// @dev task => agent id => the chain (cotIndex + 1) it works in; an agent works in one chain per task.
+    mapping(uint256 => mapping(uint32 => uint8)) internal _chainOfAgent;
     mapping(address => uint32) internal _idOf;
     mapping(uint32 => address) internal _agentOf;
 
@@ -174,7 +175,6 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             firstChain: firstChain,
             chains: uint8(n),
             finalSlots: uint8(n * spec.executors),
-            holders: 0,
             settled: false,
             hasKind: spec.kind != bytes32(0)
         });
@@ -716,14 +716,14 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint256 assigned;
         uint256 count;
         if (uint256(keccak256(abi.encode(address(this), beaconId))) % EXPLORE_ONE_IN == 0) {
-            uint256 p = _take(beaconId, b, c.task, t, isFinal, true);
+            uint256 p = _take(beaconId, b, c.task, t, true);
             if (p != NONE) {
                 assigned |= 1 << p;
                 ++count;
             }
         }
         while (count < k) {
-            uint256 p = _take(beaconId, b, c.task, t, isFinal, false);
+            uint256 p = _take(beaconId, b, c.task, t, false);
             if (p == NONE) break;
             assigned |= 1 << p;
             ++count;
@@ -774,7 +774,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint256 refilled;
         uint256 slots = st.slots;
         for (uint256 i; i < freed; ++i) {
-            uint256 p = replace ? _take(beaconId, b, c.task, t, isFinal, false) : NONE;
+            uint256 p = replace ? _take(beaconId, b, c.task, t, false) : NONE;
             if (p != NONE) {
                 st.assigned |= uint16(1 << p);
                 refilled |= 1 << p;
@@ -810,21 +810,29 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         }
     }
 
-    /// @dev Take the best untried bidder that the ledger lets reserve one unit of capacity (and, on a final step,
-    ///      that does not already vote in this task). Marks every bidder it looked at as tried.
-    function _take(uint256 beaconId, Book memory b, uint256 number, Task storage t, bool isFinal, bool newcomerOnly)
+    /// @dev Take the best untried bidder that the ledger lets reserve one unit of capacity and, in a task of several
+    ///      chains, that works in no other chain of the task. Marks every bidder it looked at as tried.
+    ///      Why one chain per agent: chains are independent tries that the vote weighs against each other. An agent
+    ///      holding a step in every chain makes them one try (one wrong step spoils them all), and an attacker with
+    ///      the best match takes every chain, decides the vote among its own junk and records the win as evidence.
+    ///      With one chain each it is one voice against K − 1 honest chains, and loses.
+    function _take(uint256 beaconId, Book memory b, uint256 number, Task storage t, bool newcomerOnly)
         private
         returns (uint256)
     {
+        Chain storage c = _chains[beaconId >> 3];
         // what a failed delivery can cost: its share back plus the fine (a timeout costs slashUnit, less)
-        uint256 atRisk = uint256(_chains[beaconId >> 3].rewardPerExecutor) + _fine();
+        uint256 atRisk = uint256(c.rewardPerExecutor) + _fine();
+        uint8 chain = c.cotIndex + 1;
+        bool exclusive = t.chains > 1;
+        mapping(uint32 => uint8) storage chainOf = _chainOfAgent[number];
         while (true) {
             uint256 p = _best(beaconId, b, newcomerOnly);
             if (p == NONE) return NONE;
             b.tried |= 1 << p;
             uint32 id = b.ids[p];
-            bool voteOnce = isFinal && t.chains > 1; // a single chain's final step cannot hold an agent twice
-            if (voteOnce && _isHolder(number, t, id)) continue;
+            uint8 held = exclusive ? chainOf[id] : 0;
+            if (held != 0 && held != chain) continue;
             address agent = _agentOf[id];
             bool ok;
             uint256 gasBefore = gasleft();
@@ -835,28 +843,10 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
                 emit LedgerCallFailed(ICapabilityLedger.reserve.selector, agent);
             }
             if (!ok) continue;
-            if (voteOnce) _addHolder(number, t, id);
+            if (exclusive && held == 0) chainOf[id] = chain;
             return p;
         }
         return NONE; // unreachable
-    }
-
-    function _isHolder(uint256 number, Task storage t, uint32 id) private view returns (bool) {
-        mapping(uint256 => uint256) storage words = _holderIds[number];
-        uint256 n = t.holders;
-        uint256 word;
-        for (uint256 i; i < n; ++i) {
-            if (i % 8 == 0) word = words[i / 8];
-            if (uint32(word >> ((i % 8) * 32)) == id) return true;
-        }
-        return false;
-    }
-
-    function _addHolder(uint256 number, Task storage t, uint32 id) private {
-        mapping(uint256 => uint256) storage words = _holderIds[number];
-        uint256 i = t.holders;
-        words[i / 8] |= uint256(id) << ((i % 8) * 32);
-        t.holders = uint8(i + 1); // ≤ MAX_VOTERS final slots per task
     }
 
     function _unfill(uint256 beaconId, Chain storage c, Step storage st, uint256 step) private {

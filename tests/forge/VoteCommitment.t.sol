@@ -359,6 +359,86 @@ contract VoteCommitmentTest is SymphonyFixture {
         taskId;
     }
 
+    /// @notice Property: in a task of several chains no agent works in two chains (its steps stay in one chain), for
+    ///         any number of chains, steps and executors and any bid order.
+    function testFuzz_noAgentWorksInTwoChainsOfATask(uint8 chains_, uint8 steps_, uint8 k_, uint256 order) public {
+        uint256 chains = 2 + (chains_ % 3);
+        uint256 steps = 1 + (steps_ % 3);
+        uint8 k = uint8(1 + (k_ % 2));
+        bytes32 taskId = _postTask(chains, steps, k, 1e12);
+        for (uint256 c; c < chains; ++c) {
+            for (uint256 s; s < steps; ++s) {
+                for (uint256 i; i < agents.length; ++i) {
+                    _bid(agents[(i + order % 6 + c) % agents.length], _beaconOf(taskId, c, s));
+                }
+            }
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        address[][] memory seen = new address[][](chains);
+        for (uint256 c; c < chains; ++c) {
+            beacon.close(_beaconOf(taskId, c, 0));
+            seen[c] = new address[](steps * k);
+        }
+        for (uint256 s; s < steps; ++s) {
+            for (uint256 c; c < chains; ++c) {
+                uint256 id = _beaconOf(taskId, c, s);
+                address[] memory ex = beacon.executorsOf(id);
+                for (uint256 e; e < ex.length; ++e) {
+                    seen[c][s * k + e] = ex[e];
+                    if (s + 1 < steps) _submit(ex[e], id, "reasoning");
+                    else _commit(ex[e], taskId, id, "4");
+                }
+            }
+        }
+        for (uint256 c; c < chains; ++c) {
+            for (uint256 d = c + 1; d < chains; ++d) {
+                for (uint256 i; i < seen[c].length; ++i) {
+                    if (seen[c][i] == address(0)) continue;
+                    for (uint256 j; j < seen[d].length; ++j) {
+                        assertTrue(seen[c][i] != seen[d][j], "an agent in two chains of one task");
+                    }
+                }
+            }
+        }
+    }
+
+    /// @notice Attacker's view: an agent with the best possible match bids on every step of every chain. It gets one
+    ///         chain (both its steps), the other chains go to other agents, so its junk is one voice against two
+    ///         honest chains: it loses the vote, records two failures and ends poorer than it started.
+    function test_bestMatchLiarSpoilsOneChainOnlyAndLoses() public {
+        address liar = _agent(77);
+        _register(liar, REQ); // e0·100: the requirement exactly
+        uint256 before = liar.balance + ledger.stakeOf(liar);
+        bytes32 taskId = _postTask(3, 2, 1, 1e12);
+        for (uint256 c; c < 3; ++c) {
+            for (uint256 s; s < 2; ++s) {
+                _bid(liar, _beaconOf(taskId, c, s));
+                for (uint256 i = 1; i < 4; ++i) _bid(agents[i], _beaconOf(taskId, c, s));
+            }
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint256 liarChains;
+        for (uint256 c; c < 3; ++c) {
+            uint256 first = _beaconOf(taskId, c, 0);
+            beacon.close(first);
+            address ex = _executor(first);
+            _submit(ex, first, ex == liar ? bytes("x") : bytes("reasoning"));
+            address fin = _executor(first + 1);
+            assertEq(fin == liar, ex == liar, "the liar's steps stay in its one chain");
+            if (ex == liar) ++liarChains;
+            _commit(fin, taskId, first + 1, fin == liar ? "junk" : "4");
+        }
+        assertEq(liarChains, 1, "one chain of three");
+        for (uint256 c; c < 3; ++c) {
+            address fin = _executor(_beaconOf(taskId, c, 1));
+            _reveal(fin, taskId, fin == liar ? "junk" : "4");
+        }
+        assertEq(votes.getVote(taskId).winningAnswer, "4", "two honest chains out-vote it");
+        (, uint32 failures) = ledger.evidenceOf(liar, KIND0);
+        assertEq(uint256(failures), 2, "a failure for each step it held");
+        assertLt(liar.balance + ledger.stakeOf(liar), before, "lying cost it more than it was paid");
+    }
+
     /// @notice A chain's non-final executors share their chain's outcome: a losing chain's step executor gets a
     ///         failure and its share clawed back with the fine.
     function test_losingChain_settlesItsNonFinalExecutors() public {
