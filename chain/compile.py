@@ -34,8 +34,13 @@ class ContractArtifact:
     bytecode: str
 
     @property
+    def abi_json(self) -> bytes:
+        """The canonical ABI bytes: what `abi/<Name>.json` holds and `abi_sha256` hashes, so `sha256sum` checks it."""
+        return json.dumps(self.abi, sort_keys=True, separators=(",", ":")).encode()
+
+    @property
     def abi_sha256(self) -> str:
-        return hashlib.sha256(json.dumps(self.abi, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        return hashlib.sha256(self.abi_json).hexdigest()
 
     @property
     def deployable(self) -> bool:

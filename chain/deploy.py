@@ -3,12 +3,12 @@
 Why a manifest: agents, the CLI, `cast` users and the evaluation tools must all find the same addresses and
 know which ABI they were deployed with. It records the chain id (so nobody talks to the wrong chain), the
 deploy block (where event streams start), every address and the sha256 of every ABI. The ABIs themselves are
-written beside it (`abi/<Name>.json`) for tools like cast.
+written beside it (`abi/<Name>.json`, one per contract the manifest names, as the exact bytes hashed: `sha256sum`
+checks them) for tools like cast.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -63,19 +63,21 @@ class Manifest(BaseModel):
         )
 
     def save(self, path: Path, artifacts: dict[str, ContractArtifact] | None = None) -> Path:
+        """Write the manifest atomically and `abi/<Name>.json` beside it for every contract it names (local sources
+        compiled when `artifacts` is not given; an ABI that differs from the deployed one is not written)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
             handle.write(self.model_dump_json(indent=2))
         os.replace(tmp, path)
-        if artifacts:
-            abi_dir = path.parent / "abi"
-            abi_dir.mkdir(exist_ok=True)
-            for name, entry in self.contracts.items():
-                artifact = artifacts.get(entry.artifact or name)
-                if artifact is not None:
-                    (abi_dir / f"{name}.json").write_text(json.dumps(artifact.abi, indent=1))
+        artifacts = artifacts or compile_contracts()
+        abi_dir = path.parent / "abi"
+        abi_dir.mkdir(exist_ok=True)
+        for name, entry in self.contracts.items():
+            artifact = artifacts.get(entry.artifact or name)
+            if artifact is not None and artifact.abi_sha256 == entry.abi_sha256:
+                (abi_dir / f"{name}.json").write_bytes(artifact.abi_json)
         return path
 
     @classmethod

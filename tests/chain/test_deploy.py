@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -32,6 +33,16 @@ def test_manifest_round_trip_and_abi_files(chain, artifacts, tmp_path):
     assert loaded == chain.manifest
     abi = json.loads((tmp_path / "abi" / "TaskBeacon.json").read_text())
     assert abi == artifacts["TaskBeacon"].abi
+
+
+def test_every_contract_the_manifest_names_has_an_abi_file_whose_sha256_it_records(chain, artifacts, tmp_path):
+    manifest = chain.manifest.model_copy(deep=True)
+    manifest.add("HideShill.EvaluationLog", "0x" + "11" * 20, artifacts["EvaluationLog"], 1)
+    manifest.add("Echo.PolicyRegistry", "0x" + "22" * 20, artifacts["PolicyRegistry"], 1)
+    manifest.save(tmp_path / "deployment.json")  # no artifacts passed: it compiles (cached) what it needs
+    for name, entry in manifest.contracts.items():
+        data = (tmp_path / "abi" / f"{name}.json").read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.abi_sha256, name
 
 
 def test_manifest_refuses_a_different_abi(chain, artifacts):
