@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -92,3 +93,49 @@ def test_manifest_pointing_at_no_contract(chain, tmp_path):
     broken.contracts["CapabilityLedger"].address = "0x000000000000000000000000000000000000dEaD"
     path = broken.save(tmp_path / "m.json")
     assert "no contract answers" in one_line_error(run("agents", "list", "--manifest", str(path)))
+
+
+def test_task_show_reads_a_settled_task_as_the_chain_records_it(chain, tmp_path):
+    """`symphony task show` against a task driven through the bindings: the numbers it prints are the chain's."""
+    from chain.bindings.beacon import ChainSpec
+    from chain.bindings.vote import commitment
+    from tests.chain.helpers import near, register, vector
+
+    manifest = chain.manifest.save(tmp_path / "deployment.json")
+    requester = chain.contracts(0)
+    agents = [chain.contracts(i) for i in (1, 2, 3)]
+    requirement = vector(3)
+    for i, c in enumerate(agents):
+        register(c, f"agent{i}", near(requirement, 20 + 20 * i, i))
+    task = requester.beacon.post_task([ChainSpec((requirement,), b'{"q":"2+2"}')], bid_window=30, exec_window=300,
+                                      executors=3, reward=10**13)
+    beacon = task.beacon(0, 0)
+    for c in agents:
+        c.beacon.bid(beacon, [requirement])
+    chain.node.increase_time(31)
+    requester.beacon.close(beacon)
+    opened = []
+    for c, answer in zip(agents, ("4", "4", "5")):
+        result, salt = f'{{"answer":"{answer}"}}'.encode(), os.urandom(32)
+        c.beacon.commit_result(beacon, commitment(task.task_id, c.client.address, answer, result, salt))
+        opened.append((c, answer, result, salt))
+    for c, answer, result, salt in opened:
+        c.vote.reveal(task.task_id, answer, result, salt)
+
+    number = str(int.from_bytes(task.task_id, "big"))
+    shown = run("task", "show", number, "--manifest", str(manifest), "--json")
+    assert shown.returncode == 0, shown.stderr
+    record = json.loads(shown.stdout)
+    step = record["chains"][0]["steps"][0]
+    assert step["beacon"] == beacon and step["final"] and step["status"] == "completed"
+    assert {b["agent"]: b["score"] for b in step["bids"]} == {b.agent: b.score / 1e18 for b in requester.beacon.bids(beacon)}
+    assert {e["agent"] for e in step["executors"]} == {c.client.address for c in agents}
+    assert all(e["delivered"] for e in step["executors"])
+    vote = requester.vote.get(task.task_id)
+    assert record["vote"]["phase"] == "finalized" and record["vote"]["winning_answer"] == vote.winning_answer == "4"
+    assert record["vote"]["winning_weight"] == vote.winning_weight / 1e18 and record["settled"]
+    text = run("task", "show", "0x" + task.task_id.hex(), "--manifest", str(manifest))  # the id as `ask` prints it
+    assert text.returncode == 0 and f"beacon {beacon}" in text.stdout and "winning answer '4'" in text.stdout
+
+    assert "no task 99 on this chain" in one_line_error(run("task", "show", "99", "--manifest", str(manifest)))
+    assert "not a task id" in one_line_error(run("task", "show", "seven", "--manifest", str(manifest)))
