@@ -11,40 +11,16 @@ answer the vote's weights, and a summary with correctness, latency, gas and the 
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from core.paths import PROJECT_ROOT
-
 if TYPE_CHECKING:
-    from agents.profile import AgentProfile
     from agents.requester import RequesterSettings
     from agents.settings import LLMSettings
     from symphony.demo_settings import DemoSettings
-
-def _profile_config(profile: "AgentProfile", manifest: Path) -> dict:
-    agent = profile.model_dump(mode="json", exclude_defaults=True)
-    agent.update({"state_dir": str(profile.state_dir), "capacity": 1, "heartbeat_interval_s": 30})
-    return {"chain": {"manifest": str(manifest)}, "agent": agent}
-
-
-def _wait_for_agents(contracts, count: int, processes: list, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if contracts.ledger.active_count() >= count:
-            return
-        dead = [p for p in processes if p.poll() is not None]
-        if dead:
-            raise RuntimeError(f"an agent worker exited early (code {dead[0].returncode}); see its log in the demo folder")
-        time.sleep(0.5)
-    raise RuntimeError(f"only {contracts.ledger.active_count()} of {count} agents registered within {timeout:.0f} s")
 
 
 def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm: "LLMSettings") -> int:
@@ -54,7 +30,6 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
     from agents.capability import encode_vector
     from agents.datasets import demo_questions
     from agents.llm.factory import load_backend
-    from agents.llm.models import prepare_default_model
     from agents.network import network_profiles
     from agents.planner import Planner
     from agents.report import print_provenance
@@ -63,6 +38,7 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
     from chain.client import ChainClient
     from chain.local import local_chain
     from chain.settings import ChainSettings, LocalChainSettings
+    from symphony.workers import agent_llm, start_workers
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TQDM_DISABLE", "1")
@@ -73,13 +49,12 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
     chains = requester_settings.chains
     work = Path(demo.workdir) if demo.workdir else Path(tempfile.mkdtemp(prefix="symphony-demo-"))
     work.mkdir(parents=True, exist_ok=True)
-    model_path = llm.model or str(prepare_default_model())
-    agent_llm = llm.model_copy(update={"model": model_path, "max_new_tokens": 64, "temperature": 0.0, "seed": 1})
-    profiles = network_profiles(agent_llm, work / "state")
+    agents_llm = agent_llm(llm)
+    model_path = agents_llm.model
+    profiles = network_profiles(agents_llm, work / "state")
     print(f"Symphony demo — model {Path(model_path).name} on CPU, {len(profiles)} agents, K={chains} chains, "
           f"{len(questions)} held-out {'/'.join(demo.families)} questions (offset {offset}: "
           f"`symphony demo --offset {offset}` asks them again), files in {work}")
-    processes: list[subprocess.Popen] = []
     settings = ChainSettings(commit_window_s=900, reveal_window_s=300, manifest=work / "deployment.json",
                              local=LocalChainSettings(port=0))
     rows = []
@@ -87,20 +62,11 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
         node, manifest, manifest_path = local.node, local.manifest, local.manifest_path
         deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())  # local dev key, never printed
         print(f"anvil at {node.rpc_url}; contracts deployed (manifest {manifest_path})")
-        names: dict[str, str] = {}
+        workers = start_workers(profiles, node, manifest_path, work)
         try:
-            for i, profile in enumerate(profiles):
-                cfg_path = work / f"agent-{profile.name}.json"
-                cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path), indent=1))
-                account = node.dev_accounts[i + 1]
-                names[account.address] = profile.name
-                env = {**os.environ, "SYMPHONY_PRIVATE_KEY": account.key.to_0x_hex(), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                       "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-                log = open(work / f"agent-{profile.name}.log", "w")
-                processes.append(subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(cfg_path)],
-                                                  stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
             contracts = SymphonyContracts.bind(deployer, manifest)
-            _wait_for_agents(contracts, len(profiles), processes, timeout=300)
+            workers.wait_registered(contracts, timeout=300)
+            names = workers.names
             models = {a.agent: a.model_id for a in contracts.ledger.active_agents()}
             print(f"{len(profiles)} agents registered (name: model id on the ledger):")
             for address, name in names.items():
@@ -118,13 +84,7 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
                 rows.append((q, result))
             requester.close()
         finally:
-            for p in processes:
-                p.terminate()
-            for p in processes:
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            workers.stop()
     _print_summary(rows)
     return 0
 

@@ -62,6 +62,9 @@ def _chain_up(args: argparse.Namespace) -> int:
     with local_chain(cfg.chain) as local:
         print(f"anvil running at {local.node.rpc_url} (websocket {local.node.ws_url})")
         _print_manifest(local.manifest, local.manifest_path)
+        print("dev accounts (anvil's well-known test keys, funded on this chain only; #0 deployed the contracts):")
+        for i, account in enumerate(local.node.dev_accounts):
+            print(f"  #{i} {account.address} {account.key.to_0x_hex()}")
 
         def alive() -> None:
             if not local.node.running:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def test_chain_up_status_agents_list(tmp_path):
         assert "anvil running at http://127.0.0.1:" in output
         for name in ("CapabilityLedger", "TaskBeacon", "VoteCommitment"):
             assert name in output
+        assert re.search(r"#1 0x[0-9a-fA-F]{40} 0x[0-9a-f]{64}", output), output  # dev accounts, as anvil prints them
         assert manifest.exists()
         status = run("chain", "status", "--manifest", str(manifest))
         assert status.returncode == 0, status.stderr

@@ -1,0 +1,101 @@
+"""Agent worker processes on a local chain: what `symphony demo` and `symphony network up` start.
+
+Why processes: each agent is a separate `symphony agent run` with its own dev account, model and log, exactly as
+a user would run it by hand, so a local network behaves like the real one (one registration, heartbeat and
+event stream per agent). The keys are anvil's dev keys, passed to each process in its environment and never
+written to its configuration file or log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import ConfigError, ServiceStartError
+from core.paths import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from agents.profile import AgentProfile
+    from agents.settings import LLMSettings
+
+
+@dataclass
+class Workers:
+    """Running worker processes, by agent name and dev-account address."""
+
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # address -> agent name
+    accounts: dict[str, int] = field(default_factory=dict)  # agent name -> dev account index
+    logs: dict[str, Path] = field(default_factory=dict)  # agent name -> log file
+
+    def wait_registered(self, contracts, timeout: float) -> None:
+        """Until every worker is active on the ledger; one clear error if one exits or time runs out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            active = {a.agent for a in contracts.ledger.active_agents()}
+            if set(self.names) <= active:
+                return
+            for name, p in zip(self.accounts, self.processes):
+                if p.poll() is not None:
+                    raise ServiceStartError(f"agent worker {name} exited early (code {p.returncode}); see {self.logs[name]}")
+            time.sleep(0.5)
+        missing = [self.names[a] for a in self.names if a not in {x.agent for x in contracts.ledger.active_agents()}]
+        raise ServiceStartError(f"agents {', '.join(missing)} did not register within {timeout:.0f} s; see their logs in {next(iter(self.logs.values())).parent}")
+
+    def stop(self) -> None:
+        for p in self.processes:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _profile_config(profile: "AgentProfile", manifest: Path) -> dict:
+    agent = profile.model_dump(mode="json", exclude_defaults=True)
+    agent.update({"state_dir": str(profile.state_dir), "capacity": 1, "heartbeat_interval_s": 30})
+    return {"chain": {"manifest": str(manifest)}, "agent": agent}
+
+
+def start_workers(profiles: "list[AgentProfile]", node, manifest_path: Path, work: Path, *, first_account: int = 1) -> Workers:
+    """One `symphony agent run` per profile, on dev accounts first_account, first_account + 1, …"""
+    workers = Workers()
+    accounts = node.dev_accounts
+    if first_account + len(profiles) > len(accounts):
+        raise ConfigError(f"{len(profiles)} agents need {first_account + len(profiles)} dev accounts; anvil has {len(accounts)}")
+    try:
+        for i, profile in enumerate(profiles):
+            cfg_path = work / f"agent-{profile.name}.json"
+            cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path), indent=1))
+            index = first_account + i
+            account = accounts[index]
+            workers.names[account.address] = profile.name
+            workers.accounts[profile.name] = index
+            workers.logs[profile.name] = work / f"agent-{profile.name}.log"
+            env = {**os.environ, "SYMPHONY_PRIVATE_KEY": account.key.to_0x_hex(), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                   "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+            with open(workers.logs[profile.name], "w") as log:
+                workers.processes.append(subprocess.Popen(
+                    [sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(cfg_path)],
+                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
+    except BaseException:
+        workers.stop()
+        raise
+    return workers
+
+
+def agent_llm(llm: "LLMSettings") -> "LLMSettings":
+    """The LLM settings every local network agent runs with: the configured model (else the default model, set up
+    on first use), greedy decoding and short answers — what the demo and the benchmark measured."""
+    from agents.llm.models import prepare_default_model
+
+    model = llm.model or str(prepare_default_model())
+    return llm.model_copy(update={"model": model, "max_new_tokens": 64, "temperature": 0.0, "seed": 1})

@@ -1,0 +1,67 @@
+"""`symphony network up` as a user runs it: chain, contracts and workers in one command, then `ask` against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+SYMPHONY = [sys.executable, "-m", "symphony.cli.main"]
+
+
+def _read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"no {marker!r} within {timeout:.0f} s:\n{''.join(lines)}")
+
+
+def test_network_up_runs_registered_workers_that_answer_an_ask(tmp_path, tiny_model_path):
+    manifest = tmp_path / "deployment.json"
+    env = {**os.environ, "SYMPHONY_STATE_DIR": str(tmp_path / "state"), "SYMPHONY_LLM__MODEL": str(tiny_model_path)}
+    up = subprocess.Popen([*SYMPHONY, "network", "up", "--port", "0", "--manifest", str(manifest), "--workdir", str(tmp_path / "net"),
+                           "--agents", "generalist,logician,calculator"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        output = _read_until(up, "press Ctrl-C", timeout=300)
+        assert "3 agents registered" in output
+        for name in ("generalist", "logician", "calculator"):
+            assert re.search(rf"{name}\s+0x[0-9a-fA-F]{{40}}\s+dev account #\d", output), output
+        key = re.search(r"SYMPHONY_PRIVATE_KEY=(0x[0-9a-f]{64}) symphony ask", output).group(1)
+        ask_env = {**env, "SYMPHONY_PRIVATE_KEY": key, "SYMPHONY_REQUESTER__BID_WINDOW_S": "2",
+                   "SYMPHONY_REQUESTER__MIN_PLAN_STEPS": "1", "SYMPHONY_REQUESTER__MAX_PLAN_STEPS": "1",
+                   "SYMPHONY_LLM__MAX_NEW_TOKENS": "16"}
+        ask = subprocess.run([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest), "--json"],
+                             capture_output=True, text=True, timeout=300, env=ask_env)
+        assert ask.returncode == 0, ask.stderr[-2000:]
+        provenance = json.loads(ask.stdout)
+        assert len(provenance["chains"]) == 3
+        executors = [s["executor"] for c in provenance["chains"] for s in c["steps"]]
+        assert len(executors) == 3 and len(set(executors)) == 3, provenance  # one chain per agent
+        shown = subprocess.run([*SYMPHONY, "task", "show", provenance["task_id"], "--manifest", str(manifest), "--json"],
+                               capture_output=True, text=True, timeout=60, env=env)
+        assert shown.returncode == 0 and json.loads(shown.stdout)["vote"]["phase"] == "finalized", shown.stderr
+    finally:
+        up.send_signal(signal.SIGINT)
+        rest, _ = up.communicate(timeout=60)
+    assert up.returncode == 0, rest
+    assert "stopped" in rest
+
+
+def test_network_up_with_an_unknown_agent_is_one_line(tmp_path):
+    result = subprocess.run([*SYMPHONY, "network", "up", "--port", "0", "--manifest", str(tmp_path / "m.json"),
+                             "--workdir", str(tmp_path / "net"), "--agents", "generalist,wizard"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "unknown network agent(s) wizard" in result.stderr
