@@ -133,7 +133,7 @@ class BeaconAuction:
                 self._close_after_window(timer, beacon_id, info.bid_deadline)
             elif info.status == BeaconStatus.UNFILLED:
                 if reposts >= self.settings.max_reposts:
-                    raise AskFailed(f"nobody could take step {info.step_index + 1} of chain {info.cot_index} "
+                    raise AskFailed(f"nobody could take step {info.step_index} of chain {info.cot_index} "
                                     f"after {reposts + 1} bid windows")
                 reposts += 1
                 time.sleep(self.settings.repost_delay_s)
