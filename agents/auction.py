@@ -45,6 +45,10 @@ class AskFailed(SymphonyError):
     """The task could not be completed (no agents, every chain failed, vote not finalized in time)."""
 
 
+class AskCancelled(AskFailed):
+    """The requester was told to stop (Ctrl-C, SIGTERM): it posts, re-opens and reclaims nothing more."""
+
+
 @dataclass
 class ChainTimer:
     """Wall time spent waiting on the chain (transactions, calls, events) vs in auction windows."""
@@ -84,9 +88,29 @@ class BeaconAuction:
         self.router = EventRouter(stream, poll_interval=settings.poll_interval_s).start()
         self.receipts: list = []
         self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks
+        self._cancelled = threading.Event()
 
     def close(self) -> None:
         self.router.stop()
+
+    # -- cancelling ------------------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Stop driving tasks: every wait below ends within half a second with AskCancelled, and nothing new is
+        sent. (Callable from any thread; a signal handler should only set a flag that a thread then passes on.)"""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def _check(self) -> None:
+        if self._cancelled.is_set():
+            raise AskCancelled("cancelled")
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep, but end at once (AskCancelled) when cancelled."""
+        if self._cancelled.wait(max(seconds, 0.0)):
+            raise AskCancelled("cancelled")
 
     # -- clock and transactions ------------------------------------------------------------------------------
     def chain_now(self) -> float:
@@ -128,6 +152,7 @@ class BeaconAuction:
         it, reclaim it past its deadline. The predecessor (if any) must already have delivered."""
         reposts = 0
         while True:
+            self._check()
             info = self.contracts.beacon.get(beacon_id)
             if info.status == BeaconStatus.BIDDING:
                 self._close_after_window(timer, beacon_id, info.bid_deadline)
@@ -136,7 +161,7 @@ class BeaconAuction:
                     raise AskFailed(f"nobody could take step {info.step_index} of chain {info.cot_index} "
                                     f"after {reposts + 1} bid windows")
                 reposts += 1
-                time.sleep(self.settings.repost_delay_s)
+                self._sleep(self.settings.repost_delay_s)
                 self._try(timer, self.contracts.beacon.reopen, beacon_id, self.settings.bid_window_s,
                           reward=info.reward_per_executor, executors=info.executors)
             else:
@@ -149,7 +174,12 @@ class BeaconAuction:
         info = self.contracts.beacon.get(beacon_id)
         remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
         name = "VoteCommitted" if is_final else "ResultSubmitted"
-        event = self.wait(None, lambda e: e.name == name and int(e.args["beaconId"]) == beacon_id, remaining)
+        until = time.monotonic() + remaining
+        event = None
+        while event is None and time.monotonic() < until:  # in slices, so a cancel ends the wait
+            self._check()
+            event = self.wait(None, lambda e: e.name == name and int(e.args["beaconId"]) == beacon_id,
+                              min(until - time.monotonic(), 0.5))
         if event is not None:
             result = None if is_final else event.bytes_arg("result")
             return Delivery(beacon_id, event.args["voter" if is_final else "agent"], result, event)
@@ -163,9 +193,12 @@ class BeaconAuction:
         wait = bid_deadline + 1 - self.chain_now()  # close needs a block with timestamp > bidDeadline
         if wait > 0:
             start = time.perf_counter()
-            time.sleep(wait)
-            timer.add("auction", time.perf_counter() - start)
+            try:
+                self._sleep(wait)
+            finally:
+                timer.add("auction", time.perf_counter() - start)
         for _ in range(50):
+            self._check()
             try:
                 self.tx(timer, self.contracts.beacon.close, beacon_id)
                 return
@@ -198,6 +231,7 @@ class BeaconAuction:
         vote = self.contracts.vote
         deadline = time.monotonic() + self.settings.vote_timeout_s
         while time.monotonic() < deadline:
+            self._check()
             info = vote.get(task_id)
             if info.phase == VotePhase.FINALIZED:
                 return

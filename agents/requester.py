@@ -21,7 +21,7 @@ from typing import Callable, Literal
 from pydantic import Field, model_validator
 
 from agents.answer_format import infer_format
-from agents.auction import AskFailed, AuctionSettings, BeaconAuction, ChainTimer
+from agents.auction import AskCancelled, AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.planner import STEP_CHARS, Plan, Planner
 from chain.bindings import SymphonyContracts
@@ -157,6 +157,25 @@ class Requester:
             auction.abandon(timer, [task.beacon(chain.cot_index, i) for i in range(len(chain.steps) + 1, len(chain.plan.steps))])
         return chain
 
+    def cancel(self) -> None:
+        """Stop the ask in progress (from another thread, e.g. on Ctrl-C): nothing more is posted or re-opened."""
+        self.auction.cancel()
+
+    def _cancelled(self, task: PostedTask, timer: ChainTimer) -> AskCancelled:
+        """After a cancel: withdraw what was refunded and say, in one line, what is still open on chain."""
+        from chain.bindings.beacon import BeaconStatus
+
+        beacon = self.contracts.beacon
+        statuses = [beacon.get(b).status for ids in beacon.task_beacons(task.task_id) for b in ids]
+        bidding = sum(s in (BeaconStatus.NONE, BeaconStatus.BIDDING) for s in statuses)
+        assigned = sum(s == BeaconStatus.ASSIGNED for s in statuses)
+        self.auction.collect_credit(timer)
+        number = int.from_bytes(task.task_id, "big")
+        return AskCancelled(
+            f"cancelled task {number}: nothing more posted; {assigned} step(s) still assigned (paid if delivered, "
+            f"reclaimable after their deadline) and {bidding} not yet assigned; refunds withdrawn; "
+            f"see `symphony task show {number}`")
+
     def _read_votes(self, task: PostedTask, chains: list[ChainRecord]) -> None:
         """Final results come with the reveals: the answer each chain voted for and the result it came from."""
         reveals = self.auction.reveals(task.task_id)
@@ -178,7 +197,7 @@ class Requester:
         """How many chains this question can have, checked before anything is planned or posted.
 
         Why here: a question too long for a beacon payload would fail only after planning, and K chains need K
-        different voters (the contract gives no agent two final slots of one task), so K above the agents that can
+        different agents (the contract lets an agent work in one chain per task), so K above the agents that can
         take work re-posts the surplus chains' final steps until they fail (measured: 467 s and 147 transactions
         for one agent and K = 3). Raises AskFailed with one line; asks with fewer chains, saying so."""
         max_bytes = self.max_payload_bytes
@@ -195,7 +214,7 @@ class Requester:
             raise AskFailed("no agent on the ledger can take a step now (none available with the minimum reputation "
                             "and stake): start one with `symphony agent run`")
         if len(voters) < self.settings.chains:
-            progress(f"only {len(voters)} agent(s) can bid now and each votes once per task: asking with "
+            progress(f"only {len(voters)} agent(s) can bid now and each works in one chain per task: asking with "
                      f"K = {len(voters)} chains instead of {self.settings.chains}")
             return len(voters)
         return self.settings.chains
@@ -206,9 +225,12 @@ class Requester:
         self.auction.receipts = []
         timer = ChainTimer()
         k = self.chains_for(question, progress)
+        progress(f"planning {k} chain(s) ...")
         t0 = time.perf_counter()
         plans, planner_tokens = self.planner.plans(question, k)
         planner_seconds = time.perf_counter() - t0
+        if self.auction.cancelled:
+            raise AskCancelled("cancelled while planning: nothing was posted")
         progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
         answer_format = infer_format(question)
@@ -218,11 +240,17 @@ class Requester:
                  for c, needs in zip(chains, requirements)]
         task = self.auction.post_task(timer, specs)
         task_id = task.task_id
+        progress(f"posted task {int.from_bytes(task_id, 'big')} ({'0x' + task_id.hex()}): {len(chains)} chain(s)")
         with ThreadPoolExecutor(max_workers=len(chains)) as pool:
             done = list(pool.map(lambda c: self._run_chain(task, c, timer), chains))
+        if self.auction.cancelled:
+            raise self._cancelled(task, timer)
         answer, winning, total = None, 0, 0
         if any(c.error is None for c in done):
-            self.auction.settle_vote(task_id, timer)
+            try:
+                self.auction.settle_vote(task_id, timer)
+            except AskCancelled:
+                raise self._cancelled(task, timer) from None
             self._read_votes(task, done)
             info = self.contracts.vote.get(task_id)
             answer, winning, total = info.winning_answer or None, info.winning_weight, info.total_weight

@@ -36,6 +36,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=_demo)
 
 
+def _ask_until_stopped(requester, question: str):
+    """Ask on a worker thread while the main thread watches for Ctrl-C / SIGTERM (core.shutdown: the signal only
+    sets a flag), and cancel the ask when one comes: it then posts nothing more and says what was left open."""
+    import threading
+
+    from agents.auction import AskCancelled
+    from core.shutdown import StopSignal
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = requester.ask(question, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="ask", daemon=True)
+    with StopSignal() as stop:
+        worker.start()
+        while worker.is_alive():
+            if stop.wait(timeout=0.2):
+                print("cancelling: no new transactions (Ctrl-C again stops at once) ...", file=sys.stderr, flush=True)
+                requester.cancel()
+                stop.requested = False
+                while worker.is_alive():
+                    if stop.wait(timeout=0.2):
+                        raise AskCancelled("stopped at once: the task may still be open (`symphony task show` says)")
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
 def _agent_run(args: argparse.Namespace) -> int:
     from agents.assembly import build_worker
     from core.errors import ConfigError
@@ -60,6 +93,7 @@ def _ask(args: argparse.Namespace) -> int:
     from agents.llm.factory import load_backend
     from agents.planner import Planner
     from agents.report import print_provenance, provenance
+    from agents.auction import AskCancelled
     from agents.requester import Requester
     from chain.connection import connect
     from core.errors import ConfigError
@@ -71,7 +105,10 @@ def _ask(args: argparse.Namespace) -> int:
     planner = Planner(load_backend(cfg.llm), min_steps=cfg.requester.min_plan_steps, max_steps=cfg.requester.max_plan_steps)
     requester = Requester(contracts, planner, encode_vector, cfg.requester)
     try:
-        result = requester.ask(args.question, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
+        result = _ask_until_stopped(requester, args.question)
+    except AskCancelled as exc:
+        print(f"symphony: {exc}", file=sys.stderr)
+        return 130
     finally:
         requester.close()
     if args.json:

@@ -141,3 +141,41 @@ def test_task_show_reads_a_settled_task_as_the_chain_records_it(chain, tmp_path)
 
     assert "no task 99 on this chain" in one_line_error(run("task", "show", "99", "--manifest", str(manifest)))
     assert "not a task id" in one_line_error(run("task", "show", "seven", "--manifest", str(manifest)))
+
+
+def test_ctrl_c_cancels_ask_cleanly(chain, tmp_path, tiny_model_path):
+    """Ctrl-C during `ask`: it stops within a second, sends no further transaction, and says what is left open."""
+    from agents.capability import encode_vector
+
+    manifest = chain.manifest.save(tmp_path / "deployment.json")
+    ledger = chain.contracts(1).ledger
+    ledger.register("idle", "m", "", [], encode_vector("arithmetic"), 1, ledger.min_stake())  # lets ask's preflight pass
+    env = {**os.environ, "SYMPHONY_PRIVATE_KEY": chain.node.dev_accounts[2].key.to_0x_hex(),
+           "SYMPHONY_LLM__MODEL": str(tiny_model_path), "SYMPHONY_LLM__MAX_NEW_TOKENS": "8",
+           "SYMPHONY_REQUESTER__BID_WINDOW_S": "120", "SYMPHONY_REQUESTER__CHAINS": "1",
+           "SYMPHONY_REQUESTER__MIN_PLAN_STEPS": "1", "SYMPHONY_REQUESTER__MAX_PLAN_STEPS": "1"}
+    ask = subprocess.Popen([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest)], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = ask.stderr.readline()
+            seen.append(line)
+            if "posted task" in line or not line:
+                break
+        assert "posted task" in "".join(seen), "".join(seen)
+        height = chain.client(0).w3.eth.block_number
+        ask.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, rest = ask.communicate(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        if ask.poll() is None:
+            ask.kill()
+    assert ask.returncode == 130, rest
+    assert "Traceback" not in rest
+    assert took < 60, took  # well inside the 120 s bid window it would otherwise wait out
+    last = rest.strip().splitlines()[-1]
+    assert last.startswith("symphony: cancelled task") and "nothing more posted" in last, rest
+    assert chain.client(0).w3.eth.block_number == height  # no close, re-open or anything else after the cancel

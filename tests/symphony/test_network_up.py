@@ -26,6 +26,16 @@ def _read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
     raise AssertionError(f"no {marker!r} within {timeout:.0f} s:\n{''.join(lines)}")
 
 
+def _anvil_dev_keys(n: int) -> list[str]:
+    """anvil's well-known dev keys (its default mnemonic), as lowercase hex without 0x."""
+    from eth_account import Account
+
+    Account.enable_unaudited_hdwallet_features()
+    mnemonic = "test test test test test test test test test test test junk"
+    return [Account.from_mnemonic(mnemonic, account_path=f"m/44'/60'/0'/0/{i}").key.hex().removeprefix("0x")
+            for i in range(n)]
+
+
 def test_network_up_runs_registered_workers_that_answer_an_ask(tmp_path, tiny_model_path):
     manifest = tmp_path / "deployment.json"
     env = {**os.environ, "SYMPHONY_STATE_DIR": str(tmp_path / "state"), "SYMPHONY_LLM__MODEL": str(tiny_model_path)}
@@ -56,6 +66,15 @@ def test_network_up_runs_registered_workers_that_answer_an_ask(tmp_path, tiny_mo
         rest, _ = up.communicate(timeout=60)
     assert up.returncode == 0, rest
     assert "stopped" in rest
+    # Keys reach the workers through their environment only: no configuration, state file, log or result holds one.
+    keys = _anvil_dev_keys(10)  # the workers' keys and the requester's
+    assert key[2:] in keys
+    written = [p for root in (tmp_path / "net", tmp_path / "state") for p in root.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in written) and any(p.suffix == ".json" for p in written)
+    for path in written:
+        data = path.read_bytes().decode("utf-8", "replace").lower()
+        assert not any(k in data for k in keys), f"a private key in {path}"
+    assert not any(k in ask.stdout + ask.stderr for k in keys)
 
 
 def test_network_up_with_an_unknown_agent_is_one_line(tmp_path):
