@@ -1,8 +1,10 @@
-"""Small builders shared by the chain tests (vectors, registration, time travel)."""
+"""Small builders shared by the chain tests (vectors, registration, time travel, reading a command's output)."""
 
 from __future__ import annotations
 
 import random
+import time
+from typing import IO
 
 from chain import vectors
 
@@ -22,3 +24,17 @@ def near(base: bytes, noise: int, seed: int) -> bytes:
 
 def register(contracts, name: str, capability: bytes, capacity: int = 2) -> None:
     contracts.ledger.register(name, "tiny-test-model", f"http://127.0.0.1/{name}", ["reasoning", name], capability, capacity, STAKE)
+
+
+def read_until(stream: IO[str], marker: str, timeout: float) -> str:
+    """Lines of a running command's output up to the one holding `marker` (AssertionError with what came if none)."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    raise AssertionError(f"no {marker!r} within {timeout:.0f} s:\n{''.join(lines)}")

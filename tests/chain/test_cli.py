@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from tests.chain.helpers import read_until
+
 SYMPHONY = [sys.executable, "-m", "symphony.cli.main"]
 
 
@@ -31,14 +33,7 @@ def test_chain_up_status_agents_list(tmp_path):
     manifest = tmp_path / "deployment.json"
     up = subprocess.Popen([*SYMPHONY, "chain", "up", "--port", "0", "--manifest", str(manifest)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = up.stdout.readline()
-            lines.append(line)
-            if "press Ctrl-C" in line or not line:
-                break
-        output = "".join(lines)
+        output = read_until(up.stdout, "press Ctrl-C", timeout=60)
         assert "anvil running at http://127.0.0.1:" in output
         for name in ("CapabilityLedger", "TaskBeacon", "VoteCommitment"):
             assert name in output
@@ -157,14 +152,7 @@ def test_ctrl_c_cancels_ask_cleanly(chain, tmp_path, tiny_model_path):
     ask = subprocess.Popen([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, env=env)
     try:
-        seen = []
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = ask.stderr.readline()
-            seen.append(line)
-            if "posted task" in line or not line:
-                break
-        assert "posted task" in "".join(seen), "".join(seen)
+        read_until(ask.stderr, "posted task", timeout=120)
         height = chain.client(0).w3.eth.block_number
         ask.send_signal(signal.SIGINT)
         started = time.monotonic()

@@ -8,22 +8,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
+
+from tests.chain.helpers import read_until
 
 SYMPHONY = [sys.executable, "-m", "symphony.cli.main"]
-
-
-def _read_until(process: subprocess.Popen, marker: str, timeout: float) -> str:
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if marker in line:
-            return "".join(lines)
-    raise AssertionError(f"no {marker!r} within {timeout:.0f} s:\n{''.join(lines)}")
 
 
 def _anvil_dev_keys(n: int) -> list[str]:
@@ -43,7 +31,7 @@ def test_network_up_runs_registered_workers_that_answer_an_ask(tmp_path, tiny_mo
                            "--agents", "generalist,logician,calculator"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        output = _read_until(up, "press Ctrl-C", timeout=300)
+        output = read_until(up.stdout, "press Ctrl-C", timeout=300)
         assert "3 agents registered" in output
         for name in ("generalist", "logician", "calculator"):
             assert re.search(rf"{name}\s+0x[0-9a-fA-F]{{40}}\s+dev account #\d", output), output
