@@ -25,7 +25,7 @@ from agents.auction import AskCancelled, AskFailed, AuctionSettings, BeaconAucti
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.planner import STEP_CHARS, Plan, Planner
 from chain.bindings import SymphonyContracts
-from chain.bindings.beacon import ChainSpec, PostedTask
+from chain.bindings.beacon import BeaconStatus, ChainSpec, PostedTask
 from core.errors import SymphonyError
 
 log = logging.getLogger("symphony.requester")
@@ -163,8 +163,6 @@ class Requester:
 
     def _cancelled(self, task: PostedTask, timer: ChainTimer) -> AskCancelled:
         """After a cancel: withdraw what was refunded and say, in one line, what is still open on chain."""
-        from chain.bindings.beacon import BeaconStatus
-
         beacon = self.contracts.beacon
         statuses = [beacon.get(b).status for ids in beacon.task_beacons(task.task_id) for b in ids]
         bidding = sum(s in (BeaconStatus.NONE, BeaconStatus.BIDDING) for s in statuses)

@@ -25,38 +25,57 @@ if TYPE_CHECKING:
     from agents.settings import LLMSettings
 
 
+@dataclass(frozen=True)
+class Worker:
+    """One `symphony agent run` process and what identifies it."""
+
+    name: str
+    address: str
+    account: int  # dev account index
+    log: Path
+    process: subprocess.Popen
+
+
 @dataclass
 class Workers:
-    """Running worker processes, by agent name and dev-account address."""
+    """The running worker processes of a local network."""
 
-    processes: list[subprocess.Popen] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)  # address -> agent name
-    accounts: dict[str, int] = field(default_factory=dict)  # agent name -> dev account index
-    logs: dict[str, Path] = field(default_factory=dict)  # agent name -> log file
+    running: list[Worker] = field(default_factory=list)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """address -> agent name."""
+        return {w.address: w.name for w in self.running}
+
+    def check_alive(self) -> None:
+        """One clear error naming the first worker that exited, and its log."""
+        for w in self.running:
+            if w.process.poll() is not None:
+                raise ServiceStartError(f"agent worker {w.name} exited (code {w.process.returncode}); see {w.log}")
 
     def wait_registered(self, contracts, timeout: float) -> None:
         """Until every worker is active on the ledger; one clear error if one exits or time runs out."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             active = {a.agent for a in contracts.ledger.active_agents()}
-            if set(self.names) <= active:
+            missing = [w for w in self.running if w.address not in active]
+            if not missing:
                 return
-            for name, p in zip(self.accounts, self.processes):
-                if p.poll() is not None:
-                    raise ServiceStartError(f"agent worker {name} exited early (code {p.returncode}); see {self.logs[name]}")
+            self.check_alive()
+            if time.monotonic() >= deadline:
+                raise ServiceStartError(f"agents {', '.join(w.name for w in missing)} did not register within "
+                                        f"{timeout:.0f} s; see their logs in {missing[0].log.parent}")
             time.sleep(0.5)
-        missing = [self.names[a] for a in self.names if a not in {x.agent for x in contracts.ledger.active_agents()}]
-        raise ServiceStartError(f"agents {', '.join(missing)} did not register within {timeout:.0f} s; see their logs in {next(iter(self.logs.values())).parent}")
 
     def stop(self) -> None:
-        for p in self.processes:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.processes:
+        for w in self.running:
+            if w.process.poll() is None:
+                w.process.terminate()
+        for w in self.running:
             try:
-                p.wait(timeout=30)
+                w.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                p.kill()
+                w.process.kill()
 
 
 def _profile_config(profile: "AgentProfile", manifest: Path) -> dict:
@@ -77,15 +96,14 @@ def start_workers(profiles: "list[AgentProfile]", node, manifest_path: Path, wor
             cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path), indent=1))
             index = first_account + i
             account = accounts[index]
-            workers.names[account.address] = profile.name
-            workers.accounts[profile.name] = index
-            workers.logs[profile.name] = work / f"agent-{profile.name}.log"
+            log_path = work / f"agent-{profile.name}.log"
             env = {**os.environ, "SYMPHONY_PRIVATE_KEY": account.key.to_0x_hex(), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
-            with open(workers.logs[profile.name], "w") as log:
-                workers.processes.append(subprocess.Popen(
+            with open(log_path, "w") as log:
+                process = subprocess.Popen(
                     [sys.executable, "-m", "symphony.cli.main", "agent", "run", "--config", str(cfg_path)],
-                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT))
+                    stdout=log, stderr=subprocess.STDOUT, env=env, cwd=PROJECT_ROOT)
+            workers.running.append(Worker(profile.name, account.address, index, log_path, process))
     except BaseException:
         workers.stop()
         raise

@@ -48,8 +48,8 @@ def _up(args: argparse.Namespace) -> int:
             workers.wait_registered(contracts, timeout=600)
             models = {a.agent: a.model_id for a in contracts.ledger.active_agents()}
             print(f"{len(profiles)} agents registered:")
-            for address, name in workers.names.items():
-                print(f"  {name:<22} {address}  dev account #{workers.accounts[name]}  model {models.get(address, '?')}")
+            for w in workers.running:
+                print(f"  {w.name:<22} {w.address}  dev account #{w.account}  model {models.get(w.address, '?')}")
             if len(profiles) < chains:
                 print(f"note: `symphony ask` asks K = {chains} chains and each agent works in one chain of a task; with "
                       f"{len(profiles)} agents it asks {len(profiles)} (or pass --chains)")
@@ -60,9 +60,7 @@ def _up(args: argparse.Namespace) -> int:
             def alive() -> None:
                 if not node.running:
                     raise ServiceStartError("anvil exited unexpectedly")
-                for name, p in zip(workers.accounts, workers.processes):
-                    if p.poll() is not None:
-                        raise ServiceStartError(f"agent worker {name} exited (code {p.returncode}); see {workers.logs[name]}")
+                workers.check_alive()
 
             with StopSignal() as stop:
                 print("press Ctrl-C to stop", flush=True)
