@@ -86,7 +86,8 @@ SEEDS = {
 }
 
 # The task families the benchmarks and the demo draw from: reasoning-gym generators at small-model difficulty
-# (2-3 terms, 1-2 digits) and two BIG-bench tasks.
+# (2-3 terms, 1-2 digits), letter counting, and two BIG-bench tasks. New families go at the end: a family's seed
+# offset is its index here, so inserting one would change every later family's questions.
 ARITHMETIC = dict(min_terms=2, max_terms=3, min_digits=1, max_digits=2)
 FAMILIES: dict[str, tuple[str, dict]] = {
     "basic_arithmetic": ("reasoning_gym", ARITHMETIC),
@@ -94,6 +95,7 @@ FAMILIES: dict[str, tuple[str, dict]] = {
     "gsm_symbolic": ("reasoning_gym", {}),
     "object_counting": ("bigbench", {}),
     "logical_deduction": ("bigbench", {"task": "logical_deduction/three_objects"}),
+    "letter_counting": ("reasoning_gym", {}),
 }
 
 
@@ -107,9 +109,11 @@ def family_questions(family: str, n: int, seed: int) -> list[Question]:
     return reasoning_gym_questions(family, n, seed, **settings)
 
 
-# The families the demo asks by default: those its network has Echo-trained specialists and an exact tool for
-# (scripts/bench_symphony.py measures every family; `symphony demo --families` asks any of FAMILIES).
-DEMO_FAMILIES = ("basic_arithmetic", "chain_sum")
+# The families the demo asks by default: those its network has a specialist for that was measured right on most
+# held-out questions (the two Echo-trained calculator specialists and the letter counter), so the demo shows each
+# kind of question going to a different agent; scripts/bench_symphony.py measures every family, and
+# `symphony demo --families` asks any of FAMILIES.
+DEMO_FAMILIES = ("basic_arithmetic", "chain_sum", "letter_counting")
 
 
 def demo_questions(n: int, offset: int, families: tuple[str, ...] = DEMO_FAMILIES) -> list[Question]:

@@ -52,10 +52,15 @@ class StepExecutor:
 
     def accepts(self, payload: bytes) -> bool:
         try:
-            SubtaskPayload.decode(payload)
+            subtask = SubtaskPayload.decode(payload)
         except PayloadError:
             return False
-        return True
+        return self.tools_apply(subtask)
+
+    def tools_apply(self, payload: SubtaskPayload) -> bool:
+        """False when the agent works through tools and none of them can help with the question (an item counter
+        and no list of items): it declines, rather than bid on work it cannot do."""
+        return not self.tools or any(t.applies(payload.question) for t in self.tools)
 
     def run(self, payload: bytes) -> ResultPayload:
         try:
@@ -65,6 +70,9 @@ class StepExecutor:
         return self.execute(subtask)
 
     def execute(self, payload: SubtaskPayload) -> ResultPayload:
+        if not self.tools_apply(payload):
+            return ResultPayload(output=f"abstained: {self.profile.name}: none of its tools applies to this question",
+                                 abstained=True)
         if self.profile.decoding == "free":
             return self._execute_free(payload)
         start = time.perf_counter()

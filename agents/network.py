@@ -2,8 +2,9 @@
 
 Why one definition: `symphony demo` (worker processes) and `scripts/bench_symphony.py` (worker threads) must run
 the same agents, or the benchmark would measure a network nobody can start. Each agent differs for real — the
-base model answering directly, the base model driving an exact calculator, and the Echo-trained LoRA specialists
-of `specialists/manifest.json` served as they were trained — and declares what it was measured to do:
+base model answering directly, the base model driving an exact calculator, letter counter or item counter, and the
+Echo-trained LoRA specialists of `specialists/manifest.json` served as they were trained — and declares what it
+was measured to do:
 - its capability *text* names the families it declares and the held-out accuracies measured for it (Echo's for a
   specialist's training, and the last `scripts/bench_symphony.py` run's for the agent alone as served here);
 - its capability *vector* is the centroid of example questions of those families (calibration seed, never used
@@ -43,18 +44,21 @@ class NetworkAgent:
     system_prompt: str = "You are a careful assistant. Solve the step you are given; be brief and exact."
     tool_examples: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    max_new_tokens: int | None = None  # the network's budget unless the agent's replies are longer (a call listing items)
 
 
 NETWORK: tuple[NetworkAgent, ...] = (
     NetworkAgent("generalist", ("gsm_symbolic", "object_counting", "logical_deduction"),
                  "the base model answering directly: word problems, counting and logic questions",
                  tags=("general",)),
-    NetworkAgent("logician", ("logical_deduction", "object_counting"),
-                 "the base model told to reason about order and categories: BIG-bench logical deduction and counting",
+    NetworkAgent("logician", ("logical_deduction",),
+                 "the base model told to reason about order and categories: BIG-bench logical deduction",
                  system_prompt="You are a logic agent. Reason about order, relations and categories one fact at a time.",
                  tags=("logic",)),
-    NetworkAgent("calculator", ("basic_arithmetic", "chain_sum", "gsm_symbolic"),
-                 "the base model driving an exact calculator with constrained, grounded calls (worked examples shown)",
+    # The calculator declares word problems only: on the two arithmetic families the Echo specialists were measured
+    # better than it (basic_arithmetic 21/24 against 15/24), and declaring them gave it the top chain there.
+    NetworkAgent("calculator", ("gsm_symbolic",),
+                 "the base model driving an exact calculator with constrained, grounded calls (worked examples shown): word problems",
                  tools=("calculator",), system_prompt=MATH_PROMPT, tags=("math",)),
     NetworkAgent("arithmetic-specialist", ("basic_arithmetic",),
                  "Echo-trained LoRA specialist for arithmetic expressions, driving an exact calculator (grounded calls, no worked examples: as trained)",
@@ -64,6 +68,14 @@ NETWORK: tuple[NetworkAgent, ...] = (
                  "Echo-trained LoRA specialist for sums and differences of many terms, driving an exact calculator (grounded calls, no worked examples: as trained)",
                  tools=("calculator",), specialist="chainsum-calculator", system_prompt=MATH_PROMPT, tool_examples=False,
                  tags=("math", "echo")),
+    NetworkAgent("counter", ("object_counting",),
+                 "the base model marking which listed items the question asks about; an exact item counter adds their quantities (worked examples shown)",
+                 tools=("item_counter",), system_prompt="You are a counting agent with an exact item counter.",
+                 tags=("counting",), max_new_tokens=160),
+    NetworkAgent("speller", ("letter_counting",),
+                 "the base model pointing an exact letter counter at the quoted text and letter (worked example shown)",
+                 tools=("letter_counter",), system_prompt="You are a text agent with an exact letter counter.",
+                 tags=("text",)),
 )
 
 
@@ -135,6 +147,8 @@ def network_profiles(llm: LLMSettings, state_dir: Path, *, names: tuple[str, ...
     profiles = []
     for agent in chosen:
         agent_llm = llm
+        if agent.max_new_tokens is not None:
+            agent_llm = agent_llm.model_copy(update={"max_new_tokens": max(agent.max_new_tokens, llm.max_new_tokens)})
         if agent.specialist:
             adapter = PROJECT_ROOT / specialist_manifest()[agent.specialist]["adapter"]
             agent_llm = llm.model_copy(update={"adapter": adapter})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.settings import LLMSettings
 from core.paths import state_dir
 
-ToolName = Literal["python", "calculator", "retrieval"]
+ToolName = Literal["python", "calculator", "retrieval", "letter_counter", "item_counter"]
 
 
 class AgentProfile(BaseModel):

@@ -2,10 +2,16 @@
 """Symphony benchmark: does the heterogeneous network beat its best agent on a held-out mixed set?
 
 One run, one table. Questions: `--per-family` held-out questions of each task family of agents.datasets.FAMILIES
-(reasoning-gym basic_arithmetic / chain_sum / gsm_symbolic and BIG-bench object_counting / logical_deduction),
+(reasoning-gym basic_arithmetic / chain_sum / gsm_symbolic / letter_counting and BIG-bench object_counting /
+logical_deduction),
 seed SEEDS["bench_symphony"] + the family's index — never used in training (echo seeds), in the agents'
 capability examples (calibration seed) or in the demo. Network: agents.network.NETWORK (the base generalist, a
-logician prompt, the calculator tool agent and the two Echo LoRA specialists), each a worker on an embedded anvil.
+logician prompt, the calculator, item-counter and letter-counter tool agents and the two Echo LoRA specialists),
+each a worker on an embedded anvil.
+
+`--reuse-single JSON` takes (a)-(c) answers from an earlier run for the questions it asked, where the model settings
+and the agent's signature (adapter, tools, prompt, examples, token budget) are the same — greedy decoding answers
+them alike — so a run that adds agents or a family computes only what is new; the table says what was reused.
 
 Methods, all on the same questions:
   (a) base model direct (constrained answer)       (b) base model chain of thought (free text, "Answer:" line)
@@ -61,7 +67,54 @@ def family(q) -> str:  # noqa: ANN001
 
 
 # -- (a), (b), (c): single agents, in the child process --------------------------------------------------------
-def single_agents(model: str, per_family: int, max_new_tokens: int, cot_tokens: int, agents: tuple[str, ...] | None) -> dict:
+def agent_signature(agent) -> dict:  # noqa: ANN001 - agents.network.NetworkAgent
+    """What decides an agent's answers alone: two runs with equal signatures answer a question alike (greedy)."""
+    return {"specialist": agent.specialist, "tools": list(agent.tools), "system_prompt": agent.system_prompt,
+            "tool_examples": agent.tool_examples, "max_new_tokens": agent.max_new_tokens}
+
+
+def reusable(old: dict | None, settings: dict) -> dict:
+    """From an earlier run's JSON, the single-agent answers that this run would reproduce: (a) and (b) when the
+    model settings match, and each agent whose signature matches (an old run without signatures: its recorded
+    specialist and tools, and no token budget of its own), per question id."""
+    if not old:
+        return {}
+    if old.get("settings", {}).get("single", settings) != settings:
+        return {}
+    ids = [q["id"] for q in old["questions"]]
+    entries = {f"method:{k}": v for k, v in old["single"]["methods"].items()}
+    old_sigs = {a["name"]: a.get("signature") for a in old.get("network", [])}
+    legacy = {a["name"]: {"specialist": a["specialist"], "tools": a["tools"]} for a in old.get("network", [])}
+    from agents.network import NETWORK
+
+    for agent in NETWORK:
+        sig = agent_signature(agent)
+        same = (old_sigs.get(agent.name) == sig if old_sigs.get(agent.name) is not None else
+                legacy.get(agent.name) == {"specialist": sig["specialist"], "tools": sig["tools"]} and sig["max_new_tokens"] is None)
+        if same and agent.name in old["single"]["agents"]:
+            entries[f"agent:{agent.name}"] = old["single"]["agents"][agent.name]
+    out = {}
+    for key, entry in entries.items():
+        n = len(entry["answers"])
+        tokens = entry.get("tokens_per_question") or [entry["tokens"] / n] * n  # an older run kept totals only
+        seconds = entry.get("seconds_per_question") or [entry["seconds"] / n] * n
+        out[key] = {qid: (a, t, sec) for qid, a, t, sec in zip(ids, entry["answers"], tokens, seconds)}
+    return out
+
+
+def answer_all(questions: list, key: str, reuse: dict, work) -> dict:  # noqa: ANN001 - work: questions -> rows
+    """Answers of one method on `questions`: reused where an earlier run answered the same question the same way,
+    the rest computed by `work` (a list of questions -> a list of (answer, tokens, seconds))."""
+    known = reuse.get(key, {})
+    todo = [q for q in questions if q.id not in known]
+    computed = dict(zip((q.id for q in todo), work(todo))) if todo else {}
+    rows = [known.get(q.id) or computed[q.id] for q in questions]
+    return {"answers": [r[0] for r in rows], "tokens_per_question": [r[1] for r in rows],
+            "seconds_per_question": [r[2] for r in rows], "tokens": int(sum(r[1] for r in rows)),
+            "seconds": sum(r[2] for r in rows), "reused": len(questions) - len(todo)}
+
+
+def single_agents(model: str, per_family: int, max_new_tokens: int, cot_tokens: int, reuse: dict) -> dict:
     """(a), (b) and (c) on the held-out set, in this (child) process."""
     import torch
 
@@ -83,40 +136,49 @@ def single_agents(model: str, per_family: int, max_new_tokens: int, cot_tokens: 
     out: dict = {"methods": {}}
     base = load_backend(llm)
 
-    start, answers, tokens = time.perf_counter(), [], 0
-    for q in questions:
-        fmt = infer_format(q.prompt)
-        sample = generate_structured(base, [direct_messages(q.prompt, chain_of_thought=False, fmt=fmt)], Answer,
-                                     SamplingParams(max_new_tokens=32, temperature=0.0),
-                                     constraint=answer_constraint(fmt, q.prompt, final=True))[0][0]
-        answers.append(normalize_answer(sample.value.answer) if sample.value else None)
-        tokens += sample.completion.prompt_tokens + sample.completion.completion_tokens
-    out["methods"]["a"] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
-    print(f"  (a) direct done in {time.perf_counter() - start:.0f} s", flush=True)
+    def direct(qs: list) -> list:
+        rows = []
+        for q in qs:
+            start, fmt = time.perf_counter(), infer_format(q.prompt)
+            sample = generate_structured(base, [direct_messages(q.prompt, chain_of_thought=False, fmt=fmt)], Answer,
+                                         SamplingParams(max_new_tokens=32, temperature=0.0),
+                                         constraint=answer_constraint(fmt, q.prompt, final=True))[0][0]
+            rows.append((normalize_answer(sample.value.answer) if sample.value else None,
+                         sample.completion.prompt_tokens + sample.completion.completion_tokens, time.perf_counter() - start))
+        return rows
 
-    start, answers, tokens = time.perf_counter(), [], 0
-    convs = [direct_messages(q.prompt, chain_of_thought=True) for q in questions]
-    for i in range(0, len(convs), 8):
-        result = base.generate(convs[i:i + 8], SamplingParams(max_new_tokens=cot_tokens, temperature=0.0))
-        for group in result.completions:
-            answers.append(final_answer(group[0].text))
-            tokens += group[0].prompt_tokens + group[0].completion_tokens
-    out["methods"]["b"] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
-    print(f"  (b) chain of thought done in {time.perf_counter() - start:.0f} s", flush=True)
+    def chain_of_thought(qs: list) -> list:
+        rows = []
+        for i in range(0, len(qs), 8):
+            start, batch = time.perf_counter(), qs[i:i + 8]
+            result = base.generate([direct_messages(q.prompt, chain_of_thought=True) for q in batch],
+                                   SamplingParams(max_new_tokens=cot_tokens, temperature=0.0))
+            each = (time.perf_counter() - start) / len(batch)  # a batch's time, shared by its questions
+            rows += [(final_answer(g[0].text), g[0].prompt_tokens + g[0].completion_tokens, each) for g in result.completions]
+        return rows
+
+    for key, name, work in (("a", "direct", direct), ("b", "chain of thought", chain_of_thought)):
+        out["methods"][key] = answer_all(questions, f"method:{key}", reuse, work)
+        m = out["methods"][key]
+        print(f"  ({key}) {name} done in {m['seconds']:.0f} s ({m['reused']} answers reused)", flush=True)
     base.close()
 
     out["agents"] = {}
-    for profile in network_profiles(llm, ROOT / "build" / "bench_symphony" / "single", names=agents):
+    for profile in network_profiles(llm, ROOT / "build" / "bench_symphony" / "single"):
         backend = load_backend(profile.llm)
         executor = StepExecutor(backend, profile, build_tools(profile))
-        start, answers, tokens = time.perf_counter(), [], 0
-        for q in questions:
-            result = executor.execute(SubtaskPayload(q.prompt, ONE_STEP, 0, final=True, answer_format=infer_format(q.prompt)))
-            answers.append(None if result.abstained else result.answer)
-            tokens += result.tokens
-        out["agents"][profile.name] = {"answers": answers, "tokens": tokens, "seconds": time.perf_counter() - start}
-        right = sum(q.is_correct(a) for q, a in zip(questions, answers))
-        print(f"  (c) {profile.name}: {right}/{len(questions)} in {time.perf_counter() - start:.0f} s", flush=True)
+
+        def alone(qs: list) -> list:
+            rows = []
+            for q in qs:
+                start = time.perf_counter()
+                result = executor.execute(SubtaskPayload(q.prompt, ONE_STEP, 0, final=True, answer_format=infer_format(q.prompt)))
+                rows.append((None if result.abstained else result.answer, result.tokens, time.perf_counter() - start))
+            return rows
+
+        run = out["agents"][profile.name] = answer_all(questions, f"agent:{profile.name}", reuse, alone)
+        right = sum(q.is_correct(a) for q, a in zip(questions, run["answers"]))
+        print(f"  (c) {profile.name}: {right}/{len(questions)} in {run['seconds']:.0f} s ({run['reused']} answers reused)", flush=True)
         backend.close()
     return out
 
@@ -247,13 +309,18 @@ def plot(table: list[dict], families: dict[str, dict[str, float]], path: Path) -
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="model folder (default: SmolLM2-135M-Instruct)")
-    parser.add_argument("--per-family", type=int, default=24, help="held-out questions per family (5 families)")
+    parser.add_argument("--per-family", type=int, default=20, help="held-out questions per family (6 families)")
     parser.add_argument("--control-per-family", type=int, default=None,
                         help="questions per family for (g), the first ones of the set (default: all)")
     parser.add_argument("--chains", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--cot-tokens", type=int, default=128, help="token budget of (b)'s chain of thought")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_symphony.json")
+    parser.add_argument("--reuse-single", type=Path, default=None, metavar="JSON",
+                        help="an earlier run's JSON: reuse its (a)-(c) answers on the same questions where the model "
+                             "settings and the agent's signature match (greedy decoding answers them alike)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the report from the measurements the last run with the same --out kept (<out>.raw.json)")
     args = parser.parse_args()
     import torch
 
@@ -264,19 +331,29 @@ def main() -> int:
 
     model = args.model or str(prepare_default_model())
     questions = held_out(args.per_family)
+    single_settings = {"model": Path(model).name, "max_new_tokens": args.max_new_tokens, "cot_tokens": args.cot_tokens}
+    old = json.loads(args.reuse_single.read_text()) if args.reuse_single else None
+    reuse = reusable(old, single_settings)
     header = (f"Symphony benchmark — model {Path(model).name} (+ LoRA specialists), device cpu ({platform.machine()}, "
               f"{os.cpu_count()} cores, 1 torch thread per process), greedy, K={args.chains}, one-step plans, "
               f"{len(NETWORK)} agents, {len(questions)} held-out questions ({args.per_family} per family, seed "
               f"bench_symphony)")
     print(header, flush=True)
-    with ProcessPoolExecutor(max_workers=1) as pool:
-        single_future = pool.submit(single_agents, model, args.per_family, args.max_new_tokens, args.cot_tokens, None)
-        work = ROOT / "build" / "bench_symphony"
-        symphony = run_network(model, questions, "question", args.chains, args.max_new_tokens, work / "routed")
-        n_control = (args.control_per_family or args.per_family) * len(FAMILIES)
-        control_questions = questions[:n_control]
-        control = run_network(model, control_questions, "random", args.chains, args.max_new_tokens, work / "random")
-        single = single_future.result()
+    n_control = (args.control_per_family or args.per_family) * len(FAMILIES)
+    control_questions = questions[:n_control]
+    raw_path = args.out.with_suffix(".raw.json")
+    if args.report_only:  # the measurements of a run whose report failed or changed: no model runs again
+        raw = json.loads(raw_path.read_text())
+        single, symphony, control = raw["single"], raw["symphony"], raw["control"]
+    else:
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            single_future = pool.submit(single_agents, model, args.per_family, args.max_new_tokens, args.cot_tokens, reuse)
+            work = ROOT / "build" / "bench_symphony"
+            symphony = run_network(model, questions, "question", args.chains, args.max_new_tokens, work / "routed")
+            control = run_network(model, control_questions, "random", args.chains, args.max_new_tokens, work / "random")
+            single = single_future.result()
+        raw_path.parent.mkdir(parents=True, exist_ok=True)
+        raw_path.write_text(json.dumps({"single": single, "symphony": symphony, "control": control}, default=str))
 
     gold_ok = lambda answers, qs=questions: [q.is_correct(a) for q, a in zip(qs, answers)]  # noqa: E731
     table = [row("(a) base model, direct", gold_ok(single["methods"]["a"]["answers"]), single["methods"]["a"]["tokens"],
@@ -316,6 +393,11 @@ def main() -> int:
               f"{share('bid_wait_share'):>9}{gas:>11}")
     print(f"best single agent: {best}; (g) ran on {len(control_questions)} questions; gas/q = all transactions "
           "of a question (requester and agents); chain ops / bid wait = share of each chain's wall time")
+    reused = {k: v["reused"] for k, v in [*single["methods"].items(), *single["agents"].items()] if v["reused"]}
+    if reused:
+        print(f"(a)-(c) answers reused from {args.reuse_single} (same question, model settings and agent signature; "
+              "their tokens and seconds are that run's per-question means): "
+              + ", ".join(f"{k} {n}/{len(questions)}" for k, n in reused.items()))
     print("\naccuracy per family")
     print(f"{'':<20}" + "".join(f"{f:>19}" for f in FAMILIES))
     for method, values in families.items():
@@ -339,7 +421,9 @@ def main() -> int:
         "routing_matrix": {f: dict(c) for f, c in matrix.items()}, "oracle_picks": oracle_pick,
         "questions": [{"id": q.id, "family": family(q), "gold": q.accepted} for q in questions],
         "single": single, "symphony": symphony, "control": control,
-        "network": [{"name": a.name, "families": a.families, "specialist": a.specialist, "tools": a.tools} for a in NETWORK],
+        "network": [{"name": a.name, "families": a.families, "specialist": a.specialist, "tools": a.tools,
+                     "signature": agent_signature(a)} for a in NETWORK],
+        "settings": {"single": single_settings, "reused_from": str(args.reuse_single) if args.reuse_single else None},
     }, indent=1, default=str))
     print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
     return 0

@@ -57,6 +57,11 @@ class AgentTool(abc.ABC):
         schema["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k in required}
         return schema
 
+    def applies(self, context: str) -> bool:
+        """Can a call of this tool help with `context` at all? (A counter needs something to count; an agent
+        whose tools all say no declines the work instead of spending its budget on a call that cannot help.)"""
+        return True
+
     def parse(self, arguments: Any) -> BaseModel:
         return self.input_model.model_validate(arguments)
 

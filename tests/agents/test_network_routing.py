@@ -23,7 +23,8 @@ from agents.settings import LLMSettings
 from chain.settings import ChainSettings
 from core.errors import ConfigError
 
-SPECIALISTS = {"arith": ("basic_arithmetic", "chain_sum"), "counter": ("object_counting",), "logic": ("logical_deduction",)}
+SPECIALISTS = {"arith": ("basic_arithmetic", "chain_sum"), "counter": ("object_counting",), "logic": ("logical_deduction",),
+               "speller": ("letter_counting",)}
 
 
 def _start(chain, tmp_path, tiny_model_path, names):
@@ -51,7 +52,7 @@ def test_each_family_is_assigned_to_its_specialist_and_the_vote_weighs_it_most(c
     requester = Requester(contracts, planner, encode_vector, RequesterSettings(chains=2, bid_window_s=1, exec_window_s=120))
     routed = {}
     try:
-        for family in ("basic_arithmetic", "object_counting", "logical_deduction"):
+        for family in ("basic_arithmetic", "object_counting", "logical_deduction", "letter_counting"):
             for q in _held_out(family, 2):
                 result = requester.ask(q.prompt)
                 assert all(c.error is None for c in result.chains), [c.error for c in result.chains]
@@ -64,7 +65,7 @@ def test_each_family_is_assigned_to_its_specialist_and_the_vote_weighs_it_most(c
         for w in workers:
             w.stop(announce=False)
     assert routed == {"basic_arithmetic": ["arith", "arith"], "object_counting": ["counter", "counter"],
-                      "logical_deduction": ["logic", "logic"]}
+                      "logical_deduction": ["logic", "logic"], "letter_counting": ["speller", "speller"]}
 
 
 def test_random_routing_posts_a_registered_agents_vector_for_every_step(chain, tmp_path, tiny_model_path):
