@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 from pydantic import BaseModel, Field
 
 from agents.event_router import EventRouter
+from agents.progress import Progress, ProgressSink, ignore
 from chain.bindings import SymphonyContracts
 from chain.bindings.beacon import BeaconStatus, ChainSpec, PostedTask, step_of
 from chain.bindings.vote import VotePhase
@@ -89,6 +90,7 @@ class BeaconAuction:
         self.receipts: list = []
         self._clock_offset = 0.0  # chain time minus local time, learned from our own blocks
         self._cancelled = threading.Event()
+        self.progress: ProgressSink = ignore  # the ask in progress sets it (agents.progress)
 
     def close(self) -> None:
         self.router.stop()
@@ -150,10 +152,11 @@ class BeaconAuction:
     def deliver_step(self, timer: ChainTimer, beacon_id: int) -> Delivery:
         """Drive one step until its first delivery: close it once closable, re-open it while nobody could take
         it, reclaim it past its deadline. The predecessor (if any) must already have delivered."""
-        reposts = 0
+        reposts, announced = 0, False
         while True:
             self._check()
             info = self.contracts.beacon.get(beacon_id)
+            where = {"beacon": beacon_id, "chain": info.cot_index, "step": info.step_index}
             if info.status == BeaconStatus.BIDDING:
                 self._close_after_window(timer, beacon_id, info.bid_deadline)
             elif info.status == BeaconStatus.UNFILLED:
@@ -164,10 +167,29 @@ class BeaconAuction:
                 self._sleep(self.settings.repost_delay_s)
                 self._try(timer, self.contracts.beacon.reopen, beacon_id, self.settings.bid_window_s,
                           reward=info.reward_per_executor, executors=info.executors)
+                self.progress(Progress("reopened", f"chain {info.cot_index} step {info.step_index}: nobody took beacon "
+                                       f"{beacon_id}; re-opened ({reposts} of {self.settings.max_reposts})",
+                                       {**where, "reposts": reposts}))
+                announced = False
             else:
+                if not announced:
+                    self._announce_assignment(beacon_id, where)
+                    announced = True
                 delivered = self._await_delivery(timer, beacon_id, info.is_final)
                 if delivered is not None:
+                    kind = "committed" if info.is_final else "delivered"
+                    what = "delivered and committed its vote" if info.is_final else "delivered its result"
+                    self.progress(Progress(kind, f"chain {info.cot_index} step {info.step_index}: {delivered.agent} {what}",
+                                           {**where, "agent": delivered.agent}))
                     return delivered
+
+    def _announce_assignment(self, beacon_id: int, where: dict) -> None:
+        bids = [{"agent": b.agent, "score": b.score / 1e18} for b in self.contracts.beacon.bids(beacon_id)]
+        executors = self.contracts.beacon.executors(beacon_id)
+        shown = ", ".join(f"{b['agent'][:10]} {b['score']:.3f}" for b in bids) or "none"
+        self.progress(Progress("assigned", f"chain {where['chain']} step {where['step']}: beacon {beacon_id} bids "
+                               f"[{shown}] -> {', '.join(e[:10] for e in executors)}",
+                               {**where, "bids": bids, "executors": list(executors)}))
 
     def _await_delivery(self, timer: ChainTimer, beacon_id: int, is_final: bool) -> Delivery | None:
         """The first delivery of an assigned step, or None after reclaiming it (the caller looks at it again)."""
@@ -185,6 +207,9 @@ class BeaconAuction:
             return Delivery(beacon_id, event.args["voter" if is_final else "agent"], result, event)
         if info.status == BeaconStatus.ASSIGNED and self.chain_now() > info.exec_deadline:
             self._try(timer, self.contracts.beacon.reclaim_expired, beacon_id)
+            self.progress(Progress("reclaimed", f"chain {info.cot_index} step {info.step_index}: the executor missed its "
+                                   f"deadline; beacon {beacon_id} reclaimed",
+                                   {"beacon": beacon_id, "chain": info.cot_index, "step": info.step_index}))
             if self.contracts.beacon.get(beacon_id).status == BeaconStatus.UNFILLED and info.delivered == 0:
                 return None  # every executor missed its deadline and nobody was left: re-open it
         return None
@@ -230,10 +255,17 @@ class BeaconAuction:
         tid = "0x" + task_id.hex()
         vote = self.contracts.vote
         deadline = time.monotonic() + self.settings.vote_timeout_s
+        seen: set[str] = set()
         while time.monotonic() < deadline:
             self._check()
             info = vote.get(task_id)
             if info.phase == VotePhase.FINALIZED:
+                for beacon_id, (voter, answer, _result, weight) in sorted(self.reveals(task_id).items()):
+                    self._announce_reveal(beacon_id, voter, answer, weight, seen)  # any the event wait missed
+                self.progress(Progress("finalized", f"vote finalized: {info.winning_answer!r} with weight "
+                                       f"{info.winning_weight / 1e18:.3f} of {info.total_weight / 1e18:.3f}",
+                                       {"answer": info.winning_answer, "weight": info.winning_weight / 1e18,
+                                        "total_weight": info.total_weight / 1e18}))
                 return
             if info.phase == VotePhase.COMMIT and (info.commits >= info.expected_voters or self.chain_now() > info.commit_deadline + 1):
                 self._try(timer, vote.start_reveal, task_id)
@@ -241,9 +273,27 @@ class BeaconAuction:
                 self._try(timer, vote.finalize, task_id)
             elif info.phase == VotePhase.NONE and info.expected_voters == 0:
                 raise AskFailed("no chain produced a final delivery to vote on")
-            self.wait(timer, lambda e: e.name in ("VoteCommitted", "RevealPhaseStarted", "VoteRevealed", "VoteFinalized")
-                      and e.args["taskId"] == tid, 1.0)
+            event = self.wait(timer, lambda e: e.name in ("VoteCommitted", "RevealPhaseStarted", "VoteRevealed", "VoteFinalized")
+                              and e.args["taskId"] == tid, 1.0)
+            if event is not None and event.name in ("RevealPhaseStarted", "VoteRevealed"):
+                self._announce_vote(event, seen)
         raise AskFailed(f"the vote on task {tid} was not finalized within {self.settings.vote_timeout_s:.0f} s")
+
+    def _announce_vote(self, event: ChainEvent, seen: set[str]) -> None:
+        if event.name == "RevealPhaseStarted":
+            if "reveal" not in seen:
+                seen.add("reveal")
+                self.progress(Progress("reveal_started", "the commit phase is over: reveal phase started"))
+        else:
+            self._announce_reveal(int(event.args["beaconId"]), event.args["voter"], event.args["answer"],
+                                  int(event.args["weight"]), seen)
+
+    def _announce_reveal(self, beacon_id: int, voter: str, answer: str, weight: int, seen: set[str]) -> None:
+        if f"revealed:{beacon_id}" in seen:
+            return
+        seen.add(f"revealed:{beacon_id}")
+        self.progress(Progress("revealed", f"{voter[:10]} revealed {answer!r} (weight {weight / 1e18:.3f})",
+                               {"beacon": beacon_id, "agent": voter, "answer": answer, "weight": weight / 1e18}))
 
     def reveals(self, task_id: bytes) -> dict[int, tuple[str, str, bytes, int]]:
         """Every reveal of the task's vote, by final beacon id: (voter, answer, result, counted weight)."""

@@ -24,6 +24,7 @@ from agents.answer_format import infer_format
 from agents.auction import AskCancelled, AskFailed, AuctionSettings, BeaconAuction, ChainTimer
 from agents.payloads import PayloadError, ResultPayload, SubtaskPayload
 from agents.planner import STEP_CHARS, Plan, Planner
+from agents.progress import Progress, ProgressSink, ignore
 from chain.bindings import SymphonyContracts
 from chain.bindings.beacon import BeaconStatus, ChainSpec, PostedTask
 from core.errors import SymphonyError
@@ -191,7 +192,7 @@ class Requester:
             c.weight = self.contracts.beacon.chain_weight(task.first_chain + c.cot_index)
 
     # -- the whole question ----------------------------------------------------------------------------------
-    def chains_for(self, question: str, progress: Callable[[str], None]) -> int:
+    def chains_for(self, question: str, progress: ProgressSink) -> int:
         """How many chains this question can have, checked before anything is planned or posted.
 
         Why here: a question too long for a beacon payload would fail only after planning, and K chains need K
@@ -212,24 +213,29 @@ class Requester:
             raise AskFailed("no agent on the ledger can take a step now (none available with the minimum reputation "
                             "and stake): start one with `symphony agent run`")
         if len(voters) < self.settings.chains:
-            progress(f"only {len(voters)} agent(s) can bid now and each works in one chain per task: asking with "
-                     f"K = {len(voters)} chains instead of {self.settings.chains}")
+            progress(Progress("notice", f"only {len(voters)} agent(s) can bid now and each works in one chain per task: "
+                              f"asking with K = {len(voters)} chains instead of {self.settings.chains}",
+                              {"chains": len(voters), "asked": self.settings.chains}))
             return len(voters)
         return self.settings.chains
 
-    def ask(self, question: str, *, on_progress: Callable[[str], None] | None = None) -> AskResult:
-        progress = on_progress or (lambda _m: None)
+    def ask(self, question: str, *, on_progress: ProgressSink | None = None) -> AskResult:
+        """Plan, post, drive and settle one question; `on_progress` hears each step as it happens (agents.progress)."""
+        progress = self.auction.progress = on_progress or ignore
         started = time.perf_counter()
         self.auction.receipts = []
         timer = ChainTimer()
         k = self.chains_for(question, progress)
-        progress(f"planning {k} chain(s) ...")
+        progress(Progress("planning", f"planning {k} chain(s) ...", {"chains": k}))
         t0 = time.perf_counter()
         plans, planner_tokens = self.planner.plans(question, k)
         planner_seconds = time.perf_counter() - t0
         if self.auction.cancelled:
             raise AskCancelled("cancelled while planning: nothing was posted")
-        progress(f"planned {len(plans)} chains ({sum(p.source == 'llm' for p in plans)} by the LLM planner) in {planner_seconds:.1f} s")
+        by_llm = sum(p.source == "llm" for p in plans)
+        progress(Progress("planned", f"planned {len(plans)} chains ({by_llm} by the LLM planner) in {planner_seconds:.1f} s",
+                          {"chains": len(plans), "by_llm": by_llm, "seconds": round(planner_seconds, 3),
+                           "plans": [list(p.steps) for p in plans]}))
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
         answer_format = infer_format(question)
         requirements = self.requirements(question, [c.plan.steps for c in chains])
@@ -238,7 +244,9 @@ class Requester:
                  for c, needs in zip(chains, requirements)]
         task = self.auction.post_task(timer, specs)
         task_id = task.task_id
-        progress(f"posted task {int.from_bytes(task_id, 'big')} ({'0x' + task_id.hex()}): {len(chains)} chain(s)")
+        number = int.from_bytes(task_id, "big")
+        progress(Progress("posted", f"posted task {number} ({'0x' + task_id.hex()}): {len(chains)} chain(s)",
+                          {"task": number, "task_id": "0x" + task_id.hex(), "chains": len(chains)}))
         with ThreadPoolExecutor(max_workers=len(chains)) as pool:
             done = list(pool.map(lambda c: self._run_chain(task, c, timer), chains))
         if self.auction.cancelled:
@@ -253,7 +261,9 @@ class Requester:
             info = self.contracts.vote.get(task_id)
             answer, winning, total = info.winning_answer or None, info.winning_weight, info.total_weight
         for c in done:
-            progress(f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}" if not c.error else f"failed: {c.error}"))
+            progress(Progress("chain", f"chain {c.cot_index}: " + (f"answer {c.answer!r}, weight {c.weight / 1e18:.3f}"
+                                                                  if not c.error else f"failed: {c.error}"),
+                              {"chain": c.cot_index, "answer": c.answer, "weight": c.weight / 1e18, "error": c.error}))
         self.auction.collect_credit(timer)
         gas, hashes = self.auction.gas_and_hashes()
         return AskResult(question, "0x" + task_id.hex(), answer, winning, total, done, hashes, gas, time.perf_counter() - started,

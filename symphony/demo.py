@@ -79,7 +79,7 @@ def run_demo(demo: "DemoSettings", requester_settings: "RequesterSettings", llm:
             requester = Requester(contracts, planner, encode_vector, requester_settings)
             for q in questions:
                 print(f"\n[{len(rows) + 1}/{len(questions)}] {q.source}: {q.prompt[:110]!r} (gold {q.accepted[0]!r})")
-                result = requester.ask(q.prompt, on_progress=lambda m: print("   ", m, flush=True))
+                result = requester.ask(q.prompt, on_progress=lambda p: print("   ", p.message, flush=True))
                 print_provenance(result, names, models)
                 rows.append((q, result))
             requester.close()

@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ask.add_argument("question", help="the question, in words")
     setting(ask, "--chains", path="requester.chains", type=int, help="K chains of thought")
     connection_options(ask, signer=True)
-    ask.add_argument("--json", action="store_true", help="print the provenance as JSON")
+    ask.add_argument("--json", action="store_true", help="print progress as JSON lines on stdout (one object per "
+                     "event: planning, each beacon's bids and assignment, deliveries, commits, reveals, the vote), "
+                     "then the provenance as the last line, {\"event\": \"result\", ...}")
     ask.set_defaults(func=_ask)
 
     demo = command(subparsers, "demo", "end-to-end demo: anvil, contracts, agent workers, a few questions")
@@ -36,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.set_defaults(func=_demo)
 
 
-def _ask_until_stopped(requester, question: str):
+def _ask_until_stopped(requester, question: str, show):  # noqa: ANN001 - show: agents.progress.ProgressSink
     """Ask on a worker thread while the main thread watches for Ctrl-C / SIGTERM (core.shutdown: the signal only
     sets a flag), and cancel the ask when one comes: it then posts nothing more and says what was left open."""
     import threading
@@ -48,7 +50,7 @@ def _ask_until_stopped(requester, question: str):
 
     def run() -> None:
         try:
-            outcome["result"] = requester.ask(question, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
+            outcome["result"] = requester.ask(question, on_progress=show)
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
             outcome["error"] = exc
 
@@ -104,15 +106,19 @@ def _ask(args: argparse.Namespace) -> int:
         raise ConfigError("no active agents on the ledger: start some with `symphony agent run`")
     planner = Planner(load_backend(cfg.llm), min_steps=cfg.requester.min_plan_steps, max_steps=cfg.requester.max_plan_steps)
     requester = Requester(contracts, planner, encode_vector, cfg.requester)
+    if args.json:
+        show = lambda p: print(p.json_line(), flush=True)  # noqa: E731
+    else:
+        show = lambda p: print(p.message, file=sys.stderr, flush=True)  # noqa: E731
     try:
-        result = _ask_until_stopped(requester, args.question)
+        result = _ask_until_stopped(requester, args.question, show)
     except AskCancelled as exc:
         print(f"symphony: {exc}", file=sys.stderr)
         return 130
     finally:
         requester.close()
     if args.json:
-        print(json.dumps(provenance(result), indent=1))
+        print(json.dumps({"event": "result", **provenance(result)}), flush=True)
     else:
         print_provenance(result)
     return 0 if result.answer is not None else 1

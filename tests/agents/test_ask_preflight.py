@@ -27,14 +27,24 @@ def test_k_above_the_available_voters_asks_with_fewer_chains_and_says_so(chain, 
     worker = build_worker(profile, settings, chain.node.dev_accounts[1].key.to_0x_hex(),
                           backend=TransformersBackend(tiny_model_path, device="cpu")).start()
     requester = _requester(chain, tiny_model_path, chains=3)
-    notes: list[str] = []
+    events = []
     try:
-        result = requester.ask("What is 2 + 3?", on_progress=notes.append)
+        result = requester.ask("What is 2 + 3?", on_progress=events.append)
     finally:
         requester.close()
         worker.stop(announce=False)
     assert len(result.chains) == 1 and result.chains[0].error is None
-    assert any("K = 1 chains instead of 3" in n for n in notes)
+    notice = next(e for e in events if e.event == "notice")
+    assert "K = 1 chains instead of 3" in notice.message and notice.data == {"chains": 1, "asked": 3}
+    # Then the ask, as it happened: planned, posted, the beacon's bids and assignment, the delivery with the
+    # committed vote, the reveal and the vote.
+    kinds = [e.event for e in events]
+    for before, after in zip(["planning", "planned", "posted", "assigned", "committed", "revealed", "finalized", "chain"],
+                             ["planned", "posted", "assigned", "committed", "revealed", "finalized", "chain", None]):
+        assert before in kinds and (after is None or kinds.index(before) < kinds.index(after)), kinds
+    assigned = next(e for e in events if e.event == "assigned")
+    assert assigned.data["executors"] == [worker.address] and assigned.data["bids"][0]["agent"] == worker.address
+    assert (next(e for e in events if e.event == "finalized").data["answer"] or None) == result.answer
     beacons = chain.contracts(0).beacon.contract.events.ChainPosted().get_logs(from_block=0)
     assert len(beacons) == 1  # nothing posted for chains nobody could vote in
 

@@ -42,8 +42,10 @@ def test_network_up_runs_registered_workers_that_answer_an_ask(tmp_path, tiny_mo
         ask = subprocess.run([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest), "--json"],
                              capture_output=True, text=True, timeout=300, env=ask_env)
         assert ask.returncode == 0, ask.stderr[-2000:]
-        provenance = json.loads(ask.stdout)
-        assert len(provenance["chains"]) == 3
+        lines = [json.loads(line) for line in ask.stdout.splitlines()]  # --json: one object per line, progress first
+        provenance = lines[-1]
+        assert provenance["event"] == "result" and len(provenance["chains"]) == 3
+        assert [e["event"] for e in lines].count("assigned") == 3 and lines[0]["event"] == "planning"
         executors = [s["executor"] for c in provenance["chains"] for s in c["steps"]]
         assert len(executors) == 3 and len(set(executors)) == 3, provenance  # one chain per agent
         shown = subprocess.run([*SYMPHONY, "task", "show", provenance["task_id"], "--manifest", str(manifest), "--json"],
