@@ -78,22 +78,26 @@ class Workers:
                 w.process.kill()
 
 
-def _profile_config(profile: "AgentProfile", manifest: Path) -> dict:
+def profile_config(profile: "AgentProfile", manifest: Path) -> dict:
+    """The configuration file of one agent worker (`symphony agent run --config`): its profile and the manifest."""
     agent = profile.model_dump(mode="json", exclude_defaults=True)
-    agent.update({"state_dir": str(profile.state_dir), "capacity": 1, "heartbeat_interval_s": 30})
-    return {"chain": {"manifest": str(manifest)}, "agent": agent}
+    # Absolute paths: the file is read by a process that may start in another folder (the workers run from the
+    # project root), and the default state folder, ./.symphony, is relative to where the user is.
+    agent.update({"state_dir": str(Path(profile.state_dir).resolve()), "capacity": 1, "heartbeat_interval_s": 30})
+    return {"chain": {"manifest": str(Path(manifest).resolve())}, "agent": agent}
 
 
 def start_workers(profiles: "list[AgentProfile]", node, manifest_path: Path, work: Path, *, first_account: int = 1) -> Workers:
     """One `symphony agent run` per profile, on dev accounts first_account, first_account + 1, …"""
     workers = Workers()
+    work = work.resolve()  # the workers start in the project root, not where the user is
     accounts = node.dev_accounts
     if first_account + len(profiles) > len(accounts):
         raise ConfigError(f"{len(profiles)} agents need {first_account + len(profiles)} dev accounts; anvil has {len(accounts)}")
     try:
         for i, profile in enumerate(profiles):
             cfg_path = work / f"agent-{profile.name}.json"
-            cfg_path.write_text(json.dumps(_profile_config(profile, manifest_path), indent=1))
+            cfg_path.write_text(json.dumps(profile_config(profile, manifest_path), indent=1))
             index = first_account + i
             account = accounts[index]
             log_path = work / f"agent-{profile.name}.log"

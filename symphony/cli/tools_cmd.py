@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from symphony.cli.options import command, config, connection_options, setting
@@ -21,6 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     listing = command(sub, "list", "built-in tool agents, their tools and schema hashes")
     setting(listing, "--root", path="scheduler.tool_server.root", type=Path, help="folder the agents work in")
+    listing.add_argument("--json", action="store_true", help="print the agents as JSON")
     listing.set_defaults(func=_list)
 
     serve = command(sub, "serve", "serve one tool agent over MCP Streamable HTTP until interrupted")
@@ -62,13 +64,20 @@ def _list(args: argparse.Namespace) -> int:
     from scheduler.toolkit.builtin import BUILTIN_AGENTS
 
     cfg = config(args)
+    rows = []
     for name in BUILTIN_AGENTS:
-        if name == "llm":
-            print("llm        capacity 1  tools: ask_llm (needs a model; schema hash printed by `tools serve llm`)")
+        if name == "llm":  # building it would load a model: its hash is printed by `tools serve llm`
+            rows.append({"agent": "llm", "capacity": 1, "tools": ["ask_llm"], "schema_hash": None})
             continue
         agent = _build(cfg, name)
-        digest = asyncio.run(agent.schema_hash())
-        print(f"{name:10} capacity {agent.capacity}  tools: {', '.join(t.name for t in agent.tools)}  schema:{digest}")
+        rows.append({"agent": name, "capacity": agent.capacity, "tools": [t.name for t in agent.tools],
+                     "schema_hash": asyncio.run(agent.schema_hash())})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        digest = f"schema:{row['schema_hash']}" if row["schema_hash"] else "(needs a model; schema hash printed by `tools serve llm`)"
+        print(f"{row['agent']:10} capacity {row['capacity']}  tools: {', '.join(row['tools'])}  {digest}")
     return 0
 
 
