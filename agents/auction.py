@@ -307,6 +307,15 @@ class BeaconAuction:
         if self.contracts.beacon.credits(self.contracts.client.address) > 0:
             self._try(timer, self.contracts.beacon.withdraw_credit)
 
+    def cancel_task(self, timer: ChainTimer, task_id: bytes) -> None:
+        """End a task on chain after a cancel: its unassigned steps close with their escrow credited back (a task
+        already settled has nothing left to close)."""
+        try:
+            self.tx(timer, self.contracts.beacon.cancel_task, task_id)
+        except ContractRevert as exc:
+            if exc.error_name not in ("AlreadySettled", "TaskIsCancelled"):
+                raise
+
     def _try(self, timer: ChainTimer, fn: Callable, *args, **kwargs) -> None:
         try:
             self.tx(timer, fn, *args, **kwargs)

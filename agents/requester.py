@@ -163,16 +163,18 @@ class Requester:
         self.auction.cancel()
 
     def _cancelled(self, task: PostedTask, timer: ChainTimer) -> AskCancelled:
-        """After a cancel: withdraw what was refunded and say, in one line, what is still open on chain."""
+        """After a cancel: end the task on chain (its unassigned steps closed, their escrow credited), withdraw the
+        refunds and say, in one line, what is still open."""
         beacon = self.contracts.beacon
         statuses = [beacon.get(b).status for ids in beacon.task_beacons(task.task_id) for b in ids]
         bidding = sum(s in (BeaconStatus.NONE, BeaconStatus.BIDDING) for s in statuses)
         assigned = sum(s == BeaconStatus.ASSIGNED for s in statuses)
+        self.auction.cancel_task(timer, task.task_id)
         self.auction.collect_credit(timer)
         number = int.from_bytes(task.task_id, "big")
         return AskCancelled(
-            f"cancelled task {number}: nothing more posted; {assigned} step(s) still assigned (paid if delivered, "
-            f"reclaimable after their deadline) and {bidding} not yet assigned; refunds withdrawn; "
+            f"cancelled task {number}: nothing more posted; {bidding} unassigned step(s) closed on chain and "
+            f"{assigned} still assigned (paid if delivered, reclaimable after their deadline); refunds withdrawn; "
             f"see `symphony task show {number}`")
 
     def _read_votes(self, task: PostedTask, chains: list[ChainRecord]) -> None:

@@ -59,6 +59,7 @@ def task_record(contracts: SymphonyContracts, task_id: bytes) -> dict[str, Any]:
         "requester": task.requester,
         "kind": "0x" + task.kind.hex(),
         "settled": task.settled,
+        "cancelled": beacon.is_cancelled(task_id),
         "expected_voters": task.expected_voters,
         "chains": chains,
         "vote": {
@@ -77,7 +78,8 @@ def task_record(contracts: SymphonyContracts, task_id: bytes) -> dict[str, Any]:
 def format_record(record: dict[str, Any]) -> str:
     """The record for a terminal: one line per step, then the vote."""
     lines = [f"task {record['task']} ({record['task_id']}) by {record['requester']}: "
-             f"{'settled' if record['settled'] else 'open'}, {record['expected_voters']} live voter slot(s)"]
+             f"{'settled' if record['settled'] else 'cancelled' if record['cancelled'] else 'open'}, "
+             f"{record['expected_voters']} live voter slot(s)"]
     for c in record["chains"]:
         lines.append(f"chain {c['chain']} (weight {c['weight']:.3f})")
         for s in c["steps"]:
@@ -90,3 +92,36 @@ def format_record(record: dict[str, Any]) -> str:
                  + (f", winning answer {v['winning_answer']!r} with weight {v['winning_weight']:.3f} of {v['total_weight']:.3f}"
                     if v["reveals"] else ""))
     return "\n".join(lines)
+
+
+def cancel_task(contracts: SymphonyContracts, task_id: bytes) -> str:
+    """End a task its requester (the signer) left open: cancel it on chain (unassigned steps closed, escrow
+    credited), reclaim assigned steps already past their deadline, withdraw the refunds; one line of what is left.
+    Refuses, in one line, a task of another requester or one already settled or cancelled."""
+    from chain.bindings.beacon import BeaconStatus
+
+    beacon = contracts.beacon
+    record = task_record(contracts, task_id)  # also refuses a task number the chain does not have
+    me = contracts.client.address
+    if record["requester"].lower() != me.lower():
+        raise ConfigError(f"task {record['task']} was posted by {record['requester']}, not by this key ({me})")
+    if record["settled"] or record["cancelled"]:
+        raise ConfigError(f"task {record['task']} is already {'settled' if record['settled'] else 'cancelled'}")
+    beacon.cancel_task(task_id)
+    now = int(contracts.client.w3.eth.get_block("latest")["timestamp"])
+    reclaimed = waiting = 0
+    for ids in beacon.task_beacons(task_id):
+        for beacon_id in ids:
+            info = beacon.get(beacon_id)
+            if info.status != BeaconStatus.ASSIGNED:
+                continue
+            if now > info.exec_deadline:
+                beacon.reclaim_expired(beacon_id)
+                reclaimed += 1
+            else:
+                waiting += 1
+    refund = beacon.credits(me)
+    if refund:
+        beacon.withdraw_credit()
+    return (f"cancelled task {record['task']}: {reclaimed} late step(s) reclaimed, {waiting} still assigned (paid if "
+            f"delivered by their deadline, reclaimable after it), {refund} wei refunded")

@@ -58,6 +58,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint8 finalSlots; // live final slots: the voters the vote waits for
         bool settled;
         bool hasKind;
+        bool cancelled;
     }
 
     struct Chain {
@@ -176,7 +177,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             chains: uint8(n),
             finalSlots: uint8(n * spec.executors),
             settled: false,
-            hasKind: spec.kind != bytes32(0)
+            hasKind: spec.kind != bytes32(0),
+            cancelled: false
         });
         if (spec.kind != bytes32(0)) _kinds[number] = spec.kind;
         uint40 bidDeadline = uint40(block.timestamp + spec.bidWindow);
@@ -241,6 +243,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         (Chain storage c, Step storage st, uint256 step) = _load(beaconId);
         Task storage t = _tasks[c.task];
         if (msg.sender != t.requester) revert NotRequester(msg.sender);
+        if (t.cancelled) revert TaskIsCancelled(bytes32(uint256(c.task)));
         if (st.status != Status.Unfilled) revert WrongStatus(beaconId, _status(st, c));
         if (bidWindow == 0 || bidWindow > MAX_BID_WINDOW) revert InvalidWindow();
         _takeEscrow(uint256(c.rewardPerExecutor) * c.executors);
@@ -265,6 +268,41 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             execDeadline: 0
         });
         emit BeaconReopened(beaconId, deadline);
+    }
+
+    /// @notice Cancel an unsettled task (requester only, once): every step not yet assigned becomes Unfilled with its escrow
+    ///         credited back, and nothing of the task can be re-opened or re-assigned after a timeout. Assigned
+    ///         steps stay as they are: their executors may still deliver and are paid, or are reclaimed after
+    ///         their deadline (the share credited back); the vote counts the final slots still live.
+    /// @dev Why this cannot cheat an agent: pay is made at delivery, and an assigned slot keeps its deadline. What
+    ///      the requester can do is what it already could (not re-open a step): choosing which final steps stay
+    ///      live cannot farm evidence, since successes need a quorum of two non-empty reveals on a paid chain.
+    ///      Bounded: at most MAX_CHAINS · MAX_STEPS steps.
+    function cancelTask(bytes32 taskId) external nonReentrant {
+        uint256 number = _taskNumber(taskId);
+        Task storage t = _tasks[number];
+        if (msg.sender != t.requester) revert NotRequester(msg.sender);
+        if (t.cancelled) revert TaskIsCancelled(taskId);
+        if (t.settled) revert AlreadySettled(taskId);
+        t.cancelled = true;
+        uint256 unfilled;
+        uint256 assigned;
+        uint256 first = t.firstChain;
+        for (uint256 i; i < t.chains; ++i) {
+            Chain storage c = _chains[first + i];
+            for (uint256 step; step < c.steps; ++step) {
+                uint256 beaconId = ((first + i) << 3) | step;
+                Step storage st = _steps[beaconId];
+                Status status = _status(st, c);
+                if (status == Status.Bidding) {
+                    _unfill(beaconId, c, st, step);
+                    ++unfilled;
+                } else if (status == Status.Assigned) {
+                    ++assigned;
+                }
+            }
+        }
+        emit TaskCancelled(taskId, unfilled, assigned);
     }
 
     /// @notice Withdraw refunds credited to msg.sender.
@@ -434,6 +472,11 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     /// @inheritdoc ITaskBeacon
     function taskCount() external view returns (uint256) {
         return _counters.tasks;
+    }
+
+    /// @inheritdoc ITaskBeacon
+    function isCancelled(bytes32 taskId) external view returns (bool) {
+        return _tasks[_taskNumber(taskId)].cancelled;
     }
 
     /// @inheritdoc ITaskBeacon
@@ -767,9 +810,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     function _refill(uint256 beaconId, Chain storage c, Step storage st, uint256 step, uint256 freed) private {
         Book memory b = _loadBook(beaconId, st.bidCount);
         b.tried = st.assigned;
-        bool replace = st.rounds < MAX_ROUNDS;
-        st.rounds += 1;
         Task storage t = _tasks[c.task];
+        bool replace = st.rounds < MAX_ROUNDS && !t.cancelled;
+        st.rounds += 1;
         bool isFinal = step + 1 == c.steps;
         uint256 refilled;
         uint256 slots = st.slots;

@@ -154,6 +154,14 @@ class TaskBeacon:
     def withdraw_credit(self) -> TxReceipt:
         return self.client.transact(self.contract.functions.withdrawCredit())
 
+    def cancel_task(self, task_id: bytes) -> TxReceipt:
+        """Cancel a task (requester only): unassigned steps close with their escrow credited back; assigned ones
+        may still deliver (paid) or time out; nothing is re-opened or re-assigned."""
+        return self.client.transact(self.contract.functions.cancelTask(task_id))
+
+    def is_cancelled(self, task_id: bytes) -> bool:
+        return bool(self.client.call(self.contract.functions.isCancelled(task_id)))
+
     # -- agents ------------------------------------------------------------------------------------------
     def bid(self, beacon: int, requirements: Sequence[bytes]) -> TxReceipt:
         """Bid on a step, passing its chain's requirement vectors (from ChainPosted) for the contract to check."""

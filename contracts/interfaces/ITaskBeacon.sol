@@ -110,6 +110,7 @@ interface ITaskBeacon {
     error NotVoteContract(address caller);
     error AlreadyBound();
     error AlreadySettled(bytes32 taskId);
+    error TaskIsCancelled(bytes32 taskId);
     error NothingToWithdraw();
     error TransferFailed();
     /// @notice A ledger hook ran out of gas (not a refusal): retry with a higher gas limit.
@@ -149,6 +150,9 @@ interface ITaskBeacon {
     /// @notice Escrow credited back to the requester (withdraw with withdrawCredit).
     event RewardRefunded(uint256 indexed beaconId, address indexed requester, uint256 amount);
     event TaskSettled(bytes32 indexed taskId, uint256 wonChains, bool evidence);
+    /// @notice The requester cancelled the task: `unfilled` steps closed with their escrow credited back,
+    ///         `assigned` steps left to deliver (paid) or time out.
+    event TaskCancelled(bytes32 indexed taskId, uint256 unfilled, uint256 assigned);
     event CreditWithdrawn(address indexed account, uint256 amount);
     event VoteBound(address vote);
     /// @notice A ledger hook reverted (e.g. this contract was de-authorised); escrow moved on regardless.
@@ -161,12 +165,15 @@ interface ITaskBeacon {
     function commitResult(uint256 beaconId, bytes32 commitment) external;
     function reclaimExpired(uint256 beaconId) external;
     function reopen(uint256 beaconId, uint32 bidWindow) external payable;
+    function cancelTask(bytes32 taskId) external;
     function withdrawCredit() external;
     function bindVote(address vote) external;
     /// @notice VoteCommitment only, once per task: record evidence and slash (claw back) failed deliveries.
     function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool quorum) external;
 
     function taskCount() external view returns (uint256);
+    /// @notice Whether the requester cancelled the task (`cancelTask`).
+    function isCancelled(bytes32 taskId) external view returns (bool);
     function getTask(bytes32 taskId) external view returns (TaskInfo memory);
     function getBeacon(uint256 beaconId) external view returns (BeaconInfo memory);
     function getBids(uint256 beaconId) external view returns (Bid[] memory);

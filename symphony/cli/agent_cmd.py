@@ -59,7 +59,7 @@ def _ask_until_stopped(requester, question: str, show):  # noqa: ANN001 - show: 
         worker.start()
         while worker.is_alive():
             if stop.wait(timeout=0.2):
-                print("cancelling: no new transactions (Ctrl-C again stops at once) ...", file=sys.stderr, flush=True)
+                print("cancelling: nothing new is posted; the task's open steps are closed (Ctrl-C again stops at once) ...", file=sys.stderr, flush=True)
                 requester.cancel()
                 stop.requested = False
                 while worker.is_alive():

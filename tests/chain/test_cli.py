@@ -139,8 +139,10 @@ def test_task_show_reads_a_settled_task_as_the_chain_records_it(chain, tmp_path)
 
 
 def test_ctrl_c_cancels_ask_cleanly(chain, tmp_path, tiny_model_path):
-    """Ctrl-C during `ask`: it stops within a second, sends no further transaction, and says what is left open."""
+    """Ctrl-C during `ask`: it stops within a second, posts nothing more, ends the task on chain (its unassigned
+    step closed, the escrow withdrawn) and says what is left open."""
     from agents.capability import encode_vector
+    from chain.bindings.beacon import BeaconStatus
 
     manifest = chain.manifest.save(tmp_path / "deployment.json")
     ledger = chain.contracts(1).ledger
@@ -166,4 +168,51 @@ def test_ctrl_c_cancels_ask_cleanly(chain, tmp_path, tiny_model_path):
     assert took < 60, took  # well inside the 120 s bid window it would otherwise wait out
     last = rest.strip().splitlines()[-1]
     assert last.startswith("symphony: cancelled task") and "nothing more posted" in last, rest
-    assert chain.client(0).w3.eth.block_number == height  # no close, re-open or anything else after the cancel
+    assert "1 unassigned step(s) closed on chain" in last, rest
+    contracts = chain.contracts(0)
+    task_id = (1).to_bytes(32, "big") if contracts.beacon.task_count() == 1 else None
+    assert task_id is not None and contracts.beacon.is_cancelled(task_id)
+    (beacon,), = contracts.beacon.task_beacons(task_id)
+    assert contracts.beacon.get(beacon).status == BeaconStatus.UNFILLED
+    requester = chain.node.dev_accounts[2].address
+    assert contracts.beacon.credits(requester) == 0  # the refund was withdrawn
+    # After the cancel: one cancelTask and at most one withdrawal, nothing posted, closed or re-opened.
+    sent = [contracts.client.w3.eth.get_block(b, full_transactions=True)["transactions"]
+            for b in range(height + 1, contracts.client.w3.eth.block_number + 1)]
+    selectors = [bytes(tx["input"])[:4] for block in sent for tx in block]
+    beacon_fns = contracts.beacon.contract.functions
+    allowed = {bytes.fromhex(beacon_fns.cancelTask(task_id)._encode_transaction_data()[2:10]),
+               bytes.fromhex(beacon_fns.withdrawCredit()._encode_transaction_data()[2:10])}
+    assert selectors and set(selectors) <= allowed and len(selectors) <= 2, selectors
+
+
+def test_task_cancel_ends_a_task_left_open(chain, tmp_path):
+    """`symphony task cancel ID` with the requester's key: the unassigned step closes, the assigned one stays
+    payable, the refund is withdrawn; another key, a second cancel and an unknown task get one line, exit 2."""
+    from chain.bindings.beacon import BeaconStatus, ChainSpec
+    from tests.chain.helpers import near, register, vector
+
+    manifest = chain.manifest.save(tmp_path / "deployment.json")
+    requester, agent = chain.contracts(0), chain.contracts(1)
+    requirement = vector(3)
+    register(agent, "agent", near(requirement, 20, 1))
+    task = requester.beacon.post_task([ChainSpec((requirement,), b'{"q":"2+2"}')] * 2, bid_window=30, exec_window=300,
+                                      executors=1, reward=10**13)
+    assigned, waiting = task.beacon(0, 0), task.beacon(1, 0)
+    agent.beacon.bid(assigned, [requirement])
+    chain.node.increase_time(31)
+    requester.beacon.close(assigned)
+    key = lambda i: {**os.environ, "SYMPHONY_PRIVATE_KEY": chain.node.dev_accounts[i].key.to_0x_hex()}  # noqa: E731
+
+    stranger = run("task", "cancel", "1", "--manifest", str(manifest), env=key(3))
+    assert "was posted by" in one_line_error(stranger) and not requester.beacon.is_cancelled(task.task_id)
+    done = run("task", "cancel", "1", "--manifest", str(manifest), env=key(0))
+    assert done.returncode == 0, done.stderr
+    assert "cancelled task 1" in done.stdout and "1 still assigned" in done.stdout and f"{10**13} wei refunded" in done.stdout
+    assert requester.beacon.is_cancelled(task.task_id) and requester.beacon.credits(requester.client.address) == 0
+    assert requester.beacon.get(waiting).status == BeaconStatus.UNFILLED
+    assert requester.beacon.get(assigned).status == BeaconStatus.ASSIGNED  # its executor may still deliver
+    assert "already cancelled" in one_line_error(run("task", "cancel", "1", "--manifest", str(manifest), env=key(0)))
+    assert "no task 9 on this chain" in one_line_error(run("task", "cancel", "9", "--manifest", str(manifest), env=key(0)))
+    shown = run("task", "show", "1", "--manifest", str(manifest))
+    assert "cancelled" in shown.stdout.splitlines()[0]

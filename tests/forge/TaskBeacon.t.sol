@@ -567,6 +567,91 @@ contract TaskBeaconTest is SymphonyFixture {
         assertEq(paid + beacon.credits(address(this)) + open, 2 * k * uint256(reward) - _paidLater(id, reward), "conservation");
     }
 
+    // ------------------------------------------------------------------ cancelling
+
+    /// @notice Property: cancelling refunds every step not yet assigned, leaves assigned work payable, and nothing
+    ///         of the task is re-opened, re-assigned inside a delivery or refilled after a timeout.
+    function test_cancelTask_refundsWhatIsNotAssignedAndLeavesAssignedWorkPayable() public {
+        uint96 reward = 1e12;
+        bytes32 taskId = _postTask(2, 2, 1, reward);
+        uint256 a0 = _beaconOf(taskId, 0, 0);
+        uint256 b0 = _beaconOf(taskId, 1, 0);
+        _bid(agents[0], a0);
+        _bid(agents[1], a0); // a bidder left over for a refill
+        _bid(agents[2], a0 + 1);
+        _closeAfterWindow(a0); // chain 0 step 0 assigned; the rest still bidding (step 1 waits for step 0)
+        address executor = beacon.executorsOf(a0)[0];
+        vm.expectRevert(abi.encodeWithSelector(ITaskBeacon.NotRequester.selector, agents[3]));
+        vm.prank(agents[3]);
+        beacon.cancelTask(taskId);
+
+        vm.expectEmit(true, false, false, true, address(beacon));
+        emit ITaskBeacon.TaskCancelled(taskId, 3, 1);
+        beacon.cancelTask(taskId);
+        assertTrue(beacon.isCancelled(taskId), "marked cancelled");
+        assertEq(beacon.credits(address(this)), 3 * uint256(reward), "three unassigned steps credited back");
+        assertEq(uint256(beacon.getBeacon(a0).status), uint256(ITaskBeacon.Status.Assigned), "assigned work stays");
+        assertEq(uint256(beacon.getBeacon(a0 + 1).status), uint256(ITaskBeacon.Status.Unfilled), "next step closed");
+        assertEq(uint256(beacon.getBeacon(b0).status), uint256(ITaskBeacon.Status.Unfilled), "other chain closed");
+        assertEq(beacon.expectedVoters(taskId), 0, "no final slot left to vote");
+        vm.expectRevert(abi.encodeWithSelector(ITaskBeacon.TaskIsCancelled.selector, taskId));
+        beacon.cancelTask(taskId);
+        vm.expectRevert(abi.encodeWithSelector(ITaskBeacon.TaskIsCancelled.selector, taskId));
+        beacon.reopen{value: 1.1e12}(b0, 30);
+
+        // The assigned executor still delivers and is paid; its delivery assigns nothing after a cancel.
+        uint256 before = executor.balance;
+        _submit(executor, a0, "r");
+        assertEq(executor.balance - before, reward, "assigned work paid");
+        assertEq(beacon.executorsOf(a0 + 1).length, 0, "the cancelled next step is not assigned");
+    }
+
+    function test_cancelTask_aLateExecutorIsNotReplaced() public {
+        (bytes32 taskId, uint256 id) = _postFinal(1, 1e12);
+        _bid(agents[0], id);
+        _bid(agents[1], id);
+        _closeAfterWindow(id);
+        beacon.cancelTask(taskId);
+        vm.warp(block.timestamp + EXEC_WINDOW + 1);
+        beacon.reclaimExpired(id);
+        assertEq(uint256(beacon.getBeacon(id).status), uint256(ITaskBeacon.Status.Unfilled), "not refilled");
+        assertEq(beacon.executorsOf(id).length, 0, "nobody took the slot");
+        assertEq(beacon.credits(address(this)), 1e12, "the share came back");
+    }
+
+    /// @notice Property: whatever was assigned or delivered before a cancel, once every assigned slot delivered or
+    ///         timed out, the escrow is exactly what was paid plus what was credited back (and the burned fees).
+    function testFuzz_cancelTask_escrowConservation(uint8 closeMask, uint8 deliverMask, uint96 rewardRaw) public {
+        uint96 reward = uint96(bound(rewardRaw, 1, 0.1 ether));
+        vm.deal(address(this), 1000 ether);
+        bytes32 taskId = _postTask(3, 2, 1, reward);
+        uint256 paid;
+        for (uint256 c; c < 3; ++c) {
+            _bid(agents[c], _beaconOf(taskId, c, 0));
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        for (uint256 c; c < 3; ++c) {
+            if (closeMask & (1 << c) != 0) beacon.close(_beaconOf(taskId, c, 0)); // assigned before the cancel
+        }
+        beacon.cancelTask(taskId);
+        for (uint256 c; c < 3; ++c) {
+            uint256 id = _beaconOf(taskId, c, 0);
+            if (beacon.getBeacon(id).status != ITaskBeacon.Status.Assigned || deliverMask & (1 << c) == 0) continue;
+            address ex = beacon.executorsOf(id)[0];
+            uint256 b = ex.balance;
+            _submit(ex, id, "r");
+            paid += ex.balance - b;
+        }
+        vm.warp(block.timestamp + EXEC_WINDOW + 1);
+        for (uint256 c; c < 3; ++c) {
+            uint256 id = _beaconOf(taskId, c, 0);
+            if (beacon.getBeacon(id).status == ITaskBeacon.Status.Assigned) beacon.reclaimExpired(id);
+            assertTrue(beacon.getBeacon(id + 1).status == ITaskBeacon.Status.Unfilled, "every later step closed");
+        }
+        assertEq(paid + beacon.credits(address(this)), 6 * uint256(reward), "escrow = paid + credited");
+        assertEq(address(beacon).balance, beacon.burnedFees() + beacon.credits(address(this)), "nothing stuck");
+    }
+
     /// @dev Shares paid to replacements after reclaims (they never delivered here, so none).
     function _paidLater(uint256, uint96) internal pure returns (uint256) {
         return 0;
