@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 from agents.answer_format import FORMATS
 from core.errors import SymphonyError
+from core.untrusted_json import loads_object
 
 FORMAT_VERSION = 1
 
@@ -57,8 +58,8 @@ class SubtaskPayload:
 
     @classmethod
     def decode(cls, data: bytes) -> "SubtaskPayload":
+        body = loads_object(data, PayloadError, "malformed subtask payload")
         try:
-            body = json.loads(data.decode())
             if body.get("v") != FORMAT_VERSION:
                 raise PayloadError(f"unsupported subtask payload version {body.get('v')!r}")
             plan = tuple(str(s) for s in body["plan"])
@@ -70,7 +71,7 @@ class SubtaskPayload:
                 raise PayloadError(f"unknown answer_format {fmt!r}")
             previous = tuple(StepResult(str(p["step"]), str(p["result"])) for p in body.get("previous", []))
             return cls(str(body["question"]), plan, index, previous, bool(body.get("final", False)), fmt)
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, PayloadError):
                 raise
             raise PayloadError(f"malformed subtask payload: {exc}") from None
@@ -98,10 +99,17 @@ class ResultPayload:
 
     @classmethod
     def decode(cls, data: bytes) -> "ResultPayload":
+        body = loads_object(data, PayloadError, "malformed result payload")
         try:
-            body = json.loads(data.decode())
-            return cls(str(body["output"]), body.get("answer"), bool(body.get("abstained", False)), tuple(body.get("tools_used", [])), int(body.get("tokens", 0)), float(body.get("seconds", 0.0)), dict(body.get("extra", {})))
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            answer = body.get("answer")
+            if answer is not None and not isinstance(answer, str):
+                raise TypeError(f"answer must be a string or null, got {type(answer).__name__}")
+            tools = body.get("tools_used", [])
+            if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+                raise TypeError("tools_used must be a list of strings")
+            return cls(str(body["output"]), answer, bool(body.get("abstained", False)), tuple(tools),
+                       int(body.get("tokens", 0)), float(body.get("seconds", 0.0)), dict(body.get("extra", {})))
+        except (KeyError, TypeError, ValueError) as exc:
             raise PayloadError(f"malformed result payload: {exc}") from None
 
 

@@ -105,5 +105,5 @@ class RolloutGroup:
                 generated_at=float(data.get("generated_at", time.time())),
                 generation_s=float(data.get("generation_s", 0.0)),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ValueError(f"malformed rollout group: {exc}") from exc

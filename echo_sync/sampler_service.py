@@ -25,6 +25,7 @@ from aiohttp import web
 
 from core.errors import SymphonyError
 from core.http import start_site
+from core.untrusted_json import loads_object
 from echo_sync.control import ControlVerifier, secret_from_env
 from echo_sync.errors import (
     AdapterMismatch,
@@ -56,10 +57,10 @@ def sampler_app(node: SamplerNode, control: ControlVerifier | None = None) -> we
             node.stats.refused.append({"version": None, "reason": f"unauthenticated: {exc}"})
             return web.json_response({"error": "unauthenticated", "detail": str(exc)}, status=401)
         try:
-            body = json.loads(raw)
+            body = loads_object(raw, ValueError, "not a JSON object")
             version = int(body["version"])
             tasks = [int(t) for t in body["tasks"]]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             raise web.HTTPBadRequest(text=f"expected {{'version': int, 'tasks': [int]}}: {exc}") from None
         if not tasks:
             raise web.HTTPBadRequest(text="tasks must not be empty")

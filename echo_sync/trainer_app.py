@@ -15,6 +15,7 @@ import threading
 from aiohttp import web
 
 from echo_sync.publisher import PolicyPublisher
+from core.untrusted_json import loads_object
 from echo_sync.replay_buffer import ReplayBuffer
 from echo_sync.rollout import RolloutGroup
 from echo_sync.task_stream import TaskStream
@@ -66,7 +67,7 @@ class TrainerEndpoint:
     async def _rollouts(self, request: web.Request) -> web.Response:
         assert self.buffer is not None
         try:
-            body = await request.json()
+            body = loads_object(await request.read(), ValueError, "not a JSON object")
             raw = body["groups"]
             if not isinstance(raw, list):
                 raise TypeError("groups must be a list")

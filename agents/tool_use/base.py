@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from agents.llm.base import Constraint
 from core.errors import SymphonyError
+from core.untrusted_json import loads
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,12 @@ class ParsedCall:
 def parse_call(text: str, tools: Sequence[AgentTool]) -> ParsedCall:
     """The tool and validated arguments of a model's call, or the reason it cannot run."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return ParsedCall(None, None, f"the call is not JSON: {exc.msg}")
+        data = loads(text, ValueError, "the call is not JSON")
+    except ValueError as exc:
+        return ParsedCall(None, None, str(exc))
     by_name = {t.name: t for t in tools}
-    tool = by_name.get(data.get("tool")) if isinstance(data, dict) else None
+    name = data.get("tool") if isinstance(data, dict) else None
+    tool = by_name.get(name) if isinstance(name, str) else None
     if tool is None:
         return ParsedCall(None, None, f"unknown tool {data.get('tool') if isinstance(data, dict) else data!r}")
     try:

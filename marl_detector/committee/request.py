@@ -17,6 +17,7 @@ from eth_utils import keccak
 from web3 import Web3
 
 from agents.payloads import PayloadError
+from core.untrusted_json import loads
 
 KIND = "hideshill.detect"
 # The evidence kind of detection work on the CapabilityLedger: detection beacons carry it explicitly, and
@@ -59,8 +60,8 @@ class DetectionRequest:
 
     @classmethod
     def decode(cls, data: bytes) -> "DetectionRequest":
+        body = loads(data, PayloadError, "malformed detection request")
         try:
-            body = json.loads(data.decode())
             if not isinstance(body, dict) or body.get("kind") != KIND:
                 raise PayloadError("not a detection request")
             if body.get("v") != FORMAT_VERSION:
@@ -70,7 +71,7 @@ class DetectionRequest:
                           int(body["window_id"]))
         except PayloadError:
             raise
-        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise PayloadError(f"malformed detection request: {exc}") from None
         if request.horizon <= 0 or request.horizon % 4 or request.lookback <= 0 or request.t0 <= 0 or request.window_id < 0:
             raise PayloadError(f"detection request with invalid times: t0={request.t0} horizon={request.horizon} "

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from core.untrusted_json import loads_object
+
 PREFIX = "SYMPHONY_TOOL_ERROR "
 
 
@@ -35,8 +37,8 @@ def decode(text: str) -> ToolErrorInfo:
     if PREFIX.strip() in stripped:
         raw = stripped[stripped.index(PREFIX.strip()) + len(PREFIX.strip()) :].strip()
         try:
-            data = json.loads(raw)
+            data = loads_object(raw, ValueError, "tool error payload")
             return ToolErrorInfo(str(data.get("kind", "permanent")), str(data.get("type", "ToolError")), str(data.get("message", "")))
-        except json.JSONDecodeError:
-            pass
+        except ValueError:
+            pass  # not our payload after all: the whole text is the message
     return ToolErrorInfo("permanent", "ToolError", stripped)

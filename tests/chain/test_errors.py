@@ -255,6 +255,20 @@ def test_step_order_and_delivery_rules(parties):
         executor.beacon.reopen(first, 10, reward=0, executors=2)
 
 
+def test_cancel_rules(parties):
+    chain, requester, agents = parties
+    task, _ = _assigned(chain, requester, agents, executors=1, steps=2)
+    with err("NotRequester"):
+        agents[0].beacon.cancel_task(task.task_id)
+    requester.beacon.cancel_task(task.task_id)
+    with err("TaskIsCancelled"):
+        requester.beacon.cancel_task(task.task_id)
+    with err("TaskIsCancelled"):
+        requester.beacon.reopen(task.beacon(0, 1), 10, reward=0, executors=1)
+    with err("UnknownTask"):
+        requester.beacon.cancel_task((99).to_bytes(32, "big"))
+
+
 def test_deadline_passed(parties):
     chain, requester, agents = parties
     task, _ = _assigned(chain, requester, agents, executors=1, exec_window=20)
