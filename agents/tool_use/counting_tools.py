@@ -22,11 +22,25 @@ from tools.counting import (CountingError, ItemCountInput, LetterCountInput, cou
                             quoted_spans)
 
 
-class LetterCounterTool(AgentTool):
+class _CountingTool(AgentTool):
+    """A counter: its result is an exact count; a CountingError goes back to the model as a failed call."""
+
+    exact_result = True
+
+    def count(self, arguments: BaseModel) -> int:
+        raise NotImplementedError
+
+    def run(self, arguments: BaseModel) -> ToolResult:
+        try:
+            return ToolResult(str(self.count(arguments)))
+        except CountingError as exc:
+            return ToolResult(f"error: {exc}", ok=False)
+
+
+class LetterCounterTool(_CountingTool):
     name = "letter_counter"
     description = "counts how many times one letter (or digit) occurs in a text, exactly (case is ignored)"
     input_model = LetterCountInput
-    exact_result = True
     examples = (Example('How many times does the letter "r" appear in the text: "a red car parked here"?',
                         {"text": "a red car parked here", "letter": "r"}, "4", "4"),)
 
@@ -42,18 +56,14 @@ class LetterCounterTool(AgentTool):
     def applies(self, context: str) -> bool:
         return bool(quoted_spans(context))
 
-    def run(self, arguments: BaseModel) -> ToolResult:
-        try:
-            return ToolResult(str(count_letter(arguments.text, arguments.letter)))  # type: ignore[attr-defined]
-        except CountingError as exc:
-            return ToolResult(f"error: {exc}", ok=False)
+    def count(self, arguments: BaseModel) -> int:
+        return count_letter(arguments.text, arguments.letter)  # type: ignore[attr-defined]
 
 
-class ItemCounterTool(AgentTool):
+class ItemCounterTool(_CountingTool):
     name = "item_counter"
     description = "adds up the quantities of the items marked true, exactly ('two plums' counts 2); mark true only the items that are asked about"
     input_model = ItemCountInput
-    exact_result = True
     examples = (Example("I have a frog, two plums, a chair, and a banana. How many fruits do I have?",
                         {"items": {"a banana": True, "a chair": False, "a frog": False, "two plums": True}}, "3", "3"),
                 Example("I have a lamp, two cars, and a bed. How many objects do I have?",
@@ -70,8 +80,5 @@ class ItemCounterTool(AgentTool):
     def applies(self, context: str) -> bool:
         return bool(listed_items(context))
 
-    def run(self, arguments: BaseModel) -> ToolResult:
-        try:
-            return ToolResult(str(count_items(arguments.items)))  # type: ignore[attr-defined]
-        except CountingError as exc:
-            return ToolResult(f"error: {exc}", ok=False)
+    def count(self, arguments: BaseModel) -> int:
+        return count_items(arguments.items)  # type: ignore[attr-defined]
