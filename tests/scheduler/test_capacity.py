@@ -19,7 +19,9 @@ async def test_capacity_limits_concurrency(tmp_path: Path) -> None:
     search_dir.mkdir()
     (search_dir / "a.txt").write_text("alpha beta")
     search = build_agent("search", search_dir)  # declares capacity 8
-    search.faults.latency_s = 0.25
+    # Long enough that all six searches overlap on the server even on a loaded machine (at 0.25 s one could
+    # finish before the sixth arrived: a clean-clone run beside a benchmark saw 5).
+    search.faults.latency_s = 1.0
     async with serve(python, search) as connections:
         dispatcher = Dispatcher(connections, EventBus())
         started = time.monotonic()
