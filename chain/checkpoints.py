@@ -77,5 +77,14 @@ class CheckpointStore:
             self._db.execute("DELETE FROM processed WHERE consumer=? AND block>?", (consumer, block))
         return [json.loads(r[0]) for r in rows]
 
+    def processed_events(self, consumer: str) -> list[dict]:
+        """Every event a consumer has handled, in chain order: what a consumer that keeps its state in memory
+        (the explorer) re-applies when it restarts from a persistent store."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event FROM processed WHERE consumer=? ORDER BY block, log_index", (consumer,)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     def close(self) -> None:
         self._db.close()

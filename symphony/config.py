@@ -23,6 +23,7 @@ from agents.settings import LLMSettings
 from chain.settings import ChainSettings
 from core.errors import ConfigError
 from echo_sync.settings import EchoSettings
+from explorer.settings import ExplorerSettings
 from marl_detector.committee.requester import CommitteeSettings
 from marl_detector.settings import DetectorSettings
 from scheduler.settings import SchedulerSettings
@@ -41,6 +42,7 @@ class SymphonyConfig(BaseSettings):
     committee: CommitteeSettings = Field(default_factory=CommitteeSettings)  # `symphony detect ask`: detection requests to detector agents
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
+    explorer: ExplorerSettings = Field(default_factory=ExplorerSettings)  # `symphony explorer`: the read-only network page
 
 
 SECTIONS = tuple(SymphonyConfig.model_fields)

@@ -26,6 +26,7 @@ ONE_VARIABLE_PER_SECTION = {
     "committee": ({"SYMPHONY_COMMITTEE__DETECTORS": "2"}, ("committee", "detectors"), 2),
     "scheduler": ({"SYMPHONY_SCHEDULER__MAX_STEPS": "3"}, ("scheduler", "max_steps"), 3),
     "demo": ({"SYMPHONY_DEMO__QUESTIONS": "2"}, ("demo", "questions"), 2),
+    "explorer": ({"SYMPHONY_EXPLORER__PORT": "8711"}, ("explorer", "port"), 8711),
 }
 
 

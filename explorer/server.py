@@ -1,0 +1,242 @@
+"""The explorer's HTTP side: JSON endpoints over the projection, Server-Sent Events, and the static page.
+
+Why the page re-reads JSON on each notice instead of receiving state over SSE: the JSON endpoints are what tests
+compare with the contracts' views, so the page showing exactly them leaves one code path to trust. An SSE frame
+only says "something changed" (or "disconnected"); the page then fetches /api/state and the task it shows, at
+most a few times a second however fast blocks come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chain.task_view import parse_task_id
+from core.errors import ConfigError
+from explorer.cast import Cast
+from explorer.follower import Follower, Hub
+from explorer.sources import FollowedContract
+from explorer.state import ExplorerState, Projection
+
+STATIC = Path(__file__).parent / "static"
+ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+@dataclass
+class Network:
+    """What the explorer was pointed at (for the page header and the cast commands)."""
+
+    chain_id: int
+    rpc_url: str
+    deploy_block: int
+    contracts: list[FollowedContract]
+
+    def by_role(self, role: str) -> FollowedContract | None:
+        return next((c for c in self.contracts if c.role == role), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chain_id": self.chain_id, "rpc_url": self.rpc_url, "deploy_block": self.deploy_block,
+                "contracts": {c.role: {"name": c.name, "address": c.address} for c in self.contracts}}
+
+
+class ExplorerService:
+    """Routes of the explorer; `follower` keeps `state` current in the background."""
+
+    def __init__(self, network: Network, state: ExplorerState, hub: Hub, follower: Follower, keepalive_s: float = 15.0) -> None:
+        self.network, self.state, self.hub, self.follower = network, state, hub, follower
+        self.keepalive_s = keepalive_s
+        self.cast = Cast(network.rpc_url, network.deploy_block)
+        self._follow: asyncio.Task[None] | None = None
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/", self.page)
+        app.router.add_static("/static", STATIC)
+        app.router.add_get("/api/status", self.status)
+        app.router.add_get("/api/state", self.get_state)
+        app.router.add_get("/api/task/{task_id}", self.get_task)
+        app.router.add_get("/api/agent/{address}", self.get_agent)
+        app.router.add_get("/api/search", self.search)
+        app.router.add_get("/api/events", self.events)
+        app.on_startup.append(self._start)
+        app.on_shutdown.append(self._stop)
+        return app
+
+    async def _start(self, _app: web.Application) -> None:
+        self._follow = asyncio.create_task(self.follower.run(), name="explorer-follow")
+
+    async def _stop(self, _app: web.Application) -> None:
+        if self._follow is not None:
+            self._follow.cancel()
+            await asyncio.gather(self._follow, return_exceptions=True)
+
+    # -- views with their cast commands ------------------------------------------------------------------
+    def _call(self, role: str, function: str, *args: object) -> str | None:
+        contract = self.network.by_role(role)
+        return self.cast.call(contract.address, contract.abi, function, *args) if contract else None
+
+    def _logs(self, role: str, event: str, *topics: object) -> str | None:
+        contract = self.network.by_role(role)
+        return self.cast.logs(contract.address, contract.abi, event, *topics) if contract else None
+
+    def agent_view(self, agent: dict[str, Any]) -> dict[str, Any]:
+        return {**agent, "cast": self._call("ledger", "getAgent", agent["address"])}
+
+    def task_summary(self, task: dict[str, Any]) -> dict[str, Any]:
+        steps = [s for c in task["chains"] for s in c["steps"]]
+        vote = task["vote"]
+        return {"task": task["task"], "task_id": task["task_id"], "requester": task["requester"], "status": task["status"],
+                "chains": len(task["chains"]), "steps": len(steps), "bids": sum(len(s["bids"]) for s in steps),
+                "phase": vote["phase"], "winning_answer": vote["winning_answer"], "posted": task["posted"],
+                "cast": self._call("beacon", "getTask", task["task_id"])}
+
+    def task_view(self, task: dict[str, Any]) -> dict[str, Any]:
+        chains = []
+        for chain in task["chains"]:
+            steps = [{**s, "cast": {"beacon": self._call("beacon", "getBeacon", s["beacon"]),
+                                    "bids": self._call("beacon", "getBids", s["beacon"]),
+                                    "executors": self._call("beacon", "executorsOf", s["beacon"]),
+                                    "results": self._logs("beacon", "ResultSubmitted", s["beacon"])}}
+                     for s in chain["steps"]]
+            chains.append({**chain, "steps": steps, "cast": self._call("beacon", "chainWeight", chain["chain_id"])})
+        vote = task["vote"]
+        vote = {**vote, "cast": {"vote": self._call("vote", "getVote", task["task_id"]),
+                                 "voters": self._call("vote", "votersOf", task["task_id"]),
+                                 "commits": self._logs("vote", "VoteCommitted", task["task_id"]),
+                                 "reveals": self._logs("vote", "VoteRevealed", task["task_id"])}}
+        return {**task, "chains": chains, "vote": vote, "cast": self._call("beacon", "getTask", task["task_id"])}
+
+    def evaluation_view(self, entry: dict[str, Any]) -> dict[str, Any]:
+        return {**entry, "cast": self._call("evaluation", "getEvaluation", entry["id"])}
+
+    def policy_view(self, policy: dict[str, Any]) -> dict[str, Any]:
+        return {**policy, "cast": self._call("policy", "getPolicy", policy["version"])}
+
+    def snapshot(self, p: Projection | None = None) -> dict[str, Any]:
+        p = p or self.state.projection()
+        return {
+            "version": self.state.version,
+            "status": self.follower.status.to_dict(),
+            "network": self.network.to_dict(),
+            "head_block": p.head_block,
+            "agents": [self.agent_view(a) for a in sorted(p.agents.values(), key=lambda a: a["name"].lower())],
+            "tasks": [self.task_summary(t) for _, t in sorted(p.tasks.items(), reverse=True)],
+            "evaluations": [self.evaluation_view(e) for _, e in sorted(p.evaluations.items(), reverse=True)]
+                           if self.network.by_role("evaluation") else None,
+            "policies": [self.policy_view(v) for _, v in sorted(p.policies.items(), reverse=True)]
+                        if self.network.by_role("policy") else None,
+        }
+
+    def find_task(self, text: str) -> dict[str, Any]:
+        try:
+            number = int.from_bytes(parse_task_id(text), "big")
+        except ConfigError as exc:
+            raise _bad_request(str(exc)) from None
+        task = self.state.projection().tasks.get(number)
+        if task is None:
+            raise _not_found(f"no task {number} on this chain (it has {len(self.state.projection().tasks)})")
+        return self.task_view(task)
+
+    def find_agent(self, text: str) -> dict[str, Any]:
+        if not ADDRESS.match(text.strip()):
+            raise _bad_request(f"not an address: {text!r} (0x followed by 40 hex digits)")
+        agent = self.state.projection().agents.get(text.strip().lower())
+        if agent is None:
+            raise _not_found(f"no agent {text.strip()} registered on this chain")
+        return self.agent_view(agent)
+
+    def find(self, query: str) -> dict[str, Any]:
+        """Search: an address (agent, contract or requester), a tx hash, a task id or number, a beacon id, a name."""
+        q = query.strip()
+        p = self.state.projection()
+        if not q:
+            raise _bad_request("empty search: give an address, a task id or number, a beacon id or a tx hash")
+        if ADDRESS.match(q):
+            if q.lower() in p.agents:
+                return {"kind": "agent", "agent": self.agent_view(p.agents[q.lower()])}
+            for contract in self.network.contracts:
+                if contract.address.lower() == q.lower():
+                    return {"kind": "contract", "contract": {"role": contract.role, "name": contract.name, "address": contract.address}}
+            posted = [self.task_summary(t) for t in p.tasks.values() if t["requester"].lower() == q.lower()]
+            if posted:
+                return {"kind": "requester", "address": q, "tasks": posted}
+            raise _not_found(f"nothing on this chain has to do with {q}")
+        if HASH.match(q):
+            if q.lower() in p.transactions:
+                return {"kind": "transaction", "tx": q.lower(), "events": p.transactions[q.lower()], "cast": self.cast.receipt(q.lower())}
+            number = int(q, 16)
+            if number in p.tasks:
+                return {"kind": "task", "task": self.task_view(p.tasks[number])}
+            raise _not_found(f"no transaction of the followed contracts and no task has the hash {q}")
+        if q.isdigit():
+            number = int(q)
+            if number in p.tasks:
+                return {"kind": "task", "task": self.task_view(p.tasks[number])}
+            if number in p.beacons:
+                task, cot, step = p.beacons[number]
+                return {"kind": "beacon", "beacon": number, "task": task, "chain": cot, "step": step}
+            raise _not_found(f"no task or beacon {number} on this chain")
+        named = [self.agent_view(a) for a in p.agents.values() if q.lower() in a["name"].lower()]
+        if named:
+            return {"kind": "agents", "agents": named}
+        raise _not_found(f"no agent is called {q!r}; search an address, a task id or number, a beacon id or a tx hash")
+
+    # -- routes ----------------------------------------------------------------------------------------------
+    async def page(self, _request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def status(self, _request: web.Request) -> web.Response:
+        return web.json_response({**self.follower.status.to_dict(), "version": self.state.version})
+
+    async def get_state(self, _request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(self.snapshot))
+
+    async def get_task(self, request: web.Request) -> web.Response:
+        return web.json_response(self.find_task(request.match_info["task_id"]))
+
+    async def get_agent(self, request: web.Request) -> web.Response:
+        return web.json_response(self.find_agent(request.match_info["address"]))
+
+    async def search(self, request: web.Request) -> web.Response:
+        return web.json_response(self.find(request.query.get("q", "")))
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        """SSE: a `status` frame at once, then `change` / `status` frames as the follower reports them."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                               "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        queue = self.hub.subscribe()
+        try:
+            await response.write(_frame({"type": "status", "version": self.state.version, **self.follower.status.to_dict()}))
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=self.keepalive_s)
+                except asyncio.TimeoutError:
+                    await response.write(b": keepalive\n\n")  # keeps proxies and browsers from timing the stream out
+                    continue
+                await response.write(_frame(message))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.unsubscribe(queue)
+        return response
+
+
+def _frame(message: dict[str, Any]) -> bytes:
+    """One SSE frame: the message type as the event name, the message as JSON."""
+    return f"event: {message['type']}\ndata: {json.dumps(message)}\n\n".encode()
