@@ -207,7 +207,7 @@ class LiveDetector:
         report.discovered = [f"{e.ticker} {e.pool.address}" for e in self.reader.take_discovered()]
         if self.feed is not None:
             self.feed.poll()
-            report.skipped += self.feed.take_rejected()
+            report.feed_rejected = self.feed.take_rejected_line()
         now = int(self.client.w3.eth.get_block("latest")["timestamp"])
         if not self._restarted:
             # Predictions restored from the state file are revealed at once where their windows are closed: the

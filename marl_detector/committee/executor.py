@@ -82,8 +82,9 @@ class DetectionExecutor:
         reader.poll()
         if self.feed is not None:
             self.feed.poll()
-            for line in self.feed.take_rejected():
-                log.warning("%s", line)
+            rejected = self.feed.take_rejected_line()
+            if rejected:
+                log.warning("%s", rejected)
         history = reader.history(ticker)
         # The commit lands in a later block than everything mined so far: data strictly before `cut` only.
         cut = min(request.t0, int(self.client.w3.eth.get_block("latest")["timestamp"]) + 1)

@@ -30,6 +30,8 @@ class StepReport:
     resolved: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     discovered: list[str] = field(default_factory=list)  # pools followed from this pass on ("TICKER 0x…")
+    lost: list[int] = field(default_factory=list)  # hidden entries somebody resolved first: expired (−15), nothing to reveal
+    feed_rejected: str | None = None  # one line: the post feed lines skipped this pass, counted
 
 
 @dataclass
@@ -39,12 +41,30 @@ class ShutdownReport:
     revealed: list[int] = field(default_factory=list)
     hidden: list[PendingPrediction] = field(default_factory=list)  # still committed: windows not closed, or reveal failed
     failed: list[str] = field(default_factory=list)  # reveals the node refused, with why
+    lost: list[int] = field(default_factory=list)  # resolved by somebody else before they were revealed: expired
     awaiting_resolution: int = 0  # revealed, horizon not passed (safe: anyone may resolve them later)
 
     @property
     def cost(self) -> int:
-        """Points the hidden entries lose if nobody reveals them before their horizon ends."""
+        """Points the hidden entries lose if nobody reveals them before their horizon ends (the contract's
+        `EXPIRED_SCORE` each, the worst score there is)."""
         return SCORE_EXPIRED * len(self.hidden)
+
+
+def owed_predictions(state_path: Path | None) -> int:
+    """How many unsettled predictions (salts still owed to some EvaluationLog) a state file holds; 0 if none or no file.
+
+    Why before anything is sent: a command about to deploy a new EvaluationLog (`detect run --deploy-market`) must
+    refuse a state file whose salts belong to another log before it deploys, not after."""
+    if state_path is None or not Path(state_path).exists():
+        return 0
+    try:
+        data = json.loads(Path(state_path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"state file {state_path} is not readable JSON ({exc}); move it away to start afresh") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"state file {state_path} is not a detector state file; move it away to start afresh")
+    return sum(len(data.get(k) or []) for k in ("pending", "open"))
 
 
 def chain_identity(log_client: EvaluationLogClient) -> dict[str, Any]:
@@ -89,7 +109,12 @@ class PredictionBook:
             data = json.loads(self.state_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise ConfigError(f"state file {self.state_path} is not readable JSON ({exc}); move it away to start afresh") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"state file {self.state_path} is not a detector state file; move it away to start afresh")
         saved = data.get("chain")
+        if saved is not None and saved != self.identity and not (data.get("pending") or data.get("open")):
+            log.warning("state file %s was for another chain and owes it nothing; starting afresh", self.state_path)
+            return
         if saved is not None and saved != self.identity:
             raise ConfigError(
                 f"state file {self.state_path} belongs to chain {saved.get('chain_id')} (genesis {str(saved.get('genesis'))[:10]}…, "
@@ -178,6 +203,8 @@ class PredictionBook:
             self.log.reveal(p)
         except ContractRevert as exc:  # e.g. a keeper resolved it first (it expired): nothing left to do
             report.skipped.append(f"#{p.eval_id}: reveal refused ({exc})")
+            if self._settled_elsewhere(p.eval_id):
+                report.lost.append(p.eval_id)
             return False
         self.open[p.eval_id] = p
         report.revealed.append(p.eval_id)
@@ -205,7 +232,9 @@ class PredictionBook:
         out = ShutdownReport()
         if now is not None:
             try:
-                out.revealed += self.settle_due(now).revealed
+                step = self.settle_due(now)
+                out.revealed += step.revealed
+                out.lost += step.lost
             except Exception as exc:  # noqa: BLE001 - the node may be gone; what is left is reported below
                 out.failed.append(f"{type(exc).__name__}: {exc}")
         for p in sorted(self.pending.values(), key=lambda x: x.eval_id):
@@ -215,6 +244,10 @@ class PredictionBook:
             try:
                 self.log.reveal(p)
             except Exception as exc:  # noqa: BLE001 - the node may be gone; the salt stays in the file
+                if isinstance(exc, ContractRevert) and self._settled_elsewhere(p.eval_id):
+                    del self.pending[p.eval_id]  # expired already: the salt can no longer change anything
+                    out.lost.append(p.eval_id)
+                    continue
                 out.hidden.append(p)
                 out.failed.append(f"#{p.eval_id}: {type(exc).__name__}: {exc}")
                 continue
@@ -226,6 +259,13 @@ class PredictionBook:
         out.awaiting_resolution = len(self.open)
         self.save()
         return out
+
+    def _settled_elsewhere(self, eval_id: int) -> bool:
+        """The entry was resolved by somebody else (a keeper) while still hidden: it expired, nothing to reveal."""
+        try:
+            return self.log.get(eval_id).settled
+        except Exception:  # noqa: BLE001 - cannot tell: treat it as still owed (the salt is kept)
+            return False
 
     def _resolve_due(self, now: int, report: StepReport) -> None:
         for eval_id, p in sorted(self.open.items()):

@@ -80,6 +80,18 @@ class PostFeed:
         out, self.rejected = self.rejected, []
         return out
 
+    def take_rejected_line(self) -> str | None:
+        """The lines skipped since the last call as one line (how many, and the first with its reason), or None.
+
+        Why one line: a feed written by a broken crawler may hold thousands of bad lines, and a detector printing one
+        each would bury the lines that matter (its commits, reveals and shutdown report)."""
+        rejected = self.take_rejected()
+        if not rejected:
+            return None
+        n = len(rejected)
+        return (f"post feed {self.path}: skipped {n} malformed line{'s' if n > 1 else ''} "
+                f"(first: {rejected[0].removeprefix(f'{self.path}:').removesuffix('; line skipped')})")
+
     def poll(self) -> int:
         """Read lines appended since the last poll; returns how many posts were added (bad lines are skipped
         and named in `rejected`)."""

@@ -166,13 +166,17 @@ def _market_of(deployment):  # noqa: ANN001, ANN202 - chain.connection.Deploymen
 
 def _run(args: argparse.Namespace) -> int:
     from chain.connection import connect
+    from core.errors import ConfigError
     from core.paths import state_dir
     from core.shutdown import StopSignal
     from marl_detector.live import LiveDetector, load_live_detector
+    from marl_detector.onchain.book import owed_predictions
     from marl_detector.onchain.deployment import deploy_market
 
     cfg = config(args)
     settings = cfg.detector.live
+    if settings.posts_path is not None and settings.posts_path.exists() and not settings.posts_path.is_file():
+        raise ConfigError(f"--posts {settings.posts_path} is not a file (the JSONL feed `detect market` appends to)")
     detector = load_live_detector(settings.detector_path)  # a bad model file is refused before anything is sent
     deployment = connect(cfg.chain, signer=True)
     client = deployment.client
@@ -180,6 +184,10 @@ def _run(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"state_path": state_dir() / f"live-detector-{client.chain_id}-{client.address}.json"})
     if args.deploy_market:
+        owed = owed_predictions(settings.state_path)
+        if owed:  # a new market has a new EvaluationLog: those salts belong to another one (refused before deploying)
+            raise ConfigError(f"state file {settings.state_path} holds {owed} unsettled predictions of an earlier "
+                              f"EvaluationLog; --deploy-market starts a new one: give it another --state file")
         tickers = [t.strip() for t in args.deploy_market.split(",") if t.strip()]
         ledger = deployment.manifest.contracts.get("CapabilityLedger")
         market, manifest = deploy_market(client, tickers, ledger=ledger.address if ledger else None,
@@ -188,23 +196,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"deployed market {', '.join(tickers)}; EvaluationLog {market.log.address}")
     else:
         market = _market_of(deployment)
-    live = LiveDetector(client, market, detector, settings)
+    live = LiveDetector(client, market, detector, settings)  # a state file of another chain is refused here
     name = "rule baseline" if type(detector).__name__ == "RuleDetector" else str(settings.detector_path)
     print(f"detector {client.address} ({name}, model 0x{detector.model_hash.hex()[:16]}…)")
-    pools = live.watched()
-    print(f"watching {len(pools)} pools" + (f": {', '.join(p.split()[0] for p in pools)}" if pools else "")
-          + f", and every pool the factory {market.factory.address} creates from now on", flush=True)
+    for pool in live.watched():
+        print(f"watching  {pool}")
+    print(f"following factory {market.factory.address}: every pool it creates from now on is watched too", flush=True)
     if live.restored:
         print(f"restored {live.restored} unsettled predictions from {settings.state_path}", flush=True)
 
     def show(report) -> None:  # noqa: ANN001 - marl_detector.onchain.book.StepReport
         for pool in report.discovered:
-            print(f"watching new pool {pool}", flush=True)
+            print(f"watching  {pool} (new pool)", flush=True)
         for kind in ("committed", "revealed", "resolved"):
             for eval_id in getattr(report, kind):
                 print(f"{kind:<9} evaluation #{eval_id}", flush=True)
         for line in report.skipped:
             print(f"skipped   {line}", flush=True)
+        if report.feed_rejected:
+            print(report.feed_rejected, file=sys.stderr, flush=True)
 
     with StopSignal() as stop:
         try:
@@ -217,7 +227,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _print_shutdown(done, state_path) -> None:  # noqa: ANN001 - ShutdownReport, Path
-    """One line for what was revealed, one for what could not be and what it will cost."""
+    """One line for what was revealed, one for what could not be and what it will cost, one for what was lost."""
+    from marl_detector.outcome import SCORE_EXPIRED
+
     if done.revealed:
         print(f"revealed {len(done.revealed)} predictions before stopping: "
               + ", ".join(f"#{i}" for i in done.revealed), flush=True)
@@ -227,6 +239,9 @@ def _print_shutdown(done, state_path) -> None:  # noqa: ANN001 - ShutdownReport,
         why = "; ".join(done.failed) if done.failed else "their windows still take commits (revealing now would hand them to other detectors)"
         print(f"NOT revealed: {ids} ({why}); they expire at {done.cost} points in total unless this detector is "
               f"restarted with --state {state_path} before chain time {deadline}", flush=True)
+    if done.lost:
+        print(f"already expired: {', '.join(f'#{i}' for i in done.lost)} (resolved by somebody else before this "
+              f"detector revealed them: {SCORE_EXPIRED} points each)", flush=True)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -56,3 +56,25 @@ def test_a_state_file_from_another_chain_is_refused_untouched(logs, tmp_path):
     with pytest.raises(ConfigError, match="belongs to chain .* give this chain another --state file"):
         PredictionBook(det, state, reveal_delay=None)
     assert state.read_bytes() == before, "the other chain's salts are kept"
+
+
+def test_shutdown_names_entries_a_keeper_expired_before_they_were_revealed(logs, tmp_path):
+    operator, requester, det, pool = logs
+    book = PredictionBook(det, tmp_path / "book.json", reveal_delay=None)
+    p = book.commit(requester.open_window(pool, 400, lead=10).id, 1, 8_000, model_hash_of("m"))
+    mine_at(operator.w3, p.t0 + 400)
+    assert requester.resolve(p.eval_id).status == Status.EXPIRED  # a keeper got there first
+    report = book.shutdown(chain_time(operator.w3))
+    assert report.lost == [p.eval_id] and report.hidden == [] and report.revealed == []
+    assert book.pending == {} and book.open == {}
+
+
+def test_a_state_file_from_another_chain_that_owes_nothing_is_started_afresh(logs, tmp_path):
+    _operator, requester, det, pool = logs
+    state = tmp_path / "book.json"
+    state.write_text(json.dumps({"chain": {"chain_id": 1, "genesis": "0x" + "ab" * 32, "evaluation_log": pool},
+                                 "pending": [], "open": [], "extra": {"next_due": {"X": 1}}}))
+    book = PredictionBook(det, state, reveal_delay=None)
+    assert book.restored == 0 and book.extra == {}
+    book.commit(requester.open_window(pool, 400, lead=10).id, 1, 8_000, model_hash_of("m"))
+    assert json.loads(state.read_text())["chain"] == book.identity

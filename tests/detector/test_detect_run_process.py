@@ -1,0 +1,81 @@
+"""`symphony detect run` as a real process on anvil (issue #17): it follows pools created after it started and says
+so, a SIGTERM reveals what can be revealed and prices the rest in one line, and a restart reveals what was left
+from its state file before anything expires."""
+
+from __future__ import annotations
+
+import pytest
+
+from marl_detector.onchain.accounts import chain_time, mine_at
+from marl_detector.onchain.deployment import WAD
+from marl_detector.onchain.evaluation import EvaluationLogClient, Status
+from marl_detector.onchain.market import launch_pool
+from symphony.cli.main import main
+from tests.detector.campaign import staked_market
+from tests.detector.live_process import KEY_ENV, DetectRun
+
+H = 1_200
+
+
+@pytest.fixture
+def market_on_disk(chain, tmp_path):
+    """One seeded pool OLD on the session ledger, detector account 3 registered, the manifest on disk."""
+    market, manifest = staked_market(chain.node, chain.manifest, ["OLD"], detectors=(3,))
+    path = manifest.save(tmp_path / "deployment.json")
+    operator = chain.client(0)
+    mine_at(operator.w3, chain_time(operator.w3) + 100)  # some price history before any window opens
+    return market, path
+
+
+def test_detect_run_watches_a_pool_created_after_it_started(chain, market_on_disk, tmp_path):
+    market, path = market_on_disk
+    operator = chain.client(0)
+    run = DetectRun(chain.node, path, tmp_path / "state.json")
+    try:
+        run.wait_for("following factory")
+        assert any(line == f"watching  OLD {market.pools['OLD'].pool.address}" for line in run.out), run.transcript()
+        launched = chain_time(operator.w3) + 5
+        new = launch_pool(operator, market, "NEW", 50 * WAD, 500_000 * WAD, launched)  # the market operator, meanwhile
+        run.wait_for(f"watching  NEW {new.pool.address} (new pool)")
+        mine_at(operator.w3, launched + 200)
+        window = EvaluationLogClient(chain.client(2), market.log).open_window(new.pool.address, H, lead=200)
+        run.wait_for("committed evaluation #0")
+        entry = EvaluationLogClient(operator, market.log).get(0)
+        assert (entry.window_id, entry.pool, entry.detector) == (window.id, new.pool.address, chain.client(3).address)
+        assert entry.status == Status.COMMITTED
+    finally:
+        run.kill()
+
+
+def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, market_on_disk, tmp_path, monkeypatch, capsys):
+    market, path = market_on_disk
+    operator = chain.client(0)
+    log = EvaluationLogClient(operator, market.log)
+    requester = EvaluationLogClient(chain.client(2), market.log)
+    pool = market.pools["OLD"].pool.address
+    soon = requester.open_window(pool, H, lead=20)
+    later = requester.open_window(pool, H, lead=H // 4 - 5)
+    state = tmp_path / "state.json"
+    run = DetectRun(chain.node, path, state)
+    try:
+        run.wait_for("committed evaluation #1")
+        assert log.get(0).status == log.get(1).status == Status.COMMITTED
+        mine_at(operator.w3, soon.t0 + 1)  # the first window takes no more commits; the second still does
+        assert run.stop() == 0, run.transcript()
+    finally:
+        run.kill()
+    assert "revealed 1 predictions before stopping: #0" in run.out, run.transcript()
+    (cost,) = [line for line in run.out if line.startswith("NOT revealed: #1 ")]
+    assert f"they expire at -15 points in total unless this detector is restarted with --state {state}" in cost
+    assert run.out[-1] == "stopped"
+    assert log.get(0).status == Status.REVEALED and log.get(1).status == Status.COMMITTED
+
+    # The restart, once the second window has started (and long before its horizon): revealed from the state file.
+    mine_at(operator.w3, later.t0 + 1)
+    monkeypatch.setenv(KEY_ENV, chain.node.dev_accounts[3].key.to_0x_hex())  # anvil dev key, local chain only
+    capsys.readouterr()
+    assert main(run.args[3:] + ["--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"restored 2 unsettled predictions from {state}" in out and "revealed  evaluation #1" in out
+    assert log.get(1).status == Status.REVEALED and chain_time(operator.w3) < later.t0 + H
+    assert "NOT revealed" not in out
