@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     log.add_argument("--outcome", choices=OUTCOMES, help="only settled entries with this realised outcome, or pending ones")
     log.add_argument("--since", help="only windows starting at or after this time (unix seconds or ISO date, UTC)")
     log.add_argument("--until", help="only windows starting before this time (unix seconds or ISO date, UTC)")
-    log.add_argument("--limit", type=int, default=50, help="entries per page (default 50)")
-    log.add_argument("--page", type=int, default=1, help="which page, from 1 (default 1)")
+    log.add_argument("--limit", type=int, default=50, help="show at most this many matching entries (default 50)")
+    log.add_argument("--offset", type=int, default=0, help="skip this many matching entries first (default 0)")
     log.add_argument("--json", action="store_true", help="machine-readable output")
     log.set_defaults(func=_log)
 
@@ -85,8 +85,8 @@ def _log(args: argparse.Namespace) -> int:
 
     if args.detector and not Web3.is_address(args.detector):
         raise ConfigError(f"--detector is not an address: {args.detector!r}")
-    if args.limit < 1 or args.page < 1:
-        raise ConfigError("--limit and --page must be at least 1")
+    if args.limit < 1 or args.offset < 0:
+        raise ConfigError(f"--limit must be at least 1 and --offset at least 0, got {args.limit} and {args.offset}")
     since = chain_time(args.since, "--since") if args.since else None
     until = chain_time(args.until, "--until") if args.until else None
     market, client, _ = _bind(args)
@@ -104,22 +104,20 @@ def _log(args: argparse.Namespace) -> int:
         return args.outcome is None or (e.settled and e.outcome.name.lower() == args.outcome)
 
     matched = [e for e in entries if keep(e)]
-    pages = max(1, -(-len(matched) // args.limit))
-    shown = matched[(args.page - 1) * args.limit: args.page * args.limit]
+    shown = matched[args.offset: args.offset + args.limit]
     tickers = {p.pool.address: t for t, p in market.pools.items()}
     detectors = sorted({e.detector for e in matched})
     stats = {d: client.stats(d) for d in detectors}
     if args.json:
         rows = [{**e.to_json(), "ticker": tickers.get(e.pool)} for e in shown]
         print(json.dumps({"evaluation_log": market.log.address, "total": total, "matched": len(matched),
-                          "page": args.page, "pages": pages, "limit": args.limit, "entries": rows, "detectors": stats},
+                          "offset": args.offset, "limit": args.limit, "entries": rows, "detectors": stats},
                          indent=1))
         return 0
     filters = [f"{name} {value}" for name, value in (("detector", args.detector), ("pool", args.pool),
                                                      ("outcome", args.outcome), ("since", since), ("until", until))
                if value is not None]
-    print(f"EvaluationLog {market.log.address}: {total} entries" + (f", {len(matched)} with {', '.join(filters)}" if filters else "")
-          + (f"; page {args.page} of {pages}" if len(matched) > args.limit or args.page > 1 else ""))
+    print(f"EvaluationLog {market.log.address}: {total} entries" + (f", {len(matched)} with {', '.join(filters)}" if filters else ""))
     print(f"{'id':>4} {'win':>4} {'detector':<12} {'pool':<8} {'t0':>11} {'H':>6} {'status':<9} {'pred':>4} {'conf':>5} {'outcome':<12} {'Rpeak':>6} {'Rend':>6} {'score':>5}")
     for e in shown:
         hidden = e.status.name in ("COMMITTED", "EXPIRED", "VOIDED")  # never revealed (or void)
@@ -130,10 +128,10 @@ def _log(args: argparse.Namespace) -> int:
               f"{e.status.name:<9} {pred:>4} {conf:>5} {outcome:<12} {e.r_peak_bp:>6} {e.r_end_bp:>6} "
               f"{e.score if e.settled else '-':>5}")
     if shown and len(shown) < len(matched):
-        print(f"entries {(args.page - 1) * args.limit + 1}-{(args.page - 1) * args.limit + len(shown)} of {len(matched)}"
-              + (f"; next: --page {args.page + 1}" if args.page < pages else ""))
+        last = args.offset + len(shown)
+        print(f"entries {args.offset + 1}-{last} of {len(matched)}" + (f"; next: --offset {last}" if last < len(matched) else ""))
     elif not shown and matched:
-        print(f"page {args.page} is past the last page ({pages})")
+        print(f"--offset {args.offset} is past the last of the {len(matched)} matching entries")
     for d, s in stats.items():
         print(f"detector {d}: commits {s['commits']} TP {s['true_positives']} FP {s['false_positives']} "
               f"TN {s['true_negatives']} FN {s['false_negatives']} expired {s['expired']} voided {s['voided']} "
@@ -152,6 +150,8 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": report.ok, "total": report.total, "windows": report.windows, "resolved": report.resolved,
                           "expired": report.expired, "voided": report.voided, "tainted": report.tainted, "pending": report.pending,
+                          "rederived": report.rederived, "windows_rederived": report.windows_rederived,
+                          "from_block": report.from_block, "to_block": report.to_block,
                           "mismatches": {str(k): v for k, v in report.mismatches.items()},
                           "window_mismatches": {str(k): v for k, v in report.window_mismatches.items()}}))
     else:
