@@ -56,6 +56,10 @@ class Hub:
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         self._queues.discard(queue)
 
+    def close(self) -> None:
+        """Tell every open stream to end (the server is shutting down; otherwise each would wait for its keepalive)."""
+        self.publish({"type": "close"})
+
     def publish(self, message: dict[str, Any]) -> None:
         for queue in list(self._queues):
             if queue.full():  # a slow page only needs the latest notice: it re-reads the state anyway

@@ -81,6 +81,7 @@ class ExplorerService:
         self._follow = asyncio.create_task(self.follower.run(), name="explorer-follow")
 
     async def _stop(self, _app: web.Application) -> None:
+        self.hub.close()
         if self._follow is not None:
             self._follow.cancel()
             await asyncio.gather(self._follow, return_exceptions=True)
@@ -229,6 +230,8 @@ class ExplorerService:
                 except asyncio.TimeoutError:
                     await response.write(b": keepalive\n\n")  # keeps proxies and browsers from timing the stream out
                     continue
+                if message["type"] == "close":
+                    break
                 await response.write(_frame(message))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
