@@ -1,0 +1,41 @@
+"""The optional views: a Hide-and-Shill EvaluationLog entry and Echo policy versions, where the manifest names
+those contracts, equal the contracts' own views (EvaluationLogClient.get, PolicyRegistryClient.get)."""
+
+from __future__ import annotations
+
+from chain.compile import compile_contracts
+from echo_sync.registry import PolicyRegistryClient
+from marl_detector.onchain.evaluation import EvaluationLogClient
+from tests.chain.test_audit_with_cast import drive_evaluation
+
+from .conftest import caught_up, explorer_of, get, served
+
+
+async def test_evaluation_log_and_policy_versions_equal_the_contract_views(chain, tmp_path) -> None:
+    manifest, detector, eval_id = drive_evaluation(chain)
+    registry = PolicyRegistryClient.deploy(chain.client(4))
+    registry.publish(1, "11" * 32, "http://weights/v1")
+    registry.publish(2, "22" * 32, "http://weights/v2")
+    registry.revoke(1, "bad checkpoint")
+    block = chain.client(0).w3.eth.block_number
+    manifest.add("Echo.PolicyRegistry", registry.address, compile_contracts()["PolicyRegistry"], block)
+    service = explorer_of(chain.node.rpc_url, manifest, manifest.save(tmp_path / "deployment.json"))
+    async with served(service) as (url, session):
+        await caught_up(service)
+        status, state = await get(session, f"{url}/api/state")
+    assert status == 200
+    entries = {e["id"]: e for e in state["evaluations"]}
+    view = EvaluationLogClient(chain.client(0), detector.log).get(eval_id)
+    mine = entries[eval_id]
+    assert (mine["detector"], mine["window"], mine["commitment"]) == (view.detector, view.window_id, view.commitment)
+    assert mine["status"] == view.status.name.lower() == "resolved"
+    assert (mine["label"], mine["confidence_bp"], mine["score"]) == (view.predicted, view.confidence, view.score)
+    assert mine["outcome"] == view.outcome.name.lower() and mine["model_hash"] == view.model_hash
+    assert mine["cast"].startswith("cast call ") and "getEvaluation(uint256)" in mine["cast"]
+    policies = {p["version"]: p for p in state["policies"]}
+    assert set(policies) == {1, 2}
+    for version, policy in policies.items():
+        record = registry.get(version)
+        assert policy["sha256"] == "0x" + record.sha256 and policy["uri"] == record.uri
+        assert policy["publisher"] == record.publisher and policy["revoked"] == record.revoked
+    assert policies[1]["reason"] == "bad checkpoint" and "getPolicy(uint64)" in policies[1]["cast"]
