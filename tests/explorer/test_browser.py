@@ -60,3 +60,29 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
         assert agent in text
     assert casts > 10 and "cast call" in text
     assert "nothing on this chain has to do with" in unknown
+
+
+async def test_the_page_says_disconnected_while_the_rpc_is_gone(tmp_path: Path) -> None:
+    from chain.client import ChainClient
+    from chain.deploy import deploy_symphony
+    from chain.node import AnvilNode
+    from chain.settings import ChainSettings
+
+    node = AnvilNode()
+    node.start()
+    try:
+        manifest = deploy_symphony(ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex()), ChainSettings())
+        service = explorer_of(node.rpc_url, manifest)
+        async with served(service) as (url, _session):
+            async with chromium_page(CHROMIUM, f"{url}/", tmp_path / "chrome") as page:
+                await page.wait_for("document.getElementById('conn').textContent === 'live'")
+                port = node.port
+                node.stop()
+                await page.wait_for("document.getElementById('conn').textContent.startsWith('disconnected')")
+                shown = await page.evaluate("document.getElementById('conn').textContent")
+                node = AnvilNode(port=port)
+                node.start()
+                await page.wait_for("document.getElementById('conn').textContent === 'live'")
+    finally:
+        node.stop()
+    assert "retrying" in shown

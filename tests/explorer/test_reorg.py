@@ -97,3 +97,20 @@ async def test_an_rpc_that_goes_away_shows_disconnected_and_the_explorer_keeps_r
             assert state["agents"] == []  # the new chain never saw the registration: the stream removed it
     finally:
         node.stop()
+
+
+async def test_a_restarted_explorer_resumes_from_its_checkpoint_file(chain, tmp_path) -> None:
+    register(chain.contracts(1), "first", vector(1))
+    store = tmp_path / "explorer.sqlite"
+    first = explorer_of(chain.node.rpc_url, chain.manifest, checkpoints=store)
+    await asyncio.to_thread(first.follower.catch_up)
+    before = first.snapshot()["agents"]
+    first.follower.store.close()
+
+    register(chain.contracts(2), "second", vector(2))
+    second = explorer_of(chain.node.rpc_url, chain.manifest, checkpoints=store)
+    assert second.follower.status.polls == 0 and second.snapshot()["agents"] == before  # restored, not re-read
+    polled = await asyncio.to_thread(second.follower.catch_up)
+    names = [a["name"] for a in second.snapshot()["agents"]]
+    assert names == ["first", "second"]
+    assert polled == len(second.state) - len(first.state)  # only the new events came from the chain
