@@ -204,17 +204,18 @@ class ExplorerService:
     async def status(self, _request: web.Request) -> web.Response:
         return web.json_response({**self.follower.status.to_dict(), "version": self.state.version})
 
+    # The projection may be rebuilt by a request (after new events): off the loop, so SSE and polling keep going.
     async def get_state(self, _request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(self.snapshot))
 
     async def get_task(self, request: web.Request) -> web.Response:
-        return web.json_response(self.find_task(request.match_info["task_id"]))
+        return web.json_response(await asyncio.to_thread(self.find_task, request.match_info["task_id"]))
 
     async def get_agent(self, request: web.Request) -> web.Response:
-        return web.json_response(self.find_agent(request.match_info["address"]))
+        return web.json_response(await asyncio.to_thread(self.find_agent, request.match_info["address"]))
 
     async def search(self, request: web.Request) -> web.Response:
-        return web.json_response(self.find(request.query.get("q", "")))
+        return web.json_response(await asyncio.to_thread(self.find, request.query.get("q", "")))
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """SSE: a `status` frame at once, then `change` / `status` frames as the follower reports them."""
