@@ -88,11 +88,18 @@ async def test_explorer_json_equals_the_contract_views(chain, tmp_path) -> None:
     assert by_requester[1]["kind"] == "requester" and by_requester[1]["tasks"][0]["task"] == 1
     assert by_number[1]["kind"] == "task"
 
-    # the page's cast command for the task reads the same requester (docs/audit-with-cast.md, section 2)
+    # the page's cast commands read the same values (docs/audit-with-cast.md explains their output)
     cast = tool_path("cast")
     if cast.exists():
-        words = shlex.split(task["cast"])
-        done = subprocess.run([str(cast), *words[1:]], capture_output=True, text=True, timeout=30,
-                              env={**os.environ, "LC_ALL": "C"})
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.splitlines()[0].lower() == record["requester"].lower()
+        def run_cast(command: str) -> str:
+            done = subprocess.run([str(cast), *shlex.split(command)[1:]], capture_output=True, text=True, timeout=30,
+                                  env={**os.environ, "LC_ALL": "C"})
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        assert run_cast(task["cast"]).splitlines()[0].lower() == record["requester"].lower()
+        step = task["chains"][0]["steps"][0]
+        bids = run_cast(step["cast"]["bids"]).lower()
+        assert all(b["agent"].lower() in bids and str(b["score_wad"]) in bids for b in step["bids"])
+        reveals = run_cast(task["vote"]["cast"]["reveals"])
+        assert all(r["tx"] in reveals for r in task["vote"]["reveals"])
