@@ -42,7 +42,7 @@ class ShutdownReport:
     hidden: list[PendingPrediction] = field(default_factory=list)  # still committed: windows not closed, or reveal failed
     failed: list[str] = field(default_factory=list)  # reveals the node refused, with why
     lost: list[int] = field(default_factory=list)  # resolved by somebody else before they were revealed: expired
-    awaiting_resolution: int = 0  # revealed, horizon not passed (safe: anyone may resolve them later)
+    awaiting: list[PendingPrediction] = field(default_factory=list)  # revealed, horizon not passed (safe: anyone may resolve them)
 
     @property
     def cost(self) -> int:
@@ -256,7 +256,7 @@ class PredictionBook:
             out.revealed.append(p.eval_id)
         if now is None:
             out.failed.append("the node did not answer")
-        out.awaiting_resolution = len(self.open)
+        out.awaiting = sorted(self.open.values(), key=lambda x: x.eval_id)
         self.save()
         return out
 

@@ -60,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flag(run, "--resolve-others", path="detector.live.resolve_others", help="also resolve other detectors' due entries")
     flag(run, "--open-windows", path="detector.live.open_windows",
          help="also open a window per pool every --every seconds (pays the fee; entries there carry no reputation)")
+    setting(run, "--lead", path="detector.live.lead_s", type=int,
+            help="with --open-windows: chain seconds between opening a window and its start (<= H/4); a fast market "
+                 "(detect market --speedup) needs room for the commit")
     setting(run, "--steps", path="detector.live.steps", type=int, help="stop after this many passes (0: until interrupted)")
     run.add_argument("--deploy-market", metavar="TICKERS", help="first deploy a market with these comma-separated tickers")
     run.set_defaults(func=_run)
@@ -197,6 +200,9 @@ def _run(args: argparse.Namespace) -> int:
     else:
         market = _market_of(deployment)
     live = LiveDetector(client, market, detector, settings)  # a state file of another chain is refused here
+    if settings.open_windows and settings.horizon_s < live.log.min_horizon():
+        raise ConfigError(f"--horizon {settings.horizon_s} is shorter than this EvaluationLog accepts for a window "
+                          f"({live.log.min_horizon()} s); --open-windows needs at least that")
     name = "rule baseline" if type(detector).__name__ == "RuleDetector" else str(settings.detector_path)
     print(f"detector {client.address} ({name}, model 0x{detector.model_hash.hex()[:16]}…)")
     for pool in live.watched():
@@ -239,6 +245,10 @@ def _print_shutdown(done, state_path) -> None:  # noqa: ANN001 - ShutdownReport,
         why = "; ".join(done.failed) if done.failed else "their windows still take commits (revealing now would hand them to other detectors)"
         print(f"NOT revealed: {ids} ({why}); they expire at {done.cost} points in total unless this detector is "
               f"restarted with --state {state_path} before chain time {deadline}", flush=True)
+    if done.awaiting:
+        due = min(p.t0 + p.horizon for p in done.awaiting)
+        print(f"{len(done.awaiting)} revealed predictions await resolution from chain time {due} on: safe, anyone may "
+              f"resolve them (symphony eval resolve), and this detector does when restarted", flush=True)
     if done.lost:
         print(f"already expired: {', '.join(f'#{i}' for i in done.lost)} (resolved by somebody else before this "
               f"detector revealed them: {SCORE_EXPIRED} points each)", flush=True)

@@ -24,11 +24,12 @@ KEY_ENV = "HS_LIVE_TEST_KEY"
 class DetectRun:
     """`symphony detect run ARGS` as a child process (anvil dev key of account `key_index`, local chain only)."""
 
-    def __init__(self, node, manifest: Path, state: Path, *extra: str, key_index: int = 3, poll: float = 0.2) -> None:
+    def __init__(self, node, manifest: Path, state: Path, *extra: str, key_index: int = 3, poll: float = 0.2,
+                 horizon: int | None = 1_200) -> None:
         env = {**os.environ, KEY_ENV: node.dev_accounts[key_index].key.to_0x_hex(), "SYMPHONY_STATE_DIR": str(state.parent),
                "PYTHONUNBUFFERED": "1"}
         self.args = [sys.executable, "-m", "symphony.cli.main", "detect", "run", "--manifest", str(manifest),
-                     "--key-env", KEY_ENV, "--detector", "rule", "--horizon", "1200", "--lookback", "3600",
+                     "--key-env", KEY_ENV, "--detector", "rule", *(["--horizon", str(horizon)] if horizon else []),
                      "--poll", str(poll), "--state", str(state), *extra]
         self.proc = subprocess.Popen(self.args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)

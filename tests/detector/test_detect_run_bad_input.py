@@ -90,3 +90,12 @@ def test_a_state_file_of_another_deployment_is_refused(chain, run_args, tmp_path
     assert main([*args, "--deploy-market", "ZZZ"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "holds 1 unsettled predictions" in err and sent(chain) == before
+
+
+def test_open_windows_with_a_horizon_the_log_refuses_is_one_line(chain, run_args, capsys):
+    market, _path, _state, args = run_args
+    before = sent(chain)
+    capsys.readouterr()
+    assert main([*args, "--open-windows", "--horizon", "200"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "shorter than this EvaluationLog accepts" in err and sent(chain) == before

@@ -34,7 +34,7 @@ def test_detect_run_watches_a_pool_created_after_it_started(chain, market_on_dis
     try:
         run.wait_for("following factory")
         assert any(line == f"watching  OLD {market.pools['OLD'].pool.address}" for line in run.out), run.transcript()
-        launched = chain_time(operator.w3) + 5
+        launched = chain_time(operator.w3) + 120  # room for the token deployment before the seeding block
         new = launch_pool(operator, market, "NEW", 50 * WAD, 500_000 * WAD, launched)  # the market operator, meanwhile
         run.wait_for(f"watching  NEW {new.pool.address} (new pool)")
         mine_at(operator.w3, launched + 200)
@@ -67,6 +67,7 @@ def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, marke
     assert "revealed 1 predictions before stopping: #0" in run.out, run.transcript()
     (cost,) = [line for line in run.out if line.startswith("NOT revealed: #1 ")]
     assert f"they expire at -15 points in total unless this detector is restarted with --state {state}" in cost
+    assert f"1 revealed predictions await resolution from chain time {soon.t0 + H} on" in run.transcript()
     assert run.out[-1] == "stopped"
     assert log.get(0).status == Status.REVEALED and log.get(1).status == Status.COMMITTED
 
@@ -79,3 +80,58 @@ def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, marke
     assert f"restored 2 unsettled predictions from {state}" in out and "revealed  evaluation #1" in out
     assert log.get(1).status == Status.REVEALED and chain_time(operator.w3) < later.t0 + H
     assert "NOT revealed" not in out
+
+
+@pytest.mark.slow  # two simulated episodes played at 1500x (~1-2 min on 2 cores); run with --run-slow
+def test_the_documented_two_terminal_flow(chain, tmp_path):
+    """docs/hideshill.md, "On chain: quick start": `detect market` in one process, `detect run --open-windows` in
+    another started once the market is deployed; the detector follows the pools the market launches after it started,
+    commits, and a SIGTERM leaves nothing unaccounted for."""
+    import os
+    import subprocess
+    import sys
+
+    from chain.deploy import Manifest
+    from core.paths import PROJECT_ROOT
+
+    path = chain.manifest.model_copy(deep=True).save(tmp_path / "deployment.json")  # core contracts only: no market
+    feed = tmp_path / "feed.jsonl"
+    env = {**os.environ, "HS_MARKET_KEY": chain.node.dev_accounts[0].key.to_0x_hex()}  # anvil dev key
+    market_cmd = [sys.executable, "-m", "symphony.cli.main", "detect", "market", "--posts", str(feed), "--episodes", "2",
+                  "--speedup", "1500", "--kinds", "quiet", "--tail", "600", "--manifest", str(path), "--key-env",
+                  "HS_MARKET_KEY"]
+    market = subprocess.Popen(market_cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    run = None
+    try:
+        first = market.stdout.readline()
+        assert first.startswith("deployed market: "), first
+        run = DetectRun(chain.node, path, tmp_path / "state.json", "--posts", str(feed), "--open-windows", "--lead", "3000",
+                        key_index=2, poll=0.1, horizon=None)
+        run.wait_for("following factory")
+        discovered = run.wait_for("(new pool)", timeout=180)
+        assert discovered.startswith("watching  SIM"), discovered
+        run.wait_for("committed evaluation #", timeout=120)
+        rest, _ = market.communicate(timeout=300)
+        assert market.returncode == 0 and "played 2 episodes" in rest, rest
+        assert run.stop() == 0, run.transcript()
+    finally:
+        market.kill()
+        if run is not None:
+            run.kill()
+    assert not run.err, run.transcript()
+    assert run.out[-1] == "stopped", run.transcript()
+    # Windows it opened itself and that have not started yet stay hidden, each named in the one cost line.
+    hidden_named: set[int] = set()
+    for line in run.out:
+        if line.startswith("NOT revealed: "):
+            assert "they expire at -" in line and "restarted with --state" in line, line
+            hidden_named = {int(x.strip().lstrip("#")) for x in line.removeprefix("NOT revealed: ").split(" (")[0].split(",")}
+    from chain.compile import compile_contracts
+
+    operator = chain.client(0)
+    log = EvaluationLogClient(operator, operator.contract(Manifest.load(path).address("HideShill.EvaluationLog"),
+                                                         compile_contracts()["EvaluationLog"].abi, "EvaluationLog"))
+    entries = log.all(chain.client(2).address)
+    assert len(entries) > len(hidden_named)
+    assert {e.id for e in entries if e.status == Status.COMMITTED} == hidden_named, run.transcript()
