@@ -96,6 +96,7 @@ class PredictionBook:
         self.extra: dict[str, Any] = {}
         self.identity: dict[str, Any] | None = None
         self.restored = 0  # predictions read back from the state file
+        self.expired_while_stopped: list[int] = []  # saved hidden predictions a keeper resolved (expired) meanwhile
         self._load()
 
     # -- state across restarts -------------------------------------------------------------------------
@@ -130,9 +131,13 @@ class PredictionBook:
                 except (TypeError, KeyError, ValueError):  # a v1 state file (no window ids): nothing to reveal
                     dropped += 1
                     continue
-                if self._still_ours(p):
+                state = self._saved_state(p)
+                if state == "ours":
                     target[p.eval_id] = p
                     self.restored += 1
+                elif state == "settled":  # resolved while nobody ran: a hidden one expired (−15)
+                    if key == "pending":
+                        self.expired_while_stopped.append(p.eval_id)
                 else:
                     dropped += 1
         if dropped:
@@ -141,15 +146,17 @@ class PredictionBook:
         else:
             self.extra = dict(data.get("extra", {}))
 
-    def _still_ours(self, p: PendingPrediction) -> bool:
-        """The saved prediction opens the commitment stored under its id, by this account."""
+    def _saved_state(self, p: PendingPrediction) -> str:
+        """`ours`: the saved prediction opens the unsettled commitment stored under its id, by this account;
+        `settled`: it does, but somebody resolved the entry already; `foreign`: it is not this log's entry."""
         try:
             e = self.log.get(p.eval_id)
         except ContractRevert:
-            return False
+            return "foreign"
         c = commitment(p.window_id, self.log.client.address, p.label, p.confidence, p.model_hash, p.salt)
-        return (e.detector == self.log.client.address and e.window_id == p.window_id
-                and e.commitment == "0x" + c.hex() and not e.settled)
+        if e.detector != self.log.client.address or e.window_id != p.window_id or e.commitment != "0x" + c.hex():
+            return "foreign"
+        return "settled" if e.settled else "ours"
 
     def save(self) -> None:
         if self.state_path is None:

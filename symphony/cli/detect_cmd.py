@@ -175,6 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     from marl_detector.live import LiveDetector, load_live_detector
     from marl_detector.onchain.book import owed_predictions
     from marl_detector.onchain.deployment import deploy_market
+    from marl_detector.outcome import SCORE_EXPIRED
 
     cfg = config(args)
     settings = cfg.detector.live
@@ -210,6 +211,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"following factory {market.factory.address}: every pool it creates from now on is watched too", flush=True)
     if live.restored:
         print(f"restored {live.restored} unsettled predictions from {settings.state_path}", flush=True)
+    if live.book.expired_while_stopped:
+        print(f"expired while stopped: {', '.join(f'#{i}' for i in live.book.expired_while_stopped)} (resolved by "
+              f"somebody else before this detector could reveal them: {SCORE_EXPIRED} points each)", flush=True)
 
     def show(report) -> None:  # noqa: ANN001 - marl_detector.onchain.book.StepReport
         for pool in report.discovered:

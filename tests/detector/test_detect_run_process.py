@@ -135,3 +135,21 @@ def test_the_documented_two_terminal_flow(chain, tmp_path):
     entries = log.all(chain.client(2).address)
     assert len(entries) > len(hidden_named)
     assert {e.id for e in entries if e.status == Status.COMMITTED} == hidden_named, run.transcript()
+
+
+def test_a_restart_names_what_expired_while_it_was_stopped(chain, market_on_disk, tmp_path, monkeypatch, capsys):
+    market, path = market_on_disk
+    operator = chain.client(0)
+    window = EvaluationLogClient(chain.client(2), market.log).open_window(market.pools["OLD"].pool.address, H, lead=100)
+    monkeypatch.setenv(KEY_ENV, chain.node.dev_accounts[3].key.to_0x_hex())  # anvil dev key, local chain only
+    args = ["detect", "run", "--manifest", str(path), "--key-env", KEY_ENV, "--detector", "rule", "--horizon", str(H),
+            "--poll", "0.01", "--steps", "1", "--state", str(tmp_path / "state.json")]
+    assert main(args) == 0  # commits; its window has not started, so the stop keeps it hidden
+    mine_at(operator.w3, window.t0 + H)
+    log = EvaluationLogClient(operator, market.log)
+    assert log.resolve(0).status == Status.EXPIRED  # a keeper, while the detector was stopped
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "expired while stopped: #0 (resolved by somebody else before this detector could reveal them: -15 points each)" in out
+    assert "restored" not in out
