@@ -105,7 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     ask = command(sub, "ask", "ask the detector agents about a pool; weighted vote; log the verdict")
     connection_options(ask, signer=True)
-    ask.add_argument("ticker", help="the pool's meme token symbol")
+    ask.add_argument("ticker", help="the pool: its meme token symbol or its factory pool address")
     setting(ask, "--detectors", path="committee.detectors", type=int, help="K detector agents to ask")
     setting(ask, "--horizon", path="committee.horizon_s", type=int, help="seconds the verdict is about (multiple of 4)")
     setting(ask, "--lookback", path="committee.lookback_s", type=int, help="history the detectors may look at, in seconds")
@@ -341,18 +341,20 @@ def _ask(args: argparse.Namespace) -> int:
     from core.paths import state_dir
     from marl_detector.committee.requester import DetectionRequester
     from marl_detector.onchain.book import PredictionBook
+    from marl_detector.onchain.deployment import resolve_pool
     from marl_detector.onchain.evaluation import EvaluationLogClient
 
     cfg = config(args)
     deployment = connect(cfg.chain, signer=True)
     contracts, market, client = deployment.contracts(), _market_of(deployment), deployment.client
+    ticker = resolve_pool(market, args.ticker).ticker  # not a pool of the factory: one line, before anything is sent
     # The committee's entry is revealed at once; the file only remembers it until it is resolved.
     state = cfg.committee.state_path or state_dir() / f"committee-{client.chain_id}-{client.address}.json"
     book = PredictionBook(EvaluationLogClient(client, market.log), state, None)
     book.settle_due(int(client.w3.eth.get_block("latest")["timestamp"]))  # resolve earlier verdicts now due
     requester = DetectionRequester(contracts, market, encode_vector, book, cfg.committee)
     try:
-        verdict = requester.request(args.ticker, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
+        verdict = requester.request(ticker, on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     finally:
         requester.close()
     if args.json:

@@ -69,7 +69,7 @@ def test_detect_agent_processes_answer_detect_ask(market_scene, tmp_path, monkey
         beacons = chain.contracts(0).beacon.task_count()
         assert main([*ask, "NOPE"]) == 2
         err = capsys.readouterr().err.strip()
-        assert len(err.splitlines()) == 1 and "no pool for 'NOPE'" in err
+        assert len(err.splitlines()) == 1 and "no pool 'NOPE' in this market" in err
         assert main([*ask, "PUMP", "--horizon", "1201"]) == 2
         assert "horizon_s" in capsys.readouterr().err
         assert chain.contracts(0).beacon.task_count() == beacons

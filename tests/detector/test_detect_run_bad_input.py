@@ -99,3 +99,13 @@ def test_open_windows_with_a_horizon_the_log_refuses_is_one_line(chain, run_args
     assert main([*args, "--open-windows", "--horizon", "200"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "shorter than this EvaluationLog accepts" in err and sent(chain) == before
+
+
+def test_detect_ask_about_an_address_that_is_not_a_factory_pool_is_one_line(chain, run_args, capsys):
+    market, path, _state, _args = run_args
+    before = sent(chain)
+    capsys.readouterr()
+    assert main(["detect", "ask", market.quote.address, "--manifest", str(path), "--key-env", KEY_ENV]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a pool of the market's factory" in err and "Traceback" not in err
+    assert sent(chain) == before
