@@ -4,6 +4,8 @@ from its state file before anything expires."""
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from marl_detector.onchain.accounts import chain_time, mine_at
@@ -47,7 +49,9 @@ def test_detect_run_watches_a_pool_created_after_it_started(chain, market_on_dis
         run.kill()
 
 
-def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, market_on_disk, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, market_on_disk, tmp_path, monkeypatch, capsys,
+                                                                    signum):
     market, path = market_on_disk
     operator = chain.client(0)
     log = EvaluationLogClient(operator, market.log)
@@ -61,7 +65,7 @@ def test_sigterm_reveals_what_it_can_and_a_restart_reveals_the_rest(chain, marke
         run.wait_for("committed evaluation #1")
         assert log.get(0).status == log.get(1).status == Status.COMMITTED
         mine_at(operator.w3, soon.t0 + 1)  # the first window takes no more commits; the second still does
-        assert run.stop() == 0, run.transcript()
+        assert run.stop(signum) == 0, run.transcript()
     finally:
         run.kill()
     assert "revealed 1 predictions before stopping: #0" in run.out, run.transcript()
