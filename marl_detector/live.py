@@ -175,6 +175,7 @@ class LiveDetector:
         self.predictions: dict[int, Prediction] = {}
         self.observed_at: dict[int, int] = {}  # eval id -> the data cut-off of its observation (commit block)
         self._restarted = self.book.restored == 0  # nothing restored: no catch-up reveal to make
+        self._waiting_for_history: set[str] = set()  # pools already reported as having no price history yet
 
     @property
     def restored(self) -> int:
@@ -231,8 +232,11 @@ class LiveDetector:
                 continue
             history = self.reader.history(ticker)
             if history.created_at is None or now <= history.created_at:
-                report.skipped.append(f"{ticker}: no price history yet")
+                if ticker not in self._waiting_for_history:  # said once per pool, not on every pass
+                    self._waiting_for_history.add(ticker)
+                    report.skipped.append(f"{ticker}: no price history yet (no window until its first liquidity)")
                 continue
+            self._waiting_for_history.discard(ticker)
             try:
                 w = self.log.open_window(entry.pool.address, s.horizon_s, lead=s.lead_s)
             except ContractRevert as exc:

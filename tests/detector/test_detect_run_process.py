@@ -157,3 +157,19 @@ def test_a_restart_names_what_expired_while_it_was_stopped(chain, market_on_disk
     out = capsys.readouterr().out
     assert "expired while stopped: #0 (resolved by somebody else before this detector could reveal them: -15 points each)" in out
     assert "restored" not in out
+
+
+def test_a_pool_without_liquidity_yet_is_reported_once(chain, market_on_disk):
+    from chain.compile import compile_contracts
+    from marl_detector.live import LiveDetector, RuleDetector
+    from marl_detector.onchain.settings import LiveDetectorSettings
+
+    market, _path = market_on_disk
+    operator = chain.client(0)
+    live = LiveDetector(chain.client(3), market, RuleDetector(), LiveDetectorSettings(horizon_s=H, open_windows=True))
+    token = operator.deploy(compile_contracts()["MemeToken"], "DRY", "DRY")
+    operator.transact(market.factory.functions.createPool(token.address))  # created, not seeded
+    first, second = live.step(), live.step()
+    assert [p.split()[0] for p in first.discovered] == ["DRY"]
+    assert [s for s in first.skipped if s.startswith("DRY")] == ["DRY: no price history yet (no window until its first liquidity)"]
+    assert not [s for s in second.skipped if s.startswith("DRY")], "said once, not on every pass"
