@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core import untrusted_json
 from core.errors import SymphonyError
 from marl_detector.observation import AccountInfo, PostRecord, SocialObservation
 
@@ -56,7 +57,7 @@ def _parse(d: object, where: str) -> FeedPost:
         if not isinstance(follows, (list, tuple)):
             raise TypeError(f"follows must be a list, got {type(follows).__name__}")
         follows = tuple(str(x) for x in follows)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise SymphonyError(f"{where}: bad field value ({exc})") from None
     if not isinstance(d["text"], str) or not isinstance(d["ticker"], str) or not d["ticker"]:
         raise SymphonyError(f"{where}: ticker and text must be strings")
@@ -109,10 +110,10 @@ class PostFeed:
                 self._line += 1
                 if not raw.strip():
                     continue
-                try:
-                    data = json.loads(raw)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    self._reject(f"{path}:{self._line}: not valid JSON ({getattr(exc, 'msg', exc)}); line skipped")
+                try:  # strict and bounded: NaN/Infinity, 5000-digit numbers and deep nesting are bad lines too
+                    data = untrusted_json.loads(raw, SymphonyError, "not valid JSON")
+                except SymphonyError as exc:
+                    self._reject(f"{path}:{self._line}: {exc}; line skipped")
                     continue
                 try:
                     fp = _parse(data, f"{path}:{self._line}")

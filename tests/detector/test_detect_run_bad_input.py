@@ -41,12 +41,13 @@ def test_malformed_feed_lines_are_skipped_and_counted_in_one_line(chain, run_arg
     feed = tmp_path / "posts.jsonl"
     good = {"timestamp": now - 50, "ticker": "OLD", "author": "a", "text": "OLD is fine"}
     feed.write_text("\n".join([json.dumps(good), "not json", json.dumps({**good, "timestamp": "soon"}),
-                               json.dumps({"ticker": "OLD"}), json.dumps({**good, "author": "b"})]) + "\n")
+                               json.dumps({"ticker": "OLD"}), json.dumps({**good, "timestamp": float("inf")}),
+                               '{"v": ' + "[" * 5000 + "]" * 5000 + "}", json.dumps({**good, "author": "b"})]) + "\n")
     capsys.readouterr()
     assert main([*args, "--posts", str(feed)]) == 0
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
-        f"post feed {feed}: skipped 3 malformed lines (first: 2: not valid JSON (Expecting value))"]
+        f"post feed {feed}: skipped 5 malformed lines (first: 2: not valid JSON: Expecting value: line 1 column 1 (char 0))"]
     assert "committed evaluation #0" in captured.out, "the good lines around them are read and the window answered"
 
 

@@ -1003,8 +1003,7 @@ def _recursion(reason: str) -> pytest.MarkDecorator:
     pytest.param(lambda f: parse(PlanDraft, Completion(deep().decode(), 0, 0)), (), id="structured.parse"),
     pytest.param(_deep_config, ConfigError, id="load_config",
                  marks=_recursion("load_config does not catch RecursionError from json.loads (symphony/config.py:53)")),
-    pytest.param(_deep_feed, (), id="PostFeed.poll",
-                 marks=_recursion("PostFeed.poll does not catch RecursionError (marl_detector/onchain/posts.py:101)")),
+    pytest.param(_deep_feed, (), id="PostFeed.poll"),
 ])
 def test_deeply_nested_json_gives_the_documented_error(decode, errors, tmp_path):
     with default_recursion_limit():
@@ -1058,8 +1057,6 @@ def test_post_feed_skips_and_names_every_bad_line(lines):
     poll_lines(lines)
 
 
-@pytest.mark.xfail(strict=True, reason="PostFeed.poll: a line with timestamp Infinity gives OverflowError (posts.py:52); "
-                                       "a 5000-digit number ValueError from json.loads, caught only as JSONDecodeError (posts.py:101)")
 @FEWER
 @given(st.lists(non_finite_in_one_field(posts, ["timestamp", "age_days", "followers"]).map(to_bytes) | st.just(HUGE_INT.encode()),
                 min_size=1, max_size=3))
