@@ -260,42 +260,48 @@ class Network:
         ok = [True] * CHAINS
         done = [False] * CHAINS
         for _ in range(40):
-            waiting = False
-            for c in range(CHAINS):
-                if done[c]:
-                    continue
-                beacon = task.beacon(c, step[c])
-                info = b.get(beacon)
-                if info.status == BeaconStatus.BIDDING:
-                    self._try(requester, b.close, beacon)
+            progressed = True
+            while progressed:  # a delivery assigns the chain's next step at once: its executor acts in the same round
+                progressed = False
+                waiting: list[int] = []  # beacons whose executors had their turn and did not all deliver
+                for c in range(CHAINS):
+                    if done[c]:
+                        continue
+                    beacon = task.beacon(c, step[c])
                     info = b.get(beacon)
-                if info.status == BeaconStatus.UNFILLED:
-                    self._abandon(requester, [task.beacon(c, j) for j in range(step[c] + 1, steps)])
-                    done[c] = True
-                    continue
-                first = None
-                if info.status == BeaconStatus.ASSIGNED:
-                    for address in b.executors(beacon):
-                        if not b.has_delivered(beacon, address):
-                            right = self._deliver(by_address[address], task, beacon, step[c] == steps - 1, ok[c], truth, votes)
-                            first = right if first is None else first
-                    info = b.get(beacon)
-                if info.status == BeaconStatus.COMPLETED:
-                    ok[c] = ok[c] and bool(first if first is not None else self._first.get(beacon, False))
-                    self._first[beacon] = bool(first)
-                    step[c] += 1
-                    done[c] = step[c] == steps
-                elif info.status == BeaconStatus.ASSIGNED:
-                    waiting = True
+                    if info.status == BeaconStatus.BIDDING:
+                        self._try(requester, b.close, beacon)
+                        info = b.get(beacon)
+                    if info.status == BeaconStatus.UNFILLED:
+                        self._abandon(requester, [task.beacon(c, j) for j in range(step[c] + 1, steps)])
+                        done[c] = True
+                        continue
+                    first = None
+                    if info.status == BeaconStatus.ASSIGNED:
+                        for address in b.executors(beacon):
+                            if not b.has_delivered(beacon, address):
+                                right = self._deliver(by_address[address], task, beacon, step[c] == steps - 1, ok[c], truth, votes)
+                                first = right if first is None else first
+                        info = b.get(beacon)
+                    if info.status == BeaconStatus.COMPLETED:
+                        ok[c] = ok[c] and bool(first if first is not None else self._first.get(beacon, False))
+                        self._first[beacon] = bool(first)
+                        step[c] += 1
+                        progressed = True
+                        done[c] = step[c] == steps
+                    elif info.status == BeaconStatus.ASSIGNED:
+                        waiting.append(beacon)
             if all(done):
                 return
             if waiting:
                 self._reveal_due(requester, task.task_id, votes)  # voters reveal as soon as the phase opens
                 self.node.increase_time(EXEC_WINDOW + 1)
                 self._reveal_due(requester, task.task_id, votes)
-                for c in range(CHAINS):
-                    if not done[c] and b.get(task.beacon(c, step[c])).status == BeaconStatus.ASSIGNED:
-                        self._try(requester, b.reclaim_expired, task.beacon(c, step[c]))
+                # only steps whose executors had their turn: a step assigned during this round (the next step of
+                # a chain that just delivered) is delivered in the next round, not reclaimed unseen
+                for beacon in waiting:
+                    if b.get(beacon).status == BeaconStatus.ASSIGNED:
+                        self._try(requester, b.reclaim_expired, beacon)
 
     def _deliver(self, actor: Actor, task, beacon: int, final: bool, chain_ok: bool, truth: int, votes) -> bool | None:
         """The actor's policy for a step it holds; returns whether what it delivered was right (None: nothing)."""
