@@ -5,7 +5,7 @@ requirement vector is the embedding of the question (`requirement_text`), and ev
 the same payload (the question and the plan); the executor of step i reads steps 0..i-1's results from the chain.
 Agents bid, the contract assigns the best-scoring bidders (declared match × verified record), step i+1 is assigned when step i
 delivers. A chain's last step is final: its executor delivers a vote commitment and reveals answer and result
-together; VoteCommitment tallies chain weights (the mean bid score along each chain). The provenance returned
+together; VoteCommitment tallies chain weights (the lowest bid score along each chain). The provenance returned
 (agents, scores, weights, tx hashes) can be checked against the chain by anyone.
 """
 

@@ -276,7 +276,7 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     ///         their deadline (the share credited back); the vote counts the final slots still live.
     /// @dev Why this cannot cheat an agent: pay is made at delivery, and an assigned slot keeps its deadline. What
     ///      the requester can do is what it already could (not re-open a step): choosing which final steps stay
-    ///      live cannot farm evidence, since successes need a quorum of two non-empty reveals on a paid chain.
+    ///      live cannot farm evidence, since successes need two voters agreeing on the winner on a paid chain.
     ///      Bounded: at most MAX_CHAINS · MAX_STEPS steps.
     function cancelTask(bytes32 taskId) external nonReentrant {
         uint256 number = _taskNumber(taskId);
@@ -442,29 +442,34 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
 
     /// @inheritdoc ITaskBeacon
     /// @dev Rules (docs/protocol.md "Settlement"): every delivery was paid its share. A winning voter gets a
-    ///      success; a losing or abstaining one a failure and a slash of its share plus slashUnit/5; a silent one a
-    ///      failure, its share plus slashUnit and −0.1 reputation. Each non-final executor of a chain that voted
-    ///      shares its chain's outcome (won iff one of its voters won). Successes count only with a quorum (two
-    ///      non-empty reveals) on a chain paying at least minEvidenceReward, so unpaid self-dealt tasks earn
-    ///      nothing. Slashed stake is burned.
-    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool quorum) external onlyVote nonReentrant {
+    ///      success; a lone (contradicted) or abstaining one a failure and a slash of its share plus slashUnit/5; a
+    ///      silent one a failure, its share plus slashUnit and −0.1 reputation; an out-weighed one (others agreed
+    ///      with it) nothing either way; an unconfirmed one (one of two differing answers) its share back only. Each non-final executor of a chain that voted shares its chain's best
+    ///      outcome (won if one of its voters won, spared if one was out-weighed, failed otherwise). Successes
+    ///      count only when the winner was `agreed` (two voters) on a chain paying at least minEvidenceReward, so
+    ///      unpaid self-dealt tasks earn nothing. Slashed stake is burned.
+    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool agreed) external onlyVote nonReentrant {
         uint256 number = _taskNumber(taskId);
         Task storage t = _tasks[number];
         if (t.settled) revert AlreadySettled(taskId);
         t.settled = true;
         uint256 unit = slashUnit;
         uint256 won;
+        uint256 spared;
         uint256 voted;
         for (uint256 i; i < outcomes.length; ++i) {
-            (uint256 cot, bool winner) = _settleVoter(number, t, outcomes[i], quorum, unit);
-            voted |= 1 << cot;
-            if (winner) won |= 1 << cot;
+            VoteOutcome o = outcomes[i].outcome;
+            uint256 bit = 1 << _settleVoter(number, t, outcomes[i], agreed, unit);
+            voted |= bit;
+            if (o == VoteOutcome.Won) won |= bit;
+            else if (o == VoteOutcome.Outweighed || o == VoteOutcome.Unconfirmed) spared |= bit;
         }
         uint256 first = t.firstChain;
         for (uint256 i; i < t.chains; ++i) {
-            _settleChain(first + i, t, (voted >> i) & 1 == 1, (won >> i) & 1 == 1, quorum, unit);
+            if ((voted >> i) & 1 == 0) continue;
+            _settleChain(first + i, t, (won >> i) & 1 == 1, (spared >> i) & 1 == 1, agreed, unit);
         }
-        emit TaskSettled(taskId, won, quorum);
+        emit TaskSettled(taskId, won, agreed);
     }
 
     // ------------------------------------------------------------------ views
@@ -758,7 +763,19 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         uint256 k = c.executors;
         uint256 assigned;
         uint256 count;
-        if (uint256(keccak256(abi.encode(address(this), beaconId))) % EXPLORE_ONE_IN == 0) {
+        if (step != 0) {
+            // chain continuity: bidders that delivered the previous step first, in rank order
+            uint256 strangers = _strangers(beaconId, b);
+            b.tried |= strangers;
+            while (count < k) {
+                uint256 p = _take(beaconId, b, c.task, t, false);
+                if (p == NONE) break;
+                assigned |= 1 << p;
+                ++count;
+            }
+            b.tried &= ~strangers;
+        }
+        if (count < k && uint256(keccak256(abi.encode(address(this), beaconId))) % EXPLORE_ONE_IN == 0) {
             uint256 p = _take(beaconId, b, c.task, t, true);
             if (p != NONE) {
                 assigned |= 1 << p;
@@ -784,6 +801,28 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (count < k) {
             if (isFinal) t.finalSlots -= uint8(k - count);
             _refund(beaconId, t.requester, (k - count) * c.rewardPerExecutor);
+        }
+    }
+
+    /// @dev Book positions of `beaconId` whose agent did not deliver the chain's previous step.
+    ///      Why continuity: a chain is one try that the vote weighs against the others, and its non-final executors
+    ///      share its outcome. If another agent may take a later step of a chain an agent is carrying, a vote copier
+    ///      with a perfect claim takes the final steps of honest chains, delivers junk, and the honest executors of
+    ///      the earlier steps share its failure (issue #14's copiers kept 10 % of the work that way).
+    function _strangers(uint256 beaconId, Book memory b) private view returns (uint256 mask) {
+        uint256 done = _steps[beaconId - 1].done;
+        mapping(uint256 => uint256) storage prevBook = _book[beaconId - 1];
+        uint32[] memory prev = new uint32[](MAX_BIDS);
+        uint256 n;
+        for (uint256 p; done >> p != 0; ++p) {
+            if (done & (1 << p) != 0) prev[n++] = uint32(_get(prevBook, p) >> 32);
+        }
+        for (uint256 q; q < b.ids.length; ++q) {
+            bool continuing;
+            for (uint256 i; i < n; ++i) {
+                if (prev[i] == b.ids[q]) continuing = true;
+            }
+            if (!continuing) mask |= 1 << q;
         }
     }
 
@@ -990,9 +1029,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         }
     }
 
-    function _settleVoter(uint256 number, Task storage t, VoterOutcome calldata o, bool quorum, uint256 unit)
+    function _settleVoter(uint256 number, Task storage t, VoterOutcome calldata o, bool agreed, uint256 unit)
         private
-        returns (uint256 cot, bool winner)
+        returns (uint256 cot)
     {
         Chain storage c = _chains[o.beaconId >> 3];
         if (c.task != number) revert UnknownBeacon(o.beaconId);
@@ -1002,8 +1041,11 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         bytes32 kind = _kind(number, t.hasKind, st.cluster);
         uint256 reward = c.rewardPerExecutor;
         if (o.outcome == VoteOutcome.Won) {
-            winner = true;
-            if (quorum && reward >= minEvidenceReward) _evidence(agent, kind, true);
+            if (agreed && reward >= minEvidenceReward) _evidence(agent, kind, true);
+        } else if (o.outcome == VoteOutcome.Outweighed) {
+            // out-weighed, not shown wrong: keeps its share, no evidence either way
+        } else if (o.outcome == VoteOutcome.Unconfirmed) {
+            _slash(agent, reward); // not shown wrong, not confirmed: the share back, no fine, no evidence
         } else if (o.outcome == VoteOutcome.Silent) {
             emit ExecutorTimedOut(o.beaconId, agent);
             _penalise(agent, kind, reward + unit, false);
@@ -1013,13 +1055,14 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         }
     }
 
-    /// @dev Give every non-final executor of a chain that voted its chain's outcome.
-    function _settleChain(uint256 chainId, Task storage t, bool voted, bool won, bool quorum, uint256 unit) private {
-        if (!voted) return;
+    /// @dev Give every non-final executor of a chain that voted its chain's outcome; a spared chain's (out-weighed,
+    ///      not shown wrong) get nothing either way.
+    function _settleChain(uint256 chainId, Task storage t, bool won, bool spared, bool agreed, uint256 unit) private {
+        if (spared && !won) return;
         Chain storage c = _chains[chainId];
         uint256 base = chainId << 3;
         uint256 last = c.steps - 1;
-        bool evidence = quorum && c.rewardPerExecutor >= minEvidenceReward;
+        bool evidence = agreed && c.rewardPerExecutor >= minEvidenceReward;
         uint256 penalty = won ? 0 : c.rewardPerExecutor + unit / 5;
         for (uint256 s; s < last; ++s) {
             _settleStep(base + s, _kind(c.task, t.hasKind, _steps[base + s].cluster), won, evidence, penalty);
@@ -1042,10 +1085,12 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         }
     }
 
+    /// @dev The lowest bid score among the chain's delivering executors: a chain is as trustworthy as its least
+    ///      trusted link, so an executor cannot borrow weight from a better one's step (a mean let a vote copier
+    ///      holding a proven specialist's final step out-weigh two agreeing chains).
     function _chainWeight(uint256 chainId) private view returns (uint256) {
         Chain storage c = _chains[chainId];
-        uint256 sum;
-        uint256 count;
+        uint256 lowest = type(uint256).max;
         for (uint256 s; s < c.steps; ++s) {
             uint256 beaconId = (chainId << 3) + s;
             Step storage st = _steps[beaconId];
@@ -1054,10 +1099,10 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             mapping(uint256 => uint256) storage book = _book[beaconId];
             for (uint256 p; done >> p != 0; ++p) {
                 if (done & (1 << p) == 0) continue;
-                sum += _scoreOf(_get(book, p));
-                ++count;
+                uint256 score = _scoreOf(_get(book, p));
+                if (score < lowest) lowest = score;
             }
         }
-        return count == 0 ? 0 : (sum * SCORE_UNIT) / count;
+        return lowest == type(uint256).max ? 0 : lowest * SCORE_UNIT;
     }
 }

@@ -16,6 +16,9 @@ import {ITaskBeacon} from "./interfaces/ITaskBeacon.sol";
 ///      collision search would only let a voter fool itself); one tally slot per distinct answer (answers of
 ///      ≤ 19 bytes inline, longer ones keyed by a 152-bit hash with the text beside). The leader is kept
 ///      incrementally: weight desc, then the lower keccak256(taskId, answer key) — no reveal order can decide.
+///      Evidence follows agreement, not weight (docs/protocol.md "Settlement"): whoever decides a weighted vote
+///      must not thereby earn the record that makes its next vote heavier, and a minority that other voters
+///      agreed with was out-weighed, not shown wrong.
 contract VoteCommitment is IVoteCommitment {
     /// @notice Most voters per task (TaskBeacon.MAX_VOTERS).
     uint256 public constant MAX_VOTERS = 16;
@@ -23,8 +26,10 @@ contract VoteCommitment is IVoteCommitment {
     uint256 public constant MAX_ANSWER_BYTES = 128;
     /// @notice Longest revealed result, in bytes.
     uint256 public constant MAX_RESULT_BYTES = 8192;
-    /// @notice Distinct non-empty reveals a vote needs before its successes count as evidence.
-    uint256 public constant MIN_QUORUM = 2;
+    /// @notice Voters that must reveal the same answer before it counts as evidence: a winning answer with
+    ///         fewer voters earns no success, and an answer no other voter reached, in a vote where at least two
+    ///         others answered, is a failure whichever answer is heaviest.
+    uint256 public constant MIN_AGREEMENT = 2;
 
     uint8 internal constant COMMITTED = 0;
     uint8 internal constant REVEALED = 1;
@@ -53,7 +58,8 @@ contract VoteCommitment is IVoteCommitment {
     }
 
     struct Tally {
-        uint96 weight;
+        uint88 weight; // ≤ 16 voters · 1e18
+        uint8 support; // voters that revealed this answer
         uint8 len; // answer length, or LONG_ANSWER
         bytes19 text; // the answer if len ≤ 19, else the first 19 bytes of keccak256(answer)
     }
@@ -178,6 +184,9 @@ contract VoteCommitment is IVoteCommitment {
         uint256 commits = v.commits;
         v.phase = Phase.Finalized;
         uint8 leader = v.leader;
+        mapping(uint256 => Tally) storage tallies = _tally[taskId];
+        bool agreed = tallies[leader].support >= MIN_AGREEMENT;
+        uint256 answered = v.nonEmpty;
         emit VoteFinalized(taskId, _answerOf(taskId, leader), _tally[taskId][leader].weight, v.totalWeight, v.reveals, commits);
 
         ITaskBeacon.VoterOutcome[] memory outcomes = new ITaskBeacon.VoterOutcome[](commits);
@@ -187,14 +196,20 @@ contract VoteCommitment is IVoteCommitment {
             ITaskBeacon.VoteOutcome o;
             if (s.state == COMMITTED) o = ITaskBeacon.VoteOutcome.Silent;
             else if (s.state == ABSTAINED) o = ITaskBeacon.VoteOutcome.Abstained;
-            else if (s.answer == leader) o = ITaskBeacon.VoteOutcome.Won;
-            else o = ITaskBeacon.VoteOutcome.Lost;
+            else if (tallies[s.answer].support >= MIN_AGREEMENT) {
+                o = s.answer == leader ? ITaskBeacon.VoteOutcome.Won : ITaskBeacon.VoteOutcome.Outweighed;
+            } else if (answered > MIN_AGREEMENT) {
+                o = ITaskBeacon.VoteOutcome.Lost; // a lone answer against at least two other voters
+            } else {
+                // the only answer (nothing to agree with), or one of two that differ (one voice against one)
+                o = answered == 1 ? ITaskBeacon.VoteOutcome.Won : ITaskBeacon.VoteOutcome.Unconfirmed;
+            }
             outcomes[i] = ITaskBeacon.VoterOutcome(s.beaconId, s.position, o);
         }
         // The outcome above is final whatever settlement does; a failing settlement is logged, not fatal. Running
         // out of gas is no failure of settlement: revert so that the caller retries with enough gas.
         uint256 gasBefore = gasleft();
-        try taskBeacon.settle(taskId, outcomes, v.nonEmpty >= MIN_QUORUM) {}
+        try taskBeacon.settle(taskId, outcomes, agreed) {}
         catch (bytes memory reason) {
             if (gasleft() <= gasBefore / 63 || bytes4(reason) == ITaskBeacon.InsufficientGas.selector) {
                 revert InsufficientGas();
@@ -275,13 +290,16 @@ contract VoteCommitment is IVoteCommitment {
         (uint8 len, bytes19 text) = _key(answer);
         mapping(uint256 => Tally) storage tallies = _tally[taskId];
         uint256 n = v.answers;
-        uint96 w;
+        uint88 w;
         for (uint256 i = 1; i <= n; ++i) {
             Tally storage t = tallies[i];
             if (t.len == len && t.text == text) {
                 order = uint8(i);
-                w = t.weight + uint96(weight); // chain weights ≤ 1e18, ≤ 16 voters: no overflow
+                w = t.weight + uint88(weight); // chain weights ≤ 1e18, ≤ 16 voters: no overflow
                 t.weight = w;
+                unchecked {
+                    t.support += 1; // ≤ reveals ≤ MAX_VOTERS
+                }
                 break;
             }
         }
@@ -289,9 +307,9 @@ contract VoteCommitment is IVoteCommitment {
             unchecked {
                 order = uint8(n + 1); // distinct answers ≤ reveals ≤ MAX_VOTERS
             }
-            w = uint96(weight);
+            w = uint88(weight);
             v.answers = order;
-            tallies[order] = Tally({weight: w, len: len, text: text});
+            tallies[order] = Tally({weight: w, support: 1, len: len, text: text});
             if (len == LONG_ANSWER) _longText[taskId][order] = answer;
         }
         v.totalWeight += uint72(weight);
@@ -300,7 +318,7 @@ contract VoteCommitment is IVoteCommitment {
             v.leader = order;
         } else if (leader != order) {
             Tally storage lt = tallies[leader];
-            uint96 lw = lt.weight;
+            uint88 lw = lt.weight;
             if (w > lw || (w == lw && _tieKey(taskId, len, text) < _tieKey(taskId, lt.len, lt.text))) v.leader = order;
         }
     }

@@ -260,40 +260,48 @@ class Network:
         ok = [True] * CHAINS
         done = [False] * CHAINS
         for _ in range(40):
-            waiting = False
-            for c in range(CHAINS):
-                if done[c]:
-                    continue
-                beacon = task.beacon(c, step[c])
-                info = b.get(beacon)
-                if info.status == BeaconStatus.BIDDING:
-                    self._try(requester, b.close, beacon)
+            progressed = True
+            while progressed:  # a delivery assigns the chain's next step at once: its executor acts in the same round
+                progressed = False
+                waiting: list[int] = []  # beacons whose executors had their turn and did not all deliver
+                for c in range(CHAINS):
+                    if done[c]:
+                        continue
+                    beacon = task.beacon(c, step[c])
                     info = b.get(beacon)
-                if info.status == BeaconStatus.UNFILLED:
-                    self._abandon(requester, [task.beacon(c, j) for j in range(step[c] + 1, steps)])
-                    done[c] = True
-                    continue
-                first = None
-                if info.status == BeaconStatus.ASSIGNED:
-                    for address in b.executors(beacon):
-                        if not b.has_delivered(beacon, address):
-                            right = self._deliver(by_address[address], task, beacon, step[c] == steps - 1, ok[c], truth, votes)
-                            first = right if first is None else first
-                    info = b.get(beacon)
-                if info.status == BeaconStatus.COMPLETED:
-                    ok[c] = ok[c] and bool(first if first is not None else self._first.get(beacon, False))
-                    self._first[beacon] = bool(first)
-                    step[c] += 1
-                    done[c] = step[c] == steps
-                elif info.status == BeaconStatus.ASSIGNED:
-                    waiting = True
+                    if info.status == BeaconStatus.BIDDING:
+                        self._try(requester, b.close, beacon)
+                        info = b.get(beacon)
+                    if info.status == BeaconStatus.UNFILLED:
+                        self._abandon(requester, [task.beacon(c, j) for j in range(step[c] + 1, steps)])
+                        done[c] = True
+                        continue
+                    first = None
+                    if info.status == BeaconStatus.ASSIGNED:
+                        for address in b.executors(beacon):
+                            if not b.has_delivered(beacon, address):
+                                right = self._deliver(by_address[address], task, beacon, step[c] == steps - 1, ok[c], truth, votes)
+                                first = right if first is None else first
+                        info = b.get(beacon)
+                    if info.status == BeaconStatus.COMPLETED:
+                        ok[c] = ok[c] and bool(first if first is not None else self._first.get(beacon, False))
+                        self._first[beacon] = bool(first)
+                        step[c] += 1
+                        progressed = True
+                        done[c] = step[c] == steps
+                    elif info.status == BeaconStatus.ASSIGNED:
+                        waiting.append(beacon)
             if all(done):
                 return
             if waiting:
+                self._reveal_due(requester, task.task_id, votes)  # voters reveal as soon as the phase opens
                 self.node.increase_time(EXEC_WINDOW + 1)
-                for c in range(CHAINS):
-                    if not done[c] and b.get(task.beacon(c, step[c])).status == BeaconStatus.ASSIGNED:
-                        self._try(requester, b.reclaim_expired, task.beacon(c, step[c]))
+                self._reveal_due(requester, task.task_id, votes)
+                # only steps whose executors had their turn: a step assigned during this round (the next step of
+                # a chain that just delivered) is delivered in the next round, not reclaimed unseen
+                for beacon in waiting:
+                    if b.get(beacon).status == BeaconStatus.ASSIGNED:
+                        self._try(requester, b.reclaim_expired, beacon)
 
     def _deliver(self, actor: Actor, task, beacon: int, final: bool, chain_ok: bool, truth: int, votes) -> bool | None:
         """The actor's policy for a step it holds; returns whether what it delivered was right (None: nothing)."""
@@ -317,6 +325,28 @@ class Network:
         votes[beacon] = (actor, answer, result, salt)
         return right
 
+    def _reveal_due(self, requester: Actor, task_id: bytes, votes) -> None:
+        """What live voters do when they see the reveal phase (workers reveal on RevealPhaseStarted): start it once
+        the commit window is over, then every voter that has not revealed yet reveals, copiers last."""
+        v = requester.contracts.vote
+        info = v.get(task_id)
+        if info.phase == VotePhase.COMMIT and self.now() > info.commit_deadline:
+            self._try(requester, v.start_reveal, task_id)
+            info = v.get(task_id)
+        if info.phase != VotePhase.REVEAL:
+            return
+        for beacon, (actor, answer, result, salt) in sorted(votes.items(), key=lambda kv: kv[1][0].kind == "vote_copiers"):
+            if beacon in self._revealed:
+                continue
+            self._revealed.add(beacon)
+            if actor.kind == "vote_copiers":
+                leading = v.get(task_id).winning_answer
+                try:  # the copier's try: reveal the answer that leads, not the one it committed to
+                    actor.send(actor.contracts.vote.reveal, task_id, leading, f'{{"answer":"{leading}"}}'.encode(), salt)
+                except ContractRevert:
+                    pass  # CommitmentMismatch: the delivered commitment binds it
+            self._try(actor, actor.contracts.vote.reveal, task_id, answer, result, salt)
+
     def _settle(self, requester: Actor, task_id: bytes, votes, truth: int) -> None:
         v = requester.contracts.vote
         info = v.get(task_id)
@@ -326,16 +356,7 @@ class Network:
             if info.commits < info.expected_voters:
                 self.node.increase_time(self.manifest.parameters["commit_window_s"] + 1)
             self._try(requester, v.start_reveal, task_id)
-        copiers = [(b, x) for b, x in votes.items() if x[0].kind == "vote_copiers"]
-        for beacon, (actor, answer, result, salt) in sorted(votes.items(), key=lambda kv: kv[1][0].kind == "vote_copiers"):
-            if actor.kind == "vote_copiers":
-                leading = v.get(task_id).winning_answer
-                try:  # the copier's try: reveal the answer that leads, not the one it committed to
-                    actor.send(actor.contracts.vote.reveal, task_id, leading, f'{{"answer":"{leading}"}}'.encode(), salt)
-                except ContractRevert:
-                    pass  # CommitmentMismatch: the delivered commitment binds it
-            self._try(actor, actor.contracts.vote.reveal, task_id, answer, result, salt)
-        del copiers
+        self._reveal_due(requester, task_id, votes)
         if v.get(task_id).phase != VotePhase.FINALIZED:
             self.node.increase_time(self.manifest.parameters["reveal_window_s"] + 1)
             self._try(requester, v.finalize, task_id)
@@ -358,6 +379,7 @@ class Network:
         out = Outcome(self.scenario)
         attackers = {a.address for a in self.actors if a.attacker}
         self._first: dict[int, bool] = {}
+        self._revealed: set[int] = set()  # final beacons whose voter revealed (or tried to)
         for t in range(self.args.tasks):
             for liar in (a for a in self.actors if a.kind == "liars"):
                 # v1's attack: declare the next requirement. v2 schedules it PROFILE_DELAY ahead: it never counts.

@@ -69,10 +69,12 @@ interface ITaskBeacon {
 
     /// @notice Outcome of one final executor's vote, as VoteCommitment reports it to `settle`.
     enum VoteOutcome {
-        Won, // revealed the winning answer
-        Lost, // revealed another non-empty answer
+        Won, // revealed the winning answer, or the only non-empty answer
+        Lost, // revealed an answer no other voter reached, while others answered
         Abstained, // revealed the empty answer
-        Silent // committed and never revealed
+        Silent, // committed and never revealed
+        Outweighed, // revealed an answer other voters agreed with, out-weighed by the winner
+        Unconfirmed // one of exactly two non-empty answers, and they differ: nobody can tell which is wrong
     }
 
     struct VoterOutcome {
@@ -169,7 +171,8 @@ interface ITaskBeacon {
     function withdrawCredit() external;
     function bindVote(address vote) external;
     /// @notice VoteCommitment only, once per task: record evidence and slash (claw back) failed deliveries.
-    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool quorum) external;
+    ///         `agreed`: the winning answer was revealed by at least two voters, so its successes count.
+    function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool agreed) external;
 
     function taskCount() external view returns (uint256);
     /// @notice Whether the requester cancelled the task (`cancelTask`).
@@ -180,7 +183,7 @@ interface ITaskBeacon {
     function executorsOf(uint256 beaconId) external view returns (address[] memory);
     function isExecutor(uint256 beaconId, address agent) external view returns (bool);
     function hasDelivered(uint256 beaconId, address agent) external view returns (bool);
-    /// @notice Mean bid score (WAD) of the executors who delivered on the chain: Symphony's w_i.
+    /// @notice Lowest bid score (WAD) among the executors who delivered on the chain: Symphony's w_i.
     function chainWeight(uint256 chainId) external view returns (uint256);
     function expectedVoters(bytes32 taskId) external view returns (uint256);
     function taskRequester(bytes32 taskId) external view returns (address);

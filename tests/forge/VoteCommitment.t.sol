@@ -312,7 +312,7 @@ contract VoteCommitmentTest is SymphonyFixture {
     // ------------------------------------------------------------------ attack 5: farming
 
     /// @notice Attack 5 (v1: an agent farmed reputation to the cap with zero-reward one-voter tasks): a vote gives
-    ///         successes only with two non-empty reveals on a chain paying at least minEvidenceReward.
+    ///         successes only when two voters agree on the winner, on a chain paying at least minEvidenceReward.
     function test_unpaidOrSingleVoterTasksEarnNoEvidence() public {
         (bytes32 t1, uint256 i1) = _assignedFinal(_first(3), 0); // unpaid
         for (uint256 i; i < 3; ++i) _commit(agents[i], t1, i1, "4");
@@ -328,7 +328,7 @@ contract VoteCommitmentTest is SymphonyFixture {
         for (uint256 i; i < 2; ++i) _commit(agents[i], t3, i3, "4");
         for (uint256 i; i < 2; ++i) _reveal(agents[i], t3, "4");
         (uint32 s0,) = ledger.evidenceOf(agents[0], KIND0);
-        assertEq(uint256(s0), 1, "a paid, contested vote counts");
+        assertEq(uint256(s0), 1, "a paid, agreed vote counts");
     }
 
     /// @notice The farmer's view: every success it can farm through its own tasks costs it the burned posting fee,
@@ -439,9 +439,10 @@ contract VoteCommitmentTest is SymphonyFixture {
         assertLt(liar.balance + ledger.stakeOf(liar), before, "lying cost it more than it was paid");
     }
 
-    /// @notice A chain's non-final executors share their chain's outcome: a losing chain's step executor gets a
-    ///         failure and its share clawed back with the fine.
-    function test_losingChain_settlesItsNonFinalExecutors() public {
+    /// @notice Two chains that disagree: one voice against one, neither is shown wrong. Both final voters give
+    ///         their share back (junk earns nothing) and record nothing; their chains' earlier executors keep their
+    ///         pay and record nothing, whichever answer the tie rule makes the task's.
+    function test_twoDisagreeingChains_neitherIsShownWrong() public {
         bytes32 taskId = _postTask(2, 2, 1, 1e12);
         uint256 a0 = _beaconOf(taskId, 0, 0);
         uint256 b0 = _beaconOf(taskId, 1, 0);
@@ -455,16 +456,174 @@ contract VoteCommitmentTest is SymphonyFixture {
         _submit(agents[0], a0, "good reasoning");
         _submit(agents[2], b0, "junk");
         uint256 wJunk = agents[2].balance + ledger.stakeOf(agents[2]);
+        uint256 wFinal = agents[3].balance + ledger.stakeOf(agents[3]);
         _commit(agents[1], taskId, a0 + 1, "4");
         _commit(agents[3], taskId, b0 + 1, "5");
         // equal 1-1 split: the tie rule decides; the other chain lost
         _reveal(agents[1], taskId, "4");
         _reveal(agents[3], taskId, "5");
-        bool firstWon = keccak256(bytes(votes.getVote(taskId).winningAnswer)) == keccak256("4");
-        address loser = firstWon ? agents[2] : agents[0];
-        (, uint32 f) = ledger.evidenceOf(loser, KIND0);
-        assertEq(uint256(f), 1, "losing chain's step executor: failure");
-        if (!firstWon) assertLt(agents[2].balance + ledger.stakeOf(agents[2]), wJunk + 1, "no profit for junk");
+        for (uint256 i; i < 4; ++i) {
+            (uint32 s, uint32 f) = ledger.evidenceOf(agents[i], KIND0);
+            assertEq(uint256(s) + f, 0, "no evidence either way");
+        }
+        assertEq(agents[2].balance + ledger.stakeOf(agents[2]), wJunk, "the step executor keeps what it had");
+        assertEq(agents[3].balance + ledger.stakeOf(agents[3]), wFinal, "the final voter: its share back, no fine");
+    }
+
+    // ------------------------------------------------------------------ evidence follows agreement
+
+    /// @dev A fresh agent whose vector leans from the requirement e0 by `tilt` along e1: match 100/|(100, tilt)|.
+    function _tilted(uint256 i, uint8 tilt) internal returns (address who) {
+        who = _agent(200 + i);
+        _register(who, Vectors.set(Vectors.unit(0, 100), 1, int8(uint8(tilt > 127 ? 127 : tilt))));
+    }
+
+    /// @dev The stored bid score (WAD) of `who` on `beaconId`.
+    function _scoreOn(uint256 beaconId, address who) internal view returns (uint256) {
+        ITaskBeacon.Bid[] memory bids = beacon.getBids(beaconId);
+        for (uint256 i; i < bids.length; ++i) {
+            if (bids[i].agent == who) return bids[i].score;
+        }
+        revert("no bid");
+    }
+
+    /// @notice A chain weighs what its least trusted executor weighs: an executor cannot borrow the weight of a
+    ///         better agent's step in its chain (the vote copiers' way of out-weighing two agreeing chains).
+    function testFuzz_chainWeightIsItsWeakestLink(uint8 tiltA, uint8 tiltB, bool copierLast) public {
+        address a = _tilted(0, tiltA);
+        address b = _tilted(1, tiltB);
+        bytes32 taskId = _postTask(1, 2, 1, 1e12);
+        uint256 first = _beaconOf(taskId, 0, 0);
+        (address x, address y) = copierLast ? (a, b) : (b, a);
+        _bid(x, first);
+        _bid(y, first + 1);
+        _closeAfterWindow(first);
+        _submit(x, first, "reasoning");
+        _commit(y, taskId, first + 1, "4");
+        uint256 sx = _scoreOn(first, x);
+        uint256 sy = _scoreOn(first + 1, y);
+        assertEq(beacon.chainWeight(first >> 3), sx < sy ? sx : sy, "the lowest delivering executor's score");
+    }
+
+    /// @notice The vote copier's case, end to end: a heavy answer alone wins the weighted vote, two light chains
+    ///         agree on another. The heavy voter and its chain get a failure (an answer no other voter reached);
+    ///         the two agreeing chains were out-weighed, not shown wrong: they keep their pay and record nothing.
+    function test_outweighedAgreementIsSpared_loneHeavyAnswerFails() public {
+        address heavy = _tilted(0, 0); // match 1.0
+        address light1 = _agent(301); // e0·30 + e1·127: match ~0.23
+        address light2 = _agent(302);
+        _register(light1, Vectors.set(Vectors.unit(0, 30), 1, 127));
+        _register(light2, Vectors.set(Vectors.unit(0, 30), 1, 127));
+        address[3] memory finals = [heavy, light1, light2];
+        bytes32 taskId = _postTask(3, 2, 1, 1e12);
+        for (uint256 c; c < 3; ++c) {
+            _bid(agents[c], _beaconOf(taskId, c, 0)); // step 0: well-matched specialists (heavier than the finals)
+            _bid(finals[c], _beaconOf(taskId, c, 1));
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint256[3] memory wealth;
+        for (uint256 c; c < 3; ++c) {
+            uint256 id = _beaconOf(taskId, c, 0);
+            beacon.close(id);
+            _submit(agents[c], id, "reasoning");
+            wealth[c] = finals[c].balance + ledger.stakeOf(finals[c]);
+            _commit(finals[c], taskId, id + 1, c == 0 ? "junk" : "4");
+        }
+        uint256 wHeavy = beacon.chainWeight(_beaconOf(taskId, 0, 0) >> 3);
+        uint256 wLight = beacon.chainWeight(_beaconOf(taskId, 1, 0) >> 3);
+        assertGt(wHeavy, 2 * wLight, "one chain out-weighs the two agreeing ones");
+        for (uint256 c; c < 3; ++c) _reveal(finals[c], taskId, c == 0 ? "junk" : "4");
+        assertEq(votes.getVote(taskId).winningAnswer, "junk", "the weighted vote decides the answer");
+        (uint32 sH, uint32 fH) = ledger.evidenceOf(heavy, KIND0);
+        assertEq(uint256(sH) * 10 + fH, 1, "the lone winner: a failure, no success");
+        assertEq(wealth[0] - (heavy.balance + ledger.stakeOf(heavy)), ledger.slashUnit() / 5, "and the fine");
+        (, uint32 fS0) = ledger.evidenceOf(agents[0], KIND0);
+        assertEq(uint256(fS0), 1, "its chain's step executor: a failure");
+        for (uint256 c = 1; c < 3; ++c) {
+            (uint32 s, uint32 f) = ledger.evidenceOf(finals[c], KIND0);
+            assertEq(uint256(s) + f, 0, "out-weighed voter: no evidence either way");
+            assertEq(finals[c].balance + ledger.stakeOf(finals[c]), wealth[c] + 1e12, "keeps its pay");
+            (uint32 s0, uint32 f0) = ledger.evidenceOf(agents[c], KIND0);
+            assertEq(uint256(s0) + f0, 0, "its chain's step executor: spared too");
+        }
+    }
+
+    /// @notice For any answers and weights: a voter gets a success iff it revealed the winning answer and another
+    ///         voter revealed it too; a failure iff it abstained, or revealed an answer nobody else reached while
+    ///         at least two other voters answered; nothing otherwise (one of two differing answers gives its share
+    ///         back). Whoever decides the weighted vote earns no record by deciding it, and no agreed minority pays.
+    function testFuzz_evidenceFollowsAgreementNotWeight(uint256 seed) public {
+        uint256 n = 2 + (seed % 4); // 2..5 voters, one per one-step chain
+        string[4] memory pool = ["a", "b", "c", ""];
+        address[] memory voter = new address[](n);
+        string[] memory answer = new string[](n);
+        bytes32 taskId = _postTask(n, 1, 1, 1e12);
+        for (uint256 i; i < n; ++i) {
+            voter[i] = _tilted(i, uint8(uint256(keccak256(abi.encode(seed, i))) % 128));
+            answer[i] = pool[uint256(keccak256(abi.encode(seed, i, "answer"))) % 4];
+            _bid(voter[i], _beaconOf(taskId, i, 0));
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        uint256[] memory wealth = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 id = _beaconOf(taskId, i, 0);
+            beacon.close(id);
+            wealth[i] = voter[i].balance + ledger.stakeOf(voter[i]);
+            _commit(voter[i], taskId, id, answer[i]);
+        }
+        uint256 nonEmpty;
+        for (uint256 i; i < n; ++i) {
+            _reveal(voter[i], taskId, answer[i]);
+            if (bytes(answer[i]).length != 0) ++nonEmpty;
+        }
+        bytes32 winner = keccak256(bytes(votes.getVote(taskId).winningAnswer));
+        for (uint256 i; i < n; ++i) {
+            uint256 support;
+            for (uint256 j; j < n; ++j) {
+                if (keccak256(bytes(answer[j])) == keccak256(bytes(answer[i]))) ++support;
+            }
+            _checkSettled(voter[i], answer[i], support, nonEmpty, winner, wealth[i]);
+        }
+    }
+
+    function _checkSettled(address who, string memory answer, uint256 support, uint256 nonEmpty, bytes32 winner, uint256 wealth)
+        internal
+        view
+    {
+        bool empty = bytes(answer).length == 0;
+        bool success = !empty && support >= 2 && keccak256(bytes(answer)) == winner;
+        bool failure = empty || (support == 1 && nonEmpty >= 3);
+        (uint32 s, uint32 f) = ledger.evidenceOf(who, KIND0);
+        assertEq(s, success ? 1 : 0, "success iff an agreed winner");
+        assertEq(f, failure ? 1 : 0, "failure iff abstained or alone against two or more voters");
+        uint256 after_ = who.balance + ledger.stakeOf(who);
+        if (failure) assertEq(wealth - after_, ledger.slashUnit() / 5, "a failure nets minus the fine");
+        else if (!empty && support == 1 && nonEmpty == 2) assertEq(after_, wealth, "one of two differing answers: its share back");
+        else assertEq(after_, wealth + 1e12, "otherwise the pay is kept");
+    }
+
+    /// @notice Chain continuity: a later step goes first to whoever delivered the chain's previous step, if it bid.
+    ///         A vote copier with a perfect claim bidding on every final step takes none of the chains honest
+    ///         agents carry (their step-0 executors bid on their final steps), so it cannot attach its junk to an
+    ///         honest chain and make that chain's earlier executors share its failure. Continuity is a preference,
+    ///         not a lock: a final step its chain's executor did not bid on goes to the best other bidder.
+    function test_copierCannotTakeTheFinalStepOfAChainItDidNotCarry() public {
+        address copier = _agent(77);
+        _register(copier, REQ); // match 1.0: outranks every honest agent on every step
+        bytes32 taskId = _postTask(3, 2, 1, 1e12);
+        for (uint256 c; c < 3; ++c) {
+            uint256 first = _beaconOf(taskId, c, 0);
+            _bid(agents[c], first);
+            if (c != 2) _bid(agents[c], first + 1); // chain 2's step-0 executor does not bid on its final step
+            _bid(copier, first + 1);
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        for (uint256 c; c < 3; ++c) {
+            uint256 first = _beaconOf(taskId, c, 0);
+            beacon.close(first);
+            _submit(agents[c], first, "reasoning");
+            assertEq(_executor(first + 1), c == 2 ? copier : agents[c], "continuity first, then rank");
+        }
     }
 
     // ------------------------------------------------------------------ attack 1 end to end
