@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 from dataclasses import dataclass
+from shlex import join as shlex_join
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from eth_utils import keccak
 
 from chain.task_view import parse_task_id
 from core.errors import ConfigError
@@ -27,6 +30,11 @@ from explorer.state import ExplorerState, Projection
 STATIC = Path(__file__).parent / "static"
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+WAD = 10**18
+# ConstantProductPool's `Sync(uint256 reserveQ, uint256 reserveT)`: emitted on every liquidity change and swap, so
+# its logs are the pool's whole price history (spot price = reserveQ * 1e18 / reserveT, ConstantProductPool.spotPrice).
+SYNC_SIGNATURE = "Sync(uint256,uint256)"
+SYNC_TOPIC = "0x" + keccak(text=SYNC_SIGNATURE).hex()
 
 
 def _not_found(message: str) -> web.HTTPNotFound:
@@ -62,6 +70,11 @@ class ExplorerService:
         self.keepalive_s = keepalive_s
         self.cast = Cast(network.rpc_url, network.deploy_block)
         self._follow: asyncio.Task[None] | None = None
+        # Receipts are fetched once per transaction (keyed with the block the events put it in, so a reorg that
+        # re-mines it elsewhere fetches it again); block timestamps once per block hash.
+        self._receipts: dict[tuple[str, int], dict[str, Any]] = {}
+        self._timestamps: dict[str, int] = {}
+        self._cache_lock = threading.Lock()
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -71,6 +84,7 @@ class ExplorerService:
         app.router.add_get("/api/state", self.get_state)
         app.router.add_get("/api/task/{task_id}", self.get_task)
         app.router.add_get("/api/agent/{address}", self.get_agent)
+        app.router.add_get("/api/window/{window_id}", self.get_window)
         app.router.add_get("/api/search", self.search)
         app.router.add_get("/api/events", self.events)
         app.on_startup.append(self._start)
@@ -120,10 +134,98 @@ class ExplorerService:
                                  "voters": self._call("vote", "votersOf", task["task_id"]),
                                  "commits": self._logs("vote", "VoteCommitted", task["task_id"]),
                                  "reveals": self._logs("vote", "VoteRevealed", task["task_id"])}}
-        return {**task, "chains": chains, "vote": vote, "cast": self._call("beacon", "getTask", task["task_id"])}
+        return {**task, "chains": chains, "vote": vote, "gas": self.task_gas(task),
+                "cast": self._call("beacon", "getTask", task["task_id"])}
+
+    # -- gas -------------------------------------------------------------------------------------------------
+    def _receipt(self, tx_hash: str, block: int) -> dict[str, Any]:
+        key = (tx_hash, block)
+        with self._cache_lock:
+            known = self._receipts.get(key)
+        if known is None:
+            r = self.follower.stream.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            known = {"from": r["from"], "gas_used": int(r["gasUsed"]),
+                     "gas_price": int(r.get("effectiveGasPrice") or 0)}
+            with self._cache_lock:
+                self._receipts[key] = known
+        return known
+
+    def task_gas(self, task: dict[str, Any]) -> dict[str, Any]:
+        """Gas spent on the task: the gasUsed of every transaction that emitted one of its events, in all and per
+        sender (the requester's share apart). A transaction touching two tasks counts in full for each."""
+        transactions = self.state.projection().transactions
+        parties: dict[str, dict[str, Any]] = {}
+        total = fee = 0
+        for tx in task["transactions"]:
+            block = transactions[tx][0]["block"] if transactions.get(tx) else 0
+            r = self._receipt(tx, block)
+            party = parties.setdefault(r["from"].lower(), {"address": r["from"], "gas": 0, "fee_wei": 0, "transactions": 0})
+            party["gas"] += r["gas_used"]
+            party["fee_wei"] += r["gas_used"] * r["gas_price"]
+            party["transactions"] += 1
+            total += r["gas_used"]
+            fee += r["gas_used"] * r["gas_price"]
+        requester = parties.get(task["requester"].lower(), {"gas": 0, "fee_wei": 0, "transactions": 0})
+        return {"total": total, "fee_wei": fee, "transactions": len(task["transactions"]),
+                "requester": {"gas": requester["gas"], "fee_wei": requester["fee_wei"], "transactions": requester["transactions"]},
+                "parties": sorted(parties.values(), key=lambda x: -x["gas"]),
+                "cast": self.cast.receipt(task["transactions"][0]) + " gasUsed" if task["transactions"] else None}
+
+    # -- evaluation windows and pool prices ----------------------------------------------------------------
+    def _timestamp(self, block_hash: str) -> int:
+        with self._cache_lock:
+            known = self._timestamps.get(block_hash)
+        if known is None:
+            known = int(self.follower.stream.w3.eth.get_block(block_hash)["timestamp"])  # type: ignore[arg-type]
+            with self._cache_lock:
+                self._timestamps[block_hash] = known
+        return known
+
+    def pool_prices(self, pool: str, since: int, until: int) -> list[dict[str, Any]]:
+        """The pool's spot price at each `Sync` log, read from the node at request time (pools are not followed by
+        the stream: the explorer learns them from WindowOpened), with the last price before `since` first."""
+        logs = self.follower.stream.w3.eth.get_logs({"address": pool, "topics": [SYNC_TOPIC],  # type: ignore[typeddict-item]
+                                                     "fromBlock": self.network.deploy_block, "toBlock": "latest"})
+        points = []
+        for log in logs:
+            data = bytes(log["data"])
+            reserve_q, reserve_t = int.from_bytes(data[:32], "big"), int.from_bytes(data[32:64], "big")
+            if reserve_t == 0:
+                continue
+            price = reserve_q * WAD // reserve_t
+            points.append({"t": self._timestamp("0x" + bytes(log["blockHash"]).hex().removeprefix("0x")),
+                           "block": int(log["blockNumber"]), "tx": "0x" + bytes(log["transactionHash"]).hex().removeprefix("0x"),
+                           "price_wad": str(price), "price": price / WAD})
+        before = [p for p in points if p["t"] < since]
+        return before[-1:] + [p for p in points if since <= p["t"] <= until]
+
+    def window_view(self, window_id: str) -> dict[str, Any]:
+        """One evaluation window: its inputs from the log (base, boundary cumulatives), its recorded outcome, its
+        entries, and the pool's prices around it — what the page needs to re-derive the outcome and each score."""
+        if not window_id.isdigit():
+            raise _bad_request(f"not a window id: {window_id!r} (a number)")
+        p = self.state.projection()
+        window = p.windows.get(int(window_id))
+        if window is None:
+            raise _not_found(f"no evaluation window {window_id} on this chain (it has {len(p.windows)})")
+        end = window["t0"] + window["horizon"]
+        prices = self.pool_prices(window["pool"], window["base_start"], end + window["horizon"] // 4)
+        entries = [self.evaluation_view(e) for _, e in sorted(p.evaluations.items()) if e["window"] == window["window"]]
+        return {**window, "end": end, "entries": entries, "prices": prices,
+                "cast": {"window": self._call("evaluation", "getWindow", window["window"]) if self._has("evaluation", "getWindow") else None,
+                         "checkpoints": self._logs("evaluation", "Checkpointed", window["window"]),
+                         "prices": shlex_join(["cast", "logs", "--from-block", str(self.network.deploy_block), "--address",
+                                               window["pool"], SYNC_SIGNATURE, "--rpc-url", self.network.rpc_url])}}
+
+    def _has(self, role: str, function: str) -> bool:
+        contract = self.network.by_role(role)
+        return contract is not None and any(i.get("type") == "function" and i.get("name") == function for i in contract.abi)
 
     def evaluation_view(self, entry: dict[str, Any]) -> dict[str, Any]:
         return {**entry, "cast": self._call("evaluation", "getEvaluation", entry["id"])}
+
+    def detector_view(self, stats: dict[str, Any]) -> dict[str, Any]:
+        return {**stats, "cast": self._call("evaluation", "statsOf", stats["detector"]) if self._has("evaluation", "statsOf") else None}
 
     def policy_view(self, policy: dict[str, Any]) -> dict[str, Any]:
         return {**policy, "cast": self._call("policy", "getPolicy", policy["version"])}
@@ -139,6 +241,8 @@ class ExplorerService:
             "tasks": [self.task_summary(t) for _, t in sorted(p.tasks.items(), reverse=True)],
             "evaluations": [self.evaluation_view(e) for _, e in sorted(p.evaluations.items(), reverse=True)]
                            if self.network.by_role("evaluation") else None,
+            "windows": [w for _, w in sorted(p.windows.items(), reverse=True)] if self.network.by_role("evaluation") else None,
+            "detectors": [self.detector_view(d) for d in p.detectors.values()] if self.network.by_role("evaluation") else None,
             "policies": [self.policy_view(v) for _, v in sorted(p.policies.items(), reverse=True)]
                         if self.network.by_role("policy") else None,
         }
@@ -156,10 +260,16 @@ class ExplorerService:
     def find_agent(self, text: str) -> dict[str, Any]:
         if not ADDRESS.match(text.strip()):
             raise _bad_request(f"not an address: {text!r} (0x followed by 40 hex digits)")
-        agent = self.state.projection().agents.get(text.strip().lower())
+        p = self.state.projection()
+        agent = p.agents.get(text.strip().lower())
         if agent is None:
             raise _not_found(f"no agent {text.strip()} registered on this chain")
-        return self.agent_view(agent)
+        # The detail panel links each beacon won to its task, and shows the agent's detector record if it has one.
+        won = [{"beacon": b, "task": p.beacons[b][0], "chain": p.beacons[b][1], "step": p.beacons[b][2]}
+               for b in agent["beacons_won"] if b in p.beacons]
+        detector = p.detectors.get(text.strip().lower())
+        return {**self.agent_view(agent), "won": won,
+                "detector": self.detector_view(detector) if detector is not None else None}
 
     def find(self, query: str) -> dict[str, Any]:
         """Search: an address (agent, contract or requester), a tx hash, a task id or number, a beacon id, a name."""
@@ -213,6 +323,9 @@ class ExplorerService:
 
     async def get_agent(self, request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(self.find_agent, request.match_info["address"]))
+
+    async def get_window(self, request: web.Request) -> web.Response:
+        return web.json_response(await asyncio.to_thread(self.window_view, request.match_info["window_id"]))
 
     async def search(self, request: web.Request) -> web.Response:
         return web.json_response(await asyncio.to_thread(self.find, request.query.get("q", "")))

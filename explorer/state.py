@@ -42,6 +42,20 @@ def _ref(event: ChainEvent) -> dict[str, Any]:
     return {"tx": event.tx_hash, "block": event.block_number, "log_index": event.log_index}
 
 
+def _remember(agent: dict[str, Any], event: ChainEvent, **extra: Any) -> None:
+    """One point of the agent's history with its stake and reputation after the event: the page plots these
+    (reputation and stake over time) without replaying anything itself."""
+    agent["history"].append({"event": event.name, "stake": agent["stake"], "reputation": agent["reputation"],
+                             **extra, **_ref(event)})
+
+
+def _task_number(value: Any) -> int | None:
+    try:
+        return int(str(value), 16)
+    except ValueError:
+        return None
+
+
 @dataclass
 class Projection:
     """Every view of the explorer, derived from one set of events."""
@@ -50,6 +64,8 @@ class Projection:
     tasks: dict[int, dict[str, Any]] = field(default_factory=dict)  # task number -> task
     beacons: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # beacon id -> (task, chain index, step)
     evaluations: dict[int, dict[str, Any]] = field(default_factory=dict)
+    windows: dict[int, dict[str, Any]] = field(default_factory=dict)  # evaluation window id -> window
+    detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-case address -> running counters
     policies: dict[int, dict[str, Any]] = field(default_factory=dict)
     transactions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tx hash -> its events
     head_block: int = 0
@@ -134,6 +150,9 @@ class _Builder:
             ("vote", "RevealPhaseStarted"): self._reveal_phase,
             ("vote", "VoteRevealed"): self._revealed,
             ("vote", "VoteFinalized"): self._finalized,
+            ("evaluation", "WindowOpened"): self._window_opened,
+            ("evaluation", "Checkpointed"): self._checkpointed,
+            ("evaluation", "WindowSettled"): self._window_settled,
             ("evaluation", "Committed"): self._eval_committed,
             ("evaluation", "Revealed"): self._eval_revealed,
             ("evaluation", "Resolved"): self._eval_resolved,
@@ -150,14 +169,28 @@ class _Builder:
             handler = self.handlers.get((role, event.name))
             if handler is not None:
                 handler(event)
+            if role in ("beacon", "vote"):
+                self._task_transaction(event)
         self.p.events = len(events)
         for address, agent in self.p.agents.items():
             agent["free_capacity"] = max(0, agent["capacity"] - self.held.get(address, 0))
             agent["stake_eth"] = agent["stake"] / WAD
             agent["reputation_value"] = agent["reputation"] / WAD
         for task in self.p.tasks.values():
+            task["transactions"] = list(task["transactions"])
             _finish_task(task)
         return self.p
+
+    def _task_transaction(self, e: ChainEvent) -> None:
+        """Remember which transactions touched a task (by its task id or one of its beacons): its gas spent is
+        the sum of their receipts' gasUsed (ExplorerService.task_gas)."""
+        number = _task_number(e.args["taskId"]) if "taskId" in e.args else None
+        if number is None and "beaconId" in e.args:
+            where = self.p.beacons.get(int(e.args["beaconId"]))
+            number = where[0] if where else None
+        task = self.p.tasks.get(number) if number is not None else None
+        if task is not None:
+            task["transactions"][e.tx_hash] = None  # a dict while building: ordered and O(1); a list after
 
     # -- agents ----------------------------------------------------------------------------------------------
     def _agent(self, address: Any) -> dict[str, Any] | None:
@@ -167,7 +200,7 @@ class _Builder:
         agent = self._agent(event.args["agent"])
         if agent is not None:
             agent.update(values)
-            agent["history"].append({"event": event.name, **_ref(event)})
+            _remember(agent, event)
 
     def _registered(self, e: ChainEvent) -> None:
         a = e.args
@@ -179,8 +212,9 @@ class _Builder:
             "active": True, "available": True, "pending": None,
             "bids": known["bids"] if known else 0, "beacons_won": known["beacons_won"] if known else [],
             "evidence": known["evidence"] if known else {}, "registered": _ref(e),
-            "history": (known["history"] if known else []) + [{"event": e.name, **_ref(e)}],
+            "history": known["history"] if known else [],
         }
+        _remember(self.p.agents[_lower(a["agent"])], e)
 
     def _updated(self, e: ChainEvent) -> None:
         a = e.args
@@ -194,7 +228,7 @@ class _Builder:
         agent = self._agent(e.args["agent"])
         if agent is not None:
             agent["stake"] = max(0, agent["stake"] - int(e.args["amount"]))
-            agent["history"].append({"event": e.name, "amount": int(e.args["amount"]), **_ref(e)})
+            _remember(agent, e, amount=int(e.args["amount"]))
 
     def _evidence(self, e: ChainEvent) -> None:
         agent = self._agent(e.args["agent"])
@@ -213,7 +247,7 @@ class _Builder:
             self.p.tasks[number] = {
                 "task": number, "task_id": task_id, "requester": ZERO_ADDRESS, "first_chain": 0, "executors_per_step": 0,
                 "exec_window": 0, "reward_per_executor_wei": 0, "kind": "0x" + "00" * 32, "settled": False,
-                "cancelled": False, "won_chains": None, "evidence": None, "posted": None, "chains": [],
+                "cancelled": False, "won_chains": None, "evidence": None, "posted": None, "chains": [], "transactions": {},
                 "vote": {"phase": "none", "commits": [], "reveals": [], "late": [], "winning_answer": "", "winning_weight": 0,
                          "total_weight": 0, "finalized": None, "reveal_deadline": None},
             }
@@ -367,6 +401,33 @@ class _Builder:
                         total_weight=int(a["totalWeight"]), finalized=_ref(e))
 
     # -- Hide-and-Shill evaluation log and Echo policy versions ----------------------------------------------
+    def _window_opened(self, e: ChainEvent) -> None:
+        """A window's inputs as the log records them. Big numbers also as decimal strings: cumulative prices pass
+        2**53, and the page re-derives the outcome from them with BigInt ("verify")."""
+        a = e.args
+        window = int(a["windowId"])
+        self.p.windows[window] = {
+            "window": window, "opener": a["opener"], "pool": a["pool"], "t0": int(a["t0"]), "horizon": int(a["horizon"]),
+            "base_start": int(a["baseStart"]), "base": str(int(a["base"])), "base_value": int(a["base"]) / WAD,
+            "fee_wei": int(a["fee"]), "checkpoints": [], "settled": None, "opened": _ref(e)}
+
+    def _checkpointed(self, e: ChainEvent) -> None:
+        window = self.p.windows.get(int(e.args["windowId"]))
+        if window is not None:
+            window["checkpoints"].append({"k": int(e.args["k"]), "at": int(e.args["at"]),
+                                          "cumulative": str(int(e.args["cumulative"])), **_ref(e)})
+            window["checkpoints"].sort(key=lambda c: c["k"])
+
+    def _window_settled(self, e: ChainEvent) -> None:
+        a = e.args
+        window = self.p.windows.get(int(a["windowId"]))
+        if window is not None:
+            outcome = int(a["outcome"])
+            window["settled"] = {
+                "outcome": OUTCOME[outcome] if outcome < len(OUTCOME) else str(outcome), "r_peak_bp": int(a["rPeakBp"]),
+                "r_end_bp": int(a["rEndBp"]), "sub_twaps": [str(int(m)) for m in a["subTwaps"]],
+                "history_available": bool(a["historyAvailable"]), "tainted": bool(a["tainted"]), **_ref(e)}
+
     def _eval_committed(self, e: ChainEvent) -> None:
         a = e.args
         self.p.evaluations[int(a["id"])] = {
@@ -388,6 +449,25 @@ class _Builder:
             entry.update(status=EVALUATION_STATUS[status] if status < len(EVALUATION_STATUS) else str(status),
                          outcome=OUTCOME[outcome] if outcome < len(OUTCOME) else str(outcome),
                          predicted=int(a["predicted"]), score=int(a["score"]), resolved=_ref(e))
+            self._count(entry)
+
+    def _count(self, entry: dict[str, Any]) -> None:
+        """The detector's counters as EvaluationLog._count keeps them (statsOf), with one point of its running
+        score per resolution: voided, expired and tainted entries count apart, the rest as TP/FP/TN/FN."""
+        key = _lower(entry["detector"])
+        stats = self.p.detectors.setdefault(key, {
+            "detector": entry["detector"], "true_positives": 0, "false_positives": 0, "true_negatives": 0,
+            "false_negatives": 0, "expired": 0, "voided": 0, "tainted": 0, "total_score": 0, "curve": []})
+        status, manipulated = entry["status"], entry["outcome"] == "manipulation"
+        if status in ("voided", "expired", "tainted"):
+            stats[status] += 1
+        elif entry["predicted"] == 1:
+            stats["true_positives" if manipulated else "false_positives"] += 1
+        else:
+            stats["false_negatives" if manipulated else "true_negatives"] += 1
+        stats["total_score"] += entry["score"]
+        stats["curve"].append({"id": entry["id"], "score": entry["score"], "total": stats["total_score"],
+                               **entry["resolved"]})
 
     def _policy_published(self, e: ChainEvent) -> None:
         a = e.args

@@ -39,3 +39,36 @@ async def test_evaluation_log_and_policy_versions_equal_the_contract_views(chain
         assert policy["sha256"] == "0x" + record.sha256 and policy["uri"] == record.uri
         assert policy["publisher"] == record.publisher and policy["revoked"] == record.revoked
     assert policies[1]["reason"] == "bad checkpoint" and "getPolicy(uint64)" in policies[1]["cast"]
+
+
+async def test_windows_detector_counters_and_pool_prices_equal_the_contract_views(chain, tmp_path) -> None:
+    """A window's inputs (base, the five boundary cumulatives) equal getWindow, the detector's running TP/FP/TN/FN
+    and score equal statsOf, and the window's price series ends at the pool's spotPrice; bad window ids are errors."""
+    manifest, detector, eval_id = drive_evaluation(chain)
+    service = explorer_of(chain.node.rpc_url, manifest, manifest.save(tmp_path / "deployment.json"))
+    async with served(service) as (url, session):
+        await caught_up(service)
+        _, state = await get(session, f"{url}/api/state")
+        entry = next(e for e in state["evaluations"] if e["id"] == eval_id)
+        status, window = await get(session, f"{url}/api/window/{entry['window']}")
+        missing = await get(session, f"{url}/api/window/999")
+        bad = await get(session, f"{url}/api/window/x1")
+    assert status == 200, window
+    log = detector.log
+    on_chain = log.functions.getWindow(entry["window"]).call()
+    (pool, t0, horizon, opener, *_rest) = on_chain
+    assert (window["pool"], window["t0"], window["horizon"], window["opener"]) == (pool, t0, horizon, opener)
+    assert int(window["base"]) == on_chain[-3] and [int(c["cumulative"]) for c in window["checkpoints"]] == list(on_chain[-1])
+    assert [c["k"] for c in window["checkpoints"]] == [0, 1, 2, 3, 4] and window["settled"]["outcome"] == entry["outcome"]
+    assert [e["id"] for e in window["entries"]] == [eval_id] and window["cast"]["checkpoints"].startswith("cast logs ")
+    stats = detector.stats(detector.client.address)
+    mine = next(d for d in state["detectors"] if d["detector"].lower() == detector.client.address.lower())
+    for key in ("true_positives", "false_positives", "true_negatives", "false_negatives", "expired", "voided", "tainted",
+                "total_score"):
+        assert mine[key] == stats[key], key
+    assert mine["curve"][-1]["total"] == stats["total_score"] and "statsOf(address)" in mine["cast"]
+    spot = chain.client(0).w3.eth.contract(pool, abi=compile_contracts()["ConstantProductPool"].abi).functions.spotPrice().call()
+    assert window["prices"] and int(window["prices"][-1]["price_wad"]) == spot
+    assert window["cast"]["prices"].startswith("cast logs ") and "Sync(uint256,uint256)" in window["cast"]["prices"]
+    assert missing[0] == 404 and "no evaluation window 999" in missing[1]["error"]
+    assert bad[0] == 400
