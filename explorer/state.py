@@ -481,12 +481,12 @@ class _Builder:
 
 
 def _finish_task(task: dict[str, Any]) -> None:
-    """What is derived from a whole task: chain weights (the mean bid score of a chain's delivering executors,
-    TaskBeacon.chainWeight), the running leader of the vote before it is final, each chain's answer."""
+    """What is derived from a whole task: chain weights (protocol v2.1: the lowest bid score among a chain's
+    delivering executors — a chain weighs its weakest link, TaskBeacon._chainWeight), the running leader of the vote before it is final, each chain's answer."""
     task["chains"] = [c for c in task["chains"] if c is not None]
     for chain in task["chains"]:
         scores = [x["score_wad"] for s in chain["steps"] for x in s["executors"] if x["delivered"]]
-        weight = sum(scores) // len(scores) if scores else 0
+        weight = min(scores) if scores else 0
         chain["weight_wad"], chain["weight"] = weight, weight / WAD
     vote = task["vote"]
     if vote["finalized"] is None and vote["reveals"]:
