@@ -34,6 +34,7 @@ WAD = 10**18
 # ConstantProductPool's `Sync(uint256 reserveQ, uint256 reserveT)`: emitted on every liquidity change and swap, so
 # its logs are the pool's whole price history (spot price = reserveQ * 1e18 / reserveT, ConstantProductPool.spotPrice).
 SYNC_SIGNATURE = "Sync(uint256,uint256)"
+RECEIPT_BATCH = 500
 SYNC_TOPIC = "0x" + keccak(text=SYNC_SIGNATURE).hex()
 
 
@@ -138,27 +139,38 @@ class ExplorerService:
                 "cast": self._call("beacon", "getTask", task["task_id"])}
 
     # -- gas -------------------------------------------------------------------------------------------------
-    def _receipt(self, tx_hash: str, block: int) -> dict[str, Any]:
-        key = (tx_hash, block)
+    def _receipts_of(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+        """The receipts of `wanted` (tx hash, block), each fetched from the node once: the missing ones in JSON-RPC
+        batches of RECEIPT_BATCH, so a task of 1,000 beacons costs a few round trips the first time, not 3,000."""
         with self._cache_lock:
-            known = self._receipts.get(key)
-        if known is None:
-            r = self.follower.stream.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            known = {"from": r["from"], "gas_used": int(r["gasUsed"]),
-                     "gas_price": int(r.get("effectiveGasPrice") or 0)}
+            missing = list(dict.fromkeys(k for k in wanted if k not in self._receipts))
+        w3 = self.follower.stream.w3
+        for start in range(0, len(missing), RECEIPT_BATCH):
+            chunk = missing[start:start + RECEIPT_BATCH]
+            try:
+                with w3.batch_requests() as batch:
+                    for tx, _block in chunk:
+                        batch.add(w3.eth.get_transaction_receipt(tx))  # type: ignore[arg-type]
+                    receipts = batch.execute()
+            except Exception:  # noqa: BLE001 - an endpoint without batch support: one request per receipt
+                receipts = [w3.eth.get_transaction_receipt(tx) for tx, _block in chunk]  # type: ignore[arg-type]
             with self._cache_lock:
-                self._receipts[key] = known
-        return known
+                for key, r in zip(chunk, receipts):
+                    self._receipts[key] = {"from": r["from"], "gas_used": int(r["gasUsed"]),
+                                           "gas_price": int(r.get("effectiveGasPrice") or 0)}
+        with self._cache_lock:
+            return {k: self._receipts[k] for k in wanted}
 
     def task_gas(self, task: dict[str, Any]) -> dict[str, Any]:
         """Gas spent on the task: the gasUsed of every transaction that emitted one of its events, in all and per
         sender (the requester's share apart). A transaction touching two tasks counts in full for each."""
         transactions = self.state.projection().transactions
+        keys = [(tx, transactions[tx][0]["block"] if transactions.get(tx) else 0) for tx in task["transactions"]]
+        receipts = self._receipts_of(keys)
         parties: dict[str, dict[str, Any]] = {}
         total = fee = 0
-        for tx in task["transactions"]:
-            block = transactions[tx][0]["block"] if transactions.get(tx) else 0
-            r = self._receipt(tx, block)
+        for key in keys:
+            r = receipts[key]
             party = parties.setdefault(r["from"].lower(), {"address": r["from"], "gas": 0, "fee_wei": 0, "transactions": 0})
             party["gas"] += r["gas_used"]
             party["fee_wei"] += r["gas_used"] * r["gas_price"]
