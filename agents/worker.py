@@ -24,6 +24,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
+import requests
 from eth_utils import keccak
 
 from agents.event_router import EventRouter
@@ -37,11 +38,16 @@ from chain.bindings.vote import VotePhase, commitment
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
+from core.errors import ChainConnectionError
 from chain.vectors import cosine_wad
 
 log = logging.getLogger("symphony.agent")
 
 MAX_ANSWER_BYTES = 128
+# A beacon whose handling met one of these (the RPC endpoint unreachable, reset or timing out: a node restart, a
+# network cut) is handled again after CHAIN_RETRY_S instead of being dropped until the worker restarts (issue #15).
+CHAIN_UNREACHABLE = (ChainConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+CHAIN_RETRY_S = 1.0
 
 
 @dataclass
@@ -198,12 +204,22 @@ class AgentWorker:
                 beacon = self._queue.get(timeout=0.2)
             except queue.Empty:
                 continue
+            retry = False
             try:
                 self._handle_assignment(beacon)
+            except CHAIN_UNREACHABLE as exc:
+                # The state is durable (a computed result is kept) and a delivery re-checks hasDelivered first, so
+                # handling the beacon again once the chain answers neither re-executes nor delivers twice.
+                log.warning("%s: beacon %d: the chain did not answer (%s); waiting for the chain, then retrying",
+                            self.profile.name, beacon, type(exc).__name__)
+                retry = not self._stop.wait(CHAIN_RETRY_S)
             except Exception:
                 log.exception("%s: subtask on beacon %d failed", self.profile.name, beacon)
             finally:
-                self._queued.discard(beacon)
+                if retry:
+                    self._queue.put(beacon)  # still in _queued: nothing else enqueues it meanwhile
+                else:
+                    self._queued.discard(beacon)
 
     def _max_payload(self) -> int:
         return self.contracts.manifest.parameters.get("max_payload_bytes", 8192)

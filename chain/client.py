@@ -51,7 +51,26 @@ def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | Non
         raise ChainConnectionError(f"RPC endpoint {rpc_url} answered with an error: {exc}") from None
     if expected_chain_id is not None and chain_id != expected_chain_id:
         raise ChainConnectionError(f"RPC endpoint {rpc_url} is chain {chain_id}, expected chain {expected_chain_id}")
+    provider.exception_retry_configuration = _outage_retries()
     return w3
+
+
+OUTAGE_RETRIES = 9  # read retries once connected; backoff 0.125 s doubling: ~32 s of outage ridden out per read
+
+
+def _outage_retries():  # noqa: ANN202 - web3's ExceptionRetryConfiguration (imported lazily, as web3 does)
+    """How a connected client rides out an RPC outage: every idempotent read (web3's allowlist: eth_call, eth_getLogs,
+    eth_getBlockByNumber, eth_estimateGas, ...) is retried on a connection error or timeout for about 32 s.
+
+    Why after the first answer and not from the start: an endpoint that never answered is a configuration error
+    and must fail at once (web3's default, ~4 s); one that answered and then dropped (node restart, proxy or
+    network hiccup) must not crash a requester in the middle of a task (issue #15: a 6 s RPC cut killed `symphony
+    ask` with a traceback). Transactions are not retried here: the client resynchronises its nonce and the caller
+    decides (a worker re-checks `hasDelivered` before delivering again)."""
+    from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
+
+    return ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),
+                                       retries=OUTAGE_RETRIES, backoff_factor=0.125, method_allowlist=REQUEST_RETRY_ALLOWLIST)
 
 
 def private_key_from_env(variable: str = PRIVATE_KEY_ENV) -> str:
