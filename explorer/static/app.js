@@ -67,6 +67,36 @@ function plot(spec) {
   return out.join("");
 }
 
+// A task's timeline: one row per kind of event, one dot per event at its block, so the commit and reveal phases
+// read at a glance against the bids, assignments and deliveries that came before them.
+function timeline(t) {
+  const steps = t.chains.flatMap((c) => c.steps);
+  const v = t.vote;
+  const rows = [
+    ["posted", [t.posted, ...t.chains.map((c) => c.posted)]],
+    ["bids", steps.flatMap((s) => s.bids)],
+    ["assigned", steps.flatMap((s) => [...s.executors, ...s.timed_out])],
+    ["results", steps.flatMap((s) => s.results)],
+    ["commits", v.commits],
+    ["reveals", v.reveals],
+    ["final", [v.finalized, t.settled_at, t.cancelled_at]],
+  ].map(([label, refs]) => [label, refs.filter((r) => r && r.block !== undefined).map((r) => r.block)]);
+  const blocks = rows.flatMap(([, b]) => b);
+  if (!blocks.length) return "";
+  const W = 640, L = 70, R = 12, rowH = 16, H = rows.length * rowH + 24;
+  let [b0, b1] = [Math.min(...blocks), Math.max(...blocks)];
+  if (b0 === b1) { b0 -= 1; b1 += 1; }
+  const X = (b) => L + (b - b0) / (b1 - b0) * (W - L - R);
+  const out = [`<svg class="plot" id="timeline" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`];
+  rows.forEach(([label, bs], i) => {
+    const y = 12 + i * rowH;
+    out.push(`<text x="4" y="${y + 4}">${esc(label)} (${bs.length})</text><line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#eee"/>`);
+    for (const b of bs) out.push(`<circle class="tl-${esc(label)}" cx="${X(b)}" cy="${y}" r="3" fill="${label === "commits" ? "#a05a00" : label === "reveals" ? "#0a7d24" : "#1a4fb0"}"><title>${esc(label)} at block ${b}</title></circle>`);
+  });
+  out.push(`<text x="${L}" y="${H - 4}">block ${b0}</text><text x="${W - R - 70}" y="${H - 4}">block ${b1}</text></svg>`);
+  return out.join("");
+}
+
 // The outcome rule (classify, scoreOf, verifyWindow) is in outcome.js, loaded before this file.
 
 async function getJSON(url) {
@@ -138,6 +168,7 @@ function renderTask(t) {
     (${num(g.fee_wei / 1e18, 6)} ETH); the requester's share <span id="gas-requester">${g.requester.gas}</span> in ${g.requester.transactions}
     ${table(["party", "gas", "transactions"], g.parties.map((p) => `<tr class="gas-party"><td>${addr(p.address, names)}</td><td>${p.gas}</td><td>${p.transactions}</td></tr>`))}
     ${cast(g.cast)}</div>`);
+  parts.push(`<h3>timeline (blocks)</h3>${timeline(t)}`);
   for (const c of t.chains) {
     parts.push(`<div class="chain"><h3>chain ${c.chain} (id ${c.chain_id}) — weight ${num(c.weight)}</h3>${cast(c.cast)}`);
     for (const s of c.steps) {

@@ -50,6 +50,7 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
             panel = await page.evaluate("document.getElementById('agent-panel').innerText")
             hash_after_click = await page.evaluate("location.hash")
             won_links = await page.evaluate("document.querySelectorAll('#agent-won a').length")
+            dots = await page.evaluate("['commits', 'reveals', 'bids'].map(k => document.querySelectorAll('#timeline circle.tl-' + k).length)")
             text = await page.evaluate("document.body.innerText")
             reveals = await page.evaluate("document.querySelectorAll('#task tr.reveal').length")
             commits = await page.evaluate("document.querySelectorAll('#task tr.commit').length")
@@ -73,6 +74,7 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
     assert gas_shown == [str(task["gas"]["total"]), str(task["gas"]["requester"]["gas"])]
     assert "evidence record" in panel and "beacons won" in panel and won_links >= 1
     assert hash_after_click.startswith("#agent/0x")
+    assert dots == [3, 3, 9]  # the commit/reveal timeline has a dot per commitment, reveal and bid
     assert agent0 in linked_agent and linked_task == "1"
     png = base64.b64decode(shot["data"])
     (tmp_path / "explorer.png").write_bytes(png)
