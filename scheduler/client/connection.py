@@ -29,13 +29,20 @@ def _is_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, (OSError, ConnectionError, httpx2.TransportError))
 
 
+# A server that accepts the connection and never answers (wedged process, half-dead proxy) held the handshake for
+# more than a minute inside the SDK (issue #15); a tool agent that cannot list its tools in this time is unreachable.
+CONNECT_TIMEOUT_S = 10.0
+
+
 class AgentConnection:
     """Connect with `async with`; `tools` holds the listed ToolSpecs, `listed_hash` their schema hash."""
 
-    def __init__(self, name: str, url: str, capacity: int = 4, expected_hash: str | None = None) -> None:
+    def __init__(self, name: str, url: str, capacity: int = 4, expected_hash: str | None = None,
+                 connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         if capacity < 1:
             raise SchedulerError(f"agent {name}: capacity must be >= 1")
         self.name, self.url, self.capacity, self.expected_hash = name, url, capacity, expected_hash
+        self.connect_timeout_s = connect_timeout_s
         self.tools: dict[str, ToolSpec] = {}
         self.listed_hash: str | None = None
         self._client: Any = None
@@ -54,8 +61,16 @@ class AgentConnection:
         quiet_sdk_logs()
         client = Client(self.url, cache=None)
         try:
-            await client.__aenter__()
-            listed = (await client.list_tools()).tools
+            async with asyncio.timeout(self.connect_timeout_s):
+                await client.__aenter__()
+                listed = (await client.list_tools()).tools
+        except TimeoutError:
+            try:
+                await client.__aexit__(None, None, None)
+            except Exception:
+                pass
+            raise SchedulerError(f"cannot reach tool agent {self.name} at {self.url}: no answer to the MCP handshake "
+                                 f"within {self.connect_timeout_s:g} s") from None
         except Exception as exc:
             try:
                 await client.__aexit__(None, None, None)
