@@ -222,12 +222,20 @@ class ExplorerService:
             raise _not_found(f"no evaluation window {window_id} on this chain (it has {len(p.windows)})")
         end = window["t0"] + window["horizon"]
         prices = self.pool_prices(window["pool"], window["base_start"], end + window["horizon"] // 4)
-        entries = [self.evaluation_view(e) for _, e in sorted(p.evaluations.items()) if e["window"] == window["window"]]
+        entries = [self._with_commit_time(self.evaluation_view(e), window["t0"])
+                   for _, e in sorted(p.evaluations.items()) if e["window"] == window["window"]]
         return {**window, "end": end, "entries": entries, "prices": prices,
                 "cast": {"window": self._call("evaluation", "getWindow", window["window"]) if self._has("evaluation", "getWindow") else None,
                          "checkpoints": self._logs("evaluation", "Checkpointed", window["window"]),
                          "prices": shlex_join(["cast", "logs", "--from-block", str(self.network.deploy_block), "--address",
                                                window["pool"], SYNC_SIGNATURE, "--rpc-url", self.network.rpc_url])}}
+
+    def _with_commit_time(self, entry: dict[str, Any], t0: int) -> dict[str, Any]:
+        """The commit's block time and whether it came before t0 (the contract refuses a later commit; the page
+        shows it so a reader need not take that on trust)."""
+        committed = entry["committed"]
+        at = self._timestamp(committed["block_hash"]) if committed.get("block_hash") else None
+        return {**entry, "committed_time": at, "before_t0": at is not None and at < t0}
 
     def _has(self, role: str, function: str) -> bool:
         contract = self.network.by_role(role)

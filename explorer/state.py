@@ -433,7 +433,7 @@ class _Builder:
         self.p.evaluations[int(a["id"])] = {
             "id": int(a["id"]), "window": int(a["windowId"]), "detector": a["detector"], "commitment": a["commitment"],
             "opener_entry": bool(a["openerEntry"]), "status": "committed", "label": None, "confidence_bp": None,
-            "model_hash": None, "outcome": None, "score": None, "committed": _ref(e)}
+            "model_hash": None, "outcome": None, "score": None, "committed": {**_ref(e), "block_hash": e.block_hash}}
 
     def _eval_revealed(self, e: ChainEvent) -> None:
         entry = self.p.evaluations.get(int(e.args["id"]))
@@ -497,6 +497,14 @@ def _finish_task(task: dict[str, Any]) -> None:
         if tally:
             leader = max(tally, key=lambda k: tally[k])
             vote.update(winning_answer=leader, winning_weight=tally[leader], total_weight=sum(tally.values()))
+    # weights per answer: the sum of the revealed weights of each answer (the contract's tally; abstentions apart)
+    per_answer: dict[str, dict[str, Any]] = {}
+    for r in vote["reveals"]:
+        if r["answer"]:
+            entry = per_answer.setdefault(r["answer"], {"answer": r["answer"], "weight_wad": 0, "voters": []})
+            entry["weight_wad"] += r["weight_wad"]
+            entry["voters"].append(r["voter"])
+    vote["answers"] = sorted(({**a, "weight": a["weight_wad"] / WAD} for a in per_answer.values()), key=lambda a: -a["weight_wad"])
     vote["winning_weight_value"] = vote["winning_weight"] / WAD
     vote["total_weight_value"] = vote["total_weight"] / WAD
     vote["winners"] = [r["voter"] for r in vote["reveals"] if r["answer"] and r["answer"] == vote["winning_answer"]]

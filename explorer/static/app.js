@@ -12,6 +12,8 @@ function addr(address, names) {
   const name = names && names[String(address).toLowerCase()];
   return `<span class="mono" title="${esc(address)}">${name ? esc(name) + " " : ""}${short(address)}</span>`;
 }
+// Every item links to the transaction that put it on chain: #tx/HASH shows its events and `cast receipt`.
+function txlink(ref) { return ref && ref.tx ? `<a class="tx mono" href="#tx/${esc(ref.tx)}" title="${esc(ref.tx)} (block ${ref.block})">${esc(ref.tx.slice(0, 10))}…</a>` : ""; }
 function num(x, digits = 3) { return Number(x).toFixed(digits); }
 function cast(cmd) { return cmd ? `<code class="cast">$ ${esc(cmd)}</code>` : ""; }
 function table(headers, rows) {
@@ -136,7 +138,7 @@ async function renderAgentPanel() {
   const evidence = Object.entries(a.evidence);
   const h = a.history;
   box.innerHTML = `<div id="agent-detail"><b>agent ${esc(a.name)}</b> <span class="mono">${esc(a.address)}</span> — ${esc(a.model_id)}, tags ${esc(a.tags.join(", "))}
-    <div>${esc(a.capability)}</div>${cast(a.cast)}
+    <div>${esc(a.capability)}</div><div>registered in ${txlink(a.registered)}</div>${cast(a.cast)}
     <h3>evidence record</h3>${evidence.length ? table(["kind", "successes", "failures"], evidence.map(([k, v]) =>
       `<tr class="evidence"><td class="mono">${esc(k)}</td><td>${v.successes}</td><td>${v.failures}</td></tr>`)) : "<div>no evidence recorded</div>"}
     <h3>beacons won (${a.won.length})</h3><div id="agent-won">${a.won.map((w) => `<a href="#task/${w.task}">beacon ${w.beacon} (task ${w.task}, chain ${w.chain}, step ${w.step})</a>`).join(", ") || "none"}</div>
@@ -173,17 +175,17 @@ function renderTask(t) {
     parts.push(`<div class="chain"><h3>chain ${c.chain} (id ${c.chain_id}) — weight ${num(c.weight)}</h3>${cast(c.cast)}`);
     for (const s of c.steps) {
       parts.push(`<div class="step"><b>step ${s.step}${s.final ? " (final)" : ""}</b> beacon ${s.beacon}: ${esc(s.status)}${cast(s.cast.beacon)}`);
-      parts.push(s.bids.length ? table(["bidder", "score (on chain)", "newcomer"], s.bids.map((b) =>
-        `<tr class="bid"><td>${addr(b.agent, names)}</td><td>${num(b.score, 9)}</td><td>${b.newcomer ? "yes" : ""}</td></tr>`)) : "<div>no bid yet</div>");
+      parts.push(s.bids.length ? table(["bidder", "score (on chain)", "newcomer", "tx"], s.bids.map((b) =>
+        `<tr class="bid"><td>${addr(b.agent, names)}</td><td>${num(b.score, 9)}</td><td>${b.newcomer ? "yes" : ""}</td><td>${txlink(b)}</td></tr>`)) : "<div>no bid yet</div>");
       parts.push(cast(s.cast.bids));
       if (s.executors.length || s.timed_out.length) {
-        parts.push(table(["executor", "score", "delivered"], [...s.executors.map((x) =>
-          `<tr class="executor"><td>${addr(x.agent, names)}</td><td>${num(x.score, 9)}</td><td>${x.delivered ? "yes" : "not yet"}</td></tr>`),
-          ...s.timed_out.map((x) => `<tr><td>${addr(x.agent, names)}</td><td>${num(x.score, 9)}</td><td class="error">timed out</td></tr>`)]));
+        parts.push(table(["executor", "score", "delivered", "tx"], [...s.executors.map((x) =>
+          `<tr class="executor"><td>${addr(x.agent, names)}</td><td>${num(x.score, 9)}</td><td>${x.delivered ? "yes" : "not yet"}</td><td>${txlink(x)}</td></tr>`),
+          ...s.timed_out.map((x) => `<tr><td>${addr(x.agent, names)}</td><td>${num(x.score, 9)}</td><td class="error">timed out</td><td>${txlink(x.timed_out)}</td></tr>`)]));
         parts.push(cast(s.cast.executors));
       }
       if (s.results.length) {
-        parts.push(table(["result by", "result"], s.results.map((r) => `<tr><td>${addr(r.agent, names)}</td><td class="mono">${esc(r.result)}</td></tr>`)));
+        parts.push(table(["result by", "result", "tx"], s.results.map((r) => `<tr><td>${addr(r.agent, names)}</td><td class="mono">${esc(r.result)}</td><td>${txlink(r)}</td></tr>`)));
         parts.push(cast(s.cast.results));
       }
       parts.push("</div>");
@@ -193,18 +195,21 @@ function renderTask(t) {
   const v = t.vote;
   parts.push(`<div class="chain" id="vote"><h3>vote: ${esc(v.phase)}, ${v.commits.length} commit(s), ${v.reveals.length} reveal(s)</h3>${cast(v.cast.vote)}${cast(v.cast.voters)}`);
   if (v.commits.length) {
-    parts.push(table(["committed by", "beacon", "commitment"], v.commits.map((x) =>
-      `<tr class="commit"><td>${addr(x.voter, names)}</td><td>${x.beacon}</td><td class="mono">${esc(x.commitment.slice(0, 18))}…</td></tr>`)));
+    parts.push(table(["committed by", "beacon", "commitment", "tx"], v.commits.map((x) =>
+      `<tr class="commit"><td>${addr(x.voter, names)}</td><td>${x.beacon}</td><td class="mono">${esc(x.commitment.slice(0, 18))}…</td><td>${txlink(x)}</td></tr>`)));
     parts.push(cast(v.cast.commits));
   }
   if (v.reveals.length) {
-    parts.push(table(["revealed by", "beacon", "answer", "weight"], v.reveals.map((x) =>
-      `<tr class="reveal"><td>${addr(x.voter, names)}</td><td>${x.beacon}</td><td>${x.answer ? esc(x.answer) : "<i>abstained</i>"}</td><td>${num(x.weight, 9)}</td></tr>`)));
+    parts.push(table(["revealed by", "beacon", "answer", "weight", "tx"], v.reveals.map((x) =>
+      `<tr class="reveal"><td>${addr(x.voter, names)}</td><td>${x.beacon}</td><td>${x.answer ? esc(x.answer) : "<i>abstained</i>"}</td><td>${num(x.weight, 9)}</td><td>${txlink(x)}</td></tr>`)));
     parts.push(cast(v.cast.reveals));
+    parts.push(`<h3>weights per answer</h3>` + table(["answer", "weight", "share", "voters"], v.answers.map((a) =>
+      `<tr class="answer"><td>${esc(a.answer)}</td><td>${num(a.weight, 9)}</td><td>${num(100 * a.weight_wad / Math.max(1, v.answers.reduce((x, b) => x + b.weight_wad, 0)), 1)} %</td>
+      <td>${a.voters.map((w) => addr(w, names)).join(", ")}</td></tr>`)));
   }
   if (v.winning_answer) {
     parts.push(`<div id="winner" class="winner">${v.phase === "finalized" ? "winner" : "leading"}: ${esc(v.winning_answer)} with weight
-      ${num(v.winning_weight_value)} of ${num(v.total_weight_value)} — ${v.winners.map((w) => addr(w, names)).join(", ")}</div>`);
+      ${num(v.winning_weight_value)} of ${num(v.total_weight_value)} — ${v.winners.map((w) => addr(w, names)).join(", ")} ${txlink(v.finalized)}</div>`);
   }
   parts.push("</div></div>");
   $("task").innerHTML = parts.join("");
@@ -216,7 +221,7 @@ function renderEvaluations(entries, windows) {
   const byId = Object.fromEntries((windows || []).map((w) => [w.window, w]));
   $("evaluations").innerHTML = entries.length ? table(["id", "window", "detector", "committed (block)", "t0", "status", "label", "confidence", "outcome", "score", "", "cast"],
     entries.map((e) => `<tr class="entry"><td>${e.id}</td><td><a href="#window/${e.window}">${e.window}</a></td><td>${addr(e.detector, names)}</td>
-      <td>${e.committed ? e.committed.block : "-"}</td><td>${byId[e.window] ? byId[e.window].t0 : "-"}</td><td>${esc(e.status)}</td>
+      <td>${e.committed ? e.committed.block : "-"} ${txlink(e.committed)}</td><td>${byId[e.window] ? byId[e.window].t0 : "-"}</td><td>${esc(e.status)}</td>
       <td>${e.label ?? "-"}</td><td>${e.confidence_bp ?? "-"}</td><td>${esc(e.outcome ?? "-")}</td><td>${e.score ?? "-"}</td>
       <td><button class="verify" data-window="${e.window}">verify</button></td><td>${cast(e.cast)}</td></tr>`)) : "no entry yet";
   for (const b of $("evaluations").querySelectorAll("button.verify")) b.onclick = () => { location.hash = `#window/${b.dataset.window}`; };
@@ -261,9 +266,10 @@ async function renderWindowPanel() {
     <div id="verify-result">${v.outcome === null ? esc(v.why) : `outcome <b id="verify-outcome">${esc(v.outcome)}</b> ${recorded ? same(v.outcome, recorded) : "(not settled yet)"};
       peak return ${v.rPeak} bp, end return ${v.rEnd} bp${w.settled ? ` (recorded ${w.settled.r_peak_bp} bp, ${w.settled.r_end_bp} bp)` : ""};
       sub-window TWAPs ${v.m.map((m) => num(Number(m) / 1e18, 6)).join(", ")}`}</div>
-    ${table(["entry", "detector", "committed at block", "label", "status (recorded)", "score (recorded)", "score (re-derived)", ""],
+    ${table(["entry", "detector", "committed at block", "commit time", "before t0", "label", "status (recorded)", "score (recorded)", "score (re-derived)", ""],
       w.entries.map((e) => { const r = v.entries.find((x) => x.id === e.id);
-        return `<tr class="verified"><td>${e.id}</td><td>${addr(e.detector, names)}</td><td>${e.committed.block}</td><td>${e.label ?? "-"}</td>
+        return `<tr class="verified"><td>${e.id}</td><td>${addr(e.detector, names)}</td><td>${e.committed.block} ${txlink(e.committed)}</td>
+        <td>${e.committed_time ?? "-"} (t0 ${e.committed_time !== null ? e.committed_time - w.t0 : "?"} s)</td><td class="commit-before">${e.before_t0 ? "yes" : '<span class="error">no</span>'}</td><td>${e.label ?? "-"}</td>
         <td>${esc(e.status)}</td><td>${e.score ?? "-"}</td><td>${r ? r.score : "-"}</td><td>${r && e.score !== null ? same(r.score, e.score) : ""}</td></tr>`; }))}
     <div class="note">inputs: WindowOpened (base), Checkpointed k = 0…4 (cumulative prices at t0 + k·H/4), Revealed (label); rule: OutcomeLib
     (θ = 10 %, ρ = 50 %). A voided entry (its detector traded the pool) is not re-derived here: that needs the pool's lastSwapAt.</div>
@@ -275,7 +281,7 @@ function renderPolicies(policies) {
   if (policies === null) return;
   $("policies").innerHTML = (policies.length ? table(["version", "sha256", "uri", "publisher", "revoked", "served by", "cast"],
     policies.map((p) => `<tr><td>${p.version}</td><td class="mono">${esc(p.sha256.slice(0, 18))}…</td><td>${esc(p.uri)}</td>
-      <td>${addr(p.publisher, names)}</td><td>${p.revoked ? "yes: " + esc(p.reason) : ""}</td><td class="note">not on chain</td><td>${cast(p.cast)}</td></tr>`)) : "no version yet") +
+      <td>${addr(p.publisher, names)} ${txlink(p.published)}</td><td>${p.revoked ? "yes: " + esc(p.reason) + " " + txlink(p.revoked_at) : ""}</td><td class="note">not on chain</td><td>${cast(p.cast)}</td></tr>`)) : "no version yet") +
     `<div class="note" id="served-by-note">Which samplers serve a version is not knowable from the chain: samplers do not announce the version
     they load (PolicyRegistry records only publish and revoke); a sampler serves the newest valid version once it has downloaded it.</div>`;
 }
@@ -310,9 +316,9 @@ async function refresh() {
   }
 }
 
-$("search").onsubmit = async (event) => {
-  event.preventDefault();
-  const q = $("q").value.trim();
+$("search").onsubmit = (event) => { event.preventDefault(); search($("q").value.trim()); };
+
+async function search(q) {
   const box = $("search-result");
   try {
     const found = await getJSON(`/api/search?q=${encodeURIComponent(q)}`);
@@ -320,14 +326,14 @@ $("search").onsubmit = async (event) => {
     if (found.kind === "beacon") { box.innerHTML = `beacon ${found.beacon}: <a href="#task/${found.task}">task ${found.task}</a>, chain ${found.chain}, step ${found.step} (below)`; location.hash = `#task/${found.task}`; return; }
     if (found.kind === "agent") { const a = found.agent; box.innerHTML = `<a href="#agent/${esc(a.address)}">agent <b>${esc(a.name)}</b></a> ${esc(a.address)}: stake ${num(a.stake_eth, 4)} ETH, reputation ${num(a.reputation_value)}, beacons won ${esc(a.beacons_won.join(", ") || "none")}${cast(a.cast)}`; location.hash = `#agent/${a.address}`; return; }
     if (found.kind === "agents") { box.innerHTML = found.agents.map((a) => `<a href="#agent/${esc(a.address)}">agent <b>${esc(a.name)}</b></a> ${esc(a.address)}${cast(a.cast)}`).join(""); return; }
-    if (found.kind === "transaction") { box.innerHTML = `transaction ${esc(found.tx)}: ` + found.events.map((e) => `${esc(e.contract)}.${esc(e.event)}`).join(", ") + cast(found.cast); return; }
+    if (found.kind === "transaction") { box.innerHTML = `<span id="tx-found">transaction ${esc(found.tx)}: ` + found.events.map((e) => `${esc(e.contract)}.${esc(e.event)}`).join(", ") + `</span>` + cast(found.cast); return; }
     if (found.kind === "requester") { box.innerHTML = `requester ${esc(found.address)}: tasks ${found.tasks.map((t) => `<a href="#task/${t.task}">${t.task}</a>`).join(", ")}`; return; }
     if (found.kind === "contract") { box.innerHTML = `contract ${esc(found.contract.name)} (${esc(found.contract.role)}) at ${esc(found.contract.address)}`; return; }
     box.textContent = JSON.stringify(found);
   } catch (err) {
     box.innerHTML = `<span class="error">${esc(err.message)}</span>`;
   }
-};
+}
 
 function connect() {
   const source = new EventSource("/api/events");
@@ -347,6 +353,7 @@ function route() {
   }
   if (kind === "agent" && id) shownAgent = id;
   if (kind === "window" && id) shownWindow = id;
+  if (kind === "tx" && id) { $("q").value = id; search(id); const box = $("search-result"); if (box.scrollIntoView) box.scrollIntoView(); }
   refresh().then(() => {
     const panel = kind === "agent" ? $("agent-panel") : (kind === "window" ? $("window-panel") : null);
     if (panel && panel.scrollIntoView) panel.scrollIntoView();

@@ -65,6 +65,8 @@ async def test_explorer_json_equals_the_contract_views(chain, tmp_path) -> None:
     assert v["winning_answer"] == on_chain.winning_answer == "4"
     assert (v["winning_weight"], v["total_weight"]) == (on_chain.winning_weight, on_chain.total_weight)
     assert sorted(r["voter"] for r in v["reveals"]) == sorted(x["agent"] for x in driven["votes"])
+    assert v["answers"][0]["answer"] == "4" and v["answers"][0]["weight_wad"] == on_chain.winning_weight  # weights per answer
+    assert sum(a["weight_wad"] for a in v["answers"]) == on_chain.total_weight
     for r in v["reveals"]:  # a vote weighs what its chain weighs (the lowest bid score among its delivering executors, v2.1)
         assert r["weight_wad"] == beacon.chain_weight(chain_of(r["beacon"]))
     assert {x.beacon_id for x in vote.voters(task_id)} == {c["beacon"] for c in v["commits"]}

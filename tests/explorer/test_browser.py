@@ -55,7 +55,12 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
             reveals = await page.evaluate("document.querySelectorAll('#task tr.reveal').length")
             commits = await page.evaluate("document.querySelectorAll('#task tr.commit').length")
             casts = await page.evaluate("document.querySelectorAll('code.cast').length")
+            answers = await page.evaluate("[...document.querySelectorAll('#task tr.answer')].map(r => r.innerText)")
             shot = await page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+            # every item links to its transaction: a reveal's link shows that transaction's events
+            await page.evaluate("document.querySelector('#task tr.reveal a.tx').click()")
+            await page.wait_for("(document.getElementById('tx-found') || {}).textContent?.includes('VoteRevealed')")
+            tx_hash = await page.evaluate("location.hash")
             await page.evaluate("document.getElementById('q').value = '0x" + "ab" * 20 + "'; "
                                 "document.querySelector('#search button').click()")
             await page.wait_for("document.querySelector('#search-result .error') !== null")
@@ -74,6 +79,7 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
     assert gas_shown == [str(task["gas"]["total"]), str(task["gas"]["requester"]["gas"])]
     assert "evidence record" in panel and "beacons won" in panel and won_links >= 1
     assert hash_after_click.startswith("#agent/0x")
+    assert tx_hash.startswith("#tx/0x") and answers and answers[0].startswith("4\t")
     assert dots == [3, 3, 9]  # the commit/reveal timeline has a dot per commitment, reveal and bid
     assert agent0 in linked_agent and linked_task == "1"
     png = base64.b64decode(shot["data"])
@@ -144,6 +150,7 @@ async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain
             chart = await page.evaluate("[document.querySelectorAll('#price-plot polyline').length, "
                                         "document.querySelectorAll('#price-plot rect.band').length, "
                                         "document.querySelectorAll('#price-plot line.segment').length]")
+            before_t0 = await page.evaluate("[...document.querySelectorAll('#window-panel td.commit-before')].map(c => c.innerText)")
             detector_row = await page.evaluate("document.querySelector('#detectors tr.detector').innerText")
             curve = await page.evaluate("document.querySelectorAll('#detectors svg.plot polyline').length")
             served_by = await page.evaluate("document.getElementById('served-by-note').innerText")
@@ -152,7 +159,7 @@ async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain
     (tmp_path / "explorer-evaluation.png").write_bytes(png)
     if os.environ.get("SYMPHONY_WRITE_SCREENSHOT") == "1":
         (DOCS_SCREENSHOT.parent / "explorer-evaluation.png").write_bytes(png)
-    assert outcome == view.outcome.name.lower() and not differs
+    assert outcome == view.outcome.name.lower() and not differs and before_t0 == ["yes"]
     assert len(verified) == 1 and str(view.score) in verified[0] and "= recorded" in verified[0]
     assert chart == [1, 2, 4]  # the price line; the base and prediction windows; the four sub-window TWAPs
     cells = detector_row.split("\t")

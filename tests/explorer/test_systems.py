@@ -55,11 +55,13 @@ async def test_windows_detector_counters_and_pool_prices_equal_the_contract_view
         bad = await get(session, f"{url}/api/window/x1")
     assert status == 200, window
     log = detector.log
+    view_entry = detector.get(eval_id)
     on_chain = log.functions.getWindow(entry["window"]).call()
     (pool, t0, horizon, opener, *_rest) = on_chain
     assert (window["pool"], window["t0"], window["horizon"], window["opener"]) == (pool, t0, horizon, opener)
     assert int(window["base"]) == on_chain[-3] and [int(c["cumulative"]) for c in window["checkpoints"]] == list(on_chain[-1])
     assert [c["k"] for c in window["checkpoints"]] == [0, 1, 2, 3, 4] and window["settled"]["outcome"] == entry["outcome"]
+    assert window["entries"][0]["committed_time"] == view_entry.committed_at < window["t0"] and window["entries"][0]["before_t0"]
     assert [e["id"] for e in window["entries"]] == [eval_id] and window["cast"]["checkpoints"].startswith("cast logs ")
     stats = detector.stats(detector.client.address)
     mine = next(d for d in state["detectors"] if d["detector"].lower() == detector.client.address.lower())
