@@ -99,6 +99,37 @@ function timeline(t) {
   return out.join("");
 }
 
+// A chain as a graph: per step a column step → beacon → bids (with their on-chain scores) → executors → result,
+// and an arrow from each step to the next; a delivered executor is green, a timed-out one red.
+function chainGraph(c) {
+  const colW = 190, boxH = 34, gap = 14, rows = 4, W = c.steps.length * colW + 10, H = rows * (boxH + gap) + 6;
+  const out = [`<svg class="plot graph" id="graph-${c.chain}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#789"/></marker></defs>`];
+  const box = (x, y, lines, colour, cls) => {
+    out.push(`<rect class="${cls}" x="${x}" y="${y}" width="${colW - 30}" height="${boxH}" rx="4" fill="#fff" stroke="${colour}"/>`);
+    lines.forEach((l, i) => out.push(`<text x="${x + 5}" y="${y + 13 + i * 12}">${esc(String(l).slice(0, 30))}</text>`));
+  };
+  const arrow = (x1, y1, x2, y2) => out.push(`<line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#789" marker-end="url(#arrow)"/>`);
+  c.steps.forEach((st, i) => {
+    const x = 5 + i * colW, y = (r) => 3 + r * (boxH + gap), mid = x + (colW - 30) / 2;
+    const top = st.bids.slice(0, 2).map((b) => `${names[String(b.agent).toLowerCase()] || short(b.agent)} ${num(b.score, 3)}`);
+    const done = st.executors.filter((e) => e.delivered).length;
+    const last = st.results[st.results.length - 1];
+    box(x, y(0), [`step ${st.step}${st.final ? " (final)" : ""}`, `beacon ${st.beacon}: ${st.status}`], "#1a4fb0", "g-step");
+    box(x, y(1), [`${st.bids.length} bid(s)`, top.join(", ")], "#789", "g-bids");
+    box(x, y(2), [`${st.executors.length} executor(s), ${done} delivered`,
+      st.executors.map((e) => (names[String(e.agent).toLowerCase()] || short(e.agent)) + (e.delivered ? " ✓" : "")).join(", ") +
+      (st.timed_out.length ? `, ${st.timed_out.length} timed out` : "")],
+      st.timed_out.length ? "#b00020" : (done ? "#0a7d24" : "#789"), "g-exec");
+    box(x, y(3), st.final ? ["final: the answer is", "committed in the vote"] : [`${st.results.length} result(s)`, last ? last.result : "-"],
+      st.results.length || st.final ? "#0a7d24" : "#789", "g-result");
+    for (let r = 0; r < 3; r++) arrow(mid, y(r) + boxH, mid, y(r + 1) - 1);
+    if (i + 1 < c.steps.length) arrow(x + colW - 30, y(0) + boxH / 2, x + colW - 1, y(0) + boxH / 2);
+  });
+  out.push("</svg>");
+  return out.join("");
+}
+
 // The outcome rule (classify, scoreOf, verifyWindow) is in outcome.js, loaded before this file.
 
 async function getJSON(url) {
@@ -172,7 +203,7 @@ function renderTask(t) {
     ${cast(g.cast)}</div>`);
   parts.push(`<h3>timeline (blocks)</h3>${timeline(t)}`);
   for (const c of t.chains) {
-    parts.push(`<div class="chain"><h3>chain ${c.chain} (id ${c.chain_id}) — weight ${num(c.weight)}</h3>${cast(c.cast)}`);
+    parts.push(`<div class="chain"><h3>chain ${c.chain} (id ${c.chain_id}) — weight ${num(c.weight)}</h3>${chainGraph(c)}${cast(c.cast)}`);
     for (const s of c.steps) {
       parts.push(`<div class="step"><b>step ${s.step}${s.final ? " (final)" : ""}</b> beacon ${s.beacon}: ${esc(s.status)}${cast(s.cast.beacon)}`);
       parts.push(s.bids.length ? table(["bidder", "score (on chain)", "newcomer", "tx"], s.bids.map((b) =>

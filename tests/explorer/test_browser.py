@@ -55,6 +55,8 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
             reveals = await page.evaluate("document.querySelectorAll('#task tr.reveal').length")
             commits = await page.evaluate("document.querySelectorAll('#task tr.commit').length")
             casts = await page.evaluate("document.querySelectorAll('code.cast').length")
+            graph = await page.evaluate("['g-step', 'g-bids', 'g-exec', 'g-result'].map(k => document.querySelectorAll('#task svg.graph rect.' + k).length)")
+            graph_text = await page.evaluate("document.getElementById('graph-0').textContent")
             answers = await page.evaluate("[...document.querySelectorAll('#task tr.answer')].map(r => r.innerText)")
             shot = await page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
             # every item links to its transaction: a reveal's link shows that transaction's events
@@ -80,7 +82,8 @@ async def test_the_page_shows_a_running_task_its_bids_vote_and_winner(chain, tmp
     assert "evidence record" in panel and "beacons won" in panel and won_links >= 1
     assert hash_after_click.startswith("#agent/0x")
     assert tx_hash.startswith("#tx/0x") and answers and answers[0].startswith("4\t")
-    assert dots == [3, 3, 9]  # the commit/reveal timeline has a dot per commitment, reveal and bid
+    assert dots == [3, 3, 9]
+    assert graph == [3, 3, 3, 3] and "3 bid(s)" in graph_text and "delivered" in graph_text  # a graph node per step  # the commit/reveal timeline has a dot per commitment, reveal and bid
     assert agent0 in linked_agent and linked_task == "1"
     png = base64.b64decode(shot["data"])
     (tmp_path / "explorer.png").write_bytes(png)
