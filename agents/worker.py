@@ -136,6 +136,7 @@ class AgentWorker:
         for thread in self._threads:
             thread.join(timeout=5)
         if announce:
+            self.contracts.client.fail_fast()  # the chain may be gone already (one Ctrl-C stops anvil too)
             try:
                 self.contracts.ledger.heartbeat(False)
             except Exception as exc:  # the chain may already be gone at shutdown

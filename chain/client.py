@@ -105,6 +105,15 @@ class ChainClient:
         self._sync_send: bool | None = None  # does the node support eth_sendRawTransactionSync?
         self._names: dict[str, str] = {}  # checksum address -> contract name, for error messages
 
+    def fail_fast(self) -> None:
+        """From now on a read fails at the first connection error instead of riding out an outage (`connect`).
+
+        Why: last transactions at shutdown (a worker's final heartbeat) meet a chain that may already be gone, e.g.
+        anvil stopped by the same Ctrl-C; waiting ~32 s for it would hold the exit."""
+        provider = self.w3.provider
+        if hasattr(provider, "exception_retry_configuration"):
+            provider.exception_retry_configuration = None
+
     # -- identity --------------------------------------------------------------------------------------
     @property
     def address(self) -> str:

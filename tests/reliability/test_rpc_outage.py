@@ -76,14 +76,13 @@ def test_a_task_survives_an_rpc_outage_mid_task(chain, tiny_model_path, tmp_path
             # transaction's hex, marks that one request (the bid before it carries another selector, and the gas
             # estimate of the delivery is no eth_sendRawTransaction*).
             selector = direct.beacon.contract.get_function_by_name("commitResult")(0, b"\0" * 32)._encode_transaction_data()[2:10]
-            worker_proxy.cut_on((b"eth_sendRawTransaction", selector.encode()), CUT_S)
+            worker_proxy.cut_on((b"eth_sendRawTransaction", selector.encode()), CUT_S, also=(proxy,))  # and the requester's
             ask = subprocess.Popen([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest), "--rpc-url", proxy.url,
                                     "--chains", "1", "--json"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, env={**env, "SYMPHONY_PRIVATE_KEY": keys[5], "SYMPHONY_LLM__MODEL": str(tiny_model_path),
                                                    "SYMPHONY_REQUESTER__BID_WINDOW_S": "2", "SYMPHONY_REQUESTER__MIN_PLAN_STEPS": "1",
                                                    "SYMPHONY_REQUESTER__MAX_PLAN_STEPS": "1", "SYMPHONY_LLM__MAX_NEW_TOKENS": "8"})
             _wait(lambda: worker_proxy.triggered_at is not None, 120, "the worker's delivery", log_path)
-            proxy.cut(CUT_S)  # the requester is now waiting for the vote: its polling meets the outage too
             out, err = ask.communicate(timeout=240)
         finally:
             if ask is not None and ask.poll() is None:
@@ -96,7 +95,7 @@ def test_a_task_survives_an_rpc_outage_mid_task(chain, tiny_model_path, tmp_path
     result = json.loads(out.splitlines()[-1])
     assert result["event"] == "result", (out[-2000:], err[-3000:], ask.returncode)
     assert alive_after_task, text[-3000:]  # the same process all along: no restart
-    assert proxy.refused > 0, ("the requester did not meet the cut", proxy.connections, err[-1500:])
+    assert proxy.refused > 0, ("the requester did not meet the cut", proxy.connections, out[-2500:], err[-1500:])
     assert worker_proxy.triggered_at is not None, "the worker never delivered through its proxy"
     task_id = bytes.fromhex(result["task_id"].removeprefix("0x"))
     deliveries = _deliveries(direct, task_id)
