@@ -27,6 +27,7 @@ class RpcProxy:
         self.delay_s = 0.0
         self.connections = 0  # accepted and forwarded
         self.refused = 0  # accepted while cut, and reset at once
+        self.accepted_at: list[float] = []  # time.time() of every accepted connection (for failure messages)
         self._cut_until = 0.0
         self._trigger: tuple[tuple[bytes, ...], float, tuple[RpcProxy, ...]] | None = None
         self.triggered_at: float | None = None  # time.time() when the armed cut fired
@@ -107,6 +108,7 @@ class RpcProxy:
                 continue
             except OSError:
                 return
+            self.accepted_at.append(time.time())
             if self.is_cut:
                 self.refused += 1
                 _reset(client)
@@ -168,9 +170,17 @@ class RpcProxy:
 
 
 def _reset(s: socket.socket) -> None:
-    """Close with RST (SO_LINGER 0): the peer gets ECONNRESET, as when a node or a link dies, not a clean FIN."""
+    """Close with RST (SO_LINGER 0): the peer gets ECONNRESET, as when a node or a link dies, not a clean FIN.
+
+    Why shutdown first: close() alone does not end a connection whose socket another thread is blocked reading
+    (the pump): the kernel keeps it open until that read returns, and the peer's request then just hangs until its
+    own timeout (30 s), which is not the fault meant."""
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        s.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
     try:

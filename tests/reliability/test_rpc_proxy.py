@@ -27,6 +27,8 @@ class _Echo(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - the http.server interface
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append(body)
+        if body == b"wait":
+            time.sleep(3)  # an answer still being computed when the link is cut
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -58,6 +60,15 @@ def test_forwards_then_cuts_then_recovers(proxy: RpcProxy) -> None:
     assert proxy.refused >= 2 and proxy.is_cut
     time.sleep(1.0)
     assert session.post(proxy.url, data=b"back", timeout=5).content == b"back"
+
+
+def test_a_cut_fails_a_request_in_flight_at_once(proxy: RpcProxy) -> None:
+    """The request is waiting for its answer when the cut comes: it must fail now, not at its own timeout."""
+    threading.Timer(0.5, proxy.cut, args=(1.0,)).start()
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.post(proxy.url, data=b"wait", timeout=20)
+    assert time.monotonic() - started < 2.5
 
 
 def test_delay_slows_each_exchange(proxy: RpcProxy) -> None:
