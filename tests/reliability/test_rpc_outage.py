@@ -4,7 +4,7 @@ A real worker (`symphony agent run`, tiny model) and a real requester (`symphony
 tests/reliability/rpc_proxy.py, one proxy each. Once the chain has assigned the step, the requester's link is cut
 for a few seconds (every connection reset, new ones refused) while it waits for the vote, and the worker's link is
 cut the moment it delivers: its transaction reaches the node but the answer never comes back, and nothing gets
-through for the next few seconds. What must hold: the task still settles on chain with the worker's vote revealed,
+through for the next few seconds; then the requester's link is cut again at its first read of the vote. What must hold: the task still settles on chain with the worker's vote revealed,
 every slot has exactly one delivery (the delivery whose answer was lost is not sent again), and the worker carried
 on by itself, without a restart (one process from start to end, and its log says it waited for the chain).
 
@@ -77,6 +77,10 @@ def test_a_task_survives_an_rpc_outage_mid_task(chain, tiny_model_path, tmp_path
             # estimate of the delivery is no eth_sendRawTransaction*).
             selector = direct.beacon.contract.get_function_by_name("commitResult")(0, b"\0" * 32)._encode_transaction_data()[2:10]
             worker_proxy.cut_on((b"eth_sendRawTransaction", selector.encode()), CUT_S, also=(proxy,))  # and the requester's
+            # A second outage for the requester, inside the vote wait: its first read of the vote (a direct eth_call
+            # of getVote, not the event router, which retries by itself) is lost, and the link is down again.
+            get_vote = direct.vote.contract.get_function_by_name("getVote")(b"\0" * 32)._encode_transaction_data()[2:10]
+            proxy.cut_on((b"eth_call", get_vote.encode()), CUT_S)
             ask = subprocess.Popen([*SYMPHONY, "ask", "What is 2 + 3?", "--manifest", str(manifest), "--rpc-url", proxy.url,
                                     "--chains", "1", "--json"], cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    text=True, env={**env, "SYMPHONY_PRIVATE_KEY": keys[5], "SYMPHONY_LLM__MODEL": str(tiny_model_path),
@@ -99,6 +103,7 @@ def test_a_task_survives_an_rpc_outage_mid_task(chain, tiny_model_path, tmp_path
     assert proxy.refused > 0, ("the requester did not meet the cut", worker_proxy.triggered_at,
                                [round(t - (worker_proxy.triggered_at or 0), 2) for t in proxy.accepted_at], ask_done)
     assert worker_proxy.triggered_at is not None, "the worker never delivered through its proxy"
+    assert proxy.triggered_at is not None, "the requester never read the vote through its proxy"
     task_id = bytes.fromhex(result["task_id"].removeprefix("0x"))
     deliveries = _deliveries(direct, task_id)
     assert deliveries and all(len(agents) == 1 for agents in deliveries.values()), deliveries  # nothing counted twice
