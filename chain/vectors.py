@@ -47,15 +47,12 @@ def cosine_wad(a: bytes, b: bytes) -> int:
     return min(dot * 10**30 // (na * nb), WAD)
 
 
-FAILURE_WEIGHT = 4  # CapabilityLedger.FAILURE_WEIGHT: successes one failure weighs against
-
-
 def trust_wad(successes: int, failures: int, total_successes: int, total_failures: int) -> int:
     """The ledger's trust factor T for one kind of work (docs/protocol.md "Score"):
-    T = (s + 2·G) / (s + c·f + 2) with G = (S + 1) / (S + c·F + 2), c = FAILURE_WEIGHT, all in WAD, integer
-    division as on chain. `successes`/`failures` are the kind's record, `total_*` the agent's over all kinds."""
-    g = (total_successes + 1) * WAD // (total_successes + FAILURE_WEIGHT * total_failures + 2)
-    return (successes * WAD + 2 * g) // (successes + FAILURE_WEIGHT * failures + 2)
+    T = (s + 2·G) / (s + f + 2) with G = (S + 1) / (S + F + 2), all in WAD, integer division as on chain.
+    `successes`/`failures` are the kind's record, `total_*` the agent's record over all kinds."""
+    g = (total_successes + 1) * WAD // (total_successes + total_failures + 2)
+    return (successes * WAD + 2 * g) // (successes + failures + 2)
 
 
 def bid_score(capability: bytes, requirement: bytes, successes: int = 0, failures: int = 0,

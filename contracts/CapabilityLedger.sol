@@ -29,11 +29,6 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
     uint64 public constant PROFILE_DELAY = 1 hours;
     /// @notice An agent with fewer verified outcomes (all kinds) than this is a newcomer (exploration slots).
     uint256 public constant NEWCOMER_OUTCOMES = 3;
-    /// @notice How many successes one failure weighs against in the trust factor. Why more than one: a success
-    ///         can be bought (agreeing identities on paid self-posted tasks cost only the burned fee) and a
-    ///         failure cannot be undone, so a farmed record must be spent faster than it can be bought
-    ///         (issue #14's reputation farmers kept 17 % of the work at weight 1).
-    uint256 public constant FAILURE_WEIGHT = 4;
 
     uint256 internal constant WAD = 1e18;
     uint256 internal constant MAX_COUNT24 = type(uint24).max;
@@ -390,16 +385,15 @@ contract CapabilityLedger is ICapabilityLedger, Owned {
 
     // ------------------------------------------------------------------ internals
 
-    /// @dev T = (s + 2·G) / (s + c·f + 2) with G = (S + 1) / (S + c·F + 2), c = FAILURE_WEIGHT: the kind's
-    ///      Laplace estimate shrunk towards the agent's overall record, a failure counting c observations
-    ///      (docs/protocol.md "Score"). A fresh agent has T = 0.5.
+    /// @dev T = (s + 2·G) / (s + f + 2) with G = (S + 1) / (S + F + 2): the kind's Laplace estimate shrunk
+    ///      towards the agent's overall record (docs/protocol.md "Score"). A fresh agent has T = 0.5.
     function _trust(Agent storage a, Evidence storage e, uint32 epoch, bool promoted) private view returns (uint256) {
         uint256 gS = promoted ? 0 : a.successes;
         uint256 gF = a.failures;
-        uint256 g = ((gS + 1) * WAD) / (gS + FAILURE_WEIGHT * gF + 2);
+        uint256 g = ((gS + 1) * WAD) / (gS + gF + 2);
         uint256 s = e.epoch == epoch ? e.successes : 0;
         uint256 f = e.failures;
-        return (s * WAD + 2 * g) / (s + FAILURE_WEIGHT * f + 2);
+        return (s * WAD + 2 * g) / (s + f + 2);
     }
 
     function _matchAndTrust(Agent storage a, Evidence storage e, bytes32 requirement)

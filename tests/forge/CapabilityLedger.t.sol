@@ -34,11 +34,11 @@ contract MathHarness {
     }
 }
 
-/// @notice Reference of docs/protocol.md "Score": T = (s + 2·G) / (s + 4·f + 2), G = (S + 1) / (S + 4·F + 2).
+/// @notice Reference of docs/protocol.md "Score": T = (s + 2·G) / (s + f + 2), G = (S + 1) / (S + F + 2).
 library TrustSpec {
     function trust(uint256 s, uint256 f, uint256 gS, uint256 gF) internal pure returns (uint256) {
-        uint256 g = ((gS + 1) * 1e18) / (gS + 4 * gF + 2);
-        return (s * 1e18 + 2 * g) / (s + 4 * f + 2);
+        uint256 g = ((gS + 1) * 1e18) / (gS + gF + 2);
+        return (s * 1e18 + 2 * g) / (s + f + 2);
     }
 }
 
