@@ -15,13 +15,14 @@ import threading
 from dataclasses import dataclass
 from shlex import join as shlex_join
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 from aiohttp import web
 from eth_utils import keccak
 
 from chain.task_view import parse_task_id
 from core.errors import ConfigError
+from core.sse import stream_events
 from explorer.cast import Cast
 from explorer.follower import Follower, Hub
 from explorer.sources import FollowedContract
@@ -352,26 +353,17 @@ class ExplorerService:
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         """SSE: a `status` frame at once, then `change` / `status` frames as the follower reports them."""
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                                               "X-Accel-Buffering": "no"})
-        await response.prepare(request)
         queue = self.hub.subscribe()
+
+        async def frames() -> AsyncIterator[bytes]:
+            yield _frame({"type": "status", "version": self.state.version, **self.follower.status.to_dict()})
+            while (message := await queue.get())["type"] != "close":
+                yield _frame(message)
+
         try:
-            await response.write(_frame({"type": "status", "version": self.state.version, **self.follower.status.to_dict()}))
-            while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), timeout=self.keepalive_s)
-                except asyncio.TimeoutError:
-                    await response.write(b": keepalive\n\n")  # keeps proxies and browsers from timing the stream out
-                    continue
-                if message["type"] == "close":
-                    break
-                await response.write(_frame(message))
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+            return await stream_events(request, frames(), self.keepalive_s)
         finally:
             self.hub.unsubscribe(queue)
-        return response
 
 
 def _frame(message: dict[str, Any]) -> bytes:

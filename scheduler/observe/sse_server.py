@@ -16,6 +16,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from core.errors import SymphonyError
+from core.sse import stream_events
 from scheduler.engine import Engine, RunResult
 from scheduler.observe.bus import ALL
 from scheduler.planning.base import Planner
@@ -111,23 +112,5 @@ class SchedulerService:
         run_id = request.query.get("run", ALL)
         if run_id != ALL and run_id not in self.bus.history and run_id not in self.tasks:
             raise web.HTTPNotFound(text=f"no run {run_id}")
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        await response.prepare(request)
-        await response.write(b": connected\n\n")
-        async def pump() -> None:
-            async for event in self.bus.subscribe(run_id):
-                await response.write(event.sse())
-
-        forward = asyncio.create_task(pump())
-        try:
-            while not forward.done():  # comments keep proxies and browsers from timing the stream out
-                done, _ = await asyncio.wait({forward}, timeout=self.keepalive_s)
-                if not done:
-                    await response.write(b": keepalive\n\n")
-            forward.result()
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            forward.cancel()
-            await asyncio.gather(forward, return_exceptions=True)
-        return response
+        events = (event.sse() async for event in self.bus.subscribe(run_id))
+        return await stream_events(request, events, self.keepalive_s, greeting=b": connected\n\n")
