@@ -444,8 +444,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     /// @dev Rules (docs/protocol.md "Settlement"): every delivery was paid its share. A winning voter gets a
     ///      success; a lone (contradicted) or abstaining one a failure and a slash of its share plus slashUnit/5; a
     ///      silent one a failure, its share plus slashUnit and −0.1 reputation; an out-weighed one (others agreed
-    ///      with it) nothing either way; an unconfirmed one (one of two differing answers) its share back only. Each non-final executor of a chain that voted shares its chain's best
-    ///      outcome (won if one of its voters won, spared if one was out-weighed, failed otherwise). Successes
+    ///      with it) nothing either way; an unconfirmed one (one of two differing answers) its share back only.
+    ///      Each non-final executor of a chain that voted shares its chain's best outcome (won if one of its voters
+    ///      won, spared if one was out-weighed or unconfirmed, failed otherwise). Successes
     ///      count only when the winner was `agreed` (two voters) on a chain paying at least minEvidenceReward, so
     ///      unpaid self-dealt tasks earn nothing. Slashed stake is burned.
     function settle(bytes32 taskId, VoterOutcome[] calldata outcomes, bool agreed) external onlyVote nonReentrant {
@@ -767,27 +768,13 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             // chain continuity: bidders that delivered the previous step first, in rank order
             uint256 strangers = _strangers(beaconId, b);
             b.tried |= strangers;
-            while (count < k) {
-                uint256 p = _take(beaconId, b, c.task, t, false);
-                if (p == NONE) break;
-                assigned |= 1 << p;
-                ++count;
-            }
+            (assigned, count) = _fill(beaconId, b, c.task, t, k, false, assigned, count);
             b.tried &= ~strangers;
         }
         if (count < k && uint256(keccak256(abi.encode(address(this), beaconId))) % EXPLORE_ONE_IN == 0) {
-            uint256 p = _take(beaconId, b, c.task, t, true);
-            if (p != NONE) {
-                assigned |= 1 << p;
-                ++count;
-            }
+            (assigned, count) = _fill(beaconId, b, c.task, t, count + 1, true, assigned, count);
         }
-        while (count < k) {
-            uint256 p = _take(beaconId, b, c.task, t, false);
-            if (p == NONE) break;
-            assigned |= 1 << p;
-            ++count;
-        }
+        (assigned, count) = _fill(beaconId, b, c.task, t, k, false, assigned, count);
         if (count == 0) {
             _unfill(beaconId, c, st, step);
             return;
@@ -802,6 +789,27 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
             if (isFinal) t.finalSlots -= uint8(k - count);
             _refund(beaconId, t.requester, (k - count) * c.rewardPerExecutor);
         }
+    }
+
+    /// @dev Take bidders (`_take`, newcomers only if `newcomerOnly`) until `count` reaches `upTo` or nobody is left;
+    ///      returns the grown position mask and count.
+    function _fill(
+        uint256 beaconId,
+        Book memory b,
+        uint256 number,
+        Task storage t,
+        uint256 upTo,
+        bool newcomerOnly,
+        uint256 assigned,
+        uint256 count
+    ) private returns (uint256, uint256) {
+        while (count < upTo) {
+            uint256 p = _take(beaconId, b, number, t, newcomerOnly);
+            if (p == NONE) break;
+            assigned |= 1 << p;
+            ++count;
+        }
+        return (assigned, count);
     }
 
     /// @dev Book positions of `beaconId` whose agent did not deliver the chain's previous step.
@@ -819,8 +827,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         }
         for (uint256 q; q < b.ids.length; ++q) {
             bool continuing;
-            for (uint256 i; i < n; ++i) {
-                if (prev[i] == b.ids[q]) continuing = true;
+            for (uint256 i; i < n && !continuing; ++i) {
+                continuing = prev[i] == b.ids[q];
             }
             if (!continuing) mask |= 1 << q;
         }

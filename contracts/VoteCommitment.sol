@@ -187,7 +187,7 @@ contract VoteCommitment is IVoteCommitment {
         mapping(uint256 => Tally) storage tallies = _tally[taskId];
         bool agreed = tallies[leader].support >= MIN_AGREEMENT;
         uint256 answered = v.nonEmpty;
-        emit VoteFinalized(taskId, _answerOf(taskId, leader), _tally[taskId][leader].weight, v.totalWeight, v.reveals, commits);
+        emit VoteFinalized(taskId, _answerOf(taskId, leader), tallies[leader].weight, v.totalWeight, v.reveals, commits);
 
         ITaskBeacon.VoterOutcome[] memory outcomes = new ITaskBeacon.VoterOutcome[](commits);
         mapping(uint256 => VoterSlot) storage voters = _voters[taskId];

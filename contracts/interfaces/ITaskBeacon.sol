@@ -70,7 +70,7 @@ interface ITaskBeacon {
     /// @notice Outcome of one final executor's vote, as VoteCommitment reports it to `settle`.
     enum VoteOutcome {
         Won, // revealed the winning answer, or the only non-empty answer
-        Lost, // revealed an answer no other voter reached, while others answered
+        Lost, // revealed an answer no other voter reached, while at least two others answered
         Abstained, // revealed the empty answer
         Silent, // committed and never revealed
         Outweighed, // revealed an answer other voters agreed with, out-weighed by the winner
