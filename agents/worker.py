@@ -38,8 +38,8 @@ from chain.bindings.vote import VotePhase, commitment
 from chain.checkpoints import CheckpointStore
 from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
-from core.errors import ChainConnectionError
 from chain.vectors import cosine_wad
+from core.errors import ChainConnectionError
 
 log = logging.getLogger("symphony.agent")
 

@@ -297,8 +297,8 @@ class Network:
                 self._reveal_due(requester, task.task_id, votes)  # voters reveal as soon as the phase opens
                 self.node.increase_time(EXEC_WINDOW + 1)
                 self._reveal_due(requester, task.task_id, votes)
-                # only steps whose executors had their turn: a step assigned during this round (the next step of
-                # a chain that just delivered) is delivered in the next round, not reclaimed unseen
+                # only steps whose executors had their turn and did not deliver (a step a delivery assigned was
+                # offered to its executor by the inner loop first)
                 for beacon in waiting:
                     if b.get(beacon).status == BeaconStatus.ASSIGNED:
                         self._try(requester, b.reclaim_expired, beacon)
