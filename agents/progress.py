@@ -9,8 +9,9 @@ carries its one-line message too, so every consumer says the same thing.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TextIO
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,21 @@ EVENTS = ("notice", "planning", "planned", "posted", "assigned", "reopened", "re
           "reveal_started", "revealed", "finalized", "chain")
 
 ProgressSink = Callable[[Progress], None]
+
+
+def line_printer(stream: TextIO, render: Callable[[Progress], str]) -> ProgressSink:
+    """A sink that writes each event as one whole line of `stream`. Why a lock: an ask's chains report from their
+    own threads, and `print` writes the text and the newline separately, so two events could share a line (a
+    `--json` consumer then reads two objects as one)."""
+    lock = threading.Lock()
+
+    def show(event: Progress) -> None:
+        line = render(event) + "\n"
+        with lock:
+            stream.write(line)
+            stream.flush()
+
+    return show
 
 
 def ignore(_event: Progress) -> None:

@@ -95,6 +95,7 @@ def _ask(args: argparse.Namespace) -> int:
     from agents.llm.factory import load_backend
     from agents.planner import Planner
     from agents.report import print_provenance, provenance
+    from agents.progress import Progress, line_printer
     from agents.auction import AskCancelled
     from agents.requester import Requester
     from chain.connection import connect
@@ -106,10 +107,7 @@ def _ask(args: argparse.Namespace) -> int:
         raise ConfigError("no active agents on the ledger: start some with `symphony agent run`")
     planner = Planner(load_backend(cfg.llm), min_steps=cfg.requester.min_plan_steps, max_steps=cfg.requester.max_plan_steps)
     requester = Requester(contracts, planner, encode_vector, cfg.requester)
-    if args.json:
-        show = lambda p: print(p.json_line(), flush=True)  # noqa: E731
-    else:
-        show = lambda p: print(p.message, file=sys.stderr, flush=True)  # noqa: E731
+    show = line_printer(sys.stdout, Progress.json_line) if args.json else line_printer(sys.stderr, str)
     try:
         result = _ask_until_stopped(requester, args.question, show)
     except AskCancelled as exc:
