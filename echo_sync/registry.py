@@ -52,6 +52,15 @@ class PolicyRegistryClient:
         """Revoke `version` (the owner, or the publisher that published it)."""
         self.client.transact(self.contract.functions.revoke(version, reason))
 
+    def announce_serving(self, version: int, sha256_hex: str) -> None:
+        """Announce on chain (a `PolicyServed` event from this client's account) that it now serves `version` with
+        weights `sha256_hex`; `announce_serving(0, "")` says it stopped. The contract refuses unknown or revoked
+        versions and a digest that is not the recorded one (ContractRevert with the decoded custom error)."""
+        digest = bytes.fromhex(sha256_hex.lower().removeprefix("0x")) if sha256_hex else bytes(32)
+        if len(digest) != 32:
+            raise ValueError(f"sha256 must be 32 bytes, got {len(digest)}")
+        self.client.transact(self.contract.functions.announceServing(version, digest))
+
     def latest_version(self) -> int:
         """Highest published version, revoked or not; the next publication must be this + 1."""
         return int(self.client.call(self.contract.functions.latestVersion()))

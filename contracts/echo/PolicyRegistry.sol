@@ -15,6 +15,10 @@ import {Owned} from "../lib/Owned.sol";
 ///      trainers follow. The non-revoked versions form a doubly linked list, so revoking is O(1) at any depth.
 ///      The owner manages the set of publishers (the trainer's key) and is a publisher itself; a version may be
 ///      revoked by the owner or by the publisher that published it (while it still is one).
+///      Why samplers announce what they serve (`announceServing`): which weights answer a request is what a user of
+///      the inference swarm wants to audit, and only the sampler knows it. The announcement is a signed claim in an
+///      event (no storage: nothing on chain reads it, and a sampler pays only for the log), checked against the
+///      record so a sampler cannot claim a revoked version or a digest the registry does not hold.
 contract PolicyRegistry is Owned {
     /// @notice Longest accepted URI, in bytes.
     uint256 public constant MAX_URI_BYTES = 1024;
@@ -40,11 +44,15 @@ contract PolicyRegistry is Owned {
     error UnknownVersion(uint64 version);
     error AlreadyRevoked(uint64 version);
     error NotRevoker(address caller, uint64 version);
+    error DigestMismatch(uint64 version, bytes32 recorded, bytes32 given);
+    error RevokedVersion(uint64 version);
 
     event PolicyPublished(uint64 indexed version, bytes32 sha256, string uri, address indexed publisher);
     /// @notice `version` must no longer be served or trained on; `latestValid` is the newest version that may be.
     event PolicyRevoked(uint64 indexed version, address indexed by, string reason, uint64 latestValid);
     event PublisherSet(address indexed publisher, bool allowed);
+    /// @notice `sampler` serves `version` (weights `sha256`) from now on; version 0 (digest 0): it stopped serving.
+    event PolicyServed(address indexed sampler, uint64 indexed version, bytes32 sha256);
 
     /// @notice Highest published version, revoked or not (0 before the first publication); the next is +1.
     uint64 public latestVersion;
@@ -106,6 +114,19 @@ contract PolicyRegistry is Owned {
         p.prevValid = 0;
         p.nextValid = 0;
         emit PolicyRevoked(version, msg.sender, reason, latestValidVersion);
+    }
+
+    /// @notice Announce that the caller now serves `version`, whose weights it verified to have sha256
+    ///         `weightsSha256`; `announceServing(0, 0)` announces that it stopped serving. Anyone may announce for
+    ///         itself; the version must be published, not revoked, and the digest the recorded one.
+    function announceServing(uint64 version, bytes32 weightsSha256) external {
+        if (version != 0 || weightsSha256 != bytes32(0)) {
+            Policy storage p = _policies[version];
+            if (p.publisher == address(0)) revert UnknownVersion(version);
+            if (p.revoked) revert RevokedVersion(version);
+            if (p.sha256 != weightsSha256) revert DigestMismatch(version, p.sha256, weightsSha256);
+        }
+        emit PolicyServed(msg.sender, version, weightsSha256);
     }
 
     /// @notice A published policy; reverts UnknownVersion for a version never published.

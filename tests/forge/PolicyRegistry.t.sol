@@ -17,6 +17,7 @@ contract PolicyRegistryTest is Test {
 
     event PolicyPublished(uint64 indexed version, bytes32 sha256, string uri, address indexed publisher);
     event PolicyRevoked(uint64 indexed version, address indexed by, string reason, uint64 latestValid);
+    event PolicyServed(address indexed sampler, uint64 indexed version, bytes32 sha256);
 
     function setUp() public {
         vm.warp(1_700_000_000);
@@ -192,5 +193,36 @@ contract PolicyRegistryTest is Test {
         assertEq(reg.latestVersion(), 1, "limit inclusive");
         _publishN(3);
         assertEq(reg.latestVersion(), 3, "helper");
+    }
+
+    /// @notice Property: a sampler's announcement names a version it could have verified — published, not revoked,
+    ///         with the recorded digest — and is attributed to the sampler's own address; (0, 0) means "stopped".
+    function test_announceServing_onlyWhatTheRecordHolds() public {
+        address sampler = address(0x5A);
+        vm.expectRevert(abi.encodeWithSelector(PolicyRegistry.UnknownVersion.selector, uint64(1)));
+        vm.prank(sampler);
+        reg.announceServing(1, DIGEST);
+        reg.publish(1, DIGEST, "u1");
+        reg.publish(2, keccak256("weights-v2"), "u2");
+        vm.expectRevert(
+            abi.encodeWithSelector(PolicyRegistry.DigestMismatch.selector, uint64(1), DIGEST, keccak256("other"))
+        );
+        vm.prank(sampler);
+        reg.announceServing(1, keccak256("other"));
+        vm.expectRevert(abi.encodeWithSelector(PolicyRegistry.UnknownVersion.selector, uint64(0)));
+        vm.prank(sampler);
+        reg.announceServing(0, DIGEST);
+        vm.expectEmit(true, true, false, true, address(reg));
+        emit PolicyServed(sampler, 1, DIGEST);
+        vm.prank(sampler);
+        reg.announceServing(1, DIGEST);
+        reg.revoke(1, "bad");
+        vm.expectRevert(abi.encodeWithSelector(PolicyRegistry.RevokedVersion.selector, uint64(1)));
+        vm.prank(sampler);
+        reg.announceServing(1, DIGEST);
+        vm.expectEmit(true, true, false, true, address(reg));
+        emit PolicyServed(sampler, 0, bytes32(0));
+        vm.prank(sampler);
+        reg.announceServing(0, bytes32(0));
     }
 }
