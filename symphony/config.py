@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from agents.profile import AgentProfile
 from agents.requester import RequesterSettings
@@ -52,12 +52,32 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"configuration file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot parse configuration file {path}: {exc}") from None
+        text = path.read_text()
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"cannot parse configuration file {path}: nested too deeply") from None
+    except ValueError as exc:  # the parsers' errors, UnicodeDecodeError, and int() past the digit limit
+        raise ConfigError(f"cannot parse configuration file {path}: {_one_line(str(exc))}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"configuration file {path} must hold a table of sections")
+    unknown = [key for key in data if key not in SECTIONS]
+    if unknown:  # checked here: SymphonyConfig(**data) would take keys such as `_env_file` as settings options
+        raise ConfigError(f"unknown configuration section {_quoted(unknown[0])} in {path} "
+                          f"(sections: {', '.join(SECTIONS)})")
     return data
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quoted(part: object) -> str:
+    """A key as the error line shows it: as is when printable, else escaped (a key with a line break must not
+    split the one-line error)."""
+    text = str(part)
+    return text if text.isprintable() and text.strip() == text and text else repr(text)
 
 
 def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -70,15 +90,18 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 def _from_environment() -> dict[str, Any]:
     """Only the fields the SYMPHONY_* variables set, nested like the model."""
-    env = SymphonyConfig()
+    try:
+        env = SymphonyConfig()
+    except SettingsError as exc:  # a SYMPHONY_<SECTION> or list-valued variable that is not JSON
+        raise ConfigError(f"invalid SYMPHONY_* environment variable: {_one_line(str(exc))} (such variables hold JSON)") from None
     return {name: section.model_dump(exclude_unset=True) for name in SECTIONS
             if (section := getattr(env, name)) is not None and section.model_fields_set}
 
 
 def _error_line(exc: ValidationError, source: str) -> ConfigError:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "configuration"
-    return ConfigError(f"invalid configuration at {where} ({source}): {first['msg']}")
+    where = ".".join(_quoted(p) for p in first["loc"]) or "configuration"
+    return ConfigError(f"invalid configuration at {where} ({source}): {_one_line(first['msg'])}")
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> SymphonyConfig:

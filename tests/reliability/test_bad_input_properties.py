@@ -1001,8 +1001,7 @@ def _recursion(reason: str) -> pytest.MarkDecorator:
     pytest.param(lambda f: find_json_object(deep().decode()), ValueError, id="find_json_object",
                  marks=_recursion("find_json_object does not catch RecursionError (agents/llm/structured.py:108)")),
     pytest.param(lambda f: parse(PlanDraft, Completion(deep().decode(), 0, 0)), (), id="structured.parse"),
-    pytest.param(_deep_config, ConfigError, id="load_config",
-                 marks=_recursion("load_config does not catch RecursionError from json.loads (symphony/config.py:53)")),
+    pytest.param(_deep_config, ConfigError, id="load_config"),
     pytest.param(_deep_feed, (), id="PostFeed.poll"),
 ])
 def test_deeply_nested_json_gives_the_documented_error(decode, errors, tmp_path):
@@ -1246,8 +1245,6 @@ def test_config_file_of_the_wrong_shape(document, as_toml):
         load(write(Path(folder), "c.toml" if as_toml else "c.json", body))
 
 
-@pytest.mark.xfail(strict=True, reason="load_config: a 5000-digit integer in a JSON or TOML file raises ValueError, not "
-                                       "ConfigError (symphony/config.py:53-54 catches only the parsers' own errors)")
 @FEWER
 @given(field_names, st.booleans())
 @example(("chain", "chain_id"), False)
@@ -1258,9 +1255,6 @@ def test_config_file_with_a_huge_integer(field, as_toml):
         load(write(Path(folder), "c.toml" if as_toml else "c.json", body))
 
 
-@pytest.mark.xfail(strict=True, reason="load_config passes top-level keys as SymphonyConfig(**data): pydantic-settings' "
-                                       "init options (_env_prefix, _env_file, _secrets_dir...) are obeyed or raise TypeError/"
-                                       "SettingsError (symphony/config.py:90)")
 @FEWER
 @given(st.sampled_from(["_env_prefix", "_env_file", "_secrets_dir", "_case_sensitive", "_env_nested_delimiter", "_env_parse_none_str"]),
        ordinary_json)
@@ -1281,9 +1275,6 @@ def test_config_from_garbage_scalar_environment_variables(values):
         load(None)
 
 
-@pytest.mark.xfail(strict=True, reason="load_config: a SYMPHONY_<SECTION> (or list-valued field) variable that is not JSON "
-                                       "raises pydantic_settings.SettingsError, not ConfigError (symphony/config.py:71, caught "
-                                       "only as ValidationError at :87)")
 @FEWER
 @given(st.dictionaries(st.sampled_from([f"SYMPHONY_{s.upper()}" for s in SECTIONS]
                                        + [f"SYMPHONY_{s.upper()}__{f.upper()}" for s, f in COMPLEX_FIELDS]), env_values, min_size=1, max_size=3))
@@ -1355,8 +1346,6 @@ def test_cli_config_show_with_a_garbage_file(content, name):
             assert_one_error_line(code, stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="the ConfigError for an unknown key quotes the key verbatim: a key with a line "
-                                       "break ({\"\\r\": {}}) splits the one-line error in two (symphony/config.py:78)")
 @FEWER
 @given(st.dictionaries(st.text(st.sampled_from("a_\r\n\x0b\x0c\x1c\x85\u2028"), min_size=1, max_size=4), ordinary_json,
                        min_size=1, max_size=2))
@@ -1376,8 +1365,6 @@ def test_cli_task_show_and_ask_with_garbage_arguments(task_id, chains, question)
         assert_one_error_line(*cli_in_process(["ask", "--chains", str(chains), "--", question])[::2])
 
 
-@pytest.mark.xfail(strict=True, reason="`symphony config show` with SYMPHONY_CHAIN=notjson: SettingsError escapes main() "
-                                       "(a traceback; symphony/config.py:71)")
 @FEWER
 @given(st.sampled_from([f"SYMPHONY_{s.upper()}" for s in SECTIONS]), env_values)
 @example("SYMPHONY_CHAIN", "notjson")
