@@ -109,7 +109,7 @@ class ResultPayload:
                 raise TypeError("tools_used must be a list of strings")
             return cls(str(body["output"]), answer, bool(body.get("abstained", False)), tuple(tools),
                        int(body.get("tokens", 0)), float(body.get("seconds", 0.0)), dict(body.get("extra", {})))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: int(Infinity)
             raise PayloadError(f"malformed result payload: {exc}") from None
 
 

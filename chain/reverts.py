@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from core.errors import SymphonyError
@@ -122,10 +123,20 @@ def _format_value(value: Any) -> str:
 
 def decode_revert(data: bytes | str | None, *, contract: str | None = None, registry: dict[bytes, ErrorSpec] | None = None) -> ContractRevert:
     """Turn raw revert data into the matching exception instance (not raised)."""
-    if isinstance(data, str):
-        data = bytes.fromhex(data.removeprefix("0x")) if data else b""
-    data = data or b""
     where = f"{contract} reverted" if contract else "transaction reverted"
+    if isinstance(data, str):
+        try:
+            data = bytes.fromhex(data.removeprefix("0x")) if data else b""
+        except ValueError:  # a node that reports revert data as free text: keep the text, decode nothing
+            return ContractRevert(f"{where} with undecodable data {data[:80]!r}", contract=contract, data=data.encode())
+    data = data or b""
+    try:
+        return _decode(data, where, contract, registry)
+    except DecodingError:  # a known selector with a body that is not its ABI encoding
+        return ContractRevert(f"{where} with malformed error data 0x{data[:68].hex()}", contract=contract, data=data)
+
+
+def _decode(data: bytes, where: str, contract: str | None, registry: dict[bytes, ErrorSpec] | None) -> ContractRevert:
     if len(data) < 4:
         return ContractRevert(f"{where} without a reason", contract=contract, data=data)
     selector, body = data[:4], data[4:]

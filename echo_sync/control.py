@@ -43,7 +43,8 @@ def secret_from_env(variable: str = CONTROL_SECRET_ENV) -> bytes | None:
 
 
 def _mac(secret: bytes, method: str, path: str, timestamp: str, nonce: str, body: bytes) -> str:
-    head = f"{method.upper()}\n{path}\n{timestamp}\n{nonce}\n".encode()
+    # surrogatepass: header text decoded from arbitrary bytes may hold lone surrogates; they must hash, not raise
+    head = f"{method.upper()}\n{path}\n{timestamp}\n{nonce}\n".encode("utf-8", "surrogatepass")
     return hmac.new(secret, head + body, hashlib.sha256).hexdigest()
 
 
@@ -69,13 +70,15 @@ class ControlVerifier:
         timestamp, nonce, signature = (headers.get(h) for h in (TIMESTAMP_HEADER, NONCE_HEADER, SIGNATURE_HEADER))
         if not (timestamp and nonce and signature):
             raise ControlAuthError("unsigned control request")
-        try:
-            skew = abs(now - int(timestamp))
-        except ValueError:
-            raise ControlAuthError("malformed timestamp") from None
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):  # 12 digits: year 33658
+            raise ControlAuthError("malformed timestamp")
+        skew = abs(now - int(timestamp))
         if skew > self.max_skew_s:
             raise ControlAuthError(f"stale control request ({skew:.0f} s from the sampler's clock)")
-        if not hmac.compare_digest(_mac(self.secret, method, path, timestamp, nonce, body), signature):
+        if len(nonce) > 128:
+            raise ControlAuthError("malformed nonce")
+        expected = _mac(self.secret, method, path, timestamp, nonce, body).encode()
+        if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
             raise ControlAuthError("bad signature")
         with self._lock:
             cutoff = now - 2 * self.max_skew_s

@@ -14,6 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from agents.llm.base import LLMBackend, SamplingParams
+from core.untrusted_json import loads_object
 from echo_sync.errors import NoSamplersLeft
 from echo_sync.replay_buffer import ReplayBuffer
 from echo_sync.rollout import RolloutGroup
@@ -61,7 +62,10 @@ class SequentialSource(BatchSource):
             headers.update(signed_headers(self.control_secret, "POST", "/generate", body))
         req = urllib.request.Request(f"{url}/generate", body, headers)
         with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-            return [RolloutGroup.from_json(g) for g in json.loads(resp.read())["groups"]]
+            groups = loads_object(resp.read(), ValueError, f"sampler {url} answer").get("groups")
+        if not isinstance(groups, list):
+            raise ValueError(f"sampler {url} answer: 'groups' must be a list")
+        return [RolloutGroup.from_json(g) for g in groups]
 
     def next_batch(self, n: int, version: int) -> list[RolloutGroup]:
         t0 = time.perf_counter()

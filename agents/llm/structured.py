@@ -106,7 +106,7 @@ def find_json_object(text: str) -> dict[str, Any]:
                 if depth == 0:
                     try:
                         value = json.loads(text[start : i + 1])
-                    except json.JSONDecodeError:
+                    except (json.JSONDecodeError, RecursionError):  # nested past the interpreter stack: not an answer
                         break
                     if isinstance(value, dict):
                         return value

@@ -70,13 +70,17 @@ class DetectorVote:
 
     @property
     def confidence_bp(self) -> int | None:
-        value = self.result.extra.get("confidence_bp") if self.result else None
-        return int(value) if value is not None else None
+        return self._extra_int("confidence_bp")
 
     @property
     def evaluation_id(self) -> int | None:
-        value = self.result.extra.get("evaluation_id") if self.result else None
-        return int(value) if value is not None else None
+        return self._extra_int("evaluation_id")
+
+    def _extra_int(self, key: str) -> int | None:
+        """An integer the detector put in its result's `extra`, or None: the result came from chain, written by
+        whoever won the beacon, so a value that is not an integer (text, a float, a list, a bool) counts as absent."""
+        value = self.result.extra.get(key) if self.result else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclass

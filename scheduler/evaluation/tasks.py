@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from core.untrusted_json import loads
 from scheduler.errors import SchedulerError
 
 SUITE_DIR = Path(__file__).resolve().parents[2] / "data" / "gaia_local"
@@ -26,13 +26,17 @@ def load_tasks(path: Path | None = None, levels: set[int] | None = None, limit: 
     path = Path(path) if path else SUITE_DIR / "tasks.jsonl"
     if not path.is_file():
         raise SchedulerError(f"task file not found: {path} (generate it with data/gaia_local/build_tasks.py)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchedulerError(f"cannot read task file {path}: {exc}") from None
     tasks = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            tasks.append(EvalTask.model_validate(json.loads(line)))
-        except (json.JSONDecodeError, ValidationError) as exc:
+            tasks.append(EvalTask.model_validate(loads(line, SchedulerError, f"{path}:{number}: invalid task")))
+        except ValidationError as exc:
             raise SchedulerError(f"{path}:{number}: invalid task: {exc}") from exc
     if levels:
         tasks = [t for t in tasks if t.level in levels]

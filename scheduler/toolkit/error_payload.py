@@ -38,7 +38,9 @@ def decode(text: str) -> ToolErrorInfo:
         raw = stripped[stripped.index(PREFIX.strip()) + len(PREFIX.strip()) :].strip()
         try:
             data = loads_object(raw, ValueError, "tool error payload")
-            return ToolErrorInfo(str(data.get("kind", "permanent")), str(data.get("type", "ToolError")), str(data.get("message", "")))
+            # only the two kinds mean anything to the retry policy; anything else is permanent (never retried)
+            kind = "transient" if data.get("kind") == "transient" else "permanent"
+            return ToolErrorInfo(kind, str(data.get("type", "ToolError")), str(data.get("message", "")))
         except ValueError:
             pass  # not our payload after all: the whole text is the message
     return ToolErrorInfo("permanent", "ToolError", stripped)

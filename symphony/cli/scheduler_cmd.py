@@ -76,10 +76,13 @@ def _llm_planner(cfg):  # noqa: ANN001, ANN202
 def _load_plan(path: Path) -> list[dict]:
     from scheduler.errors import SchedulerError
 
+    from core.untrusted_json import loads
+
     try:
-        plan = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SchedulerError(f"cannot read plan {path}: {exc}") from None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SchedulerError(f"cannot read plan {path}: {exc.strerror or exc}") from None
+    plan = loads(raw, SchedulerError, f"cannot read plan {path}")
     if not isinstance(plan, list) or not plan:
         raise SchedulerError(f"{path}: a plan is a non-empty JSON list of steps")
     return plan

@@ -270,8 +270,6 @@ def test_result_decode_valid_payload_with_fields_dropped_replaced_or_added(data)
     decode_result(data)
 
 
-@pytest.mark.xfail(strict=True, reason="int(Infinity) raises OverflowError, which ResultPayload.decode does not "
-                                       "catch (agents/payloads.py:103)")
 @PROPERTY
 @given(non_finite_in_one_field(result_bodies, ["tokens", "seconds"]).map(to_bytes))
 @example(b'{"output": "", "tokens": Infinity}')
@@ -387,8 +385,6 @@ def test_detection_request_round_trip(r):
     assert DetectionRequest.decode(r.encode()) == r
 
 
-@pytest.mark.xfail(strict=True, reason="DetectorVote.confidence_bp calls int() on a detector's result.extra value: "
-                                       "ValueError/TypeError escape (marl_detector/committee/requester.py:74)")
 @PROPERTY
 @given(st.builds(lambda v, w: {"output": "", "extra": {"confidence_bp": v, "evaluation_id": w}}, any_json, any_json))
 @example({"output": "", "extra": {"confidence_bp": "abc"}})
@@ -427,8 +423,6 @@ def test_decode_revert_of_unknown_data_is_a_contract_revert(data):
     assert isinstance(decode_revert("0x" + data.hex(), registry=REGISTRY), ContractRevert)
 
 
-@pytest.mark.xfail(strict=True, reason="decode_revert lets eth_abi's InsufficientDataBytes/DecodingError escape for a "
-                                       "known selector with a malformed body (chain/reverts.py:133, 136, 141)")
 @PROPERTY
 @given(st.sampled_from([ERROR_STRING, PANIC, SPEC_SELECTOR]), st.binary(max_size=100))
 @example(ERROR_STRING, b"\x01")
@@ -436,8 +430,6 @@ def test_decode_revert_of_a_known_selector_with_a_garbage_body(selector, body):
     assert isinstance(decode_revert(selector + body, registry=REGISTRY), ContractRevert)
 
 
-@pytest.mark.xfail(strict=True, reason="decode_revert calls bytes.fromhex on revert data given as text: ValueError "
-                                       "for a non-hex string (chain/reverts.py:126)")
 @PROPERTY
 @given(st.text(max_size=40))
 @example("0xzz")
@@ -577,9 +569,6 @@ def test_control_verify_ascii_garbage_headers(headers, body):
         ControlVerifier(SECRET).verify("POST", "/generate", headers, body)
 
 
-@pytest.mark.xfail(strict=True, reason="ControlVerifier.verify: a 400-digit timestamp gives OverflowError (control.py:73), "
-                                       "a non-ASCII signature TypeError from hmac.compare_digest (control.py:78), a "
-                                       "non-UTF-8 header byte UnicodeEncodeError (control.py:46)")
 @PROPERTY
 @given(st.fixed_dictionaries({TIMESTAMP_HEADER: header_text, NONCE_HEADER: header_text, SIGNATURE_HEADER: header_text}),
        st.binary(max_size=50))
@@ -634,14 +623,14 @@ def test_trainer_post_rollouts_with_garbage(trainer_url, data):
         assert len(body["results"]) == len(json.loads(data)["groups"])
 
 
-@pytest.mark.xfail(strict=True, reason="POST /rollouts answers 500 for a group with task_index Infinity: OverflowError "
-                                       "escapes RolloutGroup.from_json (echo_sync/trainer_app.py:78, rollout.py:100)")
 @FEWER
 @given(non_finite_in_one_field(group_bodies, ["task_index", "policy_version"]).map(lambda g: to_bytes({"groups": [g]})))
 @example(b'{"groups": [{"task_index": Infinity, "policy_version": 1, "weights_sha256": "ab", "sampler_id": "s", "samples": []}]}')
 def test_trainer_post_rollouts_with_non_finite_numbers(trainer_url, data):
+    """Infinity and NaN are not JSON numbers: the whole body is refused with a 400 that says so; a huge integer is
+    a JSON number, so its group gets a verdict (200). Never a 500."""
     status, answer = http_post(f"{trainer_url}/rollouts", data)
-    assert status == 200, (status, answer[:300])
+    assert status == 200 or (status == 400 and b"not a JSON number" in answer), (status, answer[:300])
 
 
 @pytest.fixture(scope="module")
@@ -724,8 +713,6 @@ def test_trainer_reads_a_sampler_answer_that_is_not_json(body):
     assert next_batch_answered_with(body) is None
 
 
-@pytest.mark.xfail(strict=True, reason="SequentialSource: a sampler answering a JSON list gives TypeError, which "
-                                       "next_batch does not catch (echo_sync/sources.py:64, caught at sources.py:84)")
 @FEWER
 @given(json_bytes | st.lists(any_json | mutated(group_bodies, ordinary_json), max_size=2).map(lambda g: to_bytes({"groups": g})))
 @example(b"[]")
@@ -767,8 +754,6 @@ def test_error_payload_decode_of_garbage_after_the_prefix(before, after):
     assert_tool_error(error_payload.decode(before + PREFIX + after))
 
 
-@pytest.mark.xfail(strict=True, reason="error_payload.decode copies any \"kind\" it is sent (\"kind\": \"x\" gives kind "
-                                       "'x', not transient|permanent; error_payload.py:39)")
 @PROPERTY
 @given(st.dictionaries(st.sampled_from(["kind", "type", "message"]), ordinary_json))
 @example({"kind": "x"})
@@ -988,18 +973,13 @@ def _deep_feed(folder: Path) -> None:
     assert feed.poll() == 0 and len(feed.take_rejected()) == 1
 
 
-def _recursion(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=RecursionError, reason=reason)
-
-
 @pytest.mark.parametrize("decode, errors", [
     pytest.param(lambda f: SubtaskPayload.decode(deep()), PayloadError, id="SubtaskPayload"),
     pytest.param(lambda f: ResultPayload.decode(deep()), PayloadError, id="ResultPayload"),
     pytest.param(lambda f: DetectionRequest.decode(deep()), PayloadError, id="DetectionRequest"),
     pytest.param(lambda f: error_payload.decode(PREFIX + deep().decode()), (), id="error_payload"),
     pytest.param(lambda f: parse_call(deep().decode(), [_Echo()]), (), id="parse_call"),
-    pytest.param(lambda f: find_json_object(deep().decode()), ValueError, id="find_json_object",
-                 marks=_recursion("find_json_object does not catch RecursionError (agents/llm/structured.py:108)")),
+    pytest.param(lambda f: find_json_object(deep().decode()), ValueError, id="find_json_object"),
     pytest.param(lambda f: parse(PlanDraft, Completion(deep().decode(), 0, 0)), (), id="structured.parse"),
     pytest.param(_deep_config, ConfigError, id="load_config"),
     pytest.param(_deep_feed, (), id="PostFeed.poll"),
@@ -1157,8 +1137,6 @@ def test_scheduler_plan_and_task_files_of_any_text(content):
     load_task_file(content)
 
 
-@pytest.mark.xfail(strict=True, reason="_load_plan and load_tasks let UnicodeDecodeError (a non-UTF-8 file) and ValueError "
-                                       "(a 5000-digit number) escape (symphony/cli/scheduler_cmd.py:80, scheduler/evaluation/tasks.py:30, 34)")
 @FEWER
 @given(st.binary(max_size=200) | st.just(str(HUGE_INT)))
 @example(b"\xff")
@@ -1225,7 +1203,7 @@ def toml_value(value: Any) -> str:
     return '""'  # TOML has no null
 
 
-# Keys without line breaks, at every depth: a key with one is the xfail test_cli_config_error_for_a_key_with_a_line_break.
+# Keys without line breaks, at every depth: a key with one is test_cli_config_error_for_a_key_with_a_line_break.
 one_line_keys = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=8)
 one_line_json = json_values(finite_scalars, one_line_keys)
 config_documents = st.dictionaries(st.sampled_from(SECTIONS) | one_line_keys, st.dictionaries(
