@@ -3,15 +3,25 @@
 Why: a requester runs K chains of thought at once and each waits for events about its own beacon; an agent
 worker reacts to several event kinds. Opening one stream per waiter would multiply eth_getLogs traffic, so a
 single background thread polls, acks, and hands every event to the handlers and waiters that match it.
+
+Why the loop survives every error of the stream, acks included: a failed ack (the checkpoint file's disk is full)
+must not end the thread — the process would live on deaf to the chain. The event stays unacked, the next poll
+delivers it again (handlers see events at least once, and are idempotent), and the loop backs off and logs one
+line per distinct cause until the store accepts writes again.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
 from chain.events import ChainEvent, EventStream
+
+log = logging.getLogger(__name__)
 
 Predicate = Callable[[ChainEvent], bool]
 Handler = Callable[[ChainEvent], None]
@@ -37,7 +47,8 @@ class EventRouter:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.errors: list[BaseException] = []
+        self.errors: deque[BaseException] = deque(maxlen=100)  # the most recent, for tests and diagnostics
+        self._logged: dict[str, float] = {}  # message -> when it was last logged
 
     def on(self, name: str, handler: Handler) -> None:
         self._handlers.setdefault(name, []).append(handler)
@@ -73,15 +84,26 @@ class EventRouter:
         while not self._stop.is_set():
             try:
                 events = self.stream.poll()
-            except Exception as exc:  # node restarting, transient HTTP error: keep going, remember why
-                self.errors.append(exc)
+                for event in events:
+                    self._dispatch(event)
+                    self.stream.ack(event)
+            except Exception as exc:  # node restarting, transient HTTP error, checkpoint store full: keep going
+                self._note(exc)
                 self._stop.wait(0.5)
                 continue
-            for event in events:
-                self._dispatch(event)
-                self.stream.ack(event)
             if not events:
                 self._stop.wait(self.poll_interval)
+
+    def _note(self, exc: Exception) -> None:
+        """Remember the error; log it once a minute per distinct message (an outage must not flood the log)."""
+        self.errors.append(exc)
+        message = f"{type(exc).__name__}: {exc}"
+        now = time.monotonic()
+        if now - self._logged.get(message, -1e9) >= 60:
+            if len(self._logged) > 100:  # causes whose text varies (block numbers...) must not grow this for ever
+                self._logged.clear()
+            self._logged[message] = now
+            log.warning("event stream %s: %s (retrying)", self.stream.consumer, message)
 
     def _dispatch(self, event: ChainEvent) -> None:
         for handler in self._handlers.get(event.name, []):

@@ -164,11 +164,10 @@ class EventStream:
             if number < checkpoint[0] and self._canonical(number, block_hash):
                 ancestor = number
                 break
-        dropped = self.store.pop_processed_after(self.consumer, ancestor)
         if ancestor >= 0 and ancestor >= self.start_block:
-            self.store.set_checkpoint(self.consumer, ancestor, self._block_hash(ancestor))
+            dropped = self.store.rewind(self.consumer, ancestor, self._block_hash(ancestor))
         else:
-            self.store.set_checkpoint(self.consumer, self.start_block - 1, "0x")
+            dropped = self.store.rewind(self.consumer, self.start_block - 1, "0x")
         self._pending.clear()
         self._pending_range_end = None
         return [ChainEvent(**{**d, "removed": True}) for d in dropped]
