@@ -158,3 +158,66 @@ def test_dead_worker_is_replaced_by_reassignment(chain, slow_model, tiny_model_p
             if p.poll() is None:
                 p.terminate()
                 p.wait(timeout=30)
+
+
+def _vote_state(state_dir: Path, name: str, beacon_id: int) -> str | None:
+    for db in state_dir.glob(f"{name}-*.sqlite"):
+        if db.name.endswith(".events.sqlite"):
+            continue
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                row = conn.execute("SELECT vote_state FROM assignments WHERE beacon_id=?", (beacon_id,)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row else None
+    return None
+
+
+def test_a_worker_killed_between_commit_and_reveal_reveals_after_restart(chain, tiny_model_path, tmp_path):
+    """Lifecycle point "between commit and reveal": alpha commits its final answer and dies before the reveal
+    phase opens; the phase opens while it is down; restarted, it reveals from its state (the answer and salt it
+    committed), exactly once, so it is counted — not fined as a silent voter — and the vote finalizes."""
+    import os as _os
+
+    from chain.bindings.vote import VotePhase, commitment
+
+    requester = chain.contracts(0)
+    other = chain.contracts(8)  # a second voter driven by the test, so the commit phase waits for it
+    state = tmp_path / "state"
+    alpha = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=16)
+    try:
+        other.ledger.register("other", "test", "", [], encode_vector(BETA), 1, other.ledger.min_stake())
+        _wait(lambda: requester.ledger.active_count() >= 2, 240, "registration", tmp_path)
+        requirement = encode_vector(ALPHA)
+        task = requester.beacon.post_task([ChainSpec((requirement,), _payload())] * 2, bid_window=3, exec_window=600, executors=1)
+        first, second = task.beacon(0, 0), task.beacon(1, 0)
+        other.beacon.bid(second, (requirement,))
+        _wait(lambda: len(requester.beacon.bids(first)) >= 1 and len(requester.beacon.bids(second)) >= 2, 60, "bids", tmp_path)
+        chain_now = requester.client.w3.eth.get_block("latest")["timestamp"]
+        chain.node.increase_time(max(requester.beacon.get(first).bid_deadline - chain_now, 0) + 2)
+        requester.beacon.close(first)
+        requester.beacon.close(second)  # alpha already holds chain 0 of this task: chain 1 goes to the other voter
+        alpha_address, other_address = chain.node.dev_accounts[6].address, chain.node.dev_accounts[8].address
+        assert requester.beacon.executors(first) == [alpha_address]
+        assert requester.beacon.executors(second) == [other_address]
+
+        _wait(lambda: _vote_state(state, "alpha", first) == "committed", 120, "alpha's commitment", tmp_path)
+        alpha.send_signal(signal.SIGKILL)
+        alpha.wait()
+        salt = _os.urandom(32)
+        result = b'{"answer":"47"}'
+        other.beacon.commit_result(second, commitment(task.task_id, other_address, "47", result, salt))
+        assert requester.vote.get(task.task_id).phase == VotePhase.REVEAL, "every live voter committed"
+
+        alpha = _start_worker(chain, 6, "alpha", tiny_model_path, state, tmp_path, max_new_tokens=16)
+        _wait(lambda: _vote_state(state, "alpha", first) == "revealed", 120, "alpha's reveal after restart", tmp_path)
+        other.vote.reveal(task.task_id, "47", result, salt)
+        assert requester.vote.get(task.task_id).phase == VotePhase.FINALIZED
+        revealed = requester.vote.contract.events.VoteRevealed().get_logs(from_block=0, argument_filters={"taskId": task.task_id})
+        assert sorted(e["args"]["voter"] for e in revealed) == sorted([alpha_address, other_address]), "each voter once"
+        penalised = requester.vote.contract.events.VotePenalized().get_logs(from_block=0, argument_filters={"taskId": task.task_id})
+        assert penalised == [], "nobody was fined as silent"
+    finally:
+        if alpha.poll() is None:
+            alpha.terminate()
+            alpha.wait(timeout=30)
