@@ -221,3 +221,51 @@ def test_a_worker_killed_between_commit_and_reveal_reveals_after_restart(chain, 
         if alpha.poll() is None:
             alpha.terminate()
             alpha.wait(timeout=30)
+
+
+def test_a_worker_resumes_by_itself_when_the_node_restarts_from_a_dump_mid_task(artifacts, slow_model, tmp_path):
+    """Lifecycle point "node restart": anvil stops while the worker executes an assigned step (SIGTERM, which
+    writes its state dump), stays down a few seconds, and restarts from the dump on the same port. The worker —
+    never restarted — reconnects by itself and delivers the step exactly once; the chain it finds is the same
+    chain (blocks, hashes and logs come back with the dump, so its event stream sees no reorg)."""
+    from chain.client import ChainClient
+    from chain.deploy import deploy_symphony
+    from chain.node import AnvilNode
+    from chain.settings import ChainSettings
+    from tests.conftest import ChainFixture
+
+    dump = tmp_path / "anvil-state.json"
+    node = AnvilNode(dump_state=dump).start()
+    alpha = None
+    try:
+        deployer = ChainClient(node.rpc_url, node.dev_accounts[0].key.to_0x_hex())
+        manifest = deploy_symphony(deployer, ChainSettings(min_stake_wei=10**16, deregister_cooldown_s=60), artifacts=artifacts)
+        chain = ChainFixture(node, manifest)
+        requester = chain.contracts(0)
+        state = tmp_path / "state"
+        alpha = _start_worker(chain, 6, "alpha", slow_model, state, tmp_path, max_new_tokens=1500)
+        _wait(lambda: requester.ledger.active_count() >= 1, 240, "registration", tmp_path)
+        beacon_id = _post(chain, requester, exec_window=600)
+        _close_when_open(chain, requester, beacon_id, 1, tmp_path)
+        _wait(lambda: (_status(state, "alpha", beacon_id) or ("", 0))[0] == "executing", 60, "execution to start", tmp_path)
+        head = requester.client.w3.eth.block_number
+        head_hash = requester.client.w3.eth.get_block(head)["hash"]
+
+        port = node.port
+        node.stop()
+        assert dump.is_file(), "anvil wrote no state dump on SIGTERM"
+        time.sleep(3)  # down while the worker executes (and, if it finishes first, while it tries to deliver)
+        node = AnvilNode(port=port, load_state=dump).start()
+        chain = ChainFixture(node, manifest)
+        requester = chain.contracts(0)
+        assert requester.client.w3.eth.get_block(head)["hash"] == head_hash, "the dump restored the same chain"
+
+        _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.COMPLETED, 240, "delivery after the restart", tmp_path)
+        assert _results(requester, beacon_id) == [node.dev_accounts[6].address], "delivered exactly once"
+        assert alpha.poll() is None, "the worker kept running through the outage"
+        assert _status(state, "alpha", beacon_id) == ("submitted", 1), "one attempt: resumed, not redone"
+    finally:
+        if alpha is not None and alpha.poll() is None:
+            alpha.terminate()
+            alpha.wait(timeout=30)
+        node.stop()
