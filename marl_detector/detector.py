@@ -3,7 +3,10 @@
 Why three files: `detector.pt` is the exact artifact the hash commits to (sha256 of its bytes, also written to
 `detector.sha256` and into the metadata); `detector.json` says what the network expects (feature names and
 order, architecture, decision threshold, training data fingerprint, metrics), so a consumer can refuse a
-model built for other features. `load_detector` verifies the hash before use.
+model built for other features. A shipped detector (detectors/hideshill-grpo) adds `manifest.json`: the hash it
+commits under on chain, the dataset, the command that reproduces it and its benchmark figures.
+`load_detector` verifies the weights against every hash the folder declares before use: a model file that is not
+the one its manifest names would otherwise be committed on chain under a hash that says something else.
 
     from marl_detector.detector import load_detector
     det = load_detector("out/detector/model")      # directory or path to detector.pt
@@ -30,6 +33,7 @@ from marl_detector.observation import EpisodeObservation
 WEIGHTS = "detector.pt"
 METADATA = "detector.json"
 HASHFILE = "detector.sha256"
+MANIFEST = "manifest.json"  # shipped detectors only (docs/hideshill.md, "The shipped detector")
 FORMAT = "hideshill-detector/1"
 
 
@@ -88,11 +92,28 @@ def load_detector(path: str | Path, embedder: TextEmbedder | None = None) -> Loa
     if meta.get("format") != FORMAT:
         raise SymphonyError(f"{meta_path}: unknown detector format {meta.get('format')!r}")
     digest = sha256_file(weights)
-    if digest != meta.get("sha256"):
-        raise SymphonyError(f"{weights}: sha256 {digest} does not match the metadata ({meta.get('sha256')})")
+    for source, declared in _declared_hashes(d, meta):
+        if digest != declared:
+            raise SymphonyError(f"{weights}: sha256 {digest} does not match {source} ({declared}); "
+                                f"refusing a model file other than the one its manifest names")
     if meta.get("feature_names") != list(FEATURE_NAMES):
         raise SymphonyError(f"{d}: detector was trained on different features than this code extracts")
     model = DetectorNet(int(meta["n_features"]), tuple(meta["hidden"]))
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     model.eval()
     return LoadedDetector(model, meta, digest, float(meta.get("threshold", 0.5)), embedder or TextEmbedder())
+
+
+def _declared_hashes(d: Path, meta: dict) -> list[tuple[str, str | None]]:
+    """Every sha256 the folder declares for its weights: the metadata's, the hash file's and, for a shipped
+    detector, the manifest's (the hash it commits under on chain). All of them must name the same bytes."""
+    out: list[tuple[str, str | None]] = [(METADATA, meta.get("sha256"))]
+    if (d / HASHFILE).exists():
+        out.append((HASHFILE, (d / HASHFILE).read_text().strip()))
+    if (d / MANIFEST).exists():
+        try:
+            manifest = json.loads((d / MANIFEST).read_text())
+        except json.JSONDecodeError as exc:
+            raise SymphonyError(f"{d / MANIFEST}: not valid JSON ({exc})") from None
+        out.append((MANIFEST, manifest.get("sha256") if isinstance(manifest, dict) else None))
+    return out
