@@ -195,12 +195,14 @@ class BeaconAuction:
         """The first delivery of an assigned step, or None after reclaiming it (the caller looks at it again)."""
         info = self.contracts.beacon.get(beacon_id)
         remaining = max(info.exec_deadline - self.chain_now() + 1, 0.5)
-        name = "VoteCommitted" if is_final else "ResultSubmitted"
+        # A final delivery made after the vote left its commit phase is a LateCommitment, not a VoteCommitted: still
+        # the step's delivery (the beacon completes), and without it the wait spun for ever on a completed step.
+        names = ("VoteCommitted", "LateCommitment") if is_final else ("ResultSubmitted",)
         until = time.monotonic() + remaining
         event = None
         while event is None and time.monotonic() < until:  # in slices, so a cancel ends the wait
             self._check()
-            event = self.wait(None, lambda e: e.name == name and int(e.args["beaconId"]) == beacon_id,
+            event = self.wait(None, lambda e: e.name in names and int(e.args["beaconId"]) == beacon_id,
                               min(until - time.monotonic(), 0.5))
         if event is not None:
             result = None if is_final else event.bytes_arg("result")

@@ -22,7 +22,7 @@ import logging
 import os
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import requests
 from eth_utils import keccak
@@ -76,18 +76,21 @@ class AgentWorker:
         self._queued: set[int] = set()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._bid_retries: dict[int, SeenBeacon] = {}  # bids the chain did not answer, retried while their window is open
+        self._bid_lock = threading.Lock()
         events_db = profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.events.sqlite"
         beacon, vote = contracts.beacon.contract, contracts.vote.contract
         stream = EventStream(
             contracts.client.w3,
             f"agent:{self.address}",
-            [EventSource(beacon.address, beacon.abi, ("ChainPosted", "ExecutorAssigned", "ExecutorTimedOut")),
+            [EventSource(beacon.address, beacon.abi, ("ChainPosted", "BeaconReopened", "ExecutorAssigned", "ExecutorTimedOut")),
              EventSource(vote.address, vote.abi, ("RevealPhaseStarted",))],
             CheckpointStore(events_db),
             start_block=contracts.manifest.deploy_block,
         )
         self.router = EventRouter(stream, poll_interval=profile.poll_interval_s)
         self.router.on("ChainPosted", self._on_chain_posted)
+        self.router.on("BeaconReopened", self._on_reopened)
         self.router.on("ExecutorAssigned", self._on_assigned)
         self.router.on("ExecutorTimedOut", self._on_timed_out)
         self.router.on("RevealPhaseStarted", self._on_reveal_phase)
@@ -125,6 +128,7 @@ class AgentWorker:
         for i in range(self.profile.capacity):
             self._threads.append(threading.Thread(target=self._work_loop, name=f"exec-{i}", daemon=True))
         self._threads.append(threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True))
+        self._threads.append(threading.Thread(target=self._bid_retry_loop, name="bid-retry", daemon=True))
         for thread in self._threads:
             thread.start()
         self.router.start()
@@ -168,13 +172,58 @@ class AgentWorker:
         return cosine_wad(self.capability, seen.requirement) >= int(self.profile.min_score * 10**18)
 
     def _bid(self, seen: SeenBeacon) -> None:
+        """Bid once; a bid the chain did not answer (an RPC outage) is retried by _bid_retry_loop while the bid
+        window is open (issue #15: a bid lost to a few seconds' cut had missed the beacon for good)."""
         try:
             self.contracts.beacon.bid(seen.beacon_id, seen.requirements)
             self.state.set_bid_state(seen.beacon_id, "bid")
             self.stats.bids += 1
         except ContractRevert as exc:  # window closed, book full of better bids...: not an error for an agent
-            self.state.set_bid_state(seen.beacon_id, f"refused:{exc.error_name}")
-            log.info("%s: bid on beacon %d refused: %s", self.profile.name, seen.beacon_id, exc)
+            if exc.error_name == "AlreadyBid":  # an earlier try landed but its answer was lost
+                self.state.set_bid_state(seen.beacon_id, "bid")
+            else:
+                self.state.set_bid_state(seen.beacon_id, f"refused:{exc.error_name}")
+                log.info("%s: bid on beacon %d refused: %s", self.profile.name, seen.beacon_id, exc)
+        except CHAIN_UNREACHABLE as exc:
+            with self._bid_lock:
+                self._bid_retries[seen.beacon_id] = seen
+            log.warning("%s: bid on beacon %d: the chain did not answer (%s); waiting for the chain, then retrying "
+                        "while its window is open", self.profile.name, seen.beacon_id, type(exc).__name__)
+            return
+        with self._bid_lock:
+            self._bid_retries.pop(seen.beacon_id, None)
+
+    def _bid_retry_loop(self) -> None:
+        while not self._stop.wait(CHAIN_RETRY_S):
+            with self._bid_lock:
+                pending = list(self._bid_retries.values())
+            if not pending:
+                continue
+            try:
+                now = self._chain_time()
+            except Exception:  # still unreachable: wait for the next round
+                continue
+            for seen in pending:
+                if now > seen.bid_deadline:  # the window closed meanwhile: a re-open brings the beacon back
+                    with self._bid_lock:
+                        self._bid_retries.pop(seen.beacon_id, None)
+                    self.state.set_bid_state(seen.beacon_id, "missed")
+                    continue
+                try:
+                    self._bid(seen)
+                except Exception:
+                    log.exception("%s: bid retry on beacon %d failed", self.profile.name, seen.beacon_id)
+
+    def _on_reopened(self, event: ChainEvent) -> None:
+        """A step nobody took (every bidder busy, bids lost to an outage) is open again: bid on it like on a new one."""
+        beacon = int(event.args["beaconId"])
+        seen = self._seen(beacon)
+        if seen is None:
+            return
+        seen = replace(seen, bid_deadline=int(event.args["bidDeadline"]))
+        self.state.set_bid_deadline(beacon, seen.bid_deadline)
+        if self._should_bid(seen, self._chain_time()):
+            self._bid(seen)
 
     def _on_assigned(self, event: ChainEvent) -> None:
         if event.args["agent"] != self.address:

@@ -94,6 +94,10 @@ class WorkerState:
     def set_bid_state(self, beacon_id: int, state: str) -> None:
         self._exec("UPDATE steps SET bid_state=? WHERE beacon_id=?", (state, beacon_id))
 
+    def set_bid_deadline(self, beacon_id: int, bid_deadline: int) -> None:
+        """A re-opened step: a new bid window."""
+        self._exec("UPDATE steps SET bid_deadline=?, bid_state='seen' WHERE beacon_id=?", (bid_deadline, beacon_id))
+
     def beacon(self, beacon_id: int) -> SeenBeacon | None:
         row = self._one("SELECT * FROM steps WHERE beacon_id=?", (beacon_id,))
         if row is None:

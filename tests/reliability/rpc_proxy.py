@@ -29,7 +29,7 @@ class RpcProxy:
         self.refused = 0  # accepted while cut, and reset at once
         self.accepted_at: list[float] = []  # time.time() of every accepted connection (for failure messages)
         self._cut_until = 0.0
-        self._trigger: tuple[tuple[bytes, ...], float, tuple[RpcProxy, ...]] | None = None
+        self._trigger: tuple[tuple[bytes, ...], float, tuple[RpcProxy, ...], bool] | None = None
         self.triggered_at: float | None = None  # time.time() when the armed cut fired
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
@@ -75,13 +75,15 @@ class RpcProxy:
             self._cut_until = time.monotonic() + seconds
         self._reset_all()
 
-    def cut_on(self, patterns: tuple[bytes, ...], seconds: float, also: tuple[RpcProxy, ...] = ()) -> None:
+    def cut_on(self, patterns: tuple[bytes, ...], seconds: float, also: tuple[RpcProxy, ...] = (), *,
+               forward: bool = True) -> None:
         """Arm a cut for the first request that contains every one of `patterns` (e.g. b"eth_sendRawTransaction"
         and a function selector, which a gas estimate of the same call also carries): that request
         still reaches the node, but its answer never comes back, and then the link is cut for `seconds`. This is
         the hardest case for exactly-once delivery: the transaction landed and the sender does not know it. The proxies
-        `also` are cut at the same instant (another process's link, without a race against the test's thread)."""
-        self._trigger = (patterns, seconds, also)
+        `also` are cut at the same instant (another process's link, without a race against the test's thread).
+        With forward=False the request itself is dropped too: it never reaches the node (a transaction lost)."""
+        self._trigger = (patterns, seconds, also, forward)
 
     @property
     def is_cut(self) -> bool:
@@ -151,8 +153,9 @@ class RpcProxy:
                         self._cut_until = time.monotonic() + trigger[1]  # before forwarding: the answer is dropped
                     for other in trigger[2]:
                         other.cut(trigger[1])
-                    dst.sendall(data)
-                    time.sleep(0.2)  # let the node act on it
+                    if trigger[3]:
+                        dst.sendall(data)
+                        time.sleep(0.2)  # let the node act on it
                     self._reset_all()
                     break
                 dst.sendall(data)
