@@ -51,6 +51,13 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     uint256 internal constant SCORE_UNIT = 1e9; // bids store score / 1e9 (≤ 1e9 < 2^31)
     uint256 internal constant NONE = type(uint256).max;
 
+    /// @dev One requester's own record of one agent: final answers of its tasks that won an agreed vote (`good`);
+    ///      final answers refuted or never revealed, and its deadlines missed (`bad`). Abstentions are neither.
+    struct Experience {
+        uint32 good;
+        uint32 bad;
+    }
+
     struct Task {
         address requester;
         uint32 firstChain;
@@ -129,6 +136,8 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     mapping(uint256 => mapping(uint32 => uint8)) internal _chainOfAgent;
     mapping(address => uint32) internal _idOf;
     mapping(uint32 => address) internal _agentOf;
+    /// @dev requester => agent id => what that requester's tasks saw of the agent (see `_requesterView`).
+    mapping(address => mapping(uint32 => Experience)) internal _experience;
 
     /// @param ledger_ CapabilityLedger (must authorise this contract)
     /// @param maxPayloadBytes_ longest payload / result accepted, e.g. 8192
@@ -332,7 +341,9 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         (bool eligible, uint64 score, bool newcomer) =
             ledger.bidScore(msg.sender, requirements[step], _kind(c.task, t.hasKind, cluster));
         if (!eligible) revert AgentNotAvailable(msg.sender);
-        uint256 entry = _entry(_ensureId(msg.sender), uint32(score / SCORE_UNIT), newcomer);
+        uint32 id = _ensureId(msg.sender);
+        score = _requesterView(t.requester, id, score);
+        uint256 entry = _entry(id, uint32(score / SCORE_UNIT), newcomer);
         address displaced = _insert(beaconId, st, entry);
         if (st.status == Status.None) {
             st.status = Status.Bidding;
@@ -431,9 +442,11 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (block.timestamp <= st.execDeadline) revert DeadlineNotPassed(beaconId);
         address[] memory timedOut = _timeOut(beaconId, st);
         _refill(beaconId, c, st, step, timedOut.length);
-        bytes32 kind = _kind(c.task, _tasks[c.task].hasKind, st.cluster);
+        Task storage t = _tasks[c.task];
+        bytes32 kind = _kind(c.task, t.hasKind, st.cluster);
         uint256 unit = slashUnit;
         for (uint256 i; i < timedOut.length; ++i) {
+            _remember(t.requester, _idOf[timedOut[i]], false);
             _penalise(timedOut[i], kind, unit, true);
         }
     }
@@ -474,6 +487,12 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
     }
 
     // ------------------------------------------------------------------ views
+
+    /// @inheritdoc ITaskBeacon
+    function experienceOf(address requester, address agent) external view returns (uint32 good, uint32 bad) {
+        Experience storage e = _experience[requester][_idOf[agent]];
+        return (e.good, e.bad);
+    }
 
     /// @inheritdoc ITaskBeacon
     function taskCount() external view returns (uint256) {
@@ -1045,21 +1064,49 @@ contract TaskBeacon is ITaskBeacon, ReentrancyLock {
         if (c.task != number) revert UnknownBeacon(o.beaconId);
         cot = c.cotIndex;
         Step storage st = _steps[o.beaconId];
-        address agent = _agentOf[uint32(_get(_book[o.beaconId], o.position) >> 32)];
+        uint32 id = uint32(_get(_book[o.beaconId], o.position) >> 32);
+        address agent = _agentOf[id];
         bytes32 kind = _kind(number, t.hasKind, st.cluster);
         uint256 reward = c.rewardPerExecutor;
         if (o.outcome == VoteOutcome.Won) {
-            if (agreed && reward >= minEvidenceReward) _evidence(agent, kind, true);
+            if (agreed && reward >= minEvidenceReward) {
+                _evidence(agent, kind, true);
+                _remember(t.requester, id, true);
+            }
         } else if (o.outcome == VoteOutcome.Outweighed) {
             // out-weighed, not shown wrong: keeps its share, no evidence either way
         } else if (o.outcome == VoteOutcome.Unconfirmed) {
             _slash(agent, reward); // not shown wrong, not confirmed: the share back, no fine, no evidence
         } else if (o.outcome == VoteOutcome.Silent) {
+            _remember(t.requester, id, false);
             emit ExecutorTimedOut(o.beaconId, agent);
             _penalise(agent, kind, reward + unit, false);
         } else {
+            if (o.outcome == VoteOutcome.Lost) _remember(t.requester, id, false);
             _evidence(agent, kind, false);
             _slash(agent, reward + unit / 5);
+        }
+    }
+
+    /// @dev A bid's score as `requester` sees it (docs/protocol.md "Requester's view"): the ledger's score (match ·
+    ///      trust over all requesters) times (good + 2) / (good + bad + 2) of the requester's own record of the agent
+    ///      — exact when bad == 0, and the ledger's score for a requester with no record. Why: the ledger's evidence
+    ///      can be bought (a requester posting tasks to its own agents farms successes for the burned fee), a
+    ///      requester's own record of an agent only by giving that requester answers that win its agreed votes.
+    function _requesterView(address requester, uint32 id, uint64 score) private view returns (uint64) {
+        Experience storage e = _experience[requester][id];
+        uint256 good = e.good;
+        // casting is safe: the factor is at most 1, so the result is at most `score`
+        // forge-lint: disable-next-line(unsafe-typecast)
+        return uint64((uint256(score) * (good + 2)) / (good + e.bad + 2));
+    }
+
+    /// @dev Unchecked: a counter would need 2^32 settlements of one requester's tasks to wrap.
+    function _remember(address requester, uint32 id, bool good) private {
+        Experience storage e = _experience[requester][id];
+        unchecked {
+            if (good) ++e.good;
+            else ++e.bad;
         }
     }
 

@@ -183,6 +183,10 @@ interface ITaskBeacon {
     function executorsOf(uint256 beaconId) external view returns (address[] memory);
     function isExecutor(uint256 beaconId, address agent) external view returns (bool);
     function hasDelivered(uint256 beaconId, address agent) external view returns (bool);
+    /// @notice What `requester`'s tasks saw of `agent`: final answers that won an agreed vote (`good`); final
+    ///         answers refuted or never revealed, and deadlines missed (`bad`). A bid on the requester's task
+    ///         scores the ledger's score · (good + 2) / (good + bad + 2) (docs/protocol.md "Requester's view").
+    function experienceOf(address requester, address agent) external view returns (uint32 good, uint32 bad);
     /// @notice Lowest bid score (WAD) among the executors who delivered on the chain: Symphony's w_i.
     function chainWeight(uint256 chainId) external view returns (uint256);
     function expectedVoters(bytes32 taskId) external view returns (uint256);

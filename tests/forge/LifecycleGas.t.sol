@@ -15,10 +15,11 @@ import {ITaskBeacon} from "../../contracts/interfaces/ITaskBeacon.sol";
 ///      same lifecycle from anvil receipts.
 contract LifecycleGasTest is SymphonyFixture {
     uint256 internal constant CALL_OVERHEAD = 100;
-    /// @notice Ceiling for one steady 3-agent lifecycle (measured 1,088,630; v1: 1,276,142). Issue #14's goal of
-    ///         700k is not met: scripts/bench_chain.py reports the measurement against the goal, this test only
+    /// @notice Ceiling for one steady 3-agent lifecycle (measured 1,116,110: 1,088,630 before the requester's view,
+    ///         which reads one record slot per bid and writes one per settled voter; v1: 1,276,142). Issue #14's goal
+    ///         of 700k is not met: scripts/bench_chain.py reports the measurement against the goal, this test only
     ///         stops a change that makes the lifecycle dearer than today's.
-    uint256 internal constant LIFECYCLE_CEILING = 1_100_000;
+    uint256 internal constant LIFECYCLE_CEILING = 1_125_000;
 
     uint256 internal total;
 

@@ -656,4 +656,81 @@ contract TaskBeaconTest is SymphonyFixture {
     function _paidLater(uint256, uint96) internal pure returns (uint256) {
         return 0;
     }
+
+    // ------------------------------------------------------------------ the requester's own record
+
+    /// @dev Three agents answer a 3-chain single-step task of the test contract: `liar` alone with "junk", the two
+    ///      others agreeing on "4" — the liar is refuted (Lost) in this requester's record.
+    function _refuteOnce(address liar, address a, address b) internal {
+        bytes32 taskId = _postTask(3, 1, 1, 1e12);
+        uint256 first = _beaconOf(taskId, 0, 0);
+        for (uint256 c; c < 3; ++c) {
+            _bid(liar, first + (c << 3));
+            _bid(a, first + (c << 3));
+            _bid(b, first + (c << 3));
+        }
+        vm.warp(block.timestamp + BID_WINDOW + 1);
+        for (uint256 c; c < 3; ++c) {
+            uint256 id = first + (c << 3);
+            beacon.close(id);
+            address ex = beacon.executorsOf(id)[0];
+            _commit(ex, taskId, id, ex == liar ? "junk" : "4");
+        }
+        for (uint256 c; c < 3; ++c) {
+            address ex = beacon.executorsOf(first + (c << 3))[0];
+            _reveal(ex, taskId, ex == liar ? "junk" : "4");
+        }
+    }
+
+    /// @dev Bids store scores in 1e-9 units: equal up to that rounding.
+    function _assertNear(uint256 a, uint256 b, string memory what) internal pure {
+        assertLe(a > b ? a - b : b - a, 1e9, what);
+    }
+
+    function _bidScoreOn(address who, uint256 beaconId) internal returns (uint256) {
+        _bid(who, beaconId);
+        ITaskBeacon.Bid[] memory bids = beacon.getBids(beaconId);
+        for (uint256 i; i < bids.length; ++i) {
+            if (bids[i].agent == who) return bids[i].score;
+        }
+        revert("no bid");
+    }
+
+    /// @notice Attack 5, the attacker's view (reputation farmers): credit bought on a requester's own tasks does
+    ///         not buy another requester's trust. An agent refuted `f` times by requester R bids on R's tasks at
+    ///         the ledger's score · 2 / (f + 2), however many successes it farmed elsewhere (`farmed`), while on a
+    ///         task of a requester with no record of it, and for the agents that agreed, the score is the ledger's.
+    function testFuzz_farmedCreditDoesNotBuyARequestersTrust(uint8 farmedRaw, uint8 fRaw) public {
+        uint256 farmed = bound(farmedRaw, 0, 60);
+        uint256 f = bound(fRaw, 1, 3);
+        address[] memory a = agents; // agents 0 and 1 of setUp: the best honest matches
+        address farmer = _agent(50);
+        _register(farmer, Vectors.unit(0, 100)); // the requirement exactly: the best claim there is
+        for (uint256 i; i < f; ++i) _refuteOnce(farmer, a[0], a[1]);
+        ledger.setAuthorized(address(this), true); // stands for the farm: successes bought elsewhere
+        bytes32 kind = keccak256(abi.encodePacked("symphony.cluster", uint8(0)));
+        for (uint256 i; i < farmed; ++i) ledger.recordEvidence(farmer, kind, true);
+        (uint32 good, uint32 bad) = beacon.experienceOf(address(this), farmer);
+        assertEq(uint256(good) * 100 + bad, f, "R's record of the farmer: f refutations, nothing good");
+
+        (, uint256 id) = _postFinal(1, 1e12);
+        (, uint64 ledgerScore,) = ledger.bidScore(farmer, Vectors.unit(0, 100), kind);
+        uint256 atR = _bidScoreOn(farmer, id);
+        uint256 expected = (uint256(ledgerScore) * 2) / (f + 2);
+        _assertNear(atR, expected, "R discounts by its own record");
+        (, uint64 honestLedger,) = ledger.bidScore(a[0], Vectors.unit(0, 100), kind);
+        _assertNear(_bidScoreOn(a[0], id), honestLedger, "an agent R has no failure with: as the ledger");
+
+        address other = address(0x0F3E);
+        vm.deal(other, 1 ether);
+        ITaskBeacon.ChainSpec[] memory specs = new ITaskBeacon.ChainSpec[](1);
+        bytes32[] memory r = new bytes32[](1);
+        r[0] = Vectors.unit(0, 100);
+        specs[0] = ITaskBeacon.ChainSpec({requirements: r, payload: bytes("solve: 2+2")});
+        vm.prank(other);
+        bytes32 otherTask = beacon.postTask{value: _withFee(1e12)}(_spec(1, 1e12), specs);
+        uint256 otherId = _beaconOf(otherTask, 0, 0);
+        _reqs[otherId >> 3] = r;
+        _assertNear(_bidScoreOn(farmer, otherId), ledgerScore, "a requester with no record: the ledger's");
+    }
 }
