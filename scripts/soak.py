@@ -27,10 +27,15 @@ or requesters' own logs. Definitions (printed with the results):
 - worker RSS: psutil, every 2 s, per process life (a restarted worker is a new life); growth = the mean of a life's
   last fifth minus the mean of its second fifth (after warm-up), for lives of at least 60 s.
 
-Runs committed (results/soak.json and results/soak.png are the largest one):
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/soak.py --agents 4 --tasks 30       # short, tiny model
-    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/soak.py --agents 8 --tasks 200      # the issue's size
-The exact command of a run is stored in its JSON ("command").
+Runs committed (docs/reliability.md reads them):
+    # results/soak.json, results/soak.png: the issue's size, tiny model (580 s of asking on 2 shared cores)
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/soak.py --agents 8 --tasks 200 --kills 5 --cuts 5
+    # results/soak_default.json, results/soak_default.png: shorter, the default model (SmolLM2-135M)
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python scripts/soak.py --agents 4 --tasks 16 --model default --kills 2 \
+        --cuts 2 --json results/soak_default.json --png results/soak_default.png
+The exact command of a run is stored in its JSON ("command"). The first short run (4 × 30, before the fixes in
+agents/) hung one requester lane (LateCommitment) and lost bids to cuts; tests/reliability/test_soak.py runs
+2 × 4 with --cut-mode bids.
 """
 
 from __future__ import annotations
@@ -253,9 +258,15 @@ def _kill(soak: Soak, rng: random.Random) -> None:
         _start_worker(soak, w)
 
 
-def _cut(soak: Soak, rng: random.Random) -> None:
+def _cut(soak: Soak, rng: random.Random, direct: SymphonyContracts) -> None:
     seconds = round(rng.uniform(3.0, 8.0), 1)
-    mode = rng.choice(("one worker", "all workers", "requesters and a worker"))
+    mode = rng.choice(("one worker", "all workers", "requesters and a worker")) if soak.args.cut_mode == "random" else "bids"
+    if mode == "bids":  # every worker's next bid never reaches the node, and its link is down for `seconds`
+        selector = direct.beacon.contract.get_function_by_name("bid")(0, [])._encode_transaction_data()[2:10].encode()
+        for w in soak.workers:
+            w.proxy.cut_on((b"eth_sendRawTransaction", selector), seconds, forward=False)
+        soak.fault("rpc_cut", mode=mode, targets=["every worker's next bid"], seconds=seconds)
+        return
     if mode == "one worker":
         targets = [rng.choice(soak.workers)]
         names = [t.name for t in targets]
@@ -320,7 +331,7 @@ def _fault_loop(soak: Soak, direct: SymphonyContracts) -> None:
         if soak.stop.is_set():
             return
         try:
-            {"kill": lambda: _kill(soak, rng), "cut": lambda: _cut(soak, rng), "reorg": lambda: _reorg(soak, direct, rng)}[kind]()
+            {"kill": lambda: _kill(soak, rng), "cut": lambda: _cut(soak, rng, direct), "reorg": lambda: _reorg(soak, direct, rng)}[kind]()
         except Exception as exc:  # a fault that could not be injected is reported, not hidden
             soak.fault(f"{kind}_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -549,6 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kills", type=int, default=3)
     p.add_argument("--cuts", type=int, default=3)
     p.add_argument("--no-reorg", dest="reorg", action="store_false")
+    p.add_argument("--cut-mode", choices=("random", "bids"), default="random",
+                   help="random: cut one worker, every worker, or the requesters and a worker at a random moment; bids: "
+                        "drop every worker's next bid transaction and cut its link (the bid-outage case, deterministic)")
     p.add_argument("--bid-window", type=int, default=2)
     p.add_argument("--exec-window", type=int, default=40)
     p.add_argument("--vote-timeout", type=float, default=300.0)
@@ -677,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["scripts/soak.py", *(argv if argv is not None else sys.argv[1:])]),
         "config": {"agents": a.agents, "tasks": a.tasks, "lanes": a.lanes, "chains": a.chains, "model": a.model,
                    "max_new_tokens": a.max_new_tokens, "bid_window_s": a.bid_window, "exec_window_s": a.exec_window,
-                   "kills": a.kills, "cuts": a.cuts, "reorg": a.reorg, "grace_s": a.grace, "seed": a.seed},
+                   "kills": a.kills, "cuts": a.cuts, "cut_mode": a.cut_mode, "reorg": a.reorg, "grace_s": a.grace, "seed": a.seed},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "definitions": DEFINITIONS, "result": result, "fault_counts": fault_counts, "faults": soak.faults,
         "asks": soak.asks, "samples": soak.samples,

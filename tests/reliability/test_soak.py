@@ -1,5 +1,7 @@
 """Issue #15: scripts/soak.py in its smallest configuration: 2 workers (tiny model) × 4 tasks, one SIGKILL and
-restart, one RPC cut, one reorg; nothing lost and nothing counted twice, as read from the chain by the script.
+restart, two RPC cuts that drop every worker's next bid, one reorg; nothing lost, nothing counted twice and every
+task settled (none given up and refunded), as read from the chain by the script. Without the worker's bid retry and
+its following of BeaconReopened (git show c75dce9^:agents/worker.py) a task is refunded after 21 empty bid windows.
 
 Why a subprocess: the soak is a script (it builds its own anvil, proxies and worker processes); this runs it as a
 user would and reads its JSON."""
@@ -23,7 +25,7 @@ def test_soak_loses_and_duplicates_nothing_under_its_fault_schedule(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     env.pop("SYMPHONY_HOME", None)
     run = subprocess.run([sys.executable, str(PROJECT_ROOT / "scripts" / "soak.py"), "--agents", "2", "--tasks", "4",
-                          "--chains", "1", "--lanes", "1", "--kills", "1", "--cuts", "1", "--grace", "20",
+                          "--chains", "1", "--lanes", "1", "--kills", "1", "--cuts", "2", "--cut-mode", "bids", "--grace", "20",
                           "--json", str(out), "--png", str(tmp_path / "soak.png")],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=420)
     assert out.is_file(), run.stdout[-3000:] + run.stderr[-3000:]
@@ -33,6 +35,7 @@ def test_soak_loses_and_duplicates_nothing_under_its_fault_schedule(tmp_path):
     assert {"sigkill", "rpc_cut"} <= kinds, report["faults"]
     assert result["posted"] == 4, (result, run.stdout[-3000:])
     assert result["lost"] == 0, (result["lost_tasks"], run.stdout[-3000:])
+    assert result["settled"] == 4, (result["outcomes"], run.stdout[-3000:])  # none given up and refunded either
     assert result["duplicated"] == 0, result["duplicates"]
     assert run.returncode == 0, run.stdout[-3000:]
     assert (tmp_path / "soak.png").is_file()
