@@ -74,17 +74,22 @@ def _wait(condition, timeout: float, what: str, proc_logs: Path | None = None) -
     pytest.fail(f"timed out waiting for {what}\n{logs}")
 
 
-def _status(state_dir: Path, name: str, beacon_id: int) -> tuple[str, int] | None:
+def _row(state_dir: Path, name: str, beacon_id: int, columns: str) -> tuple | None:
+    """`columns` of the worker's state row for `beacon_id` (None while the worker has none, or holds the file)."""
     for db in state_dir.glob(f"{name}-*.sqlite"):
         if db.name.endswith(".events.sqlite"):
             continue
         try:
             with sqlite3.connect(db, timeout=5) as conn:
-                row = conn.execute("SELECT status, attempts FROM assignments WHERE beacon_id=?", (beacon_id,)).fetchone()
+                return conn.execute(f"SELECT {columns} FROM assignments WHERE beacon_id=?", (beacon_id,)).fetchone()
         except sqlite3.OperationalError:
             return None
-        return (row[0], row[1]) if row else None
     return None
+
+
+def _status(state_dir: Path, name: str, beacon_id: int) -> tuple[str, int] | None:
+    row = _row(state_dir, name, beacon_id, "status, attempts")
+    return (row[0], row[1]) if row else None
 
 
 def _post(chain, requester, exec_window: int) -> int:
@@ -161,16 +166,8 @@ def test_dead_worker_is_replaced_by_reassignment(chain, slow_model, tiny_model_p
 
 
 def _vote_state(state_dir: Path, name: str, beacon_id: int) -> str | None:
-    for db in state_dir.glob(f"{name}-*.sqlite"):
-        if db.name.endswith(".events.sqlite"):
-            continue
-        try:
-            with sqlite3.connect(db, timeout=5) as conn:
-                row = conn.execute("SELECT vote_state FROM assignments WHERE beacon_id=?", (beacon_id,)).fetchone()
-        except sqlite3.OperationalError:
-            return None
-        return row[0] if row else None
-    return None
+    row = _row(state_dir, name, beacon_id, "vote_state")
+    return row[0] if row else None
 
 
 def test_a_worker_killed_between_commit_and_reveal_reveals_after_restart(chain, tiny_model_path, tmp_path):
