@@ -24,8 +24,8 @@ or requesters' own logs. Definitions (printed with the results):
   second VoteRevealed for one final beacon, a second TaskSettled for one task;
 - lifecycle latency: TaskSettled block time minus TaskPosted block time (the chain's clock);
 - event-stream lag: the chain head minus each worker's durable checkpoint (its events SQLite), sampled every 2 s;
-- worker RSS: psutil, every 2 s, per process life (a restarted worker is a new life); growth = the mean of a life's
-  last fifth minus the mean of its second fifth (after warm-up), for lives of at least 60 s.
+- worker RSS: psutil, every 2 s, per process life (a restarted worker is a new life); warm-up = a life's first 60 s;
+  growth = the mean of the last fifth minus the mean of the second fifth of what follows, for at least 60 s of it.
 
 Runs committed (docs/reliability.md reads them):
     # results/soak.json, results/soak.png: the issue's size, tiny model (580 s of asking on 2 shared cores)
@@ -101,7 +101,8 @@ DEFINITIONS = {
                   "transaction: double payments); a second VoteRevealed for one final beacon; a second TaskSettled",
     "latency": "TaskSettled block timestamp minus TaskPosted block timestamp",
     "lag": "chain head minus a worker's durable event checkpoint, in blocks and seconds",
-    "rss_growth": "per worker process life >= 60 s: mean RSS of its last fifth minus mean of its second fifth",
+    "rss_growth": "per worker process life, after its first 60 s (warm-up), over at least 60 s: mean RSS of the last "
+                  "fifth minus mean of the second fifth",
 }
 QUESTIONS = ("What is {a} + {b}?", "What is {a} * {b}?", "How many letters r are in the word strawberry{a}?",
              "What is {a} minus {b}?")
@@ -386,7 +387,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     values = sorted(values)
     index = (len(values) - 1) * q
     lo, hi = int(index), min(int(index) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (index - lo)
+    return round(values[lo] + (values[hi] - values[lo]) * (index - lo), 1)
 
 
 def _audit(direct: SymphonyContracts, deploy_block: int, requesters: set[str]) -> dict:
@@ -474,13 +475,18 @@ def _audit(direct: SymphonyContracts, deploy_block: int, requesters: set[str]) -
             "deliveries": sum(len(v) for v in deliveries.values())}
 
 
+WARM_UP_S = 60.0  # a worker life's first minute: importing torch and loading the model
+DYING = 16 * 2**20  # a sample this small is a process just SIGKILLed and not yet reaped
+
+
 def _rss_growth(samples: list[dict]) -> list[dict]:
     lives: dict[tuple[str, int], list[tuple[float, int]]] = {}
     for s in samples:
-        if s["rss"] is not None:
+        if s["rss"] is not None and s["rss"] >= DYING:
             lives.setdefault((s["worker"], s["life"]), []).append((s["t"], s["rss"]))
     out = []
     for (name, life), points in sorted(lives.items()):
+        points = [(t, r) for t, r in points if t >= points[0][0] + WARM_UP_S]  # loading the model is not growth
         if len(points) < 10 or points[-1][0] - points[0][0] < 60:
             continue
         fifth = len(points) // 5
@@ -489,6 +495,19 @@ def _rss_growth(samples: list[dict]) -> list[dict]:
         out.append({"worker": name, "life": life, "seconds": round(points[-1][0] - points[0][0], 1),
                     "warm_mb": round(warm / 2**20, 1), "last_mb": round(last / 2**20, 1),
                     "growth_mb": round((last - warm) / 2**20, 1)})
+    return out
+
+
+def _warm_rss(samples: list[dict]) -> list[float]:
+    """RSS (MiB) of every sample taken after its worker life's warm-up."""
+    born: dict[tuple[str, int], float] = {}
+    out = []
+    for s in samples:
+        if s["rss"] is None or s["rss"] < DYING:
+            continue
+        start = born.setdefault((s["worker"], s["life"]), s["t"])
+        if s["t"] >= start + WARM_UP_S:
+            out.append(s["rss"] / 2**20)
     return out
 
 
@@ -660,7 +679,7 @@ def main(argv: list[str] | None = None) -> int:
 
     lat = audit.pop("latencies_s")
     growth = _rss_growth(soak.samples)
-    rss = [s["rss"] / 2**20 for s in soak.samples if s["rss"] is not None and s["t"] > 60]
+    rss = _warm_rss(soak.samples)
     lag_b = [s["lag_blocks"] for s in soak.samples if s["lag_blocks"] is not None]
     lag_s = [s["lag_s"] for s in soak.samples if s["lag_s"] is not None]
     ok_asks = [x for x in soak.asks if x["ok"]]
