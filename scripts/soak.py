@@ -66,7 +66,11 @@ def _frozen_home() -> None:
     (a restarted worker compiles again and refuses the deployment). Everything else is linked from the checkout."""
     if os.environ.get("SYMPHONY_HOME"):
         return
+    import atexit
+    import shutil
+
     home = Path(tempfile.mkdtemp(prefix="soak-home-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)  # links and a copy of contracts/: nothing else is in it
     for entry in ROOT.iterdir():
         if entry.name not in ("contracts", ".git"):
             (home / entry.name).symlink_to(entry)
