@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 import requests
@@ -28,6 +29,17 @@ from chain.reverts import ContractRevert, decode_revert
 
 GAS_HEADROOM = 1.25  # estimate * headroom: state can change between estimation and inclusion
 PRIVATE_KEY_ENV = "SYMPHONY_PRIVATE_KEY"
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    message = exc.rpc_response.get("error", {}).get("message") if isinstance(getattr(exc, "rpc_response", None), dict) else None
+    return str(message or exc)
+
+
+def _out_of_gas(exc: Web3RPCError) -> bool:
+    """anvil says "Out of gas: gas required exceeds allowance" or "EVM error OutOfGas"; geth "gas required exceeds"."""
+    text = _rpc_message(exc).lower()
+    return "out of gas" in text or "outofgas" in text or "gas required exceeds" in text
 
 
 class TransactionFailed(SymphonyError):
@@ -171,11 +183,25 @@ class ChainClient:
         return nonce
 
     def _estimate(self, tx: dict, contract: str | None) -> int:
-        try:
-            # "pending": the transaction lands in the next block, whose timestamp is now, not the last block's.
-            return int(self.w3.eth.estimate_gas({"from": self.address, **tx}, "pending") * GAS_HEADROOM)
-        except ContractLogicError as exc:
-            raise decode_revert(exc.data, contract=contract) from None
+        """Gas for `tx` with headroom. A revert raises its decoded custom error. Running out of gas at the node's
+        allowance is retried once — the estimate runs against pending state, and a transaction that lands in
+        between can change what the call does (seen under load in scripts/soak.py) — then raises one clear
+        TransactionFailed instead of the node's raw RPC error."""
+        tries = 2
+        while True:
+            try:
+                # "pending": the transaction lands in the next block, whose timestamp is now, not the last block's.
+                return int(self.w3.eth.estimate_gas({"from": self.address, **tx}, "pending") * GAS_HEADROOM)
+            except ContractLogicError as exc:
+                raise decode_revert(exc.data, contract=contract) from None
+            except Web3RPCError as exc:
+                tries -= 1
+                if not _out_of_gas(exc):
+                    raise
+                if tries == 0:
+                    raise TransactionFailed(f"{contract or 'transaction'} runs out of gas at any gas limit the node "
+                                            f"allows ({_rpc_message(exc)})") from None
+                time.sleep(0.5)
 
     def _fees(self) -> dict[str, int]:
         gas_price = self.w3.eth.gas_price

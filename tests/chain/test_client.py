@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chain import reverts
-from chain.client import ChainClient, connect, private_key_from_env
+from chain.client import ChainClient, TransactionFailed, connect, private_key_from_env
 from core.errors import ChainConnectionError, ConfigError
 
 
@@ -25,6 +25,18 @@ def test_custom_error_at_estimation(probe):
     assert info.value.args_dict == {"value": 5000, "maximum": 1000}
     assert "TooBig(value=5000, maximum=1000)" in str(info.value)
     assert client.call(contract.functions.value()) == 0  # nothing changed
+
+
+def test_a_call_that_runs_out_of_gas_at_any_limit_is_one_clear_error(probe):
+    """Estimation fails with the node's raw "out of gas" RPC error; the client retries once (pending state can
+    move) and then raises TransactionFailed naming the contract, without sending anything."""
+    client, contract = probe
+    nonce = client.w3.eth.get_transaction_count(client.address)
+    with pytest.raises(TransactionFailed, match="runs out of gas"):
+        client.transact(contract.functions.exhaust())
+    assert client.w3.eth.get_transaction_count(client.address) == nonce, "nothing was sent"
+    client.transact(contract.functions.set(5, b""))  # the client is still usable
+    assert client.call(contract.functions.value()) == 5
 
 
 def test_custom_error_after_mining_is_decoded_too(probe):
