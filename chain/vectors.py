@@ -56,12 +56,15 @@ def trust_wad(successes: int, failures: int, total_successes: int, total_failure
 
 
 def bid_score(capability: bytes, requirement: bytes, successes: int = 0, failures: int = 0,
-              total_successes: int | None = None, total_failures: int | None = None) -> int:
-    """The score TaskBeacon stores for a bid: match · T, truncated to the contract's 1e-9 units.
-    Without totals, the kind's record is taken as the whole record."""
+              total_successes: int | None = None, total_failures: int | None = None,
+              good: int = 0, bad: int = 0) -> int:
+    """The score TaskBeacon stores for a bid: match · T · (good + 2)/(good + bad + 2), truncated to the contract's
+    1e-9 units. Without totals, the kind's record is taken as the whole record; `good`/`bad` are the requester's
+    own record of the bidder (`TaskBeacon.experienceOf`, docs/protocol.md "Requester's view"), none by default."""
     t = trust_wad(successes, failures, successes if total_successes is None else total_successes,
                   failures if total_failures is None else total_failures)
-    return cosine_wad(capability, requirement) * t // WAD // SCORE_UNIT * SCORE_UNIT
+    ledger_score = cosine_wad(capability, requirement) * t // WAD
+    return ledger_score * (good + 2) // (good + bad + 2) // SCORE_UNIT * SCORE_UNIT
 
 
 def cluster(requirement: bytes) -> int:

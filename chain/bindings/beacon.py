@@ -219,6 +219,11 @@ class TaskBeacon:
     def chain_weight(self, chain_id: int) -> int:
         return self.client.call(self.contract.functions.chainWeight(chain_id))
 
+    def experience_of(self, requester: str, agent: str) -> tuple[int, int]:
+        """(good, bad): what `requester`'s tasks saw of `agent` (docs/protocol.md "Requester's view")."""
+        good, bad = self.client.call(self.contract.functions.experienceOf(requester, agent))
+        return int(good), int(bad)
+
     def kind_of(self, beacon: int) -> bytes:
         return bytes(self.client.call(self.contract.functions.kindOf(beacon)))
 

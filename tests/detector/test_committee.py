@@ -190,14 +190,19 @@ def test_detection_request_is_settled_by_weighted_vote_and_resolution_moves_repu
     late = OnchainMarket(operator, entry, market.quote, seed=5)
     for k in range(1, 6):
         late.execute(Trade(now + 10 + 60 * k, f"late{k % 2}", k % 2 == 1, WAD // 10 if k % 2 else 10**20))
-    records = {a.address: (ledger.evidence(a.address, DETECTION_KIND), ledger.get_agent(a.address)) for a in agents}
+    beacon = requester.contracts.beacon
+    me = requester.contracts.client.address
+    records = {a.address: (ledger.evidence(a.address, DETECTION_KIND), ledger.get_agent(a.address),
+                           beacon.experience_of(me, a.address)) for a in agents}
+    assert records[agents[2].address][2] == (0, 1)  # the requester's own record: the dissenter's lone answer lost
     second = requester.request("LATE")
     assert second.answer == ORGANIC and all(v.result and not v.result.abstained for v in second.votes)
     weights = {}
     for v in second.votes:
         name = names[v.agent]
-        (s, f), info = records[v.agent]  # the record at bid time
-        expected = bid_score(encode_vector(DETECTORS[name][0]), requirement, s, f, info.successes, info.failures)
+        (s, f), info, (good, bad) = records[v.agent]  # the record at bid time, the ledger's and the requester's
+        expected = bid_score(encode_vector(DETECTORS[name][0]), requirement, s, f, info.successes, info.failures,
+                             good, bad)
         assert v.weight == expected, name
         weights[name] = v.weight
     first = {n: v.weight for n, v in answered.items()}

@@ -37,7 +37,10 @@ def _start_agent(chain, index: int, name: str, manifest_path, posts, work) -> su
     log = open(work / f"{name}.log", "a")
     return subprocess.Popen([sys.executable, "-m", "symphony.cli.main", "detect", "agent", "--manifest", str(manifest_path),
                              "--key-env", "DETECTOR_KEY", "--name", name, "--posts", str(posts), "--state-dir", str(work / "agents"),
-                             "--seconds", "300"], stdout=log, stderr=subprocess.STDOUT, env=env)
+                             # The staged campaign (8 three-day-old accounts) is the rule baseline's case; this test
+                             # checks the committee's processes and CLI. How well the shipped (default) detector flags
+                             # campaigns is scripts/bench_detector_live.py's measurement.
+                             "--detector", "rule", "--seconds", "300"], stdout=log, stderr=subprocess.STDOUT, env=env)
 
 
 def test_detect_agent_processes_answer_detect_ask(market_scene, tmp_path, monkeypatch, capsys):
