@@ -23,7 +23,7 @@ from core.processes import free_port
 from echo_sync.processes import ChildProcess, RoleCommand
 from echo_sync.settings import EchoSettings
 from echo_sync.control import CONTROL_SECRET_ENV
-from echo_sync.specs import PUBLISHER_KEY_ENV, SamplerSpec, TrainerSpec
+from echo_sync.specs import PUBLISHER_KEY_ENV, SAMPLER_KEY_ENV, SamplerSpec, TrainerSpec
 
 ProgressHook = Callable[[dict, "LocalRun"], None]
 
@@ -43,6 +43,7 @@ class LocalRun:
         self.rpc_url: str | None = None
         self.registry_address: str | None = None
         self.trainer_url: str | None = None
+        self.sampler_keys: list[str] = []  # local chain: dev accounts 1.. announce what each sampler serves
         self._gate = self.run_dir / "start.gate"
         self._gate.unlink(missing_ok=True)
         # One control secret per run, handed to the trainer and the samplers through the environment only
@@ -75,7 +76,10 @@ class LocalRun:
             tasks_per_request=max(1, self.settings.grpo.groups_per_step // max(self.settings.samplers, 1)),
             cpu=self._cpu_for("sampler", index),
         )
-        proc = ChildProcess(name, "sampler", spec, self.run_dir, self.role_command, {CONTROL_SECRET_ENV: self.control_secret})
+        env = {CONTROL_SECRET_ENV: self.control_secret}
+        if self.sampler_keys:
+            env[SAMPLER_KEY_ENV] = self.sampler_keys[index % len(self.sampler_keys)]
+        proc = ChildProcess(name, "sampler", spec, self.run_dir, self.role_command, env)
         if index < len(self.samplers):
             self.samplers[index] = proc
         else:
@@ -111,6 +115,7 @@ class LocalRun:
 
             with AnvilNode() as node:
                 key = node.dev_accounts[0].key.to_0x_hex()  # anvil dev key: local chain only, never logged
+                self.sampler_keys = [a.key.to_0x_hex() for a in node.dev_accounts[1:]]  # likewise
                 self.rpc_url = node.rpc_url
                 registry = PolicyRegistryClient.deploy(ChainClient(node.rpc_url, key))
                 self.registry_address = registry.address
@@ -127,10 +132,16 @@ class LocalRun:
                         p.wait_ready()
                     self._gate.touch()  # every sampler is up: the trainer may publish v1 and start its clock
                 self.log(f"echo: {len(self.samplers)} sampler(s) ready, {self.settings.trainers} trainer rank(s) started")
-                return self._monitor(on_progress, timeout_s)
+                try:
+                    return self._monitor(on_progress, timeout_s)
+                finally:
+                    self._stop_all()  # while the chain is up: a stopping sampler announces it serves nothing
         finally:
-            for proc in self.samplers + self.trainers:
-                proc.stop()
+            self._stop_all()
+
+    def _stop_all(self) -> None:
+        for proc in self.samplers + self.trainers:
+            proc.stop()
 
     def _monitor(self, on_progress: ProgressHook | None, timeout_s: float) -> dict:
         progress = self.run_dir / "progress.jsonl"

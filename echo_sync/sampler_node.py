@@ -9,11 +9,18 @@ node never moves backwards (a version lower than the one it holds is refused, `P
 revoked version (`RevokedPolicyVersion`) nor one the chain does not record, and stops generating once the
 version it holds is revoked, until a newer valid version is published. A refusal leaves the verified version
 it holds in place.
+
+Why a node with a key announces what it serves (`PolicyRegistry.announceServing`, a `PolicyServed` event): which
+weights answered a request is what a user of the swarm wants to check, and only the node knows when its download
+verified and loaded. The announcement follows every load, a revocation of the version held (version 0: serving
+nothing) and a shutdown; it is observability, not consensus, so a failed announcement is one log line and the
+node keeps serving.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -38,6 +45,7 @@ from echo_sync.rollout import RolloutGroup
 from echo_sync.settings import SamplingSettings
 from echo_sync.tasks import TaskSet
 
+log = logging.getLogger("symphony.echo.sampler")
 
 @dataclass
 class SamplerStats:
@@ -47,6 +55,8 @@ class SamplerStats:
     samples: int = 0
     syncs: list[dict] = field(default_factory=list)  # {version, download_s, verify_s, load_s, total_s, bytes}
     refused: list[dict] = field(default_factory=list)  # {version, reason}
+    announced: list[int] = field(default_factory=list)  # versions announced on chain, in order (0: stopped)
+    announce_errors: int = 0
 
     def to_json(self) -> dict:
         sync_s = sum(s["total_s"] for s in self.syncs)
@@ -58,6 +68,8 @@ class SamplerStats:
             "samples": self.samples,
             "syncs": self.syncs,
             "refused": self.refused,
+            "announced": self.announced,
+            "announce_errors": self.announce_errors,
         }
 
 
@@ -74,10 +86,12 @@ class SamplerNode:
         *,
         base_sha256: str | None = None,
         max_bytes: int | None = None,
+        announcer: PolicyRegistryClient | None = None,
     ):
         """`base_sha256` set: policy versions are LoRA adapters of the base model with that hash (the one this
         backend serves); adapters for any other base model are refused. `max_bytes` caps a download (checked
-        before hashing: a huge or endless body is cut off, never read whole)."""
+        before hashing: a huge or endless body is cut off, never read whole). `announcer`: the registry through a
+        client that signs as this node, which then announces on chain the version it serves."""
         self.sampler_id, self.backend, self.registry, self.tasks = sampler_id, backend, registry, tasks
         self.sampling, self.group_size = sampling, group_size
         self.base_sha256, self.max_bytes = base_sha256, max_bytes
@@ -86,6 +100,8 @@ class SamplerNode:
         self.version: int | None = None  # None until verified weights are loaded: the node refuses to generate
         self.sha256: str | None = None
         self.held_revoked = False  # the version held was revoked on chain: generation stops until a newer one loads
+        self.announcer = announcer
+        self._announced = 0  # the version this node's last announcement named (0: none yet, or serving nothing)
         self.stats = SamplerStats()
         self._lock = threading.Lock()  # one generation or sync at a time
 
@@ -96,6 +112,12 @@ class SamplerNode:
 
     def sync_to(self, version: int) -> None:
         """Download, verify against the chain, and load `version` (no-op if already loaded and still valid)."""
+        try:
+            self._sync_to(version)
+        finally:
+            self._announce_state()  # outside the lock: a slow RPC must not hold up generation
+
+    def _sync_to(self, version: int) -> None:
         with self._lock:
             if self.version is not None and version < self.version:
                 raise self._refuse(version, f"older than the loaded v{self.version}", PolicyRollback)
@@ -197,6 +219,31 @@ class SamplerNode:
             if old != folder:
                 shutil.rmtree(old, ignore_errors=True)
 
+    # ------------------------------------------------------------------ announcements
+    def _announce_state(self) -> None:
+        """Announce what this node serves now if that differs from its last announcement (a revoked version held
+        is announced as 0: the node generates nothing until a newer version loads)."""
+        serving = 0 if self.version is None or self.held_revoked else self.version
+        if self.announcer is not None and serving != self._announced:
+            self._announce(serving, self.sha256 if serving else "")
+
+    def _announce(self, version: int, sha256_hex: str) -> None:
+        try:
+            self.announcer.announce_serving(version, sha256_hex)
+        except Exception as exc:  # noqa: BLE001 - observability: the node keeps serving whatever the chain says
+            self.stats.announce_errors += 1
+            log.warning("sampler %s: could not announce serving v%d on chain: %s", self.sampler_id, version,
+                        str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
+            return
+        self._announced = version
+        self.stats.announced.append(version)
+
+    def stop_announcing(self) -> None:
+        """At shutdown: announce that this node serves nothing any more (no-op without an announcer or when its
+        last announcement already said so)."""
+        if self.announcer is not None and self._announced:
+            self._announce(0, "")
+
     def catch_up(self) -> int | None:
         """Load the newest non-revoked version if ours is older; notice when ours was revoked. Returns the
         version now loaded."""
@@ -205,6 +252,8 @@ class SamplerNode:
             self.held_revoked = self.registry.is_revoked(self.version)  # ours was revoked (latest moved back)
         if latest >= 1 and (self.version is None or latest > self.version):
             self.sync_to(latest)
+        else:
+            self._announce_state()
         return self.version
 
     # ------------------------------------------------------------------ generation

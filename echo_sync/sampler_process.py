@@ -7,11 +7,12 @@ serves /generate and, in async mode, pushes rollouts to the trainer until told t
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
 
-from echo_sync.specs import SamplerSpec
+from echo_sync.specs import SAMPLER_KEY_ENV, SamplerSpec
 
 
 def build_node(spec: SamplerSpec):
@@ -23,7 +24,9 @@ def build_node(spec: SamplerSpec):
 
     s = spec.settings
     backend = TransformersBackend(spec.model_path, device="cpu" if not _cuda() else "auto", max_batch_size=64)
-    registry = PolicyRegistryClient(ChainClient(spec.rpc_url), spec.registry_address)  # read-only: no key
+    registry = PolicyRegistryClient(ChainClient(spec.rpc_url), spec.registry_address)  # reads: no key
+    key = os.environ.get(SAMPLER_KEY_ENV)  # the node's own account announces what it serves (PolicyServed)
+    announcer = PolicyRegistryClient(ChainClient(spec.rpc_url, key), spec.registry_address) if key else None
     tasks = make_tasks(s.tasks)
     base = None
     if s.policy == "lora":
@@ -31,7 +34,7 @@ def build_node(spec: SamplerSpec):
 
         base = base_model_hash(spec.model_path)
     return SamplerNode(spec.sampler_id, backend, registry, tasks, s.sampling, s.grpo.group_size, Path(spec.cache_dir),
-                       base_sha256=base, max_bytes=s.lora.max_bytes if base else None)
+                       base_sha256=base, max_bytes=s.lora.max_bytes if base else None, announcer=announcer)
 
 
 def run_sampler(spec: SamplerSpec) -> None:
@@ -61,7 +64,10 @@ def run_sampler(spec: SamplerSpec) -> None:
         except asyncio.CancelledError:
             pass
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        node.stop_announcing()  # PolicyServed(version 0): this node serves nothing any more
 
 
 def _cuda() -> bool:

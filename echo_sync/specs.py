@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from echo_sync.settings import EchoSettings
 
 PUBLISHER_KEY_ENV = "ECHO_PUBLISHER_KEY"
+SAMPLER_KEY_ENV = "ECHO_SAMPLER_KEY"  # set: the sampler announces on chain, as this account, the version it serves
 
 
 class SamplerSpec(BaseModel):

@@ -238,9 +238,9 @@ class ExplorerService:
         at = self._timestamp(committed["block_hash"]) if committed.get("block_hash") else None
         return {**entry, "committed_time": at, "before_t0": at is not None and at < t0}
 
-    def _has(self, role: str, function: str) -> bool:
+    def _has(self, role: str, name: str, kind: str = "function") -> bool:
         contract = self.network.by_role(role)
-        return contract is not None and any(i.get("type") == "function" and i.get("name") == function for i in contract.abi)
+        return contract is not None and any(i.get("type") == kind and i.get("name") == name for i in contract.abi)
 
     def evaluation_view(self, entry: dict[str, Any]) -> dict[str, Any]:
         return {**entry, "cast": self._call("evaluation", "getEvaluation", entry["id"])}
@@ -249,7 +249,10 @@ class ExplorerService:
         return {**stats, "cast": self._call("evaluation", "statsOf", stats["detector"]) if self._has("evaluation", "statsOf") else None}
 
     def policy_view(self, policy: dict[str, Any]) -> dict[str, Any]:
-        return {**policy, "cast": self._call("policy", "getPolicy", policy["version"])}
+        """`served_by`: the samplers whose last `PolicyServed` names this version (a deployment older than
+        `announceServing` has none, and `cast_served` is None)."""
+        served = self._logs("policy", "PolicyServed") if self._has("policy", "PolicyServed", "event") else None
+        return {**policy, "cast": self._call("policy", "getPolicy", policy["version"]), "cast_served": served}
 
     def snapshot(self, p: Projection | None = None) -> dict[str, Any]:
         p = p or self.state.projection()

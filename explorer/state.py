@@ -67,6 +67,7 @@ class Projection:
     windows: dict[int, dict[str, Any]] = field(default_factory=dict)  # evaluation window id -> window
     detectors: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-case address -> running counters
     policies: dict[int, dict[str, Any]] = field(default_factory=dict)
+    samplers: dict[str, dict[str, Any]] = field(default_factory=dict)  # lower-case address -> its last PolicyServed
     transactions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # tx hash -> its events
     head_block: int = 0
     events: int = 0
@@ -158,6 +159,7 @@ class _Builder:
             ("evaluation", "Resolved"): self._eval_resolved,
             ("policy", "PolicyPublished"): self._policy_published,
             ("policy", "PolicyRevoked"): self._policy_revoked,
+            ("policy", "PolicyServed"): self._policy_served,
         }
 
     def build(self, events: list[ChainEvent]) -> Projection:
@@ -179,6 +181,8 @@ class _Builder:
         for task in self.p.tasks.values():
             task["transactions"] = list(task["transactions"])
             _finish_task(task)
+        for policy in self.p.policies.values():
+            policy["served_by"] = [s for s in self.p.samplers.values() if s["version"] == policy["version"]]
         return self.p
 
     def _task_transaction(self, e: ChainEvent) -> None:
@@ -478,6 +482,13 @@ class _Builder:
         policy = self.p.policies.get(int(e.args["version"]))
         if policy is not None:
             policy.update(revoked=True, revoked_by=e.args["by"], reason=e.args["reason"], revoked_at=_ref(e))
+
+    def _policy_served(self, e: ChainEvent) -> None:
+        """A sampler's announcement replaces its previous one: it serves one version at a time, and version 0 says
+        it serves nothing (stopped, or holding a revoked version). Only its last announcement is shown."""
+        sampler = _lower(e.args["sampler"])
+        self.p.samplers[sampler] = {"sampler": e.args["sampler"], "version": int(e.args["version"]),
+                                    "sha256": e.args["sha256"], "since": _ref(e)}
 
 
 def _finish_task(task: dict[str, Any]) -> None:

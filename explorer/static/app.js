@@ -310,11 +310,16 @@ async function renderWindowPanel() {
 function renderPolicies(policies) {
   $("policies-box").hidden = policies === null;
   if (policies === null) return;
+  const served = (p) => p.served_by.length
+    ? p.served_by.map((s) => `<div class="sampler">${addr(s.sampler, names)} ${txlink(s.since)}</div>`).join("")
+    : '<span class="note">none announced</span>';
   $("policies").innerHTML = (policies.length ? table(["version", "sha256", "uri", "publisher", "revoked", "served by", "cast"],
-    policies.map((p) => `<tr><td>${p.version}</td><td class="mono">${esc(p.sha256.slice(0, 18))}…</td><td>${esc(p.uri)}</td>
-      <td>${addr(p.publisher, names)} ${txlink(p.published)}</td><td>${p.revoked ? "yes: " + esc(p.reason) + " " + txlink(p.revoked_at) : ""}</td><td class="note">not on chain</td><td>${cast(p.cast)}</td></tr>`)) : "no version yet") +
-    `<div class="note" id="served-by-note">Which samplers serve a version is not knowable from the chain: samplers do not announce the version
-    they load (PolicyRegistry records only publish and revoke); a sampler serves the newest valid version once it has downloaded it.</div>`;
+    policies.map((p) => `<tr class="policy"><td>${p.version}</td><td class="mono">${esc(p.sha256.slice(0, 18))}…</td><td>${esc(p.uri)}</td>
+      <td>${addr(p.publisher, names)} ${txlink(p.published)}</td><td>${p.revoked ? "yes: " + esc(p.reason) + " " + txlink(p.revoked_at) : ""}</td>
+      <td class="served-by">${served(p)}</td><td>${cast(p.cast)}${cast(p.cast_served)}</td></tr>`)) : "no version yet") +
+    `<div class="note" id="served-by-note">served by: the samplers whose last PolicyServed announcement names the version (a sampler announces
+    after it downloaded, verified and loaded it, and announces version 0 when it stops or the version it holds is revoked).
+    An announcement is the sampler's own word, signed by its account — observability, not proof of what it runs.</div>`;
 }
 
 async function refresh() {

@@ -127,8 +127,8 @@ async def test_the_page_says_disconnected_while_the_rpc_is_gone(tmp_path: Path) 
 async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain, tmp_path: Path) -> None:
     """#window/ID (the "verify" button): the page re-derives the outcome and the entry's score from the logged
     inputs with the OutcomeLib rule and shows them equal to the recorded ones; the pool's price chart shows the
-    window; the detector row has its TP/FP/TN/FN and a running score curve; the policy view says who serves a
-    version is not on chain."""
+    window; the detector row has its TP/FP/TN/FN and a running score curve; the policy view names the sampler
+    that announced serving the version."""
     from chain.compile import compile_contracts
     from echo_sync.registry import PolicyRegistryClient
     from tests.chain.test_audit_with_cast import drive_evaluation
@@ -136,6 +136,8 @@ async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain
     manifest, detector, eval_id = drive_evaluation(chain)
     registry = PolicyRegistryClient.deploy(chain.client(4))
     registry.publish(1, "11" * 32, "http://weights/v1")
+    sampler = chain.client(5)
+    PolicyRegistryClient(sampler, registry.address, registry.contract.abi).announce_serving(1, "11" * 32)
     manifest.add("Echo.PolicyRegistry", registry.address, compile_contracts()["PolicyRegistry"], chain.client(0).w3.eth.block_number)
     view = detector.get(eval_id)
     stats = detector.stats(detector.client.address)
@@ -156,7 +158,7 @@ async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain
             before_t0 = await page.evaluate("[...document.querySelectorAll('#window-panel td.commit-before')].map(c => c.innerText)")
             detector_row = await page.evaluate("document.querySelector('#detectors tr.detector').innerText")
             curve = await page.evaluate("document.querySelectorAll('#detectors svg.plot polyline').length")
-            served_by = await page.evaluate("document.getElementById('served-by-note').innerText")
+            served_by = await page.evaluate("document.querySelector('#policies tr.policy td.served-by').innerHTML")
             shot = await page.send("Page.captureScreenshot", format="png", captureBeyondViewport=True)
     png = base64.b64decode(shot["data"])
     (tmp_path / "explorer-evaluation.png").write_bytes(png)
@@ -169,4 +171,4 @@ async def test_verify_re_derives_the_window_outcome_and_scores_in_the_page(chain
     assert [int(c) for c in cells[1:5]] == [stats["true_positives"], stats["false_positives"], stats["true_negatives"],
                                             stats["false_negatives"]]
     assert int(cells[8]) == stats["total_score"] and curve == 1
-    assert "not knowable from the chain" in served_by
+    assert sampler.address in served_by and 'href="#tx/' in served_by

@@ -16,7 +16,15 @@ async def test_evaluation_log_and_policy_versions_equal_the_contract_views(chain
     registry = PolicyRegistryClient.deploy(chain.client(4))
     registry.publish(1, "11" * 32, "http://weights/v1")
     registry.publish(2, "22" * 32, "http://weights/v2")
+    # Samplers announce what they serve; the page shows each one's last announcement only.
+    a, b, c = (PolicyRegistryClient(chain.client(i), registry.address, registry.contract.abi) for i in (5, 6, 7))
+    a.announce_serving(1, "11" * 32)
+    b.announce_serving(2, "22" * 32)
+    c.announce_serving(2, "22" * 32)
     registry.revoke(1, "bad checkpoint")
+    a.announce_serving(0, "")  # it held the revoked version: it serves nothing now
+    b.announce_serving(0, "")  # stopped
+    c.announce_serving(2, "22" * 32)  # said again: still one entry
     block = chain.client(0).w3.eth.block_number
     manifest.add("Echo.PolicyRegistry", registry.address, compile_contracts()["PolicyRegistry"], block)
     service = explorer_of(chain.node.rpc_url, manifest, manifest.save(tmp_path / "deployment.json"))
@@ -39,6 +47,13 @@ async def test_evaluation_log_and_policy_versions_equal_the_contract_views(chain
         assert policy["sha256"] == "0x" + record.sha256 and policy["uri"] == record.uri
         assert policy["publisher"] == record.publisher and policy["revoked"] == record.revoked
     assert policies[1]["reason"] == "bad checkpoint" and "getPolicy(uint64)" in policies[1]["cast"]
+    last: dict[str, int] = {}
+    for e in registry.contract.events.PolicyServed.get_logs(from_block=0):
+        last[e.args.sampler] = int(e.args.version)
+    for version, policy in policies.items():
+        assert sorted(s["sampler"] for s in policy["served_by"]) == sorted(k for k, v in last.items() if v == version)
+    assert [s["sampler"] for s in policies[2]["served_by"]] == [c.client.address] and policies[1]["served_by"] == []
+    assert "PolicyServed(address indexed,uint64 indexed,bytes32)" in policies[2]["cast_served"]
 
 
 async def test_windows_detector_counters_and_pool_prices_equal_the_contract_views(chain, tmp_path) -> None:
