@@ -7,7 +7,13 @@ every beacon bid on by several agents, then step 0 of every chain closed (assign
   through the durable event stream; events/s over the catch-up, plus the first projection build;
 - /api/state and /api/task/N: time and size of the first (cold) and of later (warm) requests;
 - the page in headless Chromium (when /usr/bin/chromium exists): first contentful paint and the time until the
-  agents and the newest task are rendered, from navigation start.
+  agents and the newest task are rendered, from navigation start;
+- live: a second deployment on the same anvil where scripted parties (scripts/bench_chain.py's `Bench`, the one
+  driver of whole questions without an LLM) settle soak-shaped tasks back to back — 3 chains of 2, 1, 2 steps,
+  4 agents bidding on every step, deliveries and a commit-reveal vote — while a served explorer follows at its
+  default poll interval and a client reads /api/state four times a second, as the page does on every change. Per
+  task: the lag from its settling transaction to the first /api/state that shows it settled; the event rate the
+  chain produced against the soak's measured task rate (results/soak.json).
 Prints a table and writes results/bench_explorer.json.
 """
 
@@ -126,6 +132,62 @@ async def measure(node: AnvilNode, manifest, repeats: int) -> dict:
     return out
 
 
+async def live(node: AnvilNode, seconds: float) -> dict:
+    """The explorer following a deployment where soak-shaped tasks settle as fast as scripted parties drive them."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_chain import Bench  # noqa: PLC0415 - a sibling script: the scripted parties of a whole question
+
+    bench = Bench(node)
+    bench.register_all()
+    manifest = bench.manifest
+    client = ChainClient(node.rpc_url, None, expected_chain_id=manifest.chain_id)
+    service = build_explorer(Deployment(manifest, None, client), ExplorerSettings())  # type: ignore[arg-type]
+    settled_at: list[float] = []
+    stop = threading.Event()
+    failure: list[BaseException] = []
+
+    def drive() -> None:
+        try:
+            while not stop.is_set():
+                bench.question((2, 1, 2))  # asserts the vote's winner on chain: a task is settled when it returns
+                settled_at.append(time.perf_counter())
+        except BaseException as exc:  # noqa: BLE001 - reported by the measuring side
+            failure.append(exc)
+
+    lags: list[float] = []
+    state_ms: list[float] = []
+    async with serving(service.app(), "127.0.0.1", 0) as url, aiohttp.ClientSession() as session:
+        started = time.perf_counter()
+        driver = threading.Thread(target=drive, daemon=True)
+        driver.start()
+        while True:
+            t = time.perf_counter()
+            async with session.get(f"{url}/api/state") as response:
+                state = await response.json()
+            now = time.perf_counter()
+            state_ms.append((now - t) * 1000)
+            shown = sum(1 for task in state["tasks"] if task["status"] == "settled")
+            while len(lags) < min(shown, len(settled_at)):
+                lags.append(now - settled_at[len(lags)])
+            if now - started >= seconds:
+                stop.set()
+            if failure:
+                raise RuntimeError(f"the scripted parties failed: {failure[0]!r}") from failure[0]
+            if stop.is_set() and not driver.is_alive() and len(lags) == len(settled_at):
+                break
+            await asyncio.sleep(0.25)
+        drive_s = settled_at[-1] - started if settled_at else 0.0
+        events = len(service.state)
+    soak = json.loads((ROOT / "results" / "soak.json").read_text())["result"]["tasks_per_minute"]
+    tasks_per_min = len(settled_at) / drive_s * 60 if drive_s else 0.0
+    return {"tasks": len(settled_at), "drive_s": drive_s, "events": events, "events_per_s": events / drive_s if drive_s else 0,
+            "events_per_task": events / max(len(settled_at), 1), "tasks_per_minute": tasks_per_min,
+            "soak_tasks_per_minute": soak, "times_soak_rate": tasks_per_min / soak,
+            "lag_p50_s": statistics.median(lags), "lag_max_s": max(lags),
+            "state_ms_p50": statistics.median(state_ms), "state_ms_max": max(state_ms),
+            "poll_interval_s": ExplorerSettings().poll_interval_s}
+
+
 async def _browser(url: str, newest: int) -> dict:
     """First contentful paint and time to the rendered state (agents + newest task), from navigation start."""
     import tempfile
@@ -147,6 +209,7 @@ def main() -> int:
     parser.add_argument("--beacons", type=int, default=1_000, help="beacons to create (rounded up to 128 per task)")
     parser.add_argument("--bidders", type=int, default=3, help="agents bidding on every beacon")
     parser.add_argument("--repeats", type=int, default=5, help="requests per warm measurement")
+    parser.add_argument("--live-seconds", type=float, default=60.0, help="how long tasks settle in the live phase")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench_explorer.json", help="result file")
     args = parser.parse_args()
     node = AnvilNode(extra_args=("--gas-limit", "100000000"))
@@ -156,6 +219,7 @@ def main() -> int:
         manifest = deploy_symphony(deployer, ChainSettings(min_stake_wei=10**16))
         generated = generate(node, manifest, args.beacons, args.bidders)
         measured = asyncio.run(measure(node, manifest, args.repeats))
+        measured["live"] = asyncio.run(live(node, args.live_seconds))
     finally:
         node.stop()
     browser = measured.get("browser") or {}
@@ -172,6 +236,17 @@ def main() -> int:
         ("browser first contentful paint", f"{browser['first_contentful_paint_ms']:.0f} ms" if browser.get("first_contentful_paint_ms") else "n/a"),
         ("browser load event", f"{browser['load_event_ms']:.0f} ms" if browser else "n/a (no chromium)"),
         ("browser state rendered (agents + newest task)", f"{browser['state_rendered_ms']:.0f} ms" if browser else "n/a (no chromium)"),
+    ]
+    lv = measured["live"]
+    rows += [
+        ("live: tasks settled (3 chains of 2/1/2 steps, 4 bidders)",
+         f"{lv['tasks']} in {lv['drive_s']:.0f} s = {lv['tasks_per_minute']:.0f} tasks/min "
+         f"({lv['times_soak_rate']:.1f}x the soak's {lv['soak_tasks_per_minute']:.1f})"),
+        ("live: events the chain produced", f"{lv['events']} = {lv['events_per_s']:.0f} events/s, "
+                                            f"{lv['events_per_task']:.0f} per task"),
+        ("live: settled on chain -> shown by /api/state", f"p50 {lv['lag_p50_s']:.2f} s, max {lv['lag_max_s']:.2f} s "
+                                                         f"(poll every {lv['poll_interval_s']} s)"),
+        ("live: /api/state while it follows", f"p50 {lv['state_ms_p50']:.0f} ms, max {lv['state_ms_max']:.0f} ms"),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"explorer benchmark — {platform.processor() or platform.machine()}, {platform.python_version()}, anvil, "
