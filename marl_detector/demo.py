@@ -86,12 +86,11 @@ def run_detect_demo(settings: "DemoSettings", chain: "ChainSettings", progress: 
     """Run the demo on a fresh embedded anvil (the chain settings give the contract parameters; the node is local)."""
     from chain.bindings import SymphonyContracts
     from chain.client import ChainClient
-    from chain.local import local_chain
     from marl_detector.calibration import calibrate
     from marl_detector.live import LiveDetector, RuleDetector, load_live_detector
     from marl_detector.onchain.accounts import TimedSender, mine_at, set_next_block_time
     from marl_detector.onchain.campaign import play_episode
-    from marl_detector.onchain.deployment import authorize_log, bind_market, deploy_market, register_detector
+    from marl_detector.onchain.deployment import bind_market, embedded_market, register_detector
     from marl_detector.onchain.evaluation import EvaluationLogClient
     from marl_detector.onchain.settings import LiveDetectorSettings
     from marl_detector.onchain.verify import verify_log
@@ -111,9 +110,6 @@ def run_detect_demo(settings: "DemoSettings", chain: "ChainSettings", progress: 
     feed, state, manifest_path = out / "posts.jsonl", out / "detector-state.json", out / "deployment.json"
     for stale in (feed, state):
         stale.unlink(missing_ok=True)
-    local_settings = chain.model_copy(update={
-        "rpc_url": None, "manifest": manifest_path,
-        "local": chain.local.model_copy(update={"port": 0, "state_path": None, "fork_url": None, "block_time_s": None})})
 
     calib = calibrate()
     world = build_world(settings.world_seed, calib)
@@ -125,14 +121,9 @@ def run_detect_demo(settings: "DemoSettings", chain: "ChainSettings", progress: 
                            STYLE_DEFAULTS[settings.style] if kind == "campaign" else None)
         plan.append((f"DEMO{i + 1}", spec, _pick_seed(world, calib, spec, kind, 1_000 * settings.seed + 100 * i)))
 
-    with local_chain(local_settings) as local:
-        node = local.node
-        keys = [a.key.to_0x_hex() for a in node.dev_accounts]  # anvil dev keys: local chain only, never printed
-        operator = ChainClient(node.rpc_url, keys[0])
-        market, manifest = deploy_market(operator, [], ledger=local.manifest.address("CapabilityLedger"),
-                                         manifest=local.manifest.model_copy(deep=True))
-        manifest.save(manifest_path)
-        authorize_log(SymphonyContracts.bind(operator, local.manifest), market)
+    with embedded_market(chain, manifest_path) as embedded:
+        local, keys, operator = embedded.local, embedded.keys, embedded.operator
+        node, market, manifest = local.node, embedded.market, embedded.manifest
         det_client = ChainClient(node.rpc_url, keys[1])
         register_detector(SymphonyContracts.bind(det_client, local.manifest), "demo-detector")
         requester = EvaluationLogClient(ChainClient(node.rpc_url, keys[2]), market.log)

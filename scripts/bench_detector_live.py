@@ -41,13 +41,12 @@ import torch  # noqa: E402
 
 from chain.bindings import SymphonyContracts  # noqa: E402
 from chain.client import ChainClient  # noqa: E402
-from chain.local import local_chain  # noqa: E402
 from chain.settings import ChainSettings  # noqa: E402
 from marl_detector.calibration import calibrate  # noqa: E402
 from marl_detector.live import RULE, LiveDetector, TrainedDetector, load_live_detector  # noqa: E402
 from marl_detector.onchain.accounts import TimedSender, mine_at, set_next_block_time  # noqa: E402
 from marl_detector.onchain.campaign import market_specs, play_episode  # noqa: E402
-from marl_detector.onchain.deployment import authorize_log, bind_market, deploy_market, register_detector  # noqa: E402
+from marl_detector.onchain.deployment import bind_market, embedded_market, register_detector  # noqa: E402
 from marl_detector.onchain.evaluation import EvaluationLogClient  # noqa: E402
 from marl_detector.onchain.settings import LiveDetectorSettings, default_detector  # noqa: E402
 from marl_detector.onchain.verify import verify_log  # noqa: E402
@@ -123,18 +122,10 @@ def run(args: argparse.Namespace, log=print) -> dict:  # noqa: ANN001 - progress
     work = Path(tempfile.mkdtemp(prefix="bench-live-"))
     feed = work / "posts.jsonl"
     chain = ChainSettings()
-    local_settings = chain.model_copy(update={
-        "rpc_url": None, "manifest": work / "deployment.json",
-        "local": chain.local.model_copy(update={"port": 0, "state_path": None, "fork_url": None, "block_time_s": None})})
     rows: list[Row] = []
-    with local_chain(local_settings) as local:
-        node = local.node
-        keys = [a.key.to_0x_hex() for a in node.dev_accounts]  # anvil dev keys: local chain only, never printed
-        operator = ChainClient(node.rpc_url, keys[0])
-        market, manifest = deploy_market(operator, [], ledger=local.manifest.address("CapabilityLedger"),
-                                         manifest=local.manifest.model_copy(deep=True))
-        manifest.save(work / "deployment.json")
-        authorize_log(SymphonyContracts.bind(operator, local.manifest), market)
+    with embedded_market(chain, work / "deployment.json") as embedded:
+        local, keys, operator = embedded.local, embedded.keys, embedded.operator
+        node, market, manifest = local.node, embedded.market, embedded.manifest
         requester = EvaluationLogClient(ChainClient(node.rpc_url, keys[2]), market.log)
         lives: dict[str, LiveDetector] = {}
         for name, key in (("trained", keys[1]), ("rule", keys[3])):

@@ -7,8 +7,10 @@ beside each address refuses a stale binding. Pools are also discoverable on chai
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
 from web3 import Web3
 from web3.contract import Contract
@@ -20,6 +22,8 @@ from core.errors import ConfigError
 
 if TYPE_CHECKING:
     from chain.bindings import SymphonyContracts
+    from chain.local import LocalChain
+    from chain.settings import ChainSettings
 
 WAD = 10**18
 PREFIX = "HideShill."
@@ -222,3 +226,41 @@ def register_detector(contracts: "SymphonyContracts", name: str, *, stake: int |
 def authorize_log(owner_contracts: "SymphonyContracts", market: Market) -> None:
     """Let the market's EvaluationLog move reputation (and record evidence) on the ledger; ledger owner only."""
     owner_contracts.ledger.set_authorized(market.log.address, True)
+
+
+@dataclass
+class EmbeddedMarket:
+    """A fresh embedded anvil with the Symphony contracts and a market whose log may move reputation."""
+
+    local: "LocalChain"
+    keys: list[str]  # anvil dev keys: local chain only, never printed
+    operator: ChainClient  # dev account 0: deployer, ledger owner
+    market: Market
+    manifest: Manifest  # the core contracts and the market, saved where the caller asked
+
+    def contracts(self, client: ChainClient) -> "SymphonyContracts":
+        from chain.bindings import SymphonyContracts
+
+        return SymphonyContracts.bind(client, self.local.manifest)
+
+
+@contextmanager
+def embedded_market(chain: "ChainSettings", manifest_path: Path) -> Iterator[EmbeddedMarket]:
+    """Start a local anvil on a free port (the chain settings give the contract parameters), deploy the market
+    without pools onto it, save the manifest at `manifest_path`, authorise the log; stop the node on exit.
+
+    Why one helper: `detect demo` and the live benchmark must play on the same market as each other."""
+    from chain.bindings import SymphonyContracts
+    from chain.local import local_chain
+
+    settings = chain.model_copy(update={
+        "rpc_url": None, "manifest": manifest_path,
+        "local": chain.local.model_copy(update={"port": 0, "state_path": None, "fork_url": None, "block_time_s": None})})
+    with local_chain(settings) as local:
+        keys = [a.key.to_0x_hex() for a in local.node.dev_accounts]
+        operator = ChainClient(local.node.rpc_url, keys[0])
+        market, manifest = deploy_market(operator, [], ledger=local.manifest.address("CapabilityLedger"),
+                                         manifest=local.manifest.model_copy(deep=True))
+        manifest.save(manifest_path)
+        authorize_log(SymphonyContracts.bind(operator, local.manifest), market)
+        yield EmbeddedMarket(local, keys, operator, market, manifest)

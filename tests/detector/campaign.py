@@ -40,6 +40,20 @@ def staked_market(node, core: Manifest, tickers: list[str], detectors: tuple[int
     return market, manifest
 
 
+def market_with_open_window(chain, manifest_path: Path) -> Market:
+    """Pool OLD, dev account 3 a staked detector, and one window on OLD opened by account 2 over 1,200 s from
+    200 s ahead: what `detect run` needs to have something to commit. The manifest is saved at `manifest_path`."""
+    from marl_detector.onchain.accounts import mine_at
+    from marl_detector.onchain.evaluation import EvaluationLogClient
+
+    market, manifest = staked_market(chain.node, chain.manifest, ["OLD"], detectors=(3,))
+    manifest.save(manifest_path)
+    operator = chain.client(0)
+    mine_at(operator.w3, chain_time(operator.w3) + 100)
+    EvaluationLogClient(chain.client(2), market.log).open_window(market.pools["OLD"].pool.address, 1_200, lead=200)
+    return market
+
+
 def stage_market(operator: ChainClient, market: Market, posts: Path) -> tuple[dict[str, OnchainMarket], int]:
     """Trade and post up to `start + 3_500`; returns the order books and `start` (chain time before it all)."""
     w3 = operator.w3

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from marl_detector.onchain.accounts import chain_time, mine_at
+from marl_detector.onchain.accounts import chain_time
 from marl_detector.onchain.evaluation import EvaluationLogClient, Status
 from symphony.cli.main import main
-from tests.detector.campaign import staked_market
+from tests.detector.campaign import market_with_open_window, staked_market
 
 KEY_ENV = "HS_BAD_INPUT_KEY"
 
@@ -18,11 +18,8 @@ KEY_ENV = "HS_BAD_INPUT_KEY"
 @pytest.fixture
 def run_args(chain, tmp_path, monkeypatch):
     """A market with pool OLD, detector account 3 registered, one open window on OLD; `detect run` arguments."""
-    market, manifest = staked_market(chain.node, chain.manifest, ["OLD"], detectors=(3,))
-    path = manifest.save(tmp_path / "deployment.json")
-    operator = chain.client(0)
-    mine_at(operator.w3, chain_time(operator.w3) + 100)
-    EvaluationLogClient(chain.client(2), market.log).open_window(market.pools["OLD"].pool.address, 1_200, lead=200)
+    path = tmp_path / "deployment.json"
+    market = market_with_open_window(chain, path)
     monkeypatch.setenv(KEY_ENV, chain.node.dev_accounts[3].key.to_0x_hex())  # anvil dev key, local chain only
     state = tmp_path / "state.json"
     args = ["detect", "run", "--manifest", str(path), "--key-env", KEY_ENV, "--detector", "rule", "--horizon", "1200",

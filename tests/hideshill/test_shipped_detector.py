@@ -12,11 +12,10 @@ from core.errors import SymphonyError
 from core.hashing import sha256_file
 from marl_detector.detector import MANIFEST, WEIGHTS, load_detector
 from marl_detector.live import TrainedDetector, load_live_detector
-from marl_detector.onchain.accounts import chain_time, mine_at
 from marl_detector.onchain.evaluation import EvaluationLogClient
 from marl_detector.onchain.settings import SHIPPED_DETECTOR, LiveDetectorSettings, default_detector
 from symphony.cli.main import main
-from tests.detector.campaign import staked_market
+from tests.detector.campaign import market_with_open_window
 
 KEY_ENV = "HS_SHIPPED_KEY"
 
@@ -59,11 +58,9 @@ def test_cli_refuses_a_mismatched_model_in_one_line_before_any_chain(command, ta
 
 def test_detect_run_with_a_mismatched_model_exits_in_one_line_and_sends_nothing(chain, tampered, tmp_path, monkeypatch,
                                                                                  capsys) -> None:
-    market, manifest = staked_market(chain.node, chain.manifest, ["OLD"], detectors=(3,))
-    path = manifest.save(tmp_path / "deployment.json")
+    path = tmp_path / "deployment.json"
+    market = market_with_open_window(chain, path)
     operator = chain.client(0)
-    mine_at(operator.w3, chain_time(operator.w3) + 100)
-    EvaluationLogClient(chain.client(2), market.log).open_window(market.pools["OLD"].pool.address, 1_200, lead=200)
     monkeypatch.setenv(KEY_ENV, chain.node.dev_accounts[3].key.to_0x_hex())  # anvil dev key, local chain only
     detector = chain.client(3)
     before = detector.w3.eth.get_transaction_count(detector.address)

@@ -59,6 +59,14 @@ def _drop_first_bid(contracts, proxy: RpcProxy, seconds: float) -> None:
     proxy.cut_on((b"eth_sendRawTransaction", selector.encode()), seconds, forward=False)
 
 
+def _post_with_first_bid_dropped(contracts, worker, proxy: RpcProxy, cut_s: float, bid_window: int) -> int:
+    """Post a step for `worker` whose first bid transaction the proxy swallows (and cuts the RPC for `cut_s`)."""
+    _drop_first_bid(contracts, proxy, cut_s)
+    beacon_id = _post(contracts, worker, bid_window=bid_window)
+    assert _wait(lambda: proxy.triggered_at is not None, 30), "the worker never sent its bid"
+    return beacon_id
+
+
 def _wait(condition, timeout: float) -> bool:  # noqa: ANN001 - a predicate
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,9 +79,7 @@ def _wait(condition, timeout: float) -> bool:  # noqa: ANN001 - a predicate
 def test_a_bid_lost_to_an_outage_is_sent_again_while_the_window_is_open(chain, worker_behind_proxy):
     worker, proxy = worker_behind_proxy
     requester = chain.contracts(0)
-    _drop_first_bid(requester, proxy, 3.0)
-    beacon_id = _post(requester, worker, bid_window=30)
-    assert _wait(lambda: proxy.triggered_at is not None, 30), "the worker never sent its bid"
+    beacon_id = _post_with_first_bid_dropped(requester, worker, proxy, 3.0, bid_window=30)
     assert requester.beacon.get(beacon_id).bids == 0  # the dropped bid never reached the node
     assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 25), "the lost bid was not sent again"
     assert len(_bids_by(requester, beacon_id, worker.address)) == 1
@@ -83,9 +89,7 @@ def test_a_bid_lost_to_an_outage_is_sent_again_while_the_window_is_open(chain, w
 def test_a_reopened_step_is_bid_on_again(chain, worker_behind_proxy):
     worker, proxy = worker_behind_proxy
     requester = chain.contracts(0)
-    _drop_first_bid(requester, proxy, 4.0)
-    beacon_id = _post(requester, worker, bid_window=2)
-    assert _wait(lambda: proxy.triggered_at is not None, 30), "the worker never sent its bid"
+    beacon_id = _post_with_first_bid_dropped(requester, worker, proxy, 4.0, bid_window=2)
     chain.node.increase_time(5)  # the window closes during the cut: the retry finds it closed
     assert _wait(lambda: not proxy.is_cut, 10)
     time.sleep(1.5)
