@@ -1,7 +1,10 @@
 """A signing client for one account on one RPC endpoint: deploy, transact, call, with decoded reverts.
 
 Why not web3's signing middleware: we need (1) reverts decoded into our named exceptions both at estimation
-and after mining, (2) a local nonce counter so one process can fire transactions back to back, and (3)
+and after mining, (2) the nonce read from the node's pending state for each transaction, under a lock held until
+its receipt (a counter kept locally went stale when a reorg dropped the account's transactions — `anvil_rollback`
+— and the next transaction then sat on a nonce gap for 30 s, failed, and was mined after all behind its resend:
+one RPC per transaction is cheaper than a send counted twice), and (3)
 `eth_sendRawTransactionSync` (one round trip, receipt included) where the node supports it, which removes the
 receipt-polling delay that otherwise dominates chain overhead on anvil.
 """
@@ -77,8 +80,7 @@ def _outage_retries():  # noqa: ANN202 - web3's ExceptionRetryConfiguration (imp
     Why after the first answer and not from the start: an endpoint that never answered is a configuration error
     and must fail at once (web3's default, ~4 s); one that answered and then dropped (node restart, proxy or
     network hiccup) must not crash a requester in the middle of a task (issue #15: a 6 s RPC cut killed `symphony
-    ask` with a traceback). Transactions are not retried here: the client resynchronises its nonce and the caller
-    decides (a worker re-checks `hasDelivered` before delivering again)."""
+    ask` with a traceback). Transactions are not retried here: the caller decides (a worker re-checks `hasDelivered` before delivering again)."""
     from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
     return ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),
@@ -112,7 +114,6 @@ class ChainClient:
         self.w3 = w3 or connect(rpc_url, timeout=timeout, expected_chain_id=expected_chain_id)
         self.chain_id: int = self.w3.eth.chain_id
         self.account: LocalAccount | None = Account.from_key(private_key) if private_key else None
-        self._nonce: int | None = None
         self._lock = threading.Lock()
         self._sync_send: bool | None = None  # does the node support eth_sendRawTransactionSync?
         self._names: dict[str, str] = {}  # checksum address -> contract name, for error messages
@@ -176,11 +177,8 @@ class ChainClient:
 
     # -- transaction plumbing --------------------------------------------------------------------------
     def _next_nonce(self) -> int:
-        if self._nonce is None:
-            self._nonce = self.w3.eth.get_transaction_count(self.address, "pending")
-        nonce = self._nonce
-        self._nonce += 1
-        return nonce
+        """The node's count of this account's transactions, pending included (see the module docstring)."""
+        return self.w3.eth.get_transaction_count(self.address, "pending")
 
     def _estimate(self, tx: dict, contract: str | None) -> int:
         """Gas for `tx` with headroom. A revert raises its decoded custom error. Running out of gas at the node's
@@ -213,11 +211,7 @@ class ChainClient:
             full = {**tx, "chainId": self.chain_id, "gas": gas or self._estimate(tx, contract), **self._fees()}
             full["nonce"] = self._next_nonce()
             signed = self.account.sign_transaction(full)  # type: ignore[union-attr]
-            try:
-                receipt = self._submit(signed.raw_transaction)
-            except Exception:
-                self._nonce = None  # resynchronise from the node on the next transaction
-                raise
+            receipt = self._submit(signed.raw_transaction)
         if receipt["status"] != 1:
             raise self._explain_failure(full, receipt, contract)
         return receipt

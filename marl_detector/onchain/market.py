@@ -109,10 +109,8 @@ class OnchainMarket:
         self._balances[(token.address, to)] = self._balance(token, to) + amount
 
     def _operator_send(self, timestamp: int, tx: dict, gas: int) -> dict:
-        """The operator also transacts through its ChainClient, so both must re-read its nonce from the node."""
-        receipt = self._sender.send_at(timestamp, self.operator.account, tx, gas, shared=True)  # type: ignore[union-attr]
-        self.operator._nonce = None
-        return receipt
+        """The operator also transacts through its ChainClient, which reads its nonce from the node each time."""
+        return self._sender.send_at(timestamp, self.operator.account, tx, gas, shared=True)  # type: ignore[union-attr]
 
     # -- trading ---------------------------------------------------------------------------------------
     def execute(self, trade: Trade) -> ExecutedTrade:
@@ -275,7 +273,6 @@ def launch_pool(
     sender = TimedSender(operator.w3)
     data = pool.functions.addLiquidity(reserve_q, reserve_t)._encode_transaction_data()
     sender.send_at(timestamp, operator.account, {"to": pool.address, "data": data, "value": 0}, 300_000, shared=True)
-    operator._nonce = None
     entry = MarketPool(ticker, token, pool)
     market.pools[ticker] = entry
     return entry

@@ -39,6 +39,26 @@ def test_a_call_that_runs_out_of_gas_at_any_limit_is_one_clear_error(probe):
     assert client.call(contract.functions.value()) == 5
 
 
+def test_a_rollback_that_drops_the_accounts_transactions_does_not_stall_the_next_one(probe, anvil):
+    """`anvil_rollback` drops the block of this account's last transaction: the next transaction takes the
+    nonce the chain now expects, is mined at once (a stale local counter left a gap: a 30 s confirmation timeout,
+    then the "failed" transaction mined after all behind its resend), and nothing else is mined later."""
+    import time
+
+    client, contract = probe
+    client.transact(contract.functions.set(1, b""))
+    client.transact(contract.functions.set(2, b""))
+    nonce = client.w3.eth.get_transaction_count(client.address)
+    anvil.rpc("anvil_rollback", [1])
+    assert client.w3.eth.get_transaction_count(client.address) == nonce - 1
+    started = time.monotonic()
+    client.transact(contract.functions.set(3, b""))
+    assert time.monotonic() - started < 5
+    anvil.mine(3)
+    assert client.w3.eth.get_transaction_count(client.address) == nonce, "exactly one transaction took the slot"
+    assert client.call(contract.functions.value()) == 3
+
+
 def test_custom_error_after_mining_is_decoded_too(probe):
     """With an explicit gas limit there is no estimation: the failure is found in the receipt and replayed."""
     client, contract = probe

@@ -73,7 +73,6 @@ def test_reorg_delivers_removed_then_canonical(probe, anvil):
     (orphan,) = stream.poll()
     stream.ack(orphan)
     anvil.revert(fork_point)  # the block holding "2" is abandoned
-    client._nonce = None
     _set(client, contract, 7)
     _set(client, contract, 8)
     events = stream.poll()
