@@ -98,3 +98,24 @@ def test_a_reopened_step_is_bid_on_again(chain, worker_behind_proxy):
     assert _bids_by(requester, beacon_id, worker.address) == []
     requester.beacon.reopen(beacon_id, 30, reward=0, executors=1)
     assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 25), "nobody bid on the re-opened step"
+
+
+def test_a_bid_dropped_by_a_rollback_is_made_again_on_the_reopened_step(chain, worker_behind_proxy):
+    """`anvil_rollback` drops the block holding the worker's bid (the worker saw it succeed). Nothing is lost: the
+    step closes unfilled, is re-opened, and the worker bids again at once — its client takes the nonce the chain
+    now expects (a stale local counter made that bid wait 30 s on the gap and fail)."""
+    worker, _proxy = worker_behind_proxy
+    requester = chain.contracts(0)
+    beacon_id = _post(requester, worker, bid_window=30)
+    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 30), "the worker never bid"
+    (bid,) = _bids_by(requester, beacon_id, worker.address)
+    w3 = requester.client.w3
+    assert bid["blockNumber"] == w3.eth.block_number, "the bid is the newest block (nothing else to roll back)"
+    chain.node.rpc("anvil_rollback", [1])
+    assert requester.beacon.get(beacon_id).bids == 0 and _bids_by(requester, beacon_id, worker.address) == []
+    chain.node.increase_time(31)
+    requester.beacon.close(beacon_id)
+    assert requester.beacon.get(beacon_id).status == BeaconStatus.UNFILLED
+    requester.beacon.reopen(beacon_id, 30, reward=0, executors=1)
+    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 20), "no bid on the re-opened step"
+    assert len(_bids_by(requester, beacon_id, worker.address)) == 1
