@@ -9,8 +9,6 @@ agents made at the same time are not held up, and the hung agent's other tools s
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from scheduler.observe.bus import EventBus
 from scheduler.toolkit.agent_server import ToolAgent
 from scheduler.toolkit.builtin import build_agent
 from scheduler.toolkit.typed_tool import TypedTool
+from tests.reliability.silent_server import SilentServer
 from tests.scheduler.conftest import serve
 
 pytestmark = pytest.mark.faults
@@ -76,40 +75,8 @@ async def test_a_tool_that_never_answers_times_out_without_blocking_other_calls(
         assert after.ok and after.output == {"pong": True}
 
 
-class _SilentServer:
-    """Accepts TCP connections on 127.0.0.1 and never sends a byte (it reads and discards what it gets)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self._stop = threading.Event()
-        self._held: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted += 1
-            self._held.append(conn)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        for conn in self._held:
-            conn.close()
-        self.sock.close()
-
-
 async def test_connecting_to_a_server_that_never_answers_fails_clearly() -> None:
-    silent = _SilentServer()
+    silent = SilentServer()
     try:
         started = time.monotonic()
         with pytest.raises(SchedulerError, match="cannot reach tool agent silent at .*: no answer .* within 2 s"):
