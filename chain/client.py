@@ -80,7 +80,8 @@ def _outage_retries():  # noqa: ANN202 - web3's ExceptionRetryConfiguration (imp
     Why after the first answer and not from the start: an endpoint that never answered is a configuration error
     and must fail at once (web3's default, ~4 s); one that answered and then dropped (node restart, proxy or
     network hiccup) must not crash a requester in the middle of a task (issue #15: a 6 s RPC cut killed `symphony
-    ask` with a traceback). Transactions are not retried here: the caller decides (a worker re-checks `hasDelivered` before delivering again)."""
+    ask` with a traceback). Transactions are not retried here: the caller decides (a worker re-checks
+    `hasDelivered` before delivering again)."""
     from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
     return ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),

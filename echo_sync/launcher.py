@@ -105,15 +105,18 @@ class LocalRun:
 
     # ------------------------------------------------------------------ orchestration
     def run(self, on_progress: ProgressHook | None = None, timeout_s: float = 3600.0) -> dict:
-        try:
-            if self.settings.mode == "colocated":
+        if self.settings.mode == "colocated":
+            try:
                 self._start_trainers([], None)
                 return self._monitor(on_progress, timeout_s)
-            from chain.client import ChainClient
-            from chain.node import AnvilNode
-            from echo_sync.registry import PolicyRegistryClient
+            finally:
+                self._stop_all()
+        from chain.client import ChainClient
+        from chain.node import AnvilNode
+        from echo_sync.registry import PolicyRegistryClient
 
-            with AnvilNode() as node:
+        with AnvilNode() as node:
+            try:
                 key = node.dev_accounts[0].key.to_0x_hex()  # anvil dev key: local chain only, never logged
                 self.sampler_keys = [a.key.to_0x_hex() for a in node.dev_accounts[1:]]  # likewise
                 self.rpc_url = node.rpc_url
@@ -132,12 +135,9 @@ class LocalRun:
                         p.wait_ready()
                     self._gate.touch()  # every sampler is up: the trainer may publish v1 and start its clock
                 self.log(f"echo: {len(self.samplers)} sampler(s) ready, {self.settings.trainers} trainer rank(s) started")
-                try:
-                    return self._monitor(on_progress, timeout_s)
-                finally:
-                    self._stop_all()  # while the chain is up: a stopping sampler announces it serves nothing
-        finally:
-            self._stop_all()
+                return self._monitor(on_progress, timeout_s)
+            finally:
+                self._stop_all()  # while the chain is up: a stopping sampler announces it serves nothing
 
     def _stop_all(self) -> None:
         for proc in self.samplers + self.trainers:

@@ -233,7 +233,7 @@ class SamplerNode:
         except Exception as exc:  # noqa: BLE001 - observability: the node keeps serving whatever the chain says
             self.stats.announce_errors += 1
             log.warning("sampler %s: could not announce serving v%d on chain: %s", self.sampler_id, version,
-                        str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__)
+                        (str(exc).splitlines() or [type(exc).__name__])[0][:300])
             return
         self._announced = version
         self.stats.announced.append(version)

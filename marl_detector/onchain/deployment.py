@@ -238,11 +238,6 @@ class EmbeddedMarket:
     market: Market
     manifest: Manifest  # the core contracts and the market, saved where the caller asked
 
-    def contracts(self, client: ChainClient) -> "SymphonyContracts":
-        from chain.bindings import SymphonyContracts
-
-        return SymphonyContracts.bind(client, self.local.manifest)
-
 
 @contextmanager
 def embedded_market(chain: "ChainSettings", manifest_path: Path) -> Iterator[EmbeddedMarket]:
