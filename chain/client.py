@@ -4,13 +4,15 @@ Why not web3's signing middleware: we need (1) reverts decoded into our named ex
 and after mining, (2) the nonce read from the node's pending state for each transaction, under a lock held until
 its receipt (a counter kept locally went stale when a reorg dropped the account's transactions — `anvil_rollback`
 — and the next transaction then sat on a nonce gap for 30 s, failed, and was mined after all behind its resend:
-one RPC per transaction is cheaper than a send counted twice), and (3)
+one RPC per transaction is cheaper than a send counted twice), (3)
 `eth_sendRawTransactionSync` (one round trip, receipt included) where the node supports it, which removes the
-receipt-polling delay that otherwise dominates chain overhead on anvil.
+receipt-polling delay that otherwise dominates chain overhead on anvil, and (4) a send that rides out an RPC
+outage by resending its signed bytes, and takes "nonce too low" for those bytes as their landing, not a failure.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,17 +20,20 @@ from typing import Any
 
 import requests
 from eth_account import Account
+from eth_account.datastructures import SignedTransaction
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
-from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TimeExhausted, Web3RPCError
+from web3.exceptions import BadFunctionCallOutput, ContractLogicError, TimeExhausted, TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from chain.compile import ContractArtifact
 from core.errors import ChainConnectionError, ConfigError, SymphonyError
 from chain.reverts import ContractRevert, decode_revert
+
+log = logging.getLogger(__name__)
 
 GAS_HEADROOM = 1.25  # estimate * headroom: state can change between estimation and inclusion
 PRIVATE_KEY_ENV = "SYMPHONY_PRIVATE_KEY"
@@ -71,6 +76,7 @@ def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | Non
 
 
 OUTAGE_RETRIES = 9  # read retries once connected; backoff 0.125 s doubling: ~32 s of outage ridden out per read
+SEND_OUTAGE_S = 32.0  # a send resends its signed bytes this long (ChainClient._submit), like a read
 
 
 def _outage_retries():  # noqa: ANN202 - web3's ExceptionRetryConfiguration (imported lazily, as web3 does)
@@ -80,8 +86,8 @@ def _outage_retries():  # noqa: ANN202 - web3's ExceptionRetryConfiguration (imp
     Why after the first answer and not from the start: an endpoint that never answered is a configuration error
     and must fail at once (web3's default, ~4 s); one that answered and then dropped (node restart, proxy or
     network hiccup) must not crash a requester in the middle of a task (issue #15: a 6 s RPC cut killed `symphony
-    ask` with a traceback). Transactions are not retried here: the caller decides (a worker re-checks
-    `hasDelivered` before delivering again)."""
+    ask` with a traceback). A transaction rides it out in `ChainClient._submit`, which resends the same signed bytes
+    (one nonce: mined once or not at all); it is never re-estimated or re-signed behind the caller's back."""
     from web3.providers.rpc.utils import REQUEST_RETRY_ALLOWLIST, ExceptionRetryConfiguration
 
     return ExceptionRetryConfiguration(errors=(requests.exceptions.ConnectionError, requests.exceptions.Timeout),
@@ -212,33 +218,90 @@ class ChainClient:
             full = {**tx, "chainId": self.chain_id, "gas": gas or self._estimate(tx, contract), **self._fees()}
             full["nonce"] = self._next_nonce()
             signed = self.account.sign_transaction(full)  # type: ignore[union-attr]
-            receipt = self._submit(signed.raw_transaction)
+            receipt = self._submit(signed)
         if receipt["status"] != 1:
             raise self._explain_failure(full, receipt, contract)
         return receipt
 
-    def _submit(self, raw: HexBytes) -> TxReceipt:
+    def _submit(self, signed: SignedTransaction) -> TxReceipt:
+        """Submit one signed transaction and return its receipt, riding out an RPC outage of up to SEND_OUTAGE_S.
+
+        Why resending is safe: what is resent is the same signed bytes — one nonce, one hash — so the node mines them
+        once or not at all. A resend that finds them already pooled or mined (the request reached the node, its
+        answer was lost) is told "nonce too low" / "already imported", and then waits for *their* receipt. A new
+        estimate or a new signature would not be safe: that would be a second transaction (issue #15: a requester's
+        transaction sent during a cut failed its whole chain)."""
+        deadline, delay = None, 0.125
+        while True:
+            try:
+                return self._submit_once(signed)
+            except _LinkDown as down:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self._send_outage_s()
+                    if now < deadline:
+                        log.warning("the RPC endpoint did not answer a send (%s); resending transaction %s for up to "
+                                    "%.0f s (the same signed bytes: mined once at most)", down.reason,
+                                    signed.hash.to_0x_hex(), deadline - now)
+                if now >= deadline:
+                    raise ChainConnectionError(
+                        f"cannot reach RPC endpoint {self.rpc_url} ({down.reason}); transaction "
+                        f"{signed.hash.to_0x_hex()} was sent and may still be mined") from None
+                time.sleep(min(delay, deadline - now))
+                delay = min(2 * delay, 4.0)
+
+    def _send_outage_s(self) -> float:
+        """How long a send rides out an outage: as long as reads do, and not at all after `fail_fast`."""
+        return SEND_OUTAGE_S if getattr(self.w3.provider, "exception_retry_configuration", None) is not None else 0.0
+
+    def _submit_once(self, signed: SignedTransaction) -> TxReceipt:
+        raw = signed.raw_transaction
         if self._sync_send is not False:
             try:
                 result = self.w3.provider.make_request("eth_sendRawTransactionSync", [raw.to_0x_hex()])
             except (requests.exceptions.RequestException, OSError) as exc:
-                raise ChainConnectionError(f"cannot reach RPC endpoint {self.rpc_url} ({type(exc).__name__})") from None
+                raise _LinkDown(type(exc).__name__) from None
             if "result" in result and result["result"]:
                 self._sync_send = True
                 return _receipt(result["result"])
             error = result.get("error", {})
+            if _already_sent(error):
+                return self._receipt_of_sent(signed)
             if _method_unsupported(error):
                 self._sync_send = False
             else:
                 raise self._rpc_failure(error)
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(raw)
+            self.w3.eth.send_raw_transaction(raw)
         except Web3RPCError as exc:
+            # web3 itself resends eth_sendRawTransaction on a connection error; a resend of bytes that had landed
+            # comes back as "nonce too low" / "already imported"
+            if _already_sent(exc.rpc_response.get("error", {}) if isinstance(exc.rpc_response, dict) else {}):
+                return self._receipt_of_sent(signed)
             raise TransactionFailed(f"the node refused the transaction: {exc}") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise _LinkDown(type(exc).__name__) from None
+        return self._wait_for_receipt(signed.hash)
+
+    def _receipt_of_sent(self, signed: SignedTransaction) -> TxReceipt:
+        """The receipt of a transaction the node says it already has; if it has another one at that nonce instead,
+        this transaction will never be mined."""
+        try:
+            self.w3.eth.get_transaction(signed.hash)
+        except TransactionNotFound:
+            raise TransactionFailed(f"transaction {signed.hash.to_0x_hex()} was replaced: another transaction of "
+                                    f"{self.address} took its nonce") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise _LinkDown(type(exc).__name__) from None
+        return self._wait_for_receipt(signed.hash)
+
+    def _wait_for_receipt(self, tx_hash: HexBytes) -> TxReceipt:
         try:
             return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.02)
         except TimeExhausted:
             raise TransactionFailed(f"transaction {tx_hash.to_0x_hex()} was not mined within 120 s") from None
+        except (requests.exceptions.RequestException, OSError) as exc:
+            raise _LinkDown(type(exc).__name__) from None
 
     def _rpc_failure(self, error: dict) -> SymphonyError:
         data = error.get("data")
@@ -254,6 +317,21 @@ class ChainClient:
         except ContractLogicError as exc:
             return decode_revert(exc.data, contract=contract)
         return TransactionFailed(f"transaction {receipt['transactionHash'].to_0x_hex()} failed (out of gas or state changed)")
+
+
+class _LinkDown(Exception):
+    """The endpoint did not answer a send (reset, refused, timed out); `reason` names the exception."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _already_sent(error: dict) -> bool:
+    """The node already has a transaction at this nonce: anvil "nonce too low" / "transaction already imported",
+    geth "already known" / "nonce too low"."""
+    message = str(error.get("message", "")).lower() if isinstance(error, dict) else ""
+    return "nonce too low" in message or "already imported" in message or "already known" in message
 
 
 def _method_unsupported(error: dict) -> bool:

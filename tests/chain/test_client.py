@@ -116,3 +116,66 @@ def test_bad_url_and_missing_key(monkeypatch):
 def test_read_only_client_cannot_sign(anvil):
     with pytest.raises(ConfigError, match="no private key"):
         ChainClient(anvil.rpc_url).address
+
+
+# -- a send during an RPC outage (issue #15) ---------------------------------------------------------------------
+def _through(proxy, probe):  # noqa: ANN001, ANN202 - the probe fixture's client, its contract, re-reached through `proxy`
+    client, contract = probe
+    via = ChainClient(proxy.url, client.account.key.to_0x_hex())
+    return via, via.contract(contract.address, contract.abi, "Probe")
+
+
+@pytest.mark.parametrize("sync_send", [True, False], ids=["sendRawTransactionSync", "sendRawTransaction"])
+@pytest.mark.parametrize("forward", [True, False], ids=["answer-lost", "request-dropped"])
+def test_a_send_during_an_rpc_cut_is_mined_exactly_once(probe, sync_send, forward):
+    """The link is cut at the send itself — the transaction either reached the node and its answer was lost, or
+    never reached it — and stays cut for 3 s. The client resends the same signed bytes until the node answers and
+    returns that transaction's receipt: one transaction mined, none lost, none doubled (before: one
+    ChainConnectionError, and for the answer-lost case a transaction the caller believed failed was on chain).
+    The plain eth_sendRawTransaction path is resent by web3 itself; the landed bytes then read "nonce too low"."""
+    import time
+
+    from tests.reliability.rpc_proxy import RpcProxy
+
+    client, contract = probe
+    with RpcProxy(client.rpc_url) as proxy:
+        via, probe_via = _through(proxy, probe)
+        via._sync_send = None if sync_send else False
+        nonce = client.w3.eth.get_transaction_count(client.address)
+        proxy.cut_on((b"eth_sendRawTransaction",), 3.0, forward=forward)
+        started = time.monotonic()
+        receipt = via.transact(probe_via.functions.set(7, b"once"))
+        assert time.monotonic() - started >= 2.5, "the send met the cut"
+    assert receipt["status"] == 1
+    assert client.w3.eth.get_transaction_count(client.address) == nonce + 1, "exactly one transaction"
+    logs = contract.events.ValueSet().get_logs(from_block=max(0, receipt["blockNumber"] - 5))
+    assert [log["transactionHash"] for log in logs] == [receipt["transactionHash"]]
+    assert client.call(contract.functions.value()) == 7
+
+
+def test_a_send_gives_up_after_the_outage_window_with_one_clear_error(probe, monkeypatch):
+    """A cut longer than SEND_OUTAGE_S (2 s here), and a client told to fail fast: one ChainConnectionError
+    that names the transaction (it may still be mined), nothing re-signed."""
+    import time
+
+    import chain.client as client_module
+    from tests.reliability.rpc_proxy import RpcProxy
+
+    client, contract = probe
+    monkeypatch.setattr(client_module, "SEND_OUTAGE_S", 2.0)
+    with RpcProxy(client.rpc_url) as proxy:
+        via, probe_via = _through(proxy, probe)
+        nonce = client.w3.eth.get_transaction_count(client.address)
+        proxy.cut_on((b"eth_sendRawTransaction",), 8.0, forward=False)
+        started = time.monotonic()
+        with pytest.raises(ChainConnectionError, match="was sent and may still be mined"):
+            via.transact(probe_via.functions.set(8, b""))
+        assert 2.0 <= time.monotonic() - started < 6.0
+        time.sleep(max(0.0, 8.5 - (time.monotonic() - started)))
+        via.fail_fast()
+        proxy.cut_on((b"eth_sendRawTransaction",), 3.0, forward=False)
+        started = time.monotonic()
+        with pytest.raises(ChainConnectionError, match="cannot reach RPC endpoint"):
+            via.transact(probe_via.functions.set(9, b""))
+        assert time.monotonic() - started < 1.5, "fail_fast: no outage ridden out"
+    assert client.w3.eth.get_transaction_count(client.address) == nonce, "nothing reached the node"
