@@ -74,6 +74,7 @@ class AgentWorker:
         self.stats = WorkerStats()
         self._queue: queue.Queue[int] = queue.Queue()
         self._queued: set[int] = set()
+        self._executing: dict[int, int] = {}  # beacon -> its exec deadline, while the executor runs it
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._bid_retries: dict[int, SeenBeacon] = {}  # bids the chain did not answer, retried while their window is open
@@ -165,6 +166,13 @@ class AgentWorker:
 
     def _should_bid(self, seen: SeenBeacon, now: int) -> bool:
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
+            return False
+        hung = sum(1 for deadline in list(self._executing.values()) if now > deadline)
+        if hung >= self.profile.capacity:
+            # Every execution slot holds a step past its deadline (a hung model): the chain has timed those out and
+            # given the capacity back, but nothing here could run more work, so a won step would only time out too.
+            log.warning("%s: every execution slot is stuck past its deadline; not bidding on beacon %d",
+                        self.profile.name, seen.beacon_id)
             return False
         template = step_payload(seen.payload, seen.step_index, seen.steps, (), self._max_payload())
         if not self.executor.accepts(template):  # a kind of work this agent cannot do (local: before any RPC)
@@ -315,7 +323,11 @@ class AgentWorker:
                 return
             self.state.start_attempt(beacon)
             payload = step_payload(seen.payload, seen.step_index, seen.steps, self._previous_results(seen), self._max_payload())
-            result = self.executor.run(payload)
+            self._executing[beacon] = assignment.exec_deadline
+            try:
+                result = self.executor.run(payload)
+            finally:
+                self._executing.pop(beacon, None)
             self.stats.executed += 1
             self.stats.abstained += int(result.abstained)
             data = result.encode(self._max_payload())
