@@ -40,8 +40,14 @@ class TrainingSettings(BaseModel):
     finetune_iterations: int = Field(300, ge=0, description="GRPO iterations per co-evolution round")
     groups_per_step: int = Field(512, ge=1, description="episodes per GRPO iteration (each episode is one group)")
     group_size: int = Field(16, ge=2, description="sampled decisions per episode (the GRPO group)")
-    rounds: int = Field(3, ge=0, description="co-evolution rounds")
+    rounds: int = Field(1, ge=0, description="co-evolution rounds (1: the best on held-out-style validation, "
+                                            "docs/hideshill.md)")
     manipulator_steps: int = Field(15, ge=1, description="optimisation steps of each adapted manipulator")
+    text_swap_copies: int = Field(3, ge=0, description="copies of each adapted campaign with an organic episode's text "
+                                                      "features, so it must be flagged from social graph and market")
+    base_text_swap: bool = Field(False, description="also one text-swapped copy of each training campaign in base training")
+    holdout_style: str | None = Field(None, description="a training style left out of the run and used to validate "
+                                                        "robustness on an unseen style (recipe selection)")
     threads: int = Field(1, ge=1, description="torch threads")
     seed: int = 0
 

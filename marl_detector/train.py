@@ -7,7 +7,8 @@ Round 0 trains the detector with GRPO on the training split. Each co-evolution r
 (2) samples adapted campaigns from every member (training styles, training sybil clusters) and measures the frozen
     detector on the co-evolving member's campaigns (validation clusters) — "before";
 (3) fine-tunes the detector with GRPO on training data plus the adapted campaigns of this and all earlier rounds
-    (replay of the whole population), with a small KL penalty to the previous detector — "after";
+    (replay of the whole population), each also `text_swap_copies` times with the text features of random organic
+    episodes, with a small KL penalty to the previous detector — "after";
 (4) trains a fresh *probe* manipulator against the fine-tuned detector and scores the detector on its campaigns
     (validation clusters; `marl_detector.robustness`: all detectable campaigns and realised pumps). The probe's
     F1 per round is the co-evolution curve; the probe then joins the next round's population.
@@ -15,6 +16,11 @@ Why a population: against one co-evolving policy the detector learns to flag whe
 next best response — the one a manipulator trained after the freeze would find — is somewhere else (the first
 version: adapted F1 0.61 -> 0.72 within a round, 0.72 against a post-freeze manipulator in the end). A fresh best
 response each round, kept in the replay, covers the evasions a new adversary starts from.
+Why the text swap: the detector learned the training styles' *words*, and an adversary of a style it never read
+walked past it (held-out-style validation: F1 0.16 on realised pumps for the worst style). A replayed campaign that
+reads like organic talk but keeps its social graph and market trace must be flagged from those — which is what an
+unseen style needs. The recipe and the round count (1) were chosen with `holdout_style` runs
+(scripts/detector_recipe_validation.py), never on the test split.
 The history of every round is kept in the detector's metadata (plotted by scripts/bench_detector.py).
 """
 
@@ -32,7 +38,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.errors import SymphonyError
-from marl_detector.baselines import f1_score
+from marl_detector.baselines import f1_score, modality_columns
 from marl_detector.calibration import calibrate
 from marl_detector.dataset import load_split
 from marl_detector.detector import save_detector
@@ -66,7 +72,7 @@ class TrainConfig(BaseModel):
     base: DetectorGRPOSettings = Field(default_factory=lambda: DetectorGRPOSettings(iterations=400))
     finetune: DetectorGRPOSettings = Field(default_factory=lambda: DetectorGRPOSettings(iterations=300, kl_beta=0.05))
     manipulator: ManipulatorConfig = Field(default_factory=ManipulatorConfig)
-    rounds: int = 3
+    rounds: int = 1
     adapted_train: int = 600
     adapted_eval: int = 300
     finetune_train_subsample: int = 20_000
@@ -77,6 +83,16 @@ class TrainConfig(BaseModel):
     probe_eval: int = 400  # campaigns of the probe scored on validation clusters (the curve)
     hidden: tuple[int, ...] = (128, 64)
     seed: int = 0
+    # A training style left out of the whole run (its campaigns dropped from the training split, never simulated):
+    # each round then also scores the detector against a fresh manipulator of that unseen style on validation
+    # clusters — the benchmark's robustness test (unseen styles, adapted manipulators) without the test split, for
+    # choosing a recipe.
+    holdout_style: str | None = None
+    # Copies of every replayed adapted campaign whose text features are those of a random organic (non-campaign)
+    # training episode: a campaign in a style the detector never read looks like this to it (the held-out styles
+    # read more organic than the organic talk), so it must be flagged from its social graph and market alone.
+    text_swap_copies: int = 3
+    base_text_swap: bool = False  # the same for the training split's campaigns in base training (one copy each)
 
 
 def train_config(settings: "TrainingSettings") -> TrainConfig:
@@ -87,7 +103,8 @@ def train_config(settings: "TrainingSettings") -> TrainConfig:
         base=DetectorGRPOSettings(iterations=settings.iterations, **common),
         finetune=DetectorGRPOSettings(iterations=settings.finetune_iterations, learning_rate=3e-3, kl_beta=0.05, **common),
         manipulator=ManipulatorConfig(steps=settings.manipulator_steps, seed=settings.seed),
-        rounds=settings.rounds, seed=settings.seed,
+        rounds=settings.rounds, seed=settings.seed, text_swap_copies=settings.text_swap_copies,
+        base_text_swap=settings.base_text_swap, holdout_style=settings.holdout_style,
     )
 
 
@@ -103,6 +120,22 @@ def labels3(split) -> np.ndarray:  # noqa: ANN001 - SplitData
 
 def kinds(split) -> np.ndarray:  # noqa: ANN001
     return np.array(split.meta.column("kind").to_pylist())
+
+
+TEXT_COLUMNS = modality_columns(("text",))
+
+
+def text_swapped(X: np.ndarray, organic: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`X` with its text features replaced by those of random rows of `organic` (social and market kept)."""
+    out = X.copy()
+    out[:, TEXT_COLUMNS] = organic[rng.integers(0, len(organic), size=len(X))][:, TEXT_COLUMNS]
+    return out
+
+
+def without_style(split, style: str):  # noqa: ANN001, ANN201 - SplitData
+    """The split without the campaigns of `style` (every other episode kept)."""
+    keep = np.array(split.meta.column("style").to_pylist()) != style
+    return type(split)(split.X[keep], split.y[keep], split.meta.filter(keep))
 
 
 def train_base(X: np.ndarray, y3: np.ndarray, cfg: DetectorGRPOSettings, hidden: tuple[int, ...], mask: np.ndarray | None = None,
@@ -129,9 +162,21 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
     manifest = json.loads(manifest_path.read_text())
     t_start = time.time()
     tr, va = load_split(data_dir, "train"), load_split(data_dir, "val")
+    styles = tuple(s for s in TRAIN_STYLES if s != cfg.holdout_style)
+    if cfg.holdout_style is not None:
+        if cfg.holdout_style not in TRAIN_STYLES:
+            raise SymphonyError(f"holdout_style {cfg.holdout_style!r} is not a training style ({', '.join(TRAIN_STYLES)})")
+        tr, va = without_style(tr, cfg.holdout_style), without_style(va, cfg.holdout_style)
     y3_tr, y3_va = labels3(tr), labels3(va)
-    log(f"round 0: GRPO on {len(tr.X)} training episodes")
-    model, base_hist = train_base(tr.X, y3_tr, cfg.base, cfg.hidden, log=log)
+    organic_tr = np.flatnonzero(kinds(tr) != "campaign")
+    rng = np.random.default_rng(cfg.seed)
+    X_base, y3_base = tr.X, y3_tr
+    if cfg.base_text_swap:
+        campaigns = np.flatnonzero(kinds(tr) == "campaign")
+        X_base = np.concatenate([tr.X, text_swapped(tr.X[campaigns], tr.X[organic_tr], rng)])
+        y3_base = np.concatenate([y3_tr, y3_tr[campaigns]])
+    log(f"round 0: GRPO on {len(X_base)} training episodes")
+    model, base_hist = train_base(X_base, y3_base, cfg.base, cfg.hidden, log=log)
     p_va = predict_proba(model, va.X)
     rounds = [{"round": 0, "val_f1": f1_score(va.y, (p_va >= 0.5).astype(int)), "val_auc": auc_score(va.y, p_va)}]
     log(f"round 0: val F1 {rounds[0]['val_f1']:.3f} AUC {rounds[0]['val_auc']:.3f}")
@@ -143,7 +188,6 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
     embedder = TextEmbedder()
     policy = ManipulatorPolicy(cfg.manipulator.init_std)
     neg_va = kinds(va) != "campaign"
-    rng = np.random.default_rng(cfg.seed)
     replay_X: list[np.ndarray] = []
     replay_y: list[np.ndarray] = []
     if cfg.population_campaigns:
@@ -153,7 +197,7 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         prng = np.random.default_rng(cfg.seed + 4242)
         deltas = prng.normal(0, 3.0, size=(cfg.population_campaigns, len(ManipulatorParams.names())))
         seeds = [int(x) for x in prng.integers(0, 2**31, size=cfg.population_campaigns)]
-        eps_pop, X_pop = simulate_campaigns(world, calib, embedder, TRAIN_STYLES, world.clusters_for("train"),
+        eps_pop, X_pop = simulate_campaigns(world, calib, embedder, styles, world.clusters_for("train"),
                                             deltas, seeds, "population")
         replay_X.append(X_pop)
         replay_y.append(np.array([int(e.outcome.label) for e in eps_pop]))
@@ -165,16 +209,36 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         torch.manual_seed(cfg.seed + 7_919 * (r + 1))
         fresh = ManipulatorPolicy(cfg.probe_init_std)
         mcfg = replace(cfg.manipulator, steps=cfg.probe_steps, seed=cfg.seed + 31 * (r + 1))
-        hist = train_manipulator(fresh, lambda X: predict_logits(frozen, X), world, calib, embedder, TRAIN_STYLES,
+        hist = train_manipulator(fresh, lambda X: predict_logits(frozen, X), world, calib, embedder, styles,
                                  world.clusters_for("train"), mcfg, seed_base=50_000 + r)
-        eps, X = sample_adapted(fresh, cfg.probe_eval, world, calib, embedder, TRAIN_STYLES, world.clusters_for("val"),
+        eps, X = sample_adapted(fresh, cfg.probe_eval, world, calib, embedder, styles, world.clusters_for("val"),
                                 seed=60_000 + r)
         flags_neg = (predict_proba(det, va.X[neg_va]) >= 0.5).astype(int)
         rob = robustness(va.y[neg_va], flags_neg, eps, (predict_proba(det, X) >= 0.5).astype(int))
         log(f"round {r} probe: fresh manipulator evasion {hist[-1]['evasion_rate']:.2f}; detector F1 on realised pumps "
             f"{rob.realised_pumps.f1:.3f} (oracle {rob.realised_pumps.oracle_f1:.3f}), all campaigns "
             f"{rob.all_campaigns.f1:.3f} (oracle {rob.all_campaigns.oracle_f1:.3f})")
-        return fresh, {"evasion": hist[-1]["evasion_rate"], "curve": [h["evasion_rate"] for h in hist], **rob.to_json()}
+        out = {"evasion": hist[-1]["evasion_rate"], "curve": [h["evasion_rate"] for h in hist], **rob.to_json()}
+        if cfg.holdout_style is not None:
+            out["unseen_style"] = unseen_style_probe(frozen, r, flags_neg)
+        return fresh, out
+
+    def unseen_style_probe(frozen: DetectorNet, r: int, flags_neg: np.ndarray) -> dict:
+        """As the benchmark's robustness test, on the held-out training style: a manipulator (init std 0.7,
+        `probe_steps` steps) trained against the frozen detector, scored on its campaigns in validation clusters."""
+        torch.manual_seed(cfg.seed + 104_729 * (r + 1))
+        adversary = ManipulatorPolicy(cfg.probe_init_std)
+        mcfg = replace(cfg.manipulator, steps=cfg.probe_steps, seed=cfg.seed + 37 * (r + 1))
+        hold = (cfg.holdout_style,)
+        hist = train_manipulator(adversary, lambda X: predict_logits(frozen, X), world, calib, embedder, hold,
+                                 world.clusters_for("val"), mcfg, seed_base=70_000 + r)
+        eps, X = sample_adapted(adversary, cfg.probe_eval, world, calib, embedder, hold, world.clusters_for("val"),
+                                seed=80_000 + r)
+        rob = robustness(va.y[neg_va], flags_neg, eps, (predict_proba(frozen, X) >= 0.5).astype(int))
+        log(f"round {r} unseen style {cfg.holdout_style}: adversary evasion {hist[-1]['evasion_rate']:.2f}; detector "
+            f"F1 on realised pumps {rob.realised_pumps.f1:.3f} (oracle {rob.realised_pumps.oracle_f1:.3f}), all "
+            f"campaigns {rob.all_campaigns.f1:.3f} (oracle {rob.all_campaigns.oracle_f1:.3f})")
+        return {"style": cfg.holdout_style, "evasion": hist[-1]["evasion_rate"], **rob.to_json()}
 
     newcomer, rounds[0]["probe"] = probe(model, 0) if cfg.rounds else (None, None)
     for r in range(1, cfg.rounds + 1):
@@ -187,15 +251,15 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
             log(f"  round {r} manipulator step {step + 1}/{cfg.manipulator.steps}: reward {s['reward']:+.3f} "
                 f"evasion {s['evasion_rate']:.2f} manipulation {s['manipulation_rate']:.2f}")
 
-        mhist = train_manipulator(policy, scorer, world, calib, embedder, TRAIN_STYLES, world.clusters_for("train"),
+        mhist = train_manipulator(policy, scorer, world, calib, embedder, styles, world.clusters_for("train"),
                                   cfg.manipulator, seed_base=1000 * r, progress=mprog)
         population = [policy] + ([newcomer] if newcomer is not None else [])
         for k, member in enumerate(population):
-            eps_tr, Xa = sample_adapted(member, cfg.adapted_train, world, calib, embedder, TRAIN_STYLES,
+            eps_tr, Xa = sample_adapted(member, cfg.adapted_train, world, calib, embedder, styles,
                                         world.clusters_for("train"), seed=10_000 + 100 * k + r)
             replay_X.append(Xa)
             replay_y.append(np.array([int(e.outcome.label) for e in eps_tr]))
-        eps_ev, Xe = sample_adapted(policy, cfg.adapted_eval, world, calib, embedder, TRAIN_STYLES,
+        eps_ev, Xe = sample_adapted(policy, cfg.adapted_eval, world, calib, embedder, styles,
                                     world.clusters_for("val"), seed=20_000 + r)
         ye = np.array([e.outcome.binary for e in eps_ev])
         X_eval = np.concatenate([va.X[neg_va], Xe])
@@ -203,15 +267,17 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         p_before = predict_proba(model, X_eval)
         sub = rng.choice(len(tr.X), size=min(cfg.finetune_train_subsample, len(tr.X)), replace=False)
         # every round's adapted campaigns stay in the fine-tuning set (replay), so old evasions are not forgotten
-        X_ft = np.concatenate([tr.X[sub]] + replay_X * cfg.adapted_weight)
-        y_ft = np.concatenate([y3_tr[sub]] + replay_y * cfg.adapted_weight)
+        swapped = [text_swapped(Xr, tr.X[organic_tr], rng) for Xr in replay_X for _ in range(cfg.text_swap_copies)]
+        X_ft = np.concatenate([tr.X[sub]] + replay_X * cfg.adapted_weight + swapped)
+        y_ft = np.concatenate([y3_tr[sub]] + replay_y * cfg.adapted_weight
+                              + [yr for yr in replay_y for _ in range(cfg.text_swap_copies)])
         ref = copy.deepcopy(model).eval()
         ft_cfg = cfg.finetune.model_copy(update={"seed": cfg.seed + r})
         grpo_train(model, X_ft, y_ft, ft_cfg, ref=ref)
         p_after = predict_proba(model, X_eval)
         p_va = predict_proba(model, va.X)
         rec = {
-            "round": r, "manipulator": mhist, "policy_mean": {s: asdict(policy.mean_params(s)) for s in TRAIN_STYLES},
+            "round": r, "manipulator": mhist, "policy_mean": {s: asdict(policy.mean_params(s)) for s in styles},
             "population": len(population),
             "adapted_manipulation_rate": float(ye.mean()),
             "f1_adapted_before": f1_score(y_eval, (p_before >= 0.5).astype(int)),

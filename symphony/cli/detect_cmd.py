@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     setting(t, "--rounds", path="detector.training.rounds", type=int, help="co-evolution rounds")
     setting(t, "--manipulator-steps", path="detector.training.manipulator_steps", type=int,
             help="optimisation steps of each adapted manipulator")
+    setting(t, "--text-swap-copies", path="detector.training.text_swap_copies", type=int,
+            help="copies of each adapted campaign with an organic episode's text features")
+    flag(t, "--base-text-swap", path="detector.training.base_text_swap",
+         help="also a text-swapped copy of each training campaign in base training")
+    setting(t, "--holdout-style", path="detector.training.holdout_style",
+            help="leave this training style out and validate robustness on it (recipe selection)")
     setting(t, "--threads", path="detector.training.threads", type=int, help="torch threads")
     setting(t, "--seed", path="detector.training.seed", type=int, help="training seed")
     t.set_defaults(func=_train)
