@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any
@@ -45,13 +46,20 @@ def _rpc_message(exc: Web3RPCError) -> str:
 
 
 def _out_of_gas(exc: Web3RPCError) -> bool:
-    """anvil says "Out of gas: gas required exceeds allowance" or "EVM error OutOfGas"; geth "gas required exceeds"."""
+    """anvil says "Out of gas: gas required exceeds allowance", "EVM error OutOfGas" or another of revm's
+    out-of-gas halts ("EVM error ReentrancySentryOOG", "MemoryOOG", "PrecompileOOG", ...); geth "gas required
+    exceeds"."""
     text = _rpc_message(exc).lower()
-    return "out of gas" in text or "outofgas" in text or "gas required exceeds" in text
+    return ("out of gas" in text or "outofgas" in text or "gas required exceeds" in text
+            or re.search(r"evm error \w*oog\b", text) is not None)
 
 
 class TransactionFailed(SymphonyError):
     """A transaction was mined but failed without revert data we could decode, or was never mined."""
+
+
+class _RanOutOfGas(TransactionFailed):
+    """Mined, and halted out of gas at its limit: it changed nothing but its sender's nonce and fee."""
 
 
 def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | None = None) -> Web3:
@@ -214,14 +222,25 @@ class ChainClient:
         return {"maxFeePerGas": 2 * gas_price + priority, "maxPriorityFeePerGas": priority}
 
     def _send(self, tx: dict, *, gas: int | None = None, contract: str | None = None) -> TxReceipt:
-        with self._lock:
-            full = {**tx, "chainId": self.chain_id, "gas": gas or self._estimate(tx, contract), **self._fees()}
-            full["nonce"] = self._next_nonce()
-            signed = self.account.sign_transaction(full)  # type: ignore[union-attr]
-            receipt = self._submit(signed)
-        if receipt["status"] != 1:
-            raise self._explain_failure(full, receipt, contract)
-        return receipt
+        """Sign, send, wait. A transaction mined but halted out of gas is sent once more with a fresh estimate and at
+        least 1.5x the gas: the estimate runs against pending state, and a transaction that lands first can make the
+        call dearer (seen in scripts/soak.py: "EVM error OutOfGas" / "ReentrancySentryOOG" reached the requester and
+        its chain was abandoned). Safe to repeat: the halted one changed nothing but the nonce it used."""
+        for attempt in (1, 2):
+            with self._lock:
+                full = {**tx, "chainId": self.chain_id, "gas": gas or self._estimate(tx, contract), **self._fees()}
+                full["nonce"] = self._next_nonce()
+                signed = self.account.sign_transaction(full)  # type: ignore[union-attr]
+                receipt = self._submit(signed)
+            if receipt["status"] == 1:
+                return receipt
+            failure = self._explain_failure(full, receipt, contract)
+            if not isinstance(failure, _RanOutOfGas) or attempt == 2:
+                raise failure
+            gas = max(self._estimate(tx, contract), int(full["gas"] * 1.5))
+            log.warning("%s ran out of gas at %d (the state it was estimated on changed); sending it again with %d",
+                        contract or "a transaction", full["gas"], gas)
+        raise AssertionError("unreachable")
 
     def _submit(self, signed: SignedTransaction) -> TxReceipt:
         """Submit one signed transaction and return its receipt, riding out an RPC outage of up to SEND_OUTAGE_S.
@@ -312,11 +331,18 @@ class ChainClient:
     def _explain_failure(self, tx: dict, receipt: TxReceipt, contract: str | None) -> ContractRevert | TransactionFailed:
         """Replay a failed transaction as a call at its block's parent to recover the revert data."""
         replay = {k: tx[k] for k in ("to", "data", "value") if k in tx}
+        failed = f"transaction {receipt['transactionHash'].to_0x_hex()}"
+        if receipt["gasUsed"] >= tx["gas"]:  # it used all its gas: an out-of-gas halt (a revert leaves some)
+            return _RanOutOfGas(f"{failed} ({contract or 'call'}) ran out of gas at its limit {tx['gas']}")
         try:
             self.w3.eth.call({"from": self.address, **replay, "gas": tx["gas"]}, receipt["blockNumber"] - 1)
         except ContractLogicError as exc:
             return decode_revert(exc.data, contract=contract)
-        return TransactionFailed(f"transaction {receipt['transactionHash'].to_0x_hex()} failed (out of gas or state changed)")
+        except Web3RPCError as exc:  # the replay halted (out of gas at the parent block's state, ...): one clear error
+            if _out_of_gas(exc):
+                return _RanOutOfGas(f"{failed} ({contract or 'call'}) ran out of gas at its limit {tx['gas']}")
+            return TransactionFailed(f"{failed} failed ({_rpc_message(exc)})")
+        return TransactionFailed(f"{failed} failed (state changed)")
 
 
 class _LinkDown(Exception):

@@ -179,3 +179,46 @@ def test_a_send_gives_up_after_the_outage_window_with_one_clear_error(probe, mon
             via.transact(probe_via.functions.set(9, b""))
         assert time.monotonic() - started < 1.5, "fail_fast: no outage ridden out"
     assert client.w3.eth.get_transaction_count(client.address) == nonce, "nothing reached the node"
+
+
+# -- a transaction that is mined but halts out of gas (scripts/soak.py) ---------------------------------------------
+def test_a_transaction_mined_out_of_gas_is_sent_once_more_with_a_fresh_estimate(probe, monkeypatch, caplog):
+    """Its estimate was made on state that changed before it landed (injected: the first estimate is too low); it is
+    mined, halts out of gas, and is sent once more with a fresh estimate — a new transaction is safe, the halted one
+    changed nothing. Before: the node's raw "EVM error OutOfGas" from replaying it reached the caller."""
+    client, contract = probe
+    real = client._estimate
+    calls = []
+
+    def first_too_low(tx, name):  # noqa: ANN001, ANN202
+        calls.append(name)
+        return 23_000 if len(calls) == 1 else real(tx, name)
+
+    monkeypatch.setattr(client, "_estimate", first_too_low)
+    nonce = client.w3.eth.get_transaction_count(client.address)
+    receipt = client.transact(contract.functions.set(9, b"again"))
+    assert receipt["status"] == 1 and client.call(contract.functions.value()) == 9
+    assert client.w3.eth.get_transaction_count(client.address) == nonce + 2, "the halted one and its resend"
+    assert "ran out of gas at 23000" in caplog.text
+
+
+def test_a_transaction_that_runs_out_of_gas_twice_is_one_clear_error(probe, monkeypatch):
+    client, contract = probe
+    monkeypatch.setattr(client, "_estimate", lambda tx, name: 23_000)  # 1.5x is still too little for set()
+    nonce = client.w3.eth.get_transaction_count(client.address)
+    with pytest.raises(TransactionFailed, match=r"\(Probe\) ran out of gas at its limit 34500"):
+        client.transact(contract.functions.set(9, b""))
+    assert client.w3.eth.get_transaction_count(client.address) == nonce + 2, "bounded: one resend"
+    assert client.call(contract.functions.value()) == 0
+
+
+@pytest.mark.parametrize("message, oog", [("EVM error OutOfGas", True), ("EVM error ReentrancySentryOOG", True),
+                                          ("EVM error MemoryOOG", True), ("Out of gas: gas required exceeds allowance: 30000000", True),
+                                          ("execution reverted", False), ("EVM error InvalidFEOpcode", False)])
+def test_every_out_of_gas_halt_of_the_node_is_recognised(message, oog):
+    from web3.exceptions import Web3RPCError
+
+    from chain.client import _out_of_gas
+
+    exc = Web3RPCError(message, rpc_response={"error": {"code": -32603, "message": message}})
+    assert _out_of_gas(exc) is oog
