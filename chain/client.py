@@ -36,6 +36,8 @@ from chain.reverts import ContractRevert, decode_revert
 
 log = logging.getLogger(__name__)
 
+LINK_ERRORS = (requests.exceptions.RequestException, OSError)  # the endpoint did not answer: reset, refused, timed out
+
 GAS_HEADROOM = 1.25  # estimate * headroom: state can change between estimation and inclusion
 PRIVATE_KEY_ENV = "SYMPHONY_PRIVATE_KEY"
 
@@ -73,7 +75,7 @@ def connect(rpc_url: str, *, timeout: float = 30.0, expected_chain_id: int | Non
     w3 = Web3(provider)
     try:
         chain_id = w3.eth.chain_id
-    except (requests.exceptions.RequestException, OSError) as exc:
+    except LINK_ERRORS as exc:
         raise ChainConnectionError(f"cannot reach RPC endpoint {rpc_url} ({type(exc).__name__})") from None
     except Web3RPCError as exc:
         raise ChainConnectionError(f"RPC endpoint {rpc_url} answered with an error: {exc}") from None
@@ -226,7 +228,8 @@ class ChainClient:
         least 1.5x the gas: the estimate runs against pending state, and a transaction that lands first can make the
         call dearer (seen in scripts/soak.py: "EVM error OutOfGas" / "ReentrancySentryOOG" reached the requester and
         its chain was abandoned). Safe to repeat: the halted one changed nothing but the nonce it used."""
-        for attempt in (1, 2):
+        retried = False
+        while True:
             with self._lock:
                 full = {**tx, "chainId": self.chain_id, "gas": gas or self._estimate(tx, contract), **self._fees()}
                 full["nonce"] = self._next_nonce()
@@ -235,12 +238,12 @@ class ChainClient:
             if receipt["status"] == 1:
                 return receipt
             failure = self._explain_failure(full, receipt, contract)
-            if not isinstance(failure, _RanOutOfGas) or attempt == 2:
+            if not isinstance(failure, _RanOutOfGas) or retried:
                 raise failure
+            retried = True
             gas = max(self._estimate(tx, contract), int(full["gas"] * 1.5))
             log.warning("%s ran out of gas at %d (the state it was estimated on changed); sending it again with %d",
                         contract or "a transaction", full["gas"], gas)
-        raise AssertionError("unreachable")
 
     def _submit(self, signed: SignedTransaction) -> TxReceipt:
         """Submit one signed transaction and return its receipt, riding out an RPC outage of up to SEND_OUTAGE_S.
@@ -278,7 +281,7 @@ class ChainClient:
         if self._sync_send is not False:
             try:
                 result = self.w3.provider.make_request("eth_sendRawTransactionSync", [raw.to_0x_hex()])
-            except (requests.exceptions.RequestException, OSError) as exc:
+            except LINK_ERRORS as exc:
                 raise _LinkDown(type(exc).__name__) from None
             if "result" in result and result["result"]:
                 self._sync_send = True
@@ -298,7 +301,7 @@ class ChainClient:
             if _already_sent(exc.rpc_response.get("error", {}) if isinstance(exc.rpc_response, dict) else {}):
                 return self._receipt_of_sent(signed)
             raise TransactionFailed(f"the node refused the transaction: {exc}") from None
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise _LinkDown(type(exc).__name__) from None
         return self._wait_for_receipt(signed.hash)
 
@@ -310,7 +313,7 @@ class ChainClient:
         except TransactionNotFound:
             raise TransactionFailed(f"transaction {signed.hash.to_0x_hex()} was replaced: another transaction of "
                                     f"{self.address} took its nonce") from None
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise _LinkDown(type(exc).__name__) from None
         return self._wait_for_receipt(signed.hash)
 
@@ -319,7 +322,7 @@ class ChainClient:
             return self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.02)
         except TimeExhausted:
             raise TransactionFailed(f"transaction {tx_hash.to_0x_hex()} was not mined within 120 s") from None
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except LINK_ERRORS as exc:
             raise _LinkDown(type(exc).__name__) from None
 
     def _rpc_failure(self, error: dict) -> SymphonyError:

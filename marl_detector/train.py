@@ -51,7 +51,7 @@ from marl_detector.manipulator import (
     simulate_campaigns,
     train_manipulator,
 )
-from marl_detector.robustness import robustness
+from marl_detector.robustness import Robustness, robustness
 from marl_detector.sim import ManipulatorParams
 from marl_detector.model import DetectorNet
 from marl_detector.social import build_world
@@ -168,12 +168,12 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
             raise SymphonyError(f"holdout_style {cfg.holdout_style!r} is not a training style ({', '.join(TRAIN_STYLES)})")
         tr, va = without_style(tr, cfg.holdout_style), without_style(va, cfg.holdout_style)
     y3_tr, y3_va = labels3(tr), labels3(va)
-    organic_tr = np.flatnonzero(kinds(tr) != "campaign")
+    organic_X = tr.X[kinds(tr) != "campaign"]  # the texts the swap draws from (taken once: a copy)
     rng = np.random.default_rng(cfg.seed)
     X_base, y3_base = tr.X, y3_tr
     if cfg.base_text_swap:
         campaigns = np.flatnonzero(kinds(tr) == "campaign")
-        X_base = np.concatenate([tr.X, text_swapped(tr.X[campaigns], tr.X[organic_tr], rng)])
+        X_base = np.concatenate([tr.X, text_swapped(tr.X[campaigns], organic_X, rng)])
         y3_base = np.concatenate([y3_tr, y3_tr[campaigns]])
     log(f"round 0: GRPO on {len(X_base)} training episodes")
     model, base_hist = train_base(X_base, y3_base, cfg.base, cfg.hidden, log=log)
@@ -203,42 +203,40 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         replay_y.append(np.array([int(e.outcome.label) for e in eps_pop]))
         log(f"population: {len(eps_pop)} campaigns with random behaviour, "
             f"{np.mean([e.outcome.binary for e in eps_pop]):.2f} realised a pump")
-    def probe(det: DetectorNet, r: int) -> tuple[ManipulatorPolicy, dict]:
-        """A fresh manipulator trained against `det`, and `det` scored on its campaigns (validation clusters)."""
-        frozen = copy.deepcopy(det).eval()
-        torch.manual_seed(cfg.seed + 7_919 * (r + 1))
+    def adversary(frozen: DetectorNet, adv_styles: tuple[str, ...], train_clusters, flags_neg: np.ndarray,  # noqa: ANN001
+                  seeds: tuple[int, int, int, int]) -> tuple[ManipulatorPolicy, list[dict], Robustness]:
+        """A fresh manipulator (init std `probe_init_std`, `probe_steps` steps — the benchmark's post-freeze
+        adversary) trained against `frozen`, and `frozen` scored on its campaigns in validation clusters.
+        `seeds`: torch seed, manipulator seed, training seed base, sampling seed."""
+        torch_seed, manipulator_seed, seed_base, sample_seed = seeds
+        torch.manual_seed(torch_seed)
         fresh = ManipulatorPolicy(cfg.probe_init_std)
-        mcfg = replace(cfg.manipulator, steps=cfg.probe_steps, seed=cfg.seed + 31 * (r + 1))
-        hist = train_manipulator(fresh, lambda X: predict_logits(frozen, X), world, calib, embedder, styles,
-                                 world.clusters_for("train"), mcfg, seed_base=50_000 + r)
-        eps, X = sample_adapted(fresh, cfg.probe_eval, world, calib, embedder, styles, world.clusters_for("val"),
-                                seed=60_000 + r)
-        flags_neg = (predict_proba(det, va.X[neg_va]) >= 0.5).astype(int)
-        rob = robustness(va.y[neg_va], flags_neg, eps, (predict_proba(det, X) >= 0.5).astype(int))
-        log(f"round {r} probe: fresh manipulator evasion {hist[-1]['evasion_rate']:.2f}; detector F1 on realised pumps "
-            f"{rob.realised_pumps.f1:.3f} (oracle {rob.realised_pumps.oracle_f1:.3f}), all campaigns "
-            f"{rob.all_campaigns.f1:.3f} (oracle {rob.all_campaigns.oracle_f1:.3f})")
+        mcfg = replace(cfg.manipulator, steps=cfg.probe_steps, seed=manipulator_seed)
+        hist = train_manipulator(fresh, lambda X: predict_logits(frozen, X), world, calib, embedder, adv_styles,
+                                 train_clusters, mcfg, seed_base=seed_base)
+        eps, X = sample_adapted(fresh, cfg.probe_eval, world, calib, embedder, adv_styles, world.clusters_for("val"),
+                                seed=sample_seed)
+        return fresh, hist, robustness(va.y[neg_va], flags_neg, eps, (predict_proba(frozen, X) >= 0.5).astype(int))
+
+    def scores(rob: Robustness) -> str:
+        return (f"detector F1 on realised pumps {rob.realised_pumps.f1:.3f} (oracle {rob.realised_pumps.oracle_f1:.3f}), "
+                f"all campaigns {rob.all_campaigns.f1:.3f} (oracle {rob.all_campaigns.oracle_f1:.3f})")
+
+    def probe(det: DetectorNet, r: int) -> tuple[ManipulatorPolicy, dict]:
+        """A fresh manipulator trained against `det` on the run's styles, and `det` scored on its campaigns; with a
+        `holdout_style`, the same against a manipulator of that unseen style."""
+        frozen = copy.deepcopy(det).eval()
+        flags_neg = (predict_proba(frozen, va.X[neg_va]) >= 0.5).astype(int)
+        fresh, hist, rob = adversary(frozen, styles, world.clusters_for("train"), flags_neg,
+                                     (cfg.seed + 7_919 * (r + 1), cfg.seed + 31 * (r + 1), 50_000 + r, 60_000 + r))
+        log(f"round {r} probe: fresh manipulator evasion {hist[-1]['evasion_rate']:.2f}; {scores(rob)}")
         out = {"evasion": hist[-1]["evasion_rate"], "curve": [h["evasion_rate"] for h in hist], **rob.to_json()}
         if cfg.holdout_style is not None:
-            out["unseen_style"] = unseen_style_probe(frozen, r, flags_neg)
+            _, hist, rob = adversary(frozen, (cfg.holdout_style,), world.clusters_for("val"), flags_neg,
+                                     (cfg.seed + 104_729 * (r + 1), cfg.seed + 37 * (r + 1), 70_000 + r, 80_000 + r))
+            log(f"round {r} unseen style {cfg.holdout_style}: adversary evasion {hist[-1]['evasion_rate']:.2f}; {scores(rob)}")
+            out["unseen_style"] = {"style": cfg.holdout_style, "evasion": hist[-1]["evasion_rate"], **rob.to_json()}
         return fresh, out
-
-    def unseen_style_probe(frozen: DetectorNet, r: int, flags_neg: np.ndarray) -> dict:
-        """As the benchmark's robustness test, on the held-out training style: a manipulator (init std 0.7,
-        `probe_steps` steps) trained against the frozen detector, scored on its campaigns in validation clusters."""
-        torch.manual_seed(cfg.seed + 104_729 * (r + 1))
-        adversary = ManipulatorPolicy(cfg.probe_init_std)
-        mcfg = replace(cfg.manipulator, steps=cfg.probe_steps, seed=cfg.seed + 37 * (r + 1))
-        hold = (cfg.holdout_style,)
-        hist = train_manipulator(adversary, lambda X: predict_logits(frozen, X), world, calib, embedder, hold,
-                                 world.clusters_for("val"), mcfg, seed_base=70_000 + r)
-        eps, X = sample_adapted(adversary, cfg.probe_eval, world, calib, embedder, hold, world.clusters_for("val"),
-                                seed=80_000 + r)
-        rob = robustness(va.y[neg_va], flags_neg, eps, (predict_proba(frozen, X) >= 0.5).astype(int))
-        log(f"round {r} unseen style {cfg.holdout_style}: adversary evasion {hist[-1]['evasion_rate']:.2f}; detector "
-            f"F1 on realised pumps {rob.realised_pumps.f1:.3f} (oracle {rob.realised_pumps.oracle_f1:.3f}), all "
-            f"campaigns {rob.all_campaigns.f1:.3f} (oracle {rob.all_campaigns.oracle_f1:.3f})")
-        return {"style": cfg.holdout_style, "evasion": hist[-1]["evasion_rate"], **rob.to_json()}
 
     newcomer, rounds[0]["probe"] = probe(model, 0) if cfg.rounds else (None, None)
     for r in range(1, cfg.rounds + 1):
@@ -267,7 +265,7 @@ def train_detector(data_dir: Path, out_dir: Path, cfg: TrainConfig, log: Log = p
         p_before = predict_proba(model, X_eval)
         sub = rng.choice(len(tr.X), size=min(cfg.finetune_train_subsample, len(tr.X)), replace=False)
         # every round's adapted campaigns stay in the fine-tuning set (replay), so old evasions are not forgotten
-        swapped = [text_swapped(Xr, tr.X[organic_tr], rng) for Xr in replay_X for _ in range(cfg.text_swap_copies)]
+        swapped = [text_swapped(Xr, organic_X, rng) for Xr in replay_X for _ in range(cfg.text_swap_copies)]
         X_ft = np.concatenate([tr.X[sub]] + replay_X * cfg.adapted_weight + swapped)
         y_ft = np.concatenate([y3_tr[sub]] + replay_y * cfg.adapted_weight
                               + [yr for yr in replay_y for _ in range(cfg.text_swap_copies)])

@@ -189,14 +189,14 @@ def robustness(b: Bench, sim: Simulation, kk: ThresholdDetector, gbm) -> dict:  
                                  "learned_params": {s: vars(policy.mean_params(s)) for s in TEST_STYLES},
                                  "seconds": round(time.time() - t0, 1), "curve": mh},
         "adapted_manipulation_rate": float(np.mean([e.outcome.binary for e in eps])),
-        "GRPO detector": metrics(y_r, p_r, (p_r >= det.threshold).astype(int), y3_r),
-        "threshold rule (K&K)": metrics(y_r, kk.scores(X_r), kk.predict(X_r), y3_r),
-        "gradient boosting": metrics(y_r, gbm.predict_proba(X_r)[:, 1], gbm.predict(X_r), y3_r),
+        "GRPO detector": metrics(y_r, p_r, flags["GRPO detector"], y3_r),
+        "threshold rule (K&K)": metrics(y_r, kk.scores(X_r), flags["threshold rule (K&K)"], y3_r),
+        "gradient boosting": metrics(y_r, gbm.predict_proba(X_r)[:, 1], flags["gradient boosting"], y3_r),
         # context: a detector that flags exactly the campaign attempts (knows who is a manipulator) is still
         # scored against *realised* labels, and many adapted attempts fail to move the price (label NONE)
         "attempt oracle (flags every adapted campaign)": metrics(y_r, attempts.astype(float), attempts, y3_r),
-        "GRPO flag rate on adapted attempts": float((p_r[n_neg:] >= det.threshold).mean()),
-        "GRPO flag rate on realised adapted pumps": float((p_r[n_neg:][y_r[n_neg:] == 1] >= det.threshold).mean()),
+        "GRPO flag rate on adapted attempts": float(flags["GRPO detector"][n_neg:].mean()),
+        "GRPO flag rate on realised adapted pumps": float(flags["GRPO detector"][n_neg:][y_r[n_neg:] == 1].mean()),
     }
 
 
