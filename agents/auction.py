@@ -30,6 +30,11 @@ from chain.events import ChainEvent, EventSource, EventStream
 from chain.reverts import ContractRevert
 from core.errors import SymphonyError
 
+# Reverts that only say "not due (yet) or done already": another party (a worker's keeper, the predecessor's delivery,
+# the last reveal) made the move first, or its time has not come. Anyone driving a task forward ignores them.
+NOT_DUE = frozenset({"WrongPhase", "RevealNotOver", "CommitWindowOpen", "WrongStatus", "DeadlineNotPassed",
+                     "NothingToWithdraw", "PredecessorPending", "BiddingOpen"})
+
 
 class AuctionSettings(BaseModel):
     bid_window_s: int = Field(1, ge=1, le=1800)
@@ -322,8 +327,7 @@ class BeaconAuction:
         try:
             self.tx(timer, fn, *args, **kwargs)
         except ContractRevert as exc:
-            if exc.error_name not in ("WrongPhase", "RevealNotOver", "CommitWindowOpen", "WrongStatus", "DeadlineNotPassed",
-                                      "NothingToWithdraw", "PredecessorPending", "BiddingOpen"):
+            if exc.error_name not in NOT_DUE:
                 raise
 
     def gas_and_hashes(self) -> tuple[int, list[str]]:

@@ -43,6 +43,10 @@ class AgentProfile(BaseModel):
     poll_interval_s: float = Field(0.25, gt=0, le=30, description="how often the worker asks the chain for new events "
                                    "when there were none (each poll is a few RPC calls: many workers polling fast load "
                                    "the node and this CPU; a bid window must be longer than this)")
+    keeper_grace_s: float | None = Field(
+        30.0, ge=0, description="finish the tasks this agent bid on when their requester is gone: close, reclaim, start "
+        "the reveal or finalize once that move is this many seconds overdue (agents.task_keeper); null: never")
+    keeper_interval_s: float = Field(5.0, gt=0, description="seconds between two passes of that keeper")
     tool_examples: bool = Field(True, description="show each tool's worked example before the task (Echo's "
                                 "specialists were trained without them: serve them as trained)")
     max_tool_rounds: int = Field(2, ge=0, le=10, description="tool calls per step (a failed call may be retried)")

@@ -9,7 +9,9 @@ Life of a worker:
 5. execute the steps assigned to it (its LLM, its tools) on the chain's payload plus the earlier steps' results,
    which are public in ResultSubmitted, and deliver: a non-final result in the open, a final one as its vote
    commitment (answer and result stay secret until every voter is bound);
-6. reveal the final answer with its result when the reveal phase starts.
+6. reveal the final answer with its result when the reveal phase starts;
+7. keep the tasks it took part in: when their requester is gone, make the overdue permissionless moves (close,
+   reclaim, start the reveal, finalize) itself (agents.task_keeper).
 
 Crash safety: the assignment, the computed result and the vote salt are written to the worker's SQLite state
 before the matching transaction is sent, and the chain is asked before acting (hasDelivered), so a restarted
@@ -31,6 +33,7 @@ from agents.event_router import EventRouter
 from agents.executor import Executor
 from agents.payloads import step_payload
 from agents.profile import AgentProfile
+from agents.task_keeper import TaskKeeper
 from agents.worker_state import SeenBeacon, WorkerState
 from chain.bindings import SymphonyContracts
 from chain.bindings.beacon import beacon_id as beacon_of, chain_of
@@ -72,6 +75,8 @@ class AgentWorker:
         deployment = deployment_key(contracts)
         self.state = WorkerState(profile.state_dir / f"{profile.name}-{self.address.lower()}-{deployment}.sqlite")
         self.stats = WorkerStats()
+        self.keeper = (TaskKeeper(contracts, self.state, grace_s=profile.keeper_grace_s, name=profile.name)
+                       if profile.keeper_grace_s is not None else None)
         self._queue: queue.Queue[int] = queue.Queue()
         self._queued: set[int] = set()
         self._executing: dict[int, int] = {}  # beacon -> its exec deadline, while the executor runs it
@@ -130,6 +135,8 @@ class AgentWorker:
             self._threads.append(threading.Thread(target=self._work_loop, name=f"exec-{i}", daemon=True))
         self._threads.append(threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True))
         self._threads.append(threading.Thread(target=self._bid_retry_loop, name="bid-retry", daemon=True))
+        if self.keeper is not None:
+            self._threads.append(threading.Thread(target=self._keeper_loop, name="keeper", daemon=True))
         for thread in self._threads:
             thread.start()
         self.router.start()
@@ -185,10 +192,12 @@ class AgentWorker:
         try:
             self.contracts.beacon.bid(seen.beacon_id, seen.requirements)
             self.state.set_bid_state(seen.beacon_id, "bid")
+            self._watch(seen.task_id)
             self.stats.bids += 1
         except ContractRevert as exc:  # window closed, book full of better bids...: not an error for an agent
             if exc.error_name == "AlreadyBid":  # an earlier try landed but its answer was lost
                 self.state.set_bid_state(seen.beacon_id, "bid")
+                self._watch(seen.task_id)
             else:
                 self.state.set_bid_state(seen.beacon_id, f"refused:{exc.error_name}")
                 log.info("%s: bid on beacon %d refused: %s", self.profile.name, seen.beacon_id, exc)
@@ -238,6 +247,7 @@ class AgentWorker:
             return
         beacon = int(event.args["beaconId"])
         self.state.add_assignment(beacon, str(event.args["taskId"]), int(event.args["score"]), int(event.args["execDeadline"]))
+        self._watch(str(event.args["taskId"]))
         self._enqueue(beacon)
 
     def _on_timed_out(self, event: ChainEvent) -> None:
@@ -385,6 +395,28 @@ class AgentWorker:
             elif exc.error_name != "WrongPhase":  # WrongPhase: still committing; the RevealPhaseStarted event retries
                 self.state.set_vote_state(beacon, f"refused:{exc.error_name}")
                 log.info("%s: reveal for beacon %d refused: %s", self.profile.name, beacon, exc)
+
+    # -- keeping the tasks it took part in ---------------------------------------------------------------------
+    def _watch(self, task_id: str) -> None:
+        if self.keeper is not None:
+            self.keeper.watch(task_id)
+
+    def _keeper_loop(self) -> None:
+        assert self.keeper is not None
+        while not self._stop.wait(self.profile.keeper_interval_s):
+            try:
+                self.keeper.sweep(self._next_block_time())
+            except Exception as exc:  # an unreachable chain, a flaky RPC: the next pass retries
+                log.warning("%s: keeper pass failed: %s", self.profile.name, exc)
+
+    def _next_block_time(self) -> int:
+        """The timestamp the next block would carry (the pending block's), which is what decides whether a move is
+        due. Why not the latest block: on a chain that mines only on demand (anvil) the latest block can be minutes
+        old, and a keeper that waited for it to look overdue waited for somebody else's transaction."""
+        try:
+            return max(int(self.contracts.client.w3.eth.get_block("pending")["timestamp"]), self._chain_time())
+        except ValueError:  # a node that does not serve the pending block
+            return self._chain_time()
 
     def _chain_time(self) -> int:
         """The latest block's timestamp: a lower bound of the chain's clock, which need not match ours."""

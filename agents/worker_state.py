@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS assignments (
     status TEXT NOT NULL, result BLOB, answer TEXT, salt TEXT, vote_state TEXT NOT NULL DEFAULT 'none',
     attempts INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS watched_tasks (task_id TEXT PRIMARY KEY);
 """
 
 # assignment.status: assigned -> executing -> computed -> submitted | expired | lost
@@ -146,6 +147,16 @@ class WorkerState:
     def pending_votes(self) -> list[Assignment]:
         rows = self._all("SELECT beacon_id FROM assignments WHERE vote_state='committed'")
         return [a for a in (self.assignment(r[0]) for r in rows) if a is not None]
+
+    # -- tasks the keeper looks after (agents.task_keeper) ------------------------------------------------------
+    def watch(self, task_id: str) -> None:
+        self._exec("INSERT OR IGNORE INTO watched_tasks VALUES (?)", (task_id,))
+
+    def unwatch(self, task_id: str) -> None:
+        self._exec("DELETE FROM watched_tasks WHERE task_id=?", (task_id,))
+
+    def watched(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT task_id FROM watched_tasks ORDER BY task_id")]
 
     def in_flight(self) -> int:
         row = self._one("SELECT COUNT(*) FROM assignments WHERE status IN ('assigned','executing','computed')", ())
