@@ -221,6 +221,13 @@ class Requester:
             return len(voters)
         return self.settings.chains
 
+    def chain_specs(self, question: str, plans: list[tuple[str, ...]]) -> list[ChainSpec]:
+        """What postTask carries for each planned chain: its steps' requirement vectors and its payload."""
+        answer_format = infer_format(question)
+        return [ChainSpec(needs, SubtaskPayload(question, steps, 0, (), final=len(steps) == 1,
+                                                answer_format=answer_format).encode(self.max_payload_bytes))
+                for steps, needs in zip(plans, self.requirements(question, plans))]
+
     def ask(self, question: str, *, on_progress: ProgressSink | None = None) -> AskResult:
         """Plan, post, drive and settle one question; `on_progress` hears each step as it happens (agents.progress)."""
         progress = self.auction.progress = on_progress or ignore
@@ -239,12 +246,7 @@ class Requester:
                           {"chains": len(plans), "by_llm": by_llm, "seconds": round(planner_seconds, 3),
                            "plans": [list(p.steps) for p in plans]}))
         chains = [ChainRecord(i, plan) for i, plan in enumerate(plans)]
-        answer_format = infer_format(question)
-        requirements = self.requirements(question, [c.plan.steps for c in chains])
-        specs = [ChainSpec(needs, SubtaskPayload(question, c.plan.steps, 0, (), final=len(c.plan.steps) == 1,
-                                                 answer_format=answer_format).encode(self.max_payload_bytes))
-                 for c, needs in zip(chains, requirements)]
-        task = self.auction.post_task(timer, specs)
+        task = self.auction.post_task(timer, self.chain_specs(question, [c.plan.steps for c in chains]))
         task_id = task.task_id
         number = int.from_bytes(task_id, "big")
         progress(Progress("posted", f"posted task {number} ({'0x' + task_id.hex()}): {len(chains)} chain(s)",

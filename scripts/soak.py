@@ -11,7 +11,9 @@ Fault schedule (at fractions of the tasks answered, so it scales with M): SIGKIL
 seconds later on the same state (it must resume by itself); RPC cuts of several seconds through the proxies (one
 worker, all workers, or the requesters and a worker); one reorg (anvil_reorg) while a freshly posted beacon is open:
 the newest blocks are replaced by new ones carrying the same transactions (what a real chain does with the
-transactions of abandoned blocks), under a short cut of every proxy so no transaction lands in between.
+transactions of abandoned blocks), under a short cut of every proxy so no transaction lands in between. With
+`--abandons N`, a requester posts N tasks and is gone at once (it never closes, reclaims or moves the vote, like a
+requester that crashed right after posting): the workers' keepers (agents.task_keeper) must finish them.
 
 Everything counted is read from the chain at the end (canonical logs from the deploy block), never from the workers'
 or requesters' own logs. Definitions (printed with the results):
@@ -149,6 +151,14 @@ class Worker:
 
 
 @dataclass
+class Abandoner:
+    """A requester that posts a task and is gone: its tasks are counted like the lanes', by the chain."""
+
+    requester: Requester
+    posted: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Soak:
     args: argparse.Namespace
     work: Path
@@ -160,6 +170,7 @@ class Soak:
     samples: list[dict] = field(default_factory=list)
     asks: list[dict] = field(default_factory=list)
     answered: int = 0
+    abandoner: Abandoner | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -318,6 +329,21 @@ def _reorg(soak: Soak, direct: SymphonyContracts, rng: random.Random) -> None:
     soak.fault("reorg_skipped", reason="no open beacon within 60 s")
 
 
+def _abandon(soak: Soak) -> None:
+    """Post one task as a real requester would (planner, requirement vectors, payloads), then walk away."""
+    assert soak.abandoner is not None
+    a, requester = soak.args, soak.abandoner.requester
+    n = a.tasks + len(soak.abandoner.posted)  # a question number no lane asks
+    question = f"[soak {n}] " + QUESTIONS[n % len(QUESTIONS)].format(a=n % 90 + 2, b=n % 7 + 2)
+    plans, _ = requester.planner.plans(question, a.chains)
+    specs = requester.chain_specs(question, [p.steps for p in plans])
+    task = requester.contracts.beacon.post_task(specs, bid_window=a.bid_window, exec_window=a.exec_window, executors=1,
+                                                reward=REWARD)
+    soak.abandoner.posted.append("0x" + task.task_id.hex())
+    soak.fault("requester_gone", task_id="0x" + task.task_id.hex(), chains=len(specs),
+               note="posted, then nothing: no close, reclaim or vote move")
+
+
 def _fault_loop(soak: Soak, direct: SymphonyContracts) -> None:
     a = soak.args
     rng = random.Random(a.seed)
@@ -328,6 +354,8 @@ def _fault_loop(soak: Soak, direct: SymphonyContracts) -> None:
         schedule.append(((i + 1) / (a.cuts + 1) + 0.05, "cut"))
     if a.reorg:
         schedule.append((0.5, "reorg"))
+    for i in range(a.abandons):
+        schedule.append(((i + 1) / (a.abandons + 1) + 0.02, "abandon"))
     schedule.sort()
     for fraction, kind in schedule:
         target = max(1, int(fraction * a.tasks))
@@ -336,7 +364,8 @@ def _fault_loop(soak: Soak, direct: SymphonyContracts) -> None:
         if soak.stop.is_set():
             return
         try:
-            {"kill": lambda: _kill(soak, rng), "cut": lambda: _cut(soak, rng, direct), "reorg": lambda: _reorg(soak, direct, rng)}[kind]()
+            {"kill": lambda: _kill(soak, rng), "cut": lambda: _cut(soak, rng, direct), "reorg": lambda: _reorg(soak, direct, rng),
+             "abandon": lambda: _abandon(soak)}[kind]()
         except Exception as exc:  # a fault that could not be injected is reported, not hidden
             soak.fault(f"{kind}_failed", error=f"{type(exc).__name__}: {exc}")
 
@@ -444,6 +473,7 @@ def _audit(direct: SymphonyContracts, deploy_block: int, requesters: set[str]) -
         reveals[int(e["args"]["beaconId"])] = reveals.get(int(e["args"]["beaconId"]), 0) + 1
 
     lost, latencies, refunded, statuses = [], [], 0, {}
+    outcome_of: dict[str, str] = {}
     dup = {"posts": 0, "deliveries_same_agent": 0, "deliveries_over_slots": 0, "reveals": 0, "settlements": 0}
     by_question: dict[int, int] = {}
     for tid, e in posted.items():
@@ -472,8 +502,9 @@ def _audit(direct: SymphonyContracts, deploy_block: int, requesters: set[str]) -
             lost.append({"task_id": "0x" + tid.hex(), "question": q, "beacons": {b: s.name for b, s in zip(beacons, status)},
                          "deliveries": {b: deliveries.get(b, []) for b in beacons}})
         statuses[outcome] = statuses.get(outcome, 0) + 1
+        outcome_of["0x" + tid.hex()] = outcome
     dup["posts"] = sum(n - 1 for n in by_question.values() if n > 1)
-    return {"posted": len(posted), "outcomes": statuses, "settled": statuses.get("settled", 0), "refunded": refunded,
+    return {"posted": len(posted), "outcomes": statuses, "outcome_of": outcome_of, "settled": statuses.get("settled", 0), "refunded": refunded,
             "lost": len(lost), "lost_tasks": lost[:20], "duplicated": sum(dup.values()), "duplicates": dup,
             "questions_posted": len(by_question), "latencies_s": latencies,
             "deliveries": sum(len(v) for v in deliveries.values())}
@@ -559,6 +590,8 @@ def table(report: dict) -> str:
         ("tasks posted / asks failed before posting", f"{r['posted']} / {r['not_posted']}"),
         ("tasks completed (settled) / refunded", f"{r['settled']} / {r['refunded']}"),
         ("lost (goal 0)", str(r["lost"])),
+        ("requester gone after posting: tasks / settled by the keepers", f"{len(r['abandoned'])} / "
+                                                                          f"{sum(o == 'settled' for o in r['abandoned'].values())}"),
         ("duplicated (goal 0)", f"{r['duplicated']} {r['duplicates']}"),
         ("asks that raised (of which hung, cancelled)", f"{r['asks_failed']} ({r['asks_hung']})"),
         ("lifecycle latency p50 / p95", f"{r['latency_p50_s']} s / {r['latency_p95_s']} s"),
@@ -583,6 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kills", type=int, default=3)
     p.add_argument("--cuts", type=int, default=3)
     p.add_argument("--no-reorg", dest="reorg", action="store_false")
+    p.add_argument("--abandons", type=int, default=0, help="tasks posted by a requester that is gone at once")
     p.add_argument("--cut-mode", choices=("random", "bids"), default="random",
                    help="random: cut one worker, every worker, or the requesters and a worker at a random moment; bids: "
                         "drop every worker's next bid transaction and cut its link (the bid-outage case, deterministic)")
@@ -614,7 +648,7 @@ def main(argv: list[str] | None = None) -> int:
             model = Path(prepare_default_model())
         else:
             model = Path(a.model)
-        node = AnvilNode(accounts=2 + a.agents + a.lanes).start()
+        node = AnvilNode(accounts=2 + a.agents + a.lanes).start()  # deployer, workers, lanes, the abandoner
         soak = Soak(a, work, node)
         threads: list[threading.Thread] = []
         try:
@@ -634,6 +668,10 @@ def main(argv: list[str] | None = None) -> int:
             soak.t0 = time.time()
             lane_keys = [accounts[1 + a.agents + j].key.to_0x_hex() for j in range(a.lanes)]
             requesters = {accounts[1 + a.agents + j].address for j in range(a.lanes)}
+            gone = accounts[1 + a.agents + a.lanes]
+            requesters.add(gone.address)
+            soak.abandoner = Abandoner(Requester(SymphonyContracts.bind(ChainClient(node.rpc_url, gone.key.to_0x_hex()), manifest),
+                                                 FixedPlanner(), encode_vector, RequesterSettings(chains=a.chains)))
             soak.lane_proxies = [RpcProxy(node.rpc_url).start() for _ in range(a.lanes)]
             queue = list(range(a.tasks))
             lanes = [threading.Thread(target=_lane, args=(soak, j, lane_keys[j], manifest, queue), daemon=True) for j in range(a.lanes)]
@@ -657,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
             audit = _audit(direct, manifest.deploy_block, requesters)
         finally:
             soak.stop.set()
+            if soak.abandoner is not None:
+                soak.abandoner.requester.close()
             for w in soak.workers:
                 if w.proc is not None and w.proc.poll() is None:
                     w.proc.terminate()
@@ -682,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
                           for w in soak.workers}
 
     lat = audit.pop("latencies_s")
+    outcome_of = audit.pop("outcome_of")
+    abandoned = {t: outcome_of.get(t, "not found") for t in (soak.abandoner.posted if soak.abandoner else [])}
     growth = _rss_growth(soak.samples)
     rss = _warm_rss(soak.samples)
     lag_b = [s["lag_blocks"] for s in soak.samples if s["lag_blocks"] is not None]
@@ -693,8 +735,9 @@ def main(argv: list[str] | None = None) -> int:
         fault_counts[f["kind"]] = fault_counts.get(f["kind"], 0) + 1
     result = {
         **audit,
+        "abandoned": abandoned,
         "not_posted": sum(1 for x in soak.asks if not x["ok"] and "task_id" not in x) - max(
-            0, audit["posted"] - sum(1 for x in soak.asks if x["ok"])),
+            0, audit["posted"] - len(abandoned) - sum(1 for x in soak.asks if x["ok"])),
         "asks_failed": sum(1 for x in soak.asks if not x["ok"]),
         "asks_hung": sum(1 for x in soak.asks if x.get("hung")),
         "latency_p50_s": _percentile(lat, 0.5), "latency_p95_s": _percentile(lat, 0.95),
@@ -714,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["scripts/soak.py", *(argv if argv is not None else sys.argv[1:])]),
         "config": {"agents": a.agents, "tasks": a.tasks, "lanes": a.lanes, "chains": a.chains, "model": a.model,
                    "max_new_tokens": a.max_new_tokens, "bid_window_s": a.bid_window, "exec_window_s": a.exec_window,
-                   "kills": a.kills, "cuts": a.cuts, "cut_mode": a.cut_mode, "reorg": a.reorg, "grace_s": a.grace, "seed": a.seed},
+                   "kills": a.kills, "cuts": a.cuts, "abandons": a.abandons, "cut_mode": a.cut_mode, "reorg": a.reorg, "grace_s": a.grace, "seed": a.seed},
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "definitions": DEFINITIONS, "result": result, "fault_counts": fault_counts, "faults": soak.faults,
         "asks": soak.asks, "samples": soak.samples,
