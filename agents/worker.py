@@ -51,6 +51,8 @@ MAX_ANSWER_BYTES = 128
 # network cut) is handled again after CHAIN_RETRY_S instead of being dropped until the worker restarts (issue #15).
 CHAIN_UNREACHABLE = (ChainConnectionError, requests.exceptions.ConnectionError, requests.exceptions.Timeout)
 CHAIN_RETRY_S = 1.0
+# A beacon first seen this long after its bid window closed is not kept (see _should_bid).
+LATE_KEEP_S = 3600
 
 
 @dataclass
@@ -172,7 +174,20 @@ class AgentWorker:
                 self._bid(seen)
 
     def _should_bid(self, seen: SeenBeacon, now: int) -> bool:
+        template = step_payload(seen.payload, seen.step_index, seen.steps, (), self._max_payload())
+        if not self.executor.accepts(template):  # a kind of work this agent cannot do (local: before any RPC)
+            return False
+        if cosine_wad(self.capability, seen.requirement) < int(self.profile.min_score * 10**18):
+            return False
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
+            # Work it would have taken, seen too late (event lag, a restart): keep the task, since a requester that is
+            # gone leaves it in Bidding for good unless somebody closes it (TaskKeeper: Unfilled, escrow credited).
+            # Only recent ones: a fresh worker replays the chain's whole history, and an old stuck task's escrow is
+            # not lost (its requester may close it at any time and withdraw).
+            if now - seen.bid_deadline <= LATE_KEEP_S:
+                log.info("%s: saw beacon %d %d s after its bid window closed; not bidding, keeping its task",
+                         self.profile.name, seen.beacon_id, now - seen.bid_deadline)
+                self._watch(seen.task_id)
             return False
         hung = sum(1 for deadline in list(self._executing.values()) if now > deadline)
         if hung >= self.profile.capacity:
@@ -181,23 +196,23 @@ class AgentWorker:
             log.warning("%s: every execution slot is stuck past its deadline; not bidding on beacon %d",
                         self.profile.name, seen.beacon_id)
             return False
-        template = step_payload(seen.payload, seen.step_index, seen.steps, (), self._max_payload())
-        if not self.executor.accepts(template):  # a kind of work this agent cannot do (local: before any RPC)
-            return False
-        return cosine_wad(self.capability, seen.requirement) >= int(self.profile.min_score * 10**18)
+        return True
 
     def _bid(self, seen: SeenBeacon) -> None:
         """Bid once; a bid the chain did not answer (an RPC outage) is retried by _bid_retry_loop while the bid
-        window is open (issue #15: a bid lost to a few seconds' cut had missed the beacon for good)."""
+        window is open (issue #15: a bid lost to a few seconds' cut had missed the beacon for good).
+
+        The task is kept (TaskKeeper) from the first try on, whatever the bid's fate: a task whose bids were all
+        lost and whose requester is gone would otherwise stay in Bidding with its escrow locked, since only a
+        close makes it Unfilled and credits the escrow back."""
+        self._watch(seen.task_id)
         try:
             self.contracts.beacon.bid(seen.beacon_id, seen.requirements)
             self.state.set_bid_state(seen.beacon_id, "bid")
-            self._watch(seen.task_id)
             self.stats.bids += 1
         except ContractRevert as exc:  # window closed, book full of better bids...: not an error for an agent
             if exc.error_name == "AlreadyBid":  # an earlier try landed but its answer was lost
                 self.state.set_bid_state(seen.beacon_id, "bid")
-                self._watch(seen.task_id)
             else:
                 self.state.set_bid_state(seen.beacon_id, f"refused:{exc.error_name}")
                 log.info("%s: bid on beacon %d refused: %s", self.profile.name, seen.beacon_id, exc)

@@ -110,6 +110,7 @@ DEFINITIONS = {
     "rss_growth": "per worker process life, after its first 60 s (warm-up), over at least 60 s: mean RSS of the last "
                   "fifth minus mean of the second fifth",
 }
+ABANDONED_BID_WINDOW_S = 15  # the bid window of the tasks the gone requester posts (see _abandon)
 QUESTIONS = ("What is {a} + {b}?", "What is {a} * {b}?", "How many letters r are in the word strawberry{a}?",
              "What is {a} minus {b}?")
 
@@ -337,10 +338,23 @@ def _abandon(soak: Soak) -> None:
     question = f"[soak {n}] " + QUESTIONS[n % len(QUESTIONS)].format(a=n % 90 + 2, b=n % 7 + 2)
     plans, _ = requester.planner.plans(question, a.chains)
     specs = requester.chain_specs(question, [p.steps for p in plans])
-    task = requester.contracts.beacon.post_task(specs, bid_window=a.bid_window, exec_window=a.exec_window, executors=1,
+    # A live requester re-opens a step whose short window every bid missed (BeaconReopened); a gone one never will,
+    # so its window must be one the workers can meet under load (on 2 cores a bid can land 3 s after the posting).
+    window = max(a.bid_window, ABANDONED_BID_WINDOW_S)
+    task = requester.contracts.beacon.post_task(specs, bid_window=window, exec_window=a.exec_window, executors=1,
                                                 reward=REWARD)
     soak.abandoner.posted.append("0x" + task.task_id.hex())
-    soak.fault("requester_gone", task_id="0x" + task.task_id.hex(), chains=len(specs),
+    # The next fault waits until every step holds a bid (or the window is long over): a bid cut right after the
+    # posting would take every bid on it, and with nobody to re-open the steps the outcome is a refund (the keepers
+    # close them Unfilled), not the keepers' settlement this fault is about. One fault at a time, as for the others.
+    steps = [b for chain in requester.contracts.beacon.task_beacons(task.task_id) for b in chain]
+    deadline = time.time() + window + 30
+    while time.time() < deadline and not soak.stop.is_set():
+        if all(requester.contracts.beacon.get(b).bids > 0 for b in steps):
+            break
+        time.sleep(0.2)
+    bids = [requester.contracts.beacon.get(b).bids for b in steps]
+    soak.fault("requester_gone", task_id="0x" + task.task_id.hex(), chains=len(specs), bids_per_step=bids,
                note="posted, then nothing: no close, reclaim or vote move")
 
 
@@ -686,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
             grace_end = time.time() + a.grace
             while time.time() < grace_end:
                 audit = _audit(direct, manifest.deploy_block, requesters)
-                if audit["lost"] == 0:
+                if audit["lost"] == 0 and not threads[1].is_alive():  # and every scheduled fault was injected
                     break
                 time.sleep(5)
             soak.stop.set()

@@ -29,10 +29,12 @@ CAPABILITY = "careful arithmetic and step by step reasoning about numbers"
 
 
 @pytest.fixture
-def worker_behind_proxy(chain, tiny_model_path, tmp_path):
+def worker_behind_proxy(request, chain, tiny_model_path, tmp_path):
+    """A worker reaching anvil through a proxy; `request.param` (indirect parametrization) adds profile fields."""
     with RpcProxy(chain.node.rpc_url) as proxy:
         llm = LLMSettings(model=str(tiny_model_path), device="cpu", max_new_tokens=8, temperature=0.0)
-        profile = AgentProfile(name="bidder", capability=CAPABILITY, state_dir=tmp_path, llm=llm, poll_interval_s=0.1)
+        profile = AgentProfile(name="bidder", capability=CAPABILITY, state_dir=tmp_path, llm=llm, poll_interval_s=0.1,
+                               **getattr(request, "param", {}))
         settings = ChainSettings(rpc_url=proxy.url, manifest=chain.manifest.save(tmp_path / "deployment.json"))
         worker = build_worker(profile, settings, chain.node.dev_accounts[6].key.to_0x_hex(),
                               backend=TransformersBackend(tiny_model_path, device="cpu")).start()
@@ -47,10 +49,10 @@ def _bids_by(contracts, beacon_id: int, agent: str) -> list:
     return [e for e in events if e["args"]["agent"] == agent]
 
 
-def _post(contracts, worker, bid_window: int) -> int:
+def _post(contracts, worker, bid_window: int, reward: int = 0) -> int:
     payload = SubtaskPayload("What is 2 + 3?", ("Answer the question.",), 0, (), final=True).encode(8192)
     task = contracts.beacon.post_task([ChainSpec((worker.capability,), payload)], bid_window=bid_window,
-                                      exec_window=300, executors=1)
+                                      exec_window=300, executors=1, reward=reward)
     return task.beacon(0, 0)
 
 
@@ -59,10 +61,11 @@ def _drop_first_bid(contracts, proxy: RpcProxy, seconds: float) -> None:
     proxy.cut_on((b"eth_sendRawTransaction", selector.encode()), seconds, forward=False)
 
 
-def _post_with_first_bid_dropped(contracts, worker, proxy: RpcProxy, cut_s: float, bid_window: int) -> int:
+def _post_with_first_bid_dropped(contracts, worker, proxy: RpcProxy, cut_s: float, bid_window: int,
+                                 reward: int = 0) -> int:
     """Post a step for `worker` whose first bid transaction the proxy swallows (and cuts the RPC for `cut_s`)."""
     _drop_first_bid(contracts, proxy, cut_s)
-    beacon_id = _post(contracts, worker, bid_window=bid_window)
+    beacon_id = _post(contracts, worker, bid_window=bid_window, reward=reward)
     assert _wait(lambda: proxy.triggered_at is not None, 30), "the worker never sent its bid"
     return beacon_id
 
@@ -119,3 +122,23 @@ def test_a_bid_dropped_by_a_rollback_is_made_again_on_the_reopened_step(chain, w
     requester.beacon.reopen(beacon_id, 30, reward=0, executors=1)
     assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 20), "no bid on the re-opened step"
     assert len(_bids_by(requester, beacon_id, worker.address)) == 1
+
+
+@pytest.mark.parametrize("worker_behind_proxy", [{"keeper_grace_s": 1.0, "keeper_interval_s": 0.3}], indirect=True)
+def test_a_step_whose_bids_were_all_lost_and_whose_requester_is_gone_is_closed_and_its_escrow_credited(
+        chain, worker_behind_proxy):
+    """Found by scripts/soak.py: a bid cut right after a posting whose requester was gone left the step in Bidding for
+    good (the worker kept only tasks whose bid had landed, and nobody else closes). The worker keeps a task from its
+    first bid try, so its keeper closes the step Unfilled and the escrow goes back to the requester's credit."""
+    worker, proxy = worker_behind_proxy
+    requester = chain.contracts(0)
+    reward = 10**12
+    credit_before = requester.beacon.credits(requester.client.address)
+    beacon_id = _post_with_first_bid_dropped(requester, worker, proxy, 4.0, bid_window=2, reward=reward)
+    chain.node.increase_time(5)  # the window closes during the cut: the retry finds it closed
+    # From here on the requester does nothing.
+    assert _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.UNFILLED, 30), "the step stayed open"
+    assert _bids_by(requester, beacon_id, worker.address) == []
+    assert worker.keeper.stats.closed == 1
+    assert requester.beacon.credits(requester.client.address) == credit_before + reward
+    assert _wait(lambda: worker.state.watched() == [], 10), "the keeper did not let the task go"
