@@ -31,7 +31,7 @@ from eth_utils import keccak
 
 from agents.event_router import EventRouter
 from agents.executor import Executor
-from agents.payloads import step_payload
+from agents.payloads import PayloadError, ResultPayload, step_payload
 from agents.profile import AgentProfile
 from agents.task_keeper import TaskKeeper
 from agents.worker_state import SeenBeacon, WorkerState
@@ -321,13 +321,23 @@ class AgentWorker:
         return seen
 
     def _previous_results(self, seen: SeenBeacon) -> tuple[bytes, ...]:
-        """The first delivered result of every earlier step of the chain (public in ResultSubmitted)."""
+        """The first delivered result of every earlier step of the chain (public in ResultSubmitted). A peer's result
+        that is not a result payload (malformed, not UTF-8) is still the chain's input: step_payload shows it as text
+        within the payload limit; the log says whose it was."""
         out: list[bytes] = []
         events = self.contracts.beacon.contract.events.ResultSubmitted()
         for step in range(seen.step_index):
             logs = events.get_logs(from_block=self.contracts.manifest.deploy_block,
                                    argument_filters={"beaconId": beacon_of(seen.chain_id, step)})
-            out.append(bytes(logs[0]["args"]["result"]) if logs else b"")
+            result = bytes(logs[0]["args"]["result"]) if logs else b""
+            if logs:
+                try:
+                    ResultPayload.decode(result)
+                except PayloadError as exc:
+                    log.warning("%s: beacon %d: the result of step %d (%d bytes, by %s) is not a result payload (%s); "
+                                "the step sees it as text", self.profile.name, seen.beacon_id, step, len(result),
+                                logs[0]["args"]["agent"], exc)
+            out.append(result)
         return tuple(out)
 
     def _handle_assignment(self, beacon: int) -> None:
