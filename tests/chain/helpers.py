@@ -26,6 +26,15 @@ def register(contracts, name: str, capability: bytes, capacity: int = 2) -> None
     contracts.ledger.register(name, "tiny-test-model", f"http://127.0.0.1/{name}", ["reasoning", name], capability, capacity, STAKE)
 
 
+def wait_until(condition, timeout: float, what: str) -> None:  # noqa: ANN001 - a predicate
+    """Poll `condition` every 0.2 s; AssertionError naming `what` if it is not true within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
 def read_until(stream: IO[str], marker: str, timeout: float) -> str:
     """Lines of a running command's output up to the one holding `marker` (AssertionError with what came if none)."""
     lines: list[str] = []

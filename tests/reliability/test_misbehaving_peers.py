@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 
 import pytest
 
@@ -27,19 +26,11 @@ from agents.settings import LLMSettings
 from chain import vectors
 from chain.bindings.beacon import BeaconStatus, ChainSpec
 from chain.settings import ChainSettings
-from tests.chain.helpers import register
+from tests.chain.helpers import register, wait_until
 
 pytestmark = pytest.mark.faults
 
 CAPABILITY = "careful arithmetic and step by step reasoning about numbers"
-
-
-def _wait(condition, timeout: float, what: str) -> None:  # noqa: ANN001 - a predicate
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -75,7 +66,7 @@ def test_garbage_delivered_by_a_peer_is_the_next_steps_input_within_the_limit(ch
                                       exec_window=300, executors=1)
     first, second = task.beacon(0, 0), task.beacon(0, 1)
     peer.beacon.bid(first, [requirement, requirement])
-    _wait(lambda: _bid_by(requester, second, worker.address), 30, "the honest worker's bid on step 1")
+    wait_until(lambda: _bid_by(requester, second, worker.address), 30, "the honest worker's bid on step 1")
     sizes: list[int] = []
     run = worker.executor.run
     worker.executor.run = lambda payload: (sizes.append(len(payload)), run(payload))[1]  # what it executes on
@@ -86,7 +77,7 @@ def test_garbage_delivered_by_a_peer_is_the_next_steps_input_within_the_limit(ch
     peer.beacon.submit_result(first, garbage)  # the first delivery assigns step 1 (its window is over)
     assert requester.beacon.executors(second) == [worker.address]
 
-    _wait(lambda: requester.beacon.has_delivered(second, worker.address), 120, "the honest worker's delivery on step 1")
+    wait_until(lambda: requester.beacon.has_delivered(second, worker.address), 120, "the honest worker's delivery on step 1")
     assert sizes and max(sizes) <= limit
     warnings = [r.getMessage() for r in caplog.records if "is not a result payload" in r.getMessage()]
     assert warnings and peer.client.address in warnings[0] and f"({limit} bytes" in warnings[0]
@@ -107,7 +98,7 @@ def test_beacons_nobody_can_serve_get_no_bid_and_leave_the_worker_as_it_was(chai
                                             exec_window=300, executors=1, reward=reward).beacon(0, 0)
     servable = requester.beacon.post_task([ChainSpec((requirement,), subtask)], bid_window=30, exec_window=300,
                                           executors=1).beacon(0, 0)
-    _wait(lambda: _bid_by(requester, servable, worker.address), 30, "the worker's bid on the servable beacon")
+    wait_until(lambda: _bid_by(requester, servable, worker.address), 30, "the worker's bid on the servable beacon")
     assert not _bid_by(requester, unmatched, worker.address) and not _bid_by(requester, no_subtask, worker.address)
     assert worker.state.watched() == ["0x" + requester.beacon.get(servable).task_id.hex()]
     assert not [r for r in caplog.records if re.search(rf"beacon ({unmatched}|{no_subtask})\b", r.getMessage())]

@@ -12,7 +12,6 @@ moves only once it is due — close, start the reveal, finalize, reclaim — and
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -27,7 +26,7 @@ from agents.worker_state import WorkerState
 from chain.bindings.beacon import BeaconStatus, ChainSpec
 from chain.bindings.vote import VotePhase, commitment
 from chain.settings import ChainSettings
-from tests.chain.helpers import near, register, vector
+from tests.chain.helpers import near, register, vector, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -37,14 +36,6 @@ GRACE_S = 1.0
 
 def _payload() -> bytes:
     return SubtaskPayload("What is 2 + 3?", ("Answer the question.",), 0, (), final=True).encode(8192)
-
-
-def _wait(condition, timeout: float, what: str) -> None:  # noqa: ANN001 - a predicate
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def test_workers_finish_a_task_whose_requester_vanished_after_posting(chain, tiny_model_path, tmp_path):
@@ -68,7 +59,7 @@ def test_workers_finish_a_task_whose_requester_vanished_after_posting(chain, tin
         for beacon_id in beacons:
             griefer.beacon.bid(beacon_id, [requirement])
         # From here on the requester does nothing: no close, no reclaim, no vote move.
-        _wait(lambda: requester.vote.get(task.task_id).phase == VotePhase.FINALIZED, 120, "the vote to be finalized")
+        wait_until(lambda: requester.vote.get(task.task_id).phase == VotePhase.FINALIZED, 120, "the vote to be finalized")
 
         assert requester.beacon.get_task(task.task_id).settled
         assert [requester.beacon.get(b).status for b in beacons] == [BeaconStatus.COMPLETED] * 2
@@ -81,7 +72,7 @@ def test_workers_finish_a_task_whose_requester_vanished_after_posting(chain, tin
         assert sum(w.keeper.stats.closed for w in workers) == 2
         assert sum(w.keeper.stats.reclaimed for w in workers) == 1
         assert requester.client.w3.eth.get_transaction_count(requester.client.address) == sent_by_requester
-        _wait(lambda: all(not w.state.watched() for w in workers), 10, "the keepers to let the task go")
+        wait_until(lambda: all(not w.state.watched() for w in workers), 10, "the keepers to let the task go")
     finally:
         for worker in workers:
             worker.stop(announce=False)
