@@ -83,7 +83,13 @@ class TimedSender:
     def send_at(
         self, timestamp: int, account: LocalAccount, tx: dict[str, Any], gas: int, *, shared: bool = False
     ) -> dict[str, Any]:
-        """Mine `tx` from `account` in a block whose timestamp is exactly `timestamp`; returns the raw receipt.
+        """Mine `tx` from `account` in a block whose timestamp is exactly `timestamp`, or the latest block's when
+        another party has already mined past it; returns the raw receipt.
+
+        Why the second case: on a chain the market shares (a live detector committing while `detect market` plays),
+        the other party's block takes the chain's clock (which `evm_setNextBlockTimestamp` set ahead to the replay's
+        time) up to a second past the replay's next trade, and anvil refuses a timestamp lower than the previous
+        block's: the whole replay died on it. The trade then goes in at the earliest time the chain allows.
 
         `shared=True` for an account another client also sends from (the operator): its nonce is read from the
         node each time instead of counted locally.
@@ -93,7 +99,7 @@ class TimedSender:
             nonce = self.w3.eth.get_transaction_count(account.address, "pending")
         full = {**tx, "chainId": self.chain_id, "gas": gas, "nonce": nonce, **self.fees()}
         signed = account.sign_transaction(full)
-        self.rpc("evm_setNextBlockTimestamp", [hex(timestamp)])
+        self._set_next_timestamp(timestamp)
         try:
             receipt = self._submit(signed.raw_transaction.to_0x_hex())
         except TradeFailed:
@@ -104,6 +110,17 @@ class TimedSender:
         if int(receipt["status"], 16) != 1:
             raise self._explain(full, account, receipt)
         return receipt
+
+    def _set_next_timestamp(self, timestamp: int) -> None:
+        for _ in range(3):  # a third party may mine again between the read and the set
+            try:
+                self.rpc("evm_setNextBlockTimestamp", [hex(timestamp)])
+                return
+            except TradeFailed as exc:
+                if "lower than previous block" not in str(exc):
+                    raise
+                timestamp = max(timestamp, chain_time(self.w3))  # equal to the previous block's time is allowed
+        self.rpc("evm_setNextBlockTimestamp", [hex(max(timestamp, chain_time(self.w3)))])
 
     def _submit(self, raw: str) -> dict[str, Any]:
         """`eth_sendRawTransactionSync` (receipt in one round trip), else send and poll for the receipt."""

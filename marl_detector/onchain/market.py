@@ -149,7 +149,8 @@ class OnchainMarket:
         """Execute trades in time order. `hooks[t]()` runs once, when the replay reaches time `t` (before the
         first trade at or after `t`; leftovers after the last trade) — e.g. a detector committing at `t0`.
         With `speedup`, wait `(gap in chain seconds) / speedup` wall seconds between trades, so a live detector
-        polling the chain sees the market unfold (block timestamps stay exactly the simulated ones)."""
+        polling the chain sees the market unfold (block timestamps stay the simulated ones, unless another
+        party's block on the same chain is already past one: then the trade goes in at that block's time)."""
         pending = sorted((hooks or {}).items())
         out = []
         last = -1

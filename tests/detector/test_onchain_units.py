@@ -122,6 +122,29 @@ def test_lockstep_replay_catches_a_diverging_python_pool(anvil):
         anvil.revert(snapshot)
 
 
+def test_a_trade_scheduled_before_another_partys_newer_block_goes_in_at_that_blocks_time(anvil):
+    """`detect market` shares its chain with live detectors: a detector's block can be a second past the replay's next
+    trade, and anvil refuses an earlier timestamp (the two-terminal quick start died on it). The trade goes in at the
+    latest block's time, the mirror still agrees, and the replay goes on."""
+    snapshot = anvil.snapshot()
+    try:
+        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+        market, _ = deploy_market(operator, ["AAA"], seed_quote=50 * WAD, seed_price_wad=10**14)
+        pool = market.pools["AAA"].pool
+        r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
+        created = pool.functions.observation(0).call()[0]
+        book = OnchainMarket(operator, market.pools["AAA"], market.quote, mirror=Pool.create(r_q, r_t, now=created))
+        book.execute(Trade(created + 10, "alice", True, WAD))
+        other = chain_time(operator.w3) + 5
+        mine_at(operator.w3, other)  # another party's block, past the next trade's time
+        done = book.execute(Trade(created + 11, "bob", True, WAD))
+        assert operator.w3.eth.get_block(done.block_number)["timestamp"] == other
+        later = book.execute(Trade(other + 20, "carol", False, 10**18))
+        assert operator.w3.eth.get_block(later.block_number)["timestamp"] == other + 20  # exact again
+    finally:
+        anvil.revert(snapshot)
+
+
 def test_post_feed_tails_validates_and_windows(tmp_path):
     path = tmp_path / "posts.jsonl"
     feed = PostFeed(path)
