@@ -106,16 +106,22 @@ def test_deploy_market_rejects_bad_input(deployed):
         deploy_market(operator, ["X"], min_horizon=4)
 
 
+def _one_pool_book(anvil, mirror_extra_q: int = 0) -> tuple[ChainClient, OnchainMarket, int]:
+    """A fresh one-pool market and its book, mirrored by a Python pool (`mirror_extra_q` off in its quote reserve)."""
+    operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
+    market, _ = deploy_market(operator, ["AAA"], seed_quote=50 * WAD, seed_price_wad=10**14)
+    pool = market.pools["AAA"].pool
+    r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
+    created = pool.functions.observation(0).call()[0]
+    mirror = Pool.create(r_q + mirror_extra_q, r_t, now=created)
+    return operator, OnchainMarket(operator, market.pools["AAA"], market.quote, mirror=mirror), created
+
+
 def test_lockstep_replay_catches_a_diverging_python_pool(anvil):
     """The parity check is not vacuous: a mirror that starts from different reserves is caught on trade one."""
     snapshot = anvil.snapshot()
     try:
-        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
-        market, _ = deploy_market(operator, ["AAA"], seed_quote=50 * WAD, seed_price_wad=10**14)
-        pool = market.pools["AAA"].pool
-        r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
-        created = pool.functions.observation(0).call()[0]
-        book = OnchainMarket(operator, market.pools["AAA"], market.quote, mirror=Pool.create(r_q + 1, r_t, now=created))
+        _, book, created = _one_pool_book(anvil, mirror_extra_q=1)
         with pytest.raises(ParityError, match="Python AMM"):
             book.execute(Trade(created + 10, "alice", True, WAD))
     finally:
@@ -128,12 +134,7 @@ def test_a_trade_scheduled_before_another_partys_newer_block_goes_in_at_that_blo
     latest block's time, the mirror still agrees, and the replay goes on."""
     snapshot = anvil.snapshot()
     try:
-        operator = ChainClient(anvil.rpc_url, anvil.dev_accounts[0].key.to_0x_hex())
-        market, _ = deploy_market(operator, ["AAA"], seed_quote=50 * WAD, seed_price_wad=10**14)
-        pool = market.pools["AAA"].pool
-        r_q, r_t = pool.functions.reserveQ().call(), pool.functions.reserveT().call()
-        created = pool.functions.observation(0).call()[0]
-        book = OnchainMarket(operator, market.pools["AAA"], market.quote, mirror=Pool.create(r_q, r_t, now=created))
+        operator, book, created = _one_pool_book(anvil)
         book.execute(Trade(created + 10, "alice", True, WAD))
         other = chain_time(operator.w3) + 5
         mine_at(operator.w3, other)  # another party's block, past the next trade's time
