@@ -174,6 +174,8 @@ class AgentWorker:
                 self._bid(seen)
 
     def _should_bid(self, seen: SeenBeacon, now: int) -> bool:
+        if now - seen.bid_deadline > LATE_KEEP_S:  # long closed: neither bid on nor kept (a fresh worker's replay)
+            return False
         template = step_payload(seen.payload, seen.step_index, seen.steps, (), self._max_payload())
         if not self.executor.accepts(template):  # a kind of work this agent cannot do (local: before any RPC)
             return False
@@ -182,12 +184,11 @@ class AgentWorker:
         if now > seen.bid_deadline:  # surely closed (the contract has the last word anyway)
             # Work it would have taken, seen too late (event lag, a restart): keep the task, since a requester that is
             # gone leaves it in Bidding for good unless somebody closes it (TaskKeeper: Unfilled, escrow credited).
-            # Only recent ones: a fresh worker replays the chain's whole history, and an old stuck task's escrow is
-            # not lost (its requester may close it at any time and withdraw).
-            if now - seen.bid_deadline <= LATE_KEEP_S:
-                log.info("%s: saw beacon %d %d s after its bid window closed; not bidding, keeping its task",
-                         self.profile.name, seen.beacon_id, now - seen.bid_deadline)
-                self._watch(seen.task_id)
+            # Only recent ones (LATE_KEEP_S, above): a fresh worker replays the chain's whole history, and an old
+            # stuck task's escrow is not lost (its requester may close it at any time and withdraw).
+            log.info("%s: saw beacon %d %d s after its bid window closed; not bidding, keeping its task",
+                     self.profile.name, seen.beacon_id, now - seen.bid_deadline)
+            self._watch(seen.task_id)
             return False
         hung = sum(1 for deadline in list(self._executing.values()) if now > deadline)
         if hung >= self.profile.capacity:
@@ -329,14 +330,16 @@ class AgentWorker:
         for step in range(seen.step_index):
             logs = events.get_logs(from_block=self.contracts.manifest.deploy_block,
                                    argument_filters={"beaconId": beacon_of(seen.chain_id, step)})
-            result = bytes(logs[0]["args"]["result"]) if logs else b""
-            if logs:
-                try:
-                    ResultPayload.decode(result)
-                except PayloadError as exc:
-                    log.warning("%s: beacon %d: the result of step %d (%d bytes, by %s) is not a result payload (%s); "
-                                "the step sees it as text", self.profile.name, seen.beacon_id, step, len(result),
-                                logs[0]["args"]["agent"], exc)
+            if not logs:
+                out.append(b"")
+                continue
+            result = bytes(logs[0]["args"]["result"])
+            try:
+                ResultPayload.decode(result)
+            except PayloadError as exc:
+                log.warning("%s: beacon %d: the result of step %d (%d bytes, by %s) is not a result payload (%s); "
+                            "the step sees it as text", self.profile.name, seen.beacon_id, step, len(result),
+                            logs[0]["args"]["agent"], exc)
             out.append(result)
         return tuple(out)
 

@@ -689,8 +689,8 @@ def main(argv: list[str] | None = None) -> int:
             soak.lane_proxies = [RpcProxy(node.rpc_url).start() for _ in range(a.lanes)]
             queue = list(range(a.tasks))
             lanes = [threading.Thread(target=_lane, args=(soak, j, lane_keys[j], manifest, queue), daemon=True) for j in range(a.lanes)]
-            threads = [threading.Thread(target=_sample_loop, args=(soak, direct), daemon=True),
-                       threading.Thread(target=_fault_loop, args=(soak, direct), daemon=True)]
+            faults = threading.Thread(target=_fault_loop, args=(soak, direct), daemon=True)
+            threads = [threading.Thread(target=_sample_loop, args=(soak, direct), daemon=True), faults]
             for t in threads + lanes:
                 t.start()
             for t in lanes:
@@ -700,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
             grace_end = time.time() + a.grace
             while time.time() < grace_end:
                 audit = _audit(direct, manifest.deploy_block, requesters)
-                if audit["lost"] == 0 and not threads[1].is_alive():  # and every scheduled fault was injected
+                if audit["lost"] == 0 and not faults.is_alive():  # and every scheduled fault was injected
                     break
                 time.sleep(5)
             soak.stop.set()

@@ -111,16 +111,15 @@ class TimedSender:
             raise self._explain(full, account, receipt)
         return receipt
 
-    def _set_next_timestamp(self, timestamp: int) -> None:
-        for _ in range(3):  # a third party may mine again between the read and the set
+    def _set_next_timestamp(self, timestamp: int, tries: int = 4) -> None:
+        for attempt in range(tries):  # a third party may mine again between the read and the set
             try:
                 self.rpc("evm_setNextBlockTimestamp", [hex(timestamp)])
                 return
             except TradeFailed as exc:
-                if "lower than previous block" not in str(exc):
+                if "lower than previous block" not in str(exc) or attempt == tries - 1:
                     raise
                 timestamp = max(timestamp, chain_time(self.w3))  # equal to the previous block's time is allowed
-        self.rpc("evm_setNextBlockTimestamp", [hex(max(timestamp, chain_time(self.w3)))])
 
     def _submit(self, raw: str) -> dict[str, Any]:
         """`eth_sendRawTransactionSync` (receipt in one round trip), else send and poll for the receipt."""

@@ -26,6 +26,12 @@ def register(contracts, name: str, capability: bytes, capacity: int = 2) -> None
     contracts.ledger.register(name, "tiny-test-model", f"http://127.0.0.1/{name}", ["reasoning", name], capability, capacity, STAKE)
 
 
+def bids_by(contracts, beacon_id: int, agent: str) -> list:
+    """The `BidPlaced` logs of `agent` on `beacon_id`."""
+    events = contracts.beacon.contract.events.BidPlaced().get_logs(from_block=0, argument_filters={"beaconId": beacon_id})
+    return [e for e in events if e["args"]["agent"] == agent]
+
+
 def wait_until(condition, timeout: float, what: str) -> None:  # noqa: ANN001 - a predicate
     """Poll `condition` every 0.2 s; AssertionError naming `what` if it is not true within `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -21,6 +21,7 @@ from agents.profile import AgentProfile
 from agents.settings import LLMSettings
 from chain.bindings.beacon import BeaconStatus, ChainSpec
 from chain.settings import ChainSettings
+from tests.chain.helpers import bids_by
 from tests.reliability.rpc_proxy import RpcProxy
 
 pytestmark = pytest.mark.faults
@@ -42,11 +43,6 @@ def worker_behind_proxy(request, chain, tiny_model_path, tmp_path):
             yield worker, proxy
         finally:
             worker.stop(announce=False)
-
-
-def _bids_by(contracts, beacon_id: int, agent: str) -> list:
-    events = contracts.beacon.contract.events.BidPlaced().get_logs(from_block=0, argument_filters={"beaconId": beacon_id})
-    return [e for e in events if e["args"]["agent"] == agent]
 
 
 def _post(contracts, worker, bid_window: int, reward: int = 0) -> int:
@@ -84,8 +80,8 @@ def test_a_bid_lost_to_an_outage_is_sent_again_while_the_window_is_open(chain, w
     requester = chain.contracts(0)
     beacon_id = _post_with_first_bid_dropped(requester, worker, proxy, 3.0, bid_window=30)
     assert requester.beacon.get(beacon_id).bids == 0  # the dropped bid never reached the node
-    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 25), "the lost bid was not sent again"
-    assert len(_bids_by(requester, beacon_id, worker.address)) == 1
+    assert _wait(lambda: bids_by(requester, beacon_id, worker.address), 25), "the lost bid was not sent again"
+    assert len(bids_by(requester, beacon_id, worker.address)) == 1
     assert requester.beacon.get(beacon_id).status == BeaconStatus.BIDDING  # within the window, not after it
 
 
@@ -98,9 +94,9 @@ def test_a_reopened_step_is_bid_on_again(chain, worker_behind_proxy):
     time.sleep(1.5)
     requester.beacon.close(beacon_id)
     assert requester.beacon.get(beacon_id).status == BeaconStatus.UNFILLED
-    assert _bids_by(requester, beacon_id, worker.address) == []
+    assert bids_by(requester, beacon_id, worker.address) == []
     requester.beacon.reopen(beacon_id, 30, reward=0, executors=1)
-    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 25), "nobody bid on the re-opened step"
+    assert _wait(lambda: bids_by(requester, beacon_id, worker.address), 25), "nobody bid on the re-opened step"
 
 
 def test_a_bid_dropped_by_a_rollback_is_made_again_on_the_reopened_step(chain, worker_behind_proxy):
@@ -110,18 +106,18 @@ def test_a_bid_dropped_by_a_rollback_is_made_again_on_the_reopened_step(chain, w
     worker, _proxy = worker_behind_proxy
     requester = chain.contracts(0)
     beacon_id = _post(requester, worker, bid_window=30)
-    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 30), "the worker never bid"
-    (bid,) = _bids_by(requester, beacon_id, worker.address)
+    assert _wait(lambda: bids_by(requester, beacon_id, worker.address), 30), "the worker never bid"
+    (bid,) = bids_by(requester, beacon_id, worker.address)
     w3 = requester.client.w3
     assert bid["blockNumber"] == w3.eth.block_number, "the bid is the newest block (nothing else to roll back)"
     chain.node.rpc("anvil_rollback", [1])
-    assert requester.beacon.get(beacon_id).bids == 0 and _bids_by(requester, beacon_id, worker.address) == []
+    assert requester.beacon.get(beacon_id).bids == 0 and bids_by(requester, beacon_id, worker.address) == []
     chain.node.increase_time(31)
     requester.beacon.close(beacon_id)
     assert requester.beacon.get(beacon_id).status == BeaconStatus.UNFILLED
     requester.beacon.reopen(beacon_id, 30, reward=0, executors=1)
-    assert _wait(lambda: _bids_by(requester, beacon_id, worker.address), 20), "no bid on the re-opened step"
-    assert len(_bids_by(requester, beacon_id, worker.address)) == 1
+    assert _wait(lambda: bids_by(requester, beacon_id, worker.address), 20), "no bid on the re-opened step"
+    assert len(bids_by(requester, beacon_id, worker.address)) == 1
 
 
 @pytest.mark.parametrize("worker_behind_proxy", [{"keeper_grace_s": 1.0, "keeper_interval_s": 0.3}], indirect=True)
@@ -138,7 +134,7 @@ def test_a_step_whose_bids_were_all_lost_and_whose_requester_is_gone_is_closed_a
     chain.node.increase_time(5)  # the window closes during the cut: the retry finds it closed
     # From here on the requester does nothing.
     assert _wait(lambda: requester.beacon.get(beacon_id).status == BeaconStatus.UNFILLED, 30), "the step stayed open"
-    assert _bids_by(requester, beacon_id, worker.address) == []
+    assert bids_by(requester, beacon_id, worker.address) == []
     assert worker.keeper.stats.closed == 1
     assert requester.beacon.credits(requester.client.address) == credit_before + reward
     assert _wait(lambda: worker.state.watched() == [], 10), "the keeper did not let the task go"

@@ -26,7 +26,7 @@ from agents.settings import LLMSettings
 from chain import vectors
 from chain.bindings.beacon import BeaconStatus, ChainSpec
 from chain.settings import ChainSettings
-from tests.chain.helpers import register, wait_until
+from tests.chain.helpers import bids_by, register, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -49,11 +49,6 @@ def honest_worker(chain, tiny_model_path, tmp_path):
         worker.stop(announce=False)
 
 
-def _bid_by(contracts, beacon_id: int, agent: str) -> bool:
-    events = contracts.beacon.contract.events.BidPlaced().get_logs(from_block=0, argument_filters={"beaconId": beacon_id})
-    return any(e["args"]["agent"] == agent for e in events)
-
-
 def test_garbage_delivered_by_a_peer_is_the_next_steps_input_within_the_limit(chain, honest_worker, caplog):
     caplog.set_level(logging.WARNING, logger="symphony.agent")
     worker = honest_worker
@@ -66,7 +61,7 @@ def test_garbage_delivered_by_a_peer_is_the_next_steps_input_within_the_limit(ch
                                       exec_window=300, executors=1)
     first, second = task.beacon(0, 0), task.beacon(0, 1)
     peer.beacon.bid(first, [requirement, requirement])
-    wait_until(lambda: _bid_by(requester, second, worker.address), 30, "the honest worker's bid on step 1")
+    wait_until(lambda: bids_by(requester, second, worker.address), 30, "the honest worker's bid on step 1")
     sizes: list[int] = []
     run = worker.executor.run
     worker.executor.run = lambda payload: (sizes.append(len(payload)), run(payload))[1]  # what it executes on
@@ -98,8 +93,8 @@ def test_beacons_nobody_can_serve_get_no_bid_and_leave_the_worker_as_it_was(chai
                                             exec_window=300, executors=1, reward=reward).beacon(0, 0)
     servable = requester.beacon.post_task([ChainSpec((requirement,), subtask)], bid_window=30, exec_window=300,
                                           executors=1).beacon(0, 0)
-    wait_until(lambda: _bid_by(requester, servable, worker.address), 30, "the worker's bid on the servable beacon")
-    assert not _bid_by(requester, unmatched, worker.address) and not _bid_by(requester, no_subtask, worker.address)
+    wait_until(lambda: bids_by(requester, servable, worker.address), 30, "the worker's bid on the servable beacon")
+    assert not bids_by(requester, unmatched, worker.address) and not bids_by(requester, no_subtask, worker.address)
     assert worker.state.watched() == ["0x" + requester.beacon.get(servable).task_id.hex()]
     assert not [r for r in caplog.records if re.search(rf"beacon ({unmatched}|{no_subtask})\b", r.getMessage())]
 
